@@ -1,0 +1,36 @@
+"""Installs mmstvg. The heavy stack (torch, mmcv with ops) is set up by tools/setup_env.sh."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_requirements(name):
+    path = osp.join(osp.dirname(__file__), 'requirements', name)
+    with open(path) as f:
+        return [line.strip() for line in f
+                if line.strip() and not line.startswith('#')]
+
+
+def read_version():
+    namespace = {}
+    with open(osp.join(osp.dirname(__file__), 'mmstvg', 'version.py')) as f:
+        exec(f.read(), namespace)
+    return namespace['__version__']
+
+
+setup(
+    name='mmstvg',
+    version=read_version(),
+    description='Spatio-temporal video grounding with multimodal LLMs, '
+    'built on OpenMMLab (SpaceVLLM and baselines).',
+    long_description=open('README.md').read() if osp.exists('README.md') else '',
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['mmstvg', 'mmstvg.*']),
+    python_requires='>=3.9',
+    install_requires=read_requirements('runtime.txt'),
+    extras_require={
+        'tests': read_requirements('tests.txt'),
+        'optional': read_requirements('optional.txt'),
+    },
+    license='Apache License 2.0',
+)
