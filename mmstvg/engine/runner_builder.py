@@ -1,0 +1,93 @@
+"""Build MMEngine's Runner, or FlexibleRunner with a DeepSpeed / FSDP strategy, from a config.
+
+A config trains with the plain :class:`mmengine.runner.Runner` (single process or
+DDP through ``--launcher``) unless it sets ``strategy`` (a FlexibleRunner strategy
+dict) or ``strategy_preset`` (one of :data:`STRATEGY_PRESETS`, also set by
+``tools/train.py --strategy``). Nothing here distributes anything itself: the
+strategies are MMEngine's.
+"""
+import copy
+
+from mmengine.config import Config
+from mmengine.registry import RUNNERS
+from mmengine.runner import FlexibleRunner, Runner
+
+
+def _deepspeed(stage: int) -> dict:
+    return dict(
+        type='DeepSpeedStrategy',
+        zero_optimization=dict(
+            stage=stage,
+            allgather_partitions=True,
+            reduce_scatter=True,
+            allgather_bucket_size=int(5e8),
+            reduce_bucket_size=int(5e8),
+            overlap_comm=True,
+            contiguous_gradients=True,
+            cpu_offload=False),
+        bf16=dict(enabled=True),
+        gradient_clipping=1.0,
+        train_micro_batch_size_per_gpu=1,
+        exclude_frozen_parameters=True)
+
+
+STRATEGY_PRESETS = {
+    'deepspeed_zero2': lambda: _deepspeed(2),
+    'deepspeed_zero3': lambda: _deepspeed(3),
+    'fsdp': lambda: dict(
+        type='FSDPStrategy',
+        model_wrapper=dict(use_orig_params=True),
+        state_dict_cfg='full'),
+}
+
+
+def resolve_strategy(cfg: Config) -> Config:
+    """Turn ``strategy_preset`` into a ``strategy`` dict and adapt the optim wrapper.
+
+    DeepSpeed owns mixed precision and the optimizer step, so its optim wrapper
+    must be ``DeepSpeedOptimWrapper``; the micro batch size is the train
+    dataloader's batch size.
+
+    Args:
+        cfg: the full config; changed in place and returned.
+
+    Returns:
+        The config.
+    """
+    preset = cfg.pop('strategy_preset', None)
+    if preset is not None:
+        if preset not in STRATEGY_PRESETS:
+            raise ValueError(f'Unknown strategy_preset {preset!r}; choose one '
+                             f'of {sorted(STRATEGY_PRESETS)}')
+        strategy = STRATEGY_PRESETS[preset]()
+        strategy.update(cfg.get('strategy', None) or {})
+        cfg.strategy = strategy
+    strategy = cfg.get('strategy', None)
+    if strategy is None:
+        return cfg
+    if strategy['type'] == 'DeepSpeedStrategy':
+        optim = cfg.optim_wrapper
+        optim.type = 'DeepSpeedOptimWrapper'
+        for key in ('loss_scale', 'dtype', 'clip_grad', 'accumulative_counts'):
+            optim.pop(key, None)
+        if 'train_dataloader' in cfg:
+            strategy['train_micro_batch_size_per_gpu'] = cfg.train_dataloader.batch_size
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """Build the runner a config asks for.
+
+    Args:
+        cfg: a full training/testing config.
+
+    Returns:
+        A :class:`Runner`, a :class:`FlexibleRunner` (when a strategy is set)
+        or the registered runner named by ``runner_type``.
+    """
+    cfg = resolve_strategy(copy.deepcopy(cfg))
+    if cfg.get('strategy', None) is not None:
+        return FlexibleRunner.from_cfg(cfg)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)

@@ -1,0 +1,12 @@
+"""Shared pytest set-up: the repository root is importable (for `projects.*`)."""
+import os.path as osp
+import sys
+
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+# Two cores are shared by the whole suite; tiny models gain nothing from more threads.
+torch.set_num_threads(1)

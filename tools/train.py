@@ -1,0 +1,97 @@
+"""Train a grounding model with MMEngine's Runner (or FlexibleRunner for DeepSpeed/FSDP).
+
+Examples:
+    python tools/train.py configs/spacevllm_toy.py
+    python tools/train.py configs/spacevllm_toy.py --resume          # latest in work_dir
+    bash tools/dist_train.sh configs/spacevllm_hcstvg.py 8
+    python tools/train.py configs/spacevllm_hcstvg.py --strategy deepspeed_zero2
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+# The repository root must be importable so that configs can load
+# `projects.*` plugins through `custom_imports`.
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from mmstvg.engine.runner_builder import build_runner  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a grounding model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint; without a path, resume from the '
+        'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed precision training (bf16 '
+        'where the device supports it, else fp16)')
+    parser.add_argument(
+        '--strategy',
+        choices=['deepspeed_zero2', 'deepspeed_zero3', 'fsdp'],
+        help='train with MMEngine FlexibleRunner and this strategy (overrides '
+        'the config\'s `strategy`)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs, e.g. '
+        'train_cfg.max_iters=10 model.llm.model_cfg.num_hidden_layers=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local_rank, torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args) -> Config:
+    """Fold the command-line options into the config."""
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.strategy is not None:
+        cfg.strategy_preset = args.strategy
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    runner = build_runner(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
