@@ -1,1 +1,4 @@
+"""Training and evaluation machinery of mmstvg (hooks, ...)."""
+from .hooks import GroundingVisualizationHook
 
+__all__ = ['GroundingVisualizationHook']
