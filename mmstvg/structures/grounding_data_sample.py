@@ -18,7 +18,8 @@ class GroundingDataSample(BaseDataElement):
 
     - ``task`` (str): ``'stvg'``, ``'tvg'`` or ``'rec'``.
     - ``sentence`` (str): the query sentence (after any text transform).
-    - ``video_id`` (str), ``video_path`` (str), ``dataset_name`` (str, optional),
+    - ``sample_id`` (str, unique in its dataset; names dumps and drawings),
+      ``video_id`` (str), ``video_path`` (str), ``dataset_name`` (str, optional),
       ``qtype`` (str, optional: VidSTG's ``'declarative'`` / ``'interrogative'``).
     - ``num_frames`` (int): frame count of the original video.
     - ``fps`` (float) and ``duration`` (float, seconds) of the original video.
