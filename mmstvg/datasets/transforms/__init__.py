@@ -1,1 +1,14 @@
+"""Grounding transforms: decord loading, frame sampling, targets, geometry, packing."""
+from .formatting import PackGroundingInputs
+from .grounding_targets import LoadGroundingAnnotations, tube_boxes_at
+from .loading import (FPSSampleFrames, GroundingDecordDecode,
+                      GroundingDecordInit, ImageAsVideo, UniformSampleFrames)
+from .processing import (GroundingPad, GroundingRandomFlip, GroundingResize,
+                         swap_left_right)
 
+__all__ = [
+    'GroundingDecordInit', 'UniformSampleFrames', 'FPSSampleFrames',
+    'GroundingDecordDecode', 'ImageAsVideo', 'LoadGroundingAnnotations',
+    'tube_boxes_at', 'GroundingResize', 'GroundingPad', 'GroundingRandomFlip',
+    'swap_left_right', 'PackGroundingInputs'
+]

@@ -1,0 +1,68 @@
+# The synthetic STVG set shipped by mmstvg (HC-STVG v1 raw format), made by
+#   python tools/dataset_converters/generate_synthetic_stvg.py
+# 300 train / 60 val videos of 64x64 px, 32-48 frames at 8 fps.
+#
+# `num_frames` (frames sampled per video) and `img_scale` are top-level values
+# a model config overrides. MMEngine configs do not re-evaluate a base file,
+# so a model config that changes them re-declares the three dataloaders'
+# pipelines, or (command line) sets the sampler, always at index 1 of every
+# pipeline: --cfg-options train_dataloader.dataset.pipeline.1.num_frames=N
+dataset_type = 'HCSTVGDataset'
+data_root = 'data/synthetic_stvg/'
+num_frames = 16
+img_scale = (64, 64)  # (width, height) frames are resized into, then padded to
+
+train_pipeline = [
+    dict(type='GroundingDecordInit', num_threads=1),
+    dict(type='UniformSampleFrames', num_frames=num_frames, test_mode=False),
+    dict(type='GroundingDecordDecode'),
+    dict(type='LoadGroundingAnnotations'),
+    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
+    # The sentences name directions ("moves left"): the flip mirrors the
+    # motion and swaps the word with it, so the pair stays true.
+    dict(type='GroundingRandomFlip', prob=0.5),
+    dict(type='GroundingPad', size=img_scale),
+    dict(type='PackGroundingInputs'),
+]
+test_pipeline = [
+    dict(type='GroundingDecordInit', num_threads=1),
+    dict(type='UniformSampleFrames', num_frames=num_frames, test_mode=True),
+    dict(type='GroundingDecordDecode'),
+    dict(type='LoadGroundingAnnotations'),
+    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
+    dict(type='GroundingPad', size=img_scale),
+    dict(type='PackGroundingInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/hcstvg_v1_train.json',
+        data_prefix=dict(video='videos'),
+        dataset_name='synthetic_stvg',
+        on_bad_sample='error',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/hcstvg_v1_val.json',
+        data_prefix=dict(video='videos'),
+        dataset_name='synthetic_stvg',
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='STVGMetric', protocol='tubedetr')
+test_evaluator = val_evaluator

@@ -1,0 +1,144 @@
+"""Charades-STA (temporal grounding) from its ``VID start end##sentence`` files."""
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from mmstvg.registry import DATASETS
+from mmstvg.structures import seconds_to_frames
+from .base_grounding_dataset import BaseGroundingDataset
+
+__all__ = ['CharadesSTADataset', 'probe_video_meta']
+
+
+def probe_video_meta(video_path: str, num_threads: int = 1) -> dict:
+    """Read ``num_frames``, ``fps``, ``duration``, ``height``, ``width`` of a
+    video with decord (opens it once; decodes one frame for the size)."""
+    import decord
+    reader = decord.VideoReader(video_path, num_threads=num_threads)
+    num_frames = len(reader)
+    fps = float(reader.get_avg_fps())
+    height, width = reader[0].shape[:2]
+    return dict(num_frames=num_frames, fps=fps, duration=num_frames / fps,
+                height=int(height), width=int(width))
+
+
+@DATASETS.register_module()
+class CharadesSTADataset(BaseGroundingDataset):
+    """Charades-STA: a sentence and the span in seconds when it happens.
+
+    **Source files**: ``charades_sta_train.txt`` / ``charades_sta_test.txt``,
+    one sample per line ``"<VID> <start s> <end s>##<sentence>"`` (e.g.
+    ``"3MSZA 24.3 30.4##person turn a light on."``); videos
+    ``<data_prefix['video']>/<VID><video_ext>``; and optionally ``meta_file``,
+    a json ``{VID: {"num_frames", "fps", "height", "width"[, "duration"]}}``
+    (``tools/dataset_converters/probe_video_meta.py`` writes it). Without a
+    meta file each video is probed once with decord at load time.
+
+    **Keys read**: the three fields of each line; from the meta file the keys
+    above.
+
+    **Convention converted from**: spans are in seconds. The end is clipped to
+    the video's duration; a line with ``start >= end`` (after clipping) is
+    dropped and counted (:attr:`num_dropped`). ``gt_span_seconds`` keeps the
+    seconds of the file, ``gt_span_frames`` rounds them to the nearest frame
+    boundary (:func:`mmstvg.structures.seconds_to_frames`), widened to one
+    frame if rounding made it empty. No boxes (task ``'tvg'``).
+
+    ``sample_id = '<VID>#<line index>'``.
+
+    Args:
+        meta_file: the optional metadata json (relative to ``data_root``).
+        video_ext: extension of the video files.
+        **kwargs: see :class:`BaseGroundingDataset`.
+    """
+
+    DEFAULT_NAME = 'charades_sta'
+    TASK = 'tvg'
+
+    def __init__(self, meta_file: Optional[str] = None, video_ext: str = '.mp4',
+                 **kwargs):
+        self.meta_file = meta_file
+        self.video_ext = video_ext
+        self.num_dropped = 0
+        super().__init__(**kwargs)
+
+    def _load_meta(self) -> Dict[str, dict]:
+        meta_file = self.meta_file
+        if meta_file and self.data_root and not osp.isabs(meta_file) \
+                and not osp.isfile(meta_file):
+            meta_file = osp.join(self.data_root, meta_file)
+        if not meta_file:
+            return {}
+        with open(meta_file) as f:
+            return json.load(f)
+
+    def load_raw_annotations(self) -> List[Tuple[int, str, dict]]:
+        meta = self._load_meta()
+        self.num_dropped = 0
+        with open(self.ann_file) as f:
+            lines = [line.strip() for line in f]
+        return [(i, line, meta) for i, line in enumerate(lines) if line]
+
+    def parse_data_info(self, raw: Tuple[int, str, dict]) -> Optional[list]:
+        line_index, line, meta = raw
+        head, sep, sentence = line.partition('##')
+        parts = head.split()
+        vid = parts[0] if parts else f'<line {line_index + 1}>'
+        if not sep or len(parts) != 3:
+            raise self.bad(f'line {line_index + 1} is not "VID start end##'
+                           f'sentence": {line!r}', vid, 'line')
+        try:
+            start_s, end_s = float(parts[1]), float(parts[2])
+        except ValueError:
+            raise self.bad(f'line {line_index + 1}: start/end are not numbers: '
+                           f'{line!r}', vid, 'start/end') from None
+        video_path = self.resolve_video_path(vid + self.video_ext, vid)
+        info = meta.get(vid)
+        if info is None:
+            if meta:
+                raise self.bad(f'no entry in the meta file {self.meta_file}',
+                               vid, 'meta_file')
+            try:
+                info = probe_video_meta(video_path)
+            except Exception as error:  # decord raises its own types
+                raise self.bad(f'cannot read video {video_path} ({error})',
+                               vid, 'video') from None
+        for key in ('num_frames', 'fps', 'height', 'width'):
+            if key not in info:
+                raise self.bad(f'missing in the meta file {self.meta_file}',
+                               vid, key)
+        num_frames, fps = int(info['num_frames']), float(info['fps'])
+        duration = float(info.get('duration', num_frames / fps))
+        start_s, end_s = max(0.0, start_s), min(end_s, duration)
+        if start_s >= end_s:
+            self.num_dropped += 1
+            return []
+        start, end = seconds_to_frames((start_s, end_s), fps, num_frames)
+        if end <= start:
+            start, end = min(start, num_frames - 1), min(start, num_frames - 1) + 1
+        return self.finish_info(
+            sample_id=f'{vid}#{line_index}',
+            video_id=vid,
+            video_path=video_path,
+            sentence=sentence.strip(),
+            num_frames=num_frames,
+            fps=fps,
+            height=int(info['height']),
+            width=int(info['width']),
+            span_frames=(start, end),
+            span_seconds=(start_s, end_s),
+            tube_frame_inds=np.zeros(0, dtype=np.int64),
+            tube_boxes=np.zeros((0, 4), dtype=np.float32),
+            span_field='start/end')
+
+    def load_data_list(self) -> List[dict]:
+        data_list = super().load_data_list()
+        if self.num_dropped:
+            from mmengine.logging import MMLogger
+            MMLogger.get_current_instance().warning(
+                f'CharadesSTADataset ({self.ann_file}): dropped '
+                f'{self.num_dropped} lines with start >= end after clipping '
+                'to the video duration')
+        return data_list

@@ -1,0 +1,84 @@
+"""RefCOCO / RefCOCO+ / RefCOCOg in MDETR-style COCO json (REC as 1-frame videos)."""
+import json
+import os.path as osp
+from collections import defaultdict
+from typing import List, Tuple
+
+import numpy as np
+
+from mmstvg.registry import DATASETS
+from mmstvg.structures import xywh_to_xyxy
+from .base_grounding_dataset import BaseGroundingDataset
+
+__all__ = ['RefCOCODataset']
+
+
+@DATASETS.register_module()
+class RefCOCODataset(BaseGroundingDataset):
+    """Referring expression comprehension: an image, a phrase, one box.
+
+    **Source files**: MDETR's ``final_refcoco_{train,val,testA,testB}.json``
+    (also ``final_refcoco+_*`` and ``final_refcocog_*``): COCO-style json
+    where each entry of ``images`` is one (image, expression) pair; images
+    under ``data_prefix['video']`` (the COCO ``train2014`` folder).
+
+    **Keys read**: ``images[*]``: ``id``, ``file_name``, ``height``,
+    ``width``, ``caption`` (the expression), optional ``dataset_name``
+    (``'refcoco'`` ...) which becomes ``dataset_name`` unless the config
+    names one (e.g. ``'refcoco_testA'``, for per-split metrics);
+    ``annotations[*]``: ``image_id``, ``bbox`` (``[x, y, w, h]``). Each image
+    entry must have exactly one annotation (its referred object).
+
+    **Convention converted from**: an image is a one-frame video at 1 fps:
+    ``num_frames = 1``, ``gt_span_frames = [0, 1)``, ``gt_span_seconds =
+    (0, 1)``, ``gt_tube_frame_inds = [0]`` and ``gt_tube_boxes`` the box in
+    xyxy.
+
+    ``sample_id = '<file_name>#<id>'``, ``video_id = <file_name without
+    extension>``.
+    """
+
+    DEFAULT_NAME = 'refcoco'
+    TASK = 'rec'
+
+    def load_raw_annotations(self) -> List[Tuple[dict, list]]:
+        with open(self.ann_file) as f:
+            coco = json.load(f)
+        for key in ('images', 'annotations'):
+            if key not in coco:
+                raise self.bad('missing top-level key', '<all>', key)
+        anns = defaultdict(list)
+        for ann in coco['annotations']:
+            anns[ann.get('image_id')].append(ann)
+        return [(image, anns.get(image.get('id'), [])) for image in coco['images']]
+
+    def parse_data_info(self, raw: Tuple[dict, list]) -> dict:
+        image, anns = raw
+        file_name = self.require(image, 'file_name', image.get('id', '?'))
+        get = lambda key: self.require(image, key, file_name)  # noqa: E731
+        image_id = get('id')
+        if len(anns) != 1:
+            raise self.bad(f'{len(anns)} annotations for one expression '
+                           '(expected 1)', file_name, 'annotations')
+        box = self.require(anns[0], 'bbox', file_name)
+        if len(box) != 4:
+            raise self.bad(f'bbox must be [x, y, w, h], got {box}', file_name,
+                           'bbox')
+        info = self.finish_info(
+            sample_id=f'{file_name}#{image_id}',
+            video_id=osp.splitext(osp.basename(file_name))[0],
+            video_path=self.resolve_video_path(file_name, file_name),
+            sentence=get('caption'),
+            num_frames=1,
+            fps=1.0,
+            height=int(get('height')),
+            width=int(get('width')),
+            span_frames=(0, 1),
+            tube_frame_inds=np.zeros(1, dtype=np.int64),
+            tube_boxes=xywh_to_xyxy(np.asarray([box], dtype=np.float64)),
+            span_field='image',
+            box_field='bbox',
+            source_id=file_name)
+        if image.get('dataset_name') and not self.dataset_name_given:
+            info['dataset_name'] = str(image['dataset_name'])
+        return info

@@ -1,0 +1,307 @@
+"""Open a video once, sample frames (uniformly or at a target fps), decode them.
+
+The transforms communicate through the results dict:
+
+- :class:`GroundingDecordInit` opens ``video_path`` (an image for REC is read
+  with OpenCV and served as a one-frame video) and sets ``video_reader`` and
+  ``total_frames`` (frames that can be decoded and are annotated).
+- :class:`UniformSampleFrames` / :class:`FPSSampleFrames` set ``frame_inds``
+  (int64, ascending, original 0-based indices) and ``frame_times``
+  (float64 seconds, ``frame_inds / fps``).
+- :class:`GroundingDecordDecode` decodes them in one ``get_batch`` call into
+  ``imgs``: uint8 ``(T, H, W, 3)`` RGB, and sets ``ori_shape`` / ``img_shape``.
+"""
+import os.path as osp
+from typing import Optional, Tuple
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmstvg.registry import TRANSFORMS
+from ..base_grounding_dataset import GroundingDataError
+
+__all__ = [
+    'GroundingDecordInit', 'UniformSampleFrames', 'FPSSampleFrames',
+    'GroundingDecordDecode'
+]
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+
+
+def pipeline_error(results: dict, message: str, field: str) -> GroundingDataError:
+    """A :class:`GroundingDataError` naming the sample's annotation file,
+    video id and the field."""
+    return GroundingDataError(
+        message, ann_file=results.get('ann_file', '<no annotation file>'),
+        video_id=results.get('video_id', results.get('video_path')), field=field)
+
+
+class ImageAsVideo:
+    """A decoded image served through the part of decord's API the pipeline
+    uses: one frame at 1 fps."""
+
+    def __init__(self, image: np.ndarray):
+        self.image = image
+
+    def __len__(self) -> int:
+        return 1
+
+    def get_avg_fps(self) -> float:
+        return 1.0
+
+    def get_batch(self, indices) -> np.ndarray:
+        indices = np.asarray(indices)
+        if indices.size and (indices.min() < 0 or indices.max() > 0):
+            raise IndexError(f'an image has only frame 0, asked {indices}')
+        return np.repeat(self.image[None], len(indices), axis=0)
+
+
+@TRANSFORMS.register_module()
+class GroundingDecordInit(BaseTransform):
+    """Open the video of a sample once with decord.
+
+    Required keys: ``video_path``. Optional: ``num_frames``, ``fps``,
+    ``height``, ``width``, ``task`` (from the dataset; missing ones - e.g. at
+    inference on a raw video - are filled from the file).
+
+    Added keys: ``video_reader``, ``total_frames``: the frames the samplers
+    may use, ``min(num_frames, decodable frames)``.
+
+    A file with an image extension (or a sample with ``task == 'rec'``) is
+    read with OpenCV as a one-frame video.
+
+    Args:
+        num_threads: decord decoding threads.
+        frame_count_tolerance: a video may have up to this many frames fewer
+            than the annotation's ``num_frames`` (container frame counts of
+            real datasets are off by a frame or two); fewer than that is a
+            truncated video.
+
+    Raises:
+        GroundingDataError: naming the annotation file, the video id and the
+            field ``'video'`` for a missing, unreadable or truncated video.
+    """
+
+    def __init__(self, num_threads: int = 1, frame_count_tolerance: int = 3):
+        self.num_threads = num_threads
+        self.frame_count_tolerance = frame_count_tolerance
+
+    def _open(self, results: dict):
+        path = results['video_path']
+        if not osp.isfile(path):
+            raise pipeline_error(results, f'video file {path} does not exist',
+                                 'video')
+        is_image = results.get('task') == 'rec' or \
+            osp.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+        if is_image:
+            import mmcv
+            image = mmcv.imread(path, channel_order='rgb')
+            if image is None:
+                raise pipeline_error(results, f'cannot read image {path}',
+                                     'video')
+            return ImageAsVideo(image)
+        import decord
+        try:
+            return decord.VideoReader(path, num_threads=self.num_threads)
+        except Exception as error:  # decord raises DECORDError / RuntimeError
+            raise pipeline_error(
+                results, f'cannot open video {path} ({type(error).__name__}: '
+                f'{str(error).splitlines()[0] if str(error) else ""})',
+                'video') from None
+
+    def transform(self, results: dict) -> dict:
+        reader = self._open(results)
+        decodable = len(reader)
+        if decodable <= 0:
+            raise pipeline_error(results, f'video {results["video_path"]} has '
+                                 'no frames', 'video')
+        expected = results.get('num_frames')
+        if expected is None:
+            results['num_frames'] = expected = decodable
+        if results.get('fps') is None:
+            results['fps'] = float(reader.get_avg_fps())
+            results['duration'] = expected / results['fps']
+        if decodable < int(expected) - self.frame_count_tolerance:
+            raise pipeline_error(
+                results, f'video {results["video_path"]} is truncated: '
+                f'{decodable} decodable frames, the annotation says {expected}',
+                'video')
+        results['video_reader'] = reader
+        results['total_frames'] = min(decodable, int(expected))
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(num_threads={self.num_threads}, '
+                f'frame_count_tolerance={self.frame_count_tolerance})')
+
+
+def clip_bounds(results: dict) -> Tuple[int, int]:
+    """``[start, end)`` the samplers sample from: ``clip_span_frames`` (or
+    the whole video) cut to ``total_frames``."""
+    total = int(results['total_frames'])
+    start, end = results.get('clip_span_frames') or (0, total)
+    start, end = int(start), min(int(end), total)
+    if end <= start:
+        raise pipeline_error(
+            results, f'clip [{start}, {end}) is empty in a video of {total} '
+            'decodable frames', 'clip_span_frames')
+    return start, end
+
+
+def set_frames(results: dict, frame_inds: np.ndarray) -> dict:
+    frame_inds = np.asarray(frame_inds, dtype=np.int64)
+    results['frame_inds'] = frame_inds
+    results['frame_times'] = frame_inds.astype(np.float64) / float(results['fps'])
+    results['num_sampled_frames'] = len(frame_inds)
+    return results
+
+
+@TRANSFORMS.register_module()
+class UniformSampleFrames(BaseTransform):
+    """Sample ``num_frames`` frames uniformly over the clip (SpaceVLLM: 64).
+
+    The clip ``[s, e)`` (``clip_span_frames`` or the whole video) of length
+    ``L = e - s`` is cut into ``N = num_frames`` equal segments. In test mode
+    (or without ``jitter``) frame ``k`` is the segment centre
+    ``s + floor((k + 0.5) * L / N)``. At training time with ``jitter`` it is
+    drawn uniformly among the frames of segment ``k``, whose integer bounds
+    are ``[floor(k * L / N), floor((k + 1) * L / N))``, so no frame is drawn
+    twice when ``L >= N``. A clip shorter than ``N`` repeats frames (indices
+    stay ascending); an image (one frame) gives the single frame 0.
+
+    Required keys: ``total_frames``, ``fps``; optional ``clip_span_frames``.
+    Added keys: ``frame_inds``, ``frame_times``, ``num_sampled_frames``.
+
+    Args:
+        num_frames: frames to sample.
+        test_mode: deterministic centres.
+        jitter: random offsets inside each segment when not in test mode.
+    """
+
+    def __init__(self, num_frames: int = 64, test_mode: bool = False,
+                 jitter: bool = True):
+        if num_frames <= 0:
+            raise ValueError(f'num_frames must be positive, got {num_frames}')
+        self.num_frames = num_frames
+        self.test_mode = test_mode
+        self.jitter = jitter
+
+    def sample(self, start: int, end: int) -> np.ndarray:
+        """Indices of the sampled frames in ``[start, end)``."""
+        length = end - start
+        if length == 1:
+            return np.array([start], dtype=np.int64)
+        segments = np.arange(self.num_frames)
+        if self.test_mode or not self.jitter:
+            positions = (segments + 0.5) * (length / self.num_frames)
+            inds = start + np.floor(positions).astype(np.int64)
+        else:
+            # Integer segment bounds: no frame is drawn twice when L >= N.
+            bounds = np.floor(np.arange(self.num_frames + 1) * (length / self.num_frames))
+            widths = np.maximum(bounds[1:] - bounds[:-1], 1)
+            offsets = np.floor(np.random.random_sample(self.num_frames) * widths)
+            inds = start + (bounds[:-1] + offsets).astype(np.int64)
+        return np.clip(inds, start, end - 1)
+
+    def transform(self, results: dict) -> dict:
+        start, end = clip_bounds(results)
+        return set_frames(results, self.sample(start, end))
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(num_frames={self.num_frames}, '
+                f'test_mode={self.test_mode}, jitter={self.jitter})')
+
+
+@TRANSFORMS.register_module()
+class FPSSampleFrames(BaseTransform):
+    """Sample frames at a target fps with a maximum count (TubeDETR style).
+
+    With ``rate = min(target_fps / fps, 1)``, frame ``i`` of the clip
+    ``[s, e)`` is kept when it is the first frame of a new value of
+    ``floor(i * rate)`` (frame ``s`` is always kept). If more than
+    ``max_frames`` are kept, ``max_frames`` of them are taken at positions
+    ``floor(j * n / max_frames)``, ``j = 0..max_frames-1``. This reproduces
+    TubeDETR's frame selection; it is deterministic (no jitter).
+
+    Required keys: ``total_frames``, ``fps``; optional ``clip_span_frames``.
+    Added keys: ``frame_inds``, ``frame_times``, ``num_sampled_frames``.
+
+    Args:
+        target_fps: frames per second to sample.
+        max_frames: the most frames to return.
+    """
+
+    def __init__(self, target_fps: float = 5.0, max_frames: int = 200):
+        if target_fps <= 0 or max_frames <= 0:
+            raise ValueError('target_fps and max_frames must be positive')
+        self.target_fps = float(target_fps)
+        self.max_frames = int(max_frames)
+
+    def sample(self, start: int, end: int, fps: float) -> np.ndarray:
+        """Indices of the sampled frames in ``[start, end)`` of a video at
+        ``fps``."""
+        rate = min(self.target_fps / fps, 1.0)
+        inds = np.arange(start, end, dtype=np.int64)
+        bins = np.floor(inds * rate).astype(np.int64)
+        keep = np.ones(len(inds), dtype=bool)
+        keep[1:] = bins[1:] != bins[:-1]
+        inds = inds[keep]
+        if len(inds) > self.max_frames:
+            pick = (np.arange(self.max_frames) * len(inds)) // self.max_frames
+            inds = inds[pick]
+        return inds
+
+    def transform(self, results: dict) -> dict:
+        start, end = clip_bounds(results)
+        return set_frames(results, self.sample(start, end, float(results['fps'])))
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(target_fps={self.target_fps}, '
+                f'max_frames={self.max_frames})')
+
+
+@TRANSFORMS.register_module()
+class GroundingDecordDecode(BaseTransform):
+    """Decode the sampled frames with one ``get_batch`` call.
+
+    Repeated indices are decoded once. The reader is dropped from the results
+    afterwards (readers do not pickle across worker processes).
+
+    Required keys: ``video_reader``, ``frame_inds``. Optional ``height`` /
+    ``width`` (checked against the decoded frames).
+    Added keys: ``imgs`` (uint8 ``(T, H, W, 3)`` RGB), ``ori_shape``,
+    ``img_shape`` (``(H, W)``).
+
+    Raises:
+        GroundingDataError: on a decoding failure (field ``'video'``) or a
+            frame size that differs from the annotation (``'height/width'``).
+    """
+
+    def transform(self, results: dict) -> dict:
+        reader = results.pop('video_reader')
+        frame_inds = np.asarray(results['frame_inds'], dtype=np.int64)
+        unique, inverse = np.unique(frame_inds, return_inverse=True)
+        try:
+            batch = reader.get_batch(unique.tolist())
+            frames = batch.asnumpy() if hasattr(batch, 'asnumpy') else batch
+        except Exception as error:
+            raise pipeline_error(
+                results, f'cannot decode frames {unique.tolist()[:8]}... of '
+                f'{results.get("video_path")} ({type(error).__name__})',
+                'video') from None
+        del reader
+        if len(unique) != len(frame_inds):
+            frames = frames[inverse.reshape(-1)]
+        height, width = frames.shape[1:3]
+        expected: Optional[Tuple[int, int]] = None
+        if results.get('height') and results.get('width'):
+            expected = (int(results['height']), int(results['width']))
+        if expected is not None and expected != (height, width):
+            raise pipeline_error(
+                results, f'decoded frames are {height}x{width} (HxW), the '
+                f'annotation says {expected[0]}x{expected[1]}', 'height/width')
+        results['height'], results['width'] = int(height), int(width)
+        results['imgs'] = np.ascontiguousarray(frames)
+        results['ori_shape'] = (int(height), int(width))
+        results['img_shape'] = (int(height), int(width))
+        return results
