@@ -1,0 +1,3 @@
+from .grounding_data_preprocessor import GroundingDataPreprocessor
+
+__all__ = ['GroundingDataPreprocessor']

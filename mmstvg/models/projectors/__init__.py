@@ -1,0 +1,3 @@
+from .mlp_projector import LinearProjector, MLPProjector
+
+__all__ = ['LinearProjector', 'MLPProjector']

@@ -1,0 +1,5 @@
+from .appended_queries import AppendedQueries, NoQueries, lay_out_frames
+from .base import BaseQueryInterleaver, InterleavedVideo
+
+__all__ = ['AppendedQueries', 'NoQueries', 'lay_out_frames', 'BaseQueryInterleaver',
+           'InterleavedVideo']

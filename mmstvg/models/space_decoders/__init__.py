@@ -1,0 +1,4 @@
+from .base import BaseSpaceDecoder
+from .mlp_box_head import MLPBoxHead
+
+__all__ = ['BaseSpaceDecoder', 'MLPBoxHead']

@@ -1,0 +1,413 @@
+"""The generic grounder: vision encoder -> projector -> queries -> LLM -> space decoder."""
+import copy
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.model import BaseModel
+
+from mmstvg.models.language.prompt_builder import PromptBuilder
+from mmstvg.models.language.span_text import parse_span
+from mmstvg.models.query_interleavers.appended_queries import NoQueries
+from mmstvg.registry import (LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, SPACE_DECODERS,
+                             VISION_ENCODERS)
+from mmstvg.structures import (GroundingDataSample, denormalize_boxes, frames_in_span,
+                               normalize_boxes, seconds_to_frames)
+
+from .multimodal_sequence import (IGNORE_INDEX, SequenceLayout, assemble_sequence,
+                                  pad_sequences)
+
+__all__ = ['VideoGroundingLLM']
+
+ForwardResults = Union[Dict[str, torch.Tensor], List[GroundingDataSample], dict]
+
+
+def _with_default(cfg: Optional[dict], **defaults) -> Optional[dict]:
+    if cfg is None:
+        return None
+    cfg = copy.deepcopy(dict(cfg))
+    for key, value in defaults.items():
+        cfg.setdefault(key, value)
+    return cfg
+
+
+@MODELS.register_module()
+class VideoGroundingLLM(BaseModel):
+    """A multimodal LLM that answers *when* in text and *where* with a box head.
+
+    Each sample's sequence (see ``docs/en/model_core.md``)::
+
+        [system + user prompt stating the frame times]
+        [video segment: per frame [time stamp][visual tokens], queries placed
+         by the query interleaver]
+        [question with the sentence] [assistant turn] [answer + EOS]
+
+    ``loss``: the LM cross-entropy on the answer tokens only (``loss_lm``) plus
+    the space decoder's ``loss_bbox`` / ``loss_iou`` on ground-truth frames.
+    ``predict``: greedy generation of the answer, parsing of its span, and
+    the boxes of every sampled frame from the hidden states of the *same*
+    prompt forward pass that starts generation (queries, frames and sentence
+    all precede the answer, so causal attention makes these states identical
+    to those of a pass over prompt + answer): one LLM pass for all boxes.
+
+    Args:
+        vision_encoder: config of a ``VISION_ENCODERS`` part.
+        projector: config of a projector (``in_channels`` / ``out_channels``
+            filled from the encoder and the LLM when absent).
+        llm: config of an ``LLM_BACKBONES`` part.
+        query_interleaver: config of a ``QUERY_INTERLEAVERS`` part
+            (``embed_dim`` filled in); None: frames only, no queries.
+        space_decoder: config of a ``SPACE_DECODERS`` part (``hidden_dim``
+            filled in); None: no boxes (TVG-only or text-box models).
+        prompt: keyword arguments of :class:`PromptBuilder`
+            (``time_style``, ``time_format``, ``span_precision``, ``prompts``).
+        max_new_tokens: generation budget of ``predict``.
+        loss_lm_weight: weight of the language loss.
+        freeze_parts: names of parts to freeze (``'vision_encoder'``,
+            ``'projector'``, ``'query_interleaver'``, ``'llm'``,
+            ``'space_decoder'``), besides the parts' own ``freeze`` flags.
+        llava_onevision_path: a LLaVA-OneVision checkpoint directory whose
+            vision tower, projector and LLM weights are loaded at build time.
+        data_preprocessor: config of the data preprocessor.
+        init_cfg: MMEngine init config.
+    """
+
+    PART_NAMES = ('vision_encoder', 'projector', 'query_interleaver', 'llm',
+                  'space_decoder')
+
+    def __init__(self,
+                 vision_encoder: dict,
+                 projector: dict,
+                 llm: dict,
+                 query_interleaver: Optional[dict] = None,
+                 space_decoder: Optional[dict] = None,
+                 prompt: Optional[dict] = None,
+                 max_new_tokens: int = 32,
+                 loss_lm_weight: float = 1.0,
+                 freeze_parts: Sequence[str] = (),
+                 llava_onevision_path: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = dict(type='GroundingDataPreprocessor'),
+                 init_cfg: Optional[dict] = None):
+        if isinstance(data_preprocessor, dict):
+            # Built here so that mmstvg's registry is searched without a default scope.
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.vision_encoder = VISION_ENCODERS.build(vision_encoder)
+        self.llm = LLM_BACKBONES.build(llm)
+        hidden = self.llm.hidden_size
+        self.projector = MODELS.build(_with_default(
+            projector, in_channels=self.vision_encoder.out_channels, out_channels=hidden))
+        self.query_interleaver = (QUERY_INTERLEAVERS.build(
+            _with_default(query_interleaver, embed_dim=hidden))
+                                  if query_interleaver is not None else None)
+        self._frames_only = NoQueries(embed_dim=hidden)
+        self.space_decoder = (SPACE_DECODERS.build(
+            _with_default(space_decoder, hidden_dim=hidden))
+                              if space_decoder is not None else None)
+        if self.space_decoder is not None and self.query_interleaver is None:
+            raise ValueError('a space_decoder reads query states: give a '
+                             'query_interleaver too')
+        prompt = dict(prompt or {})
+        prompt.setdefault('use_chat_template', getattr(self.llm, 'use_chat_template', True))
+        self.prompt_builder = PromptBuilder(self.llm.tokenizer, **prompt)
+        self.max_new_tokens = max_new_tokens
+        self.loss_lm_weight = loss_lm_weight
+        self.num_predictions = 0
+        self.num_parse_failures = 0
+        for name in freeze_parts:
+            if name not in self.PART_NAMES:
+                raise ValueError(f'unknown part {name!r} in freeze_parts; parts are '
+                                 f'{self.PART_NAMES}')
+            part = getattr(self, name)
+            if part is not None:
+                part.requires_grad_(False)
+        if llava_onevision_path is not None:
+            from mmstvg.models.utils.llava_onevision import load_llava_onevision_weights
+            load_llava_onevision_weights(self, llava_onevision_path)
+
+    # ------------------------------------------------------------ building
+    def encode_videos(self, inputs: torch.Tensor,
+                      data_samples: Sequence[GroundingDataSample]) -> List[torch.Tensor]:
+        """Frames -> projected visual tokens, per sample.
+
+        Args:
+            inputs: ``(B, T_max, 3, H, W)`` from the data preprocessor.
+            data_samples: the batch's samples (their real frame counts).
+
+        Returns:
+            ``B`` tensors ``(T_b, P, D)`` in the LLM's dtype.
+        """
+        if inputs.dim() != 5:
+            raise ValueError(f'inputs must be (B, T, 3, H, W), got {tuple(inputs.shape)}')
+        counts = [self._num_frames(inputs, s) for s in data_samples]
+        frames = torch.cat([inputs[b, :t] for b, t in enumerate(counts)], dim=0)
+        tokens = self.projector(self.vision_encoder(frames)).to(self.llm.dtype)
+        return list(tokens.split(counts, dim=0))
+
+    @staticmethod
+    def _num_frames(inputs: torch.Tensor, sample: GroundingDataSample) -> int:
+        if 'frame_inds' not in sample.metainfo:
+            return inputs.shape[1]
+        num = sample.num_sampled_frames
+        if num > inputs.shape[1]:
+            raise ValueError(f"sample {sample.metainfo.get('video_id')!r} has {num} "
+                             f'frame_inds but the batch holds {inputs.shape[1]} frames')
+        return num
+
+    def _lay_out_video(self, visual_tokens, frame_prefix_embeds):
+        interleaver = self.query_interleaver or self._frames_only
+        return interleaver(visual_tokens, frame_prefix_embeds)
+
+    def _pieces(self, sample: GroundingDataSample, num_frames: int, with_answer: bool):
+        meta = sample.metainfo
+        for key in ('task', 'sentence'):
+            if key not in meta:
+                raise KeyError(f"data sample {meta.get('video_id')!r} has no {key!r}")
+        times = meta.get('frame_times')
+        if times is None:
+            times = np.zeros(num_frames)
+        span = None
+        if with_answer and meta['task'] != 'rec':
+            if 'gt_span_seconds' not in sample:
+                raise KeyError(f"data sample {meta.get('video_id')!r} "
+                               f"(task {meta['task']}) has no gt_span_seconds")
+            span = sample.gt_span_seconds.tolist()
+        duration = float(meta.get('duration', times[-1] if len(times) else 0.0))
+        answer = self.answer_text(sample) if with_answer else None
+        return self.prompt_builder.build(meta['task'], meta['sentence'], duration,
+                                         list(times), span_seconds=span,
+                                         with_answer=with_answer, answer=answer)
+
+    def answer_text(self, sample: GroundingDataSample) -> Optional[str]:
+        """The training answer of a sample; None: the prompt builder's default
+        (the span sentence, or the fixed REC phrase). Subclasses that write more
+        (e.g. boxes as text) override it."""
+        return None
+
+    def boxes_from_text(self, sample: GroundingDataSample,
+                        text: str) -> Optional[torch.Tensor]:
+        """Per-frame normalised ``cxcywh`` boxes read from generated text, for
+        grounders without a space decoder; None here (no boxes in the text)."""
+        return None
+
+    def build_sequences(self, inputs: torch.Tensor,
+                        data_samples: Sequence[GroundingDataSample],
+                        with_answer: bool):
+        """Per-sample embeddings, labels and layouts (not yet padded)."""
+        video_tokens = self.encode_videos(inputs, data_samples)
+        embeds, labels, layouts = [], [], []
+        for tokens, sample in zip(video_tokens, data_samples):
+            pieces = self._pieces(sample, tokens.shape[0], with_answer)
+            seq, lab, layout = assemble_sequence(pieces, tokens, self.llm.embed_tokens,
+                                                 self._lay_out_video)
+            if self.space_decoder is not None and layout.query_pos.numel() != tokens.shape[0]:
+                raise ValueError(f'the query interleaver placed {layout.query_pos.numel()} '
+                                 f'queries for {tokens.shape[0]} frames; the space '
+                                 'decoder needs one query per frame')
+            embeds.append(seq)
+            labels.append(lab)
+            layouts.append(layout)
+        return embeds, labels, layouts
+
+    # ------------------------------------------------------------ heads
+    def _decoder_inputs(self, hidden: torch.Tensor, layouts: Sequence[SequenceLayout]):
+        batch, device = len(layouts), hidden.device
+        max_t = max(l.frame_token_pos.shape[0] for l in layouts)
+        num_tokens = layouts[0].frame_token_pos.shape[1]
+        max_s = max(max(l.sentence_pos.numel() for l in layouts), 1)
+        dim = hidden.shape[-1]
+        query = hidden.new_zeros(batch, max_t, dim)
+        frames = hidden.new_zeros(batch, max_t, num_tokens, dim)
+        text = hidden.new_zeros(batch, max_s, dim)
+        text_mask = torch.zeros(batch, max_s, dtype=torch.bool, device=device)
+        for b, layout in enumerate(layouts):
+            t = layout.frame_token_pos.shape[0]
+            query[b, :t] = hidden[b, layout.query_pos]
+            frames[b, :t] = hidden[b, layout.frame_token_pos]
+            s = layout.sentence_pos.numel()
+            text[b, :s] = hidden[b, layout.sentence_pos]
+            text_mask[b, :s] = True
+        return query, frames, text, text_mask
+
+    @staticmethod
+    def _box_targets(data_samples, max_t: int, device):
+        targets = torch.zeros(len(data_samples), max_t, 4, device=device)
+        mask = torch.zeros(len(data_samples), max_t, dtype=torch.bool, device=device)
+        for b, sample in enumerate(data_samples):
+            if 'gt_boxes' not in sample or 'gt_box_mask' not in sample:
+                continue
+            if 'ori_shape' not in sample.metainfo:
+                raise KeyError(f"data sample {sample.metainfo.get('video_id')!r} has "
+                               'gt_boxes but no ori_shape')
+            boxes = sample.gt_boxes.to(device).float()
+            t = boxes.shape[0]
+            targets[b, :t] = normalize_boxes(boxes, sample.metainfo['ori_shape'])
+            mask[b, :t] = sample.gt_box_mask.to(device).bool()
+        return targets, mask
+
+    def lm_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Next-token cross-entropy on labelled positions only (mean over tokens)."""
+        targets = labels[:, 1:]
+        selected = targets != IGNORE_INDEX
+        if not selected.any():
+            return hidden.sum() * 0
+        logits = self.llm.logits(hidden[:, :-1][selected])
+        return F.cross_entropy(logits, targets[selected])
+
+    # ------------------------------------------------------------ modes
+    def forward(self, inputs: torch.Tensor, data_samples=None,
+                mode: str = 'tensor') -> ForwardResults:
+        """``mode``: ``'loss'`` -> loss dict, ``'predict'`` -> data samples with
+        predictions, ``'tensor'`` -> raw outputs (see :meth:`_forward`)."""
+        if data_samples is None:
+            raise ValueError('VideoGroundingLLM needs data_samples (prompt, times)')
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'invalid mode {mode!r}; use loss, predict or tensor')
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: Sequence[GroundingDataSample]) -> Dict[str, torch.Tensor]:
+        """Language loss on the answers and box losses on ground-truth frames."""
+        embeds, labels, layouts = self.build_sequences(inputs, data_samples, True)
+        embeds, mask, labels, _ = pad_sequences(embeds, labels, side='right')
+        hidden, _ = self.llm(embeds, attention_mask=mask)
+        losses = dict(loss_lm=self.lm_loss(hidden, labels) * self.loss_lm_weight)
+        if self.space_decoder is not None:
+            pred_boxes = self.space_decoder(*self._decoder_inputs(hidden, layouts))
+            targets, box_mask = self._box_targets(data_samples, pred_boxes.shape[1],
+                                                  pred_boxes.device)
+            losses.update(self.space_decoder.loss(pred_boxes, targets, box_mask))
+        return losses
+
+    def _forward(self, inputs: torch.Tensor,
+                 data_samples: Sequence[GroundingDataSample]) -> dict:
+        """Prompt-only forward: hidden states, mask, layouts and normalised boxes."""
+        embeds, _, layouts = self.build_sequences(inputs, data_samples, False)
+        embeds, mask, _, _ = pad_sequences(embeds, side='right')
+        hidden, _ = self.llm(embeds, attention_mask=mask)
+        boxes = None
+        if self.space_decoder is not None:
+            boxes = self.space_decoder(*self._decoder_inputs(hidden, layouts))
+        return dict(hidden_states=hidden, attention_mask=mask, layouts=layouts,
+                    pred_boxes=boxes)
+
+    @torch.no_grad()
+    def generate(self, embeds: List[torch.Tensor], active: List[bool]):
+        """Greedy decoding from per-sample prompt embeddings (left padded).
+
+        Args:
+            embeds: ``B`` prompt tensors ``(L_b, D)``.
+            active: which samples generate text (REC samples do not).
+
+        Returns:
+            ``(token_ids, hidden, offsets)``: generated ids per sample (EOS
+            excluded), the prompt's last-layer hidden states ``(B, L, D)``
+            and each sample's left-padding offset.
+        """
+        batch, mask, _, offsets = pad_sequences(embeds, side='left')
+        hidden, cache = self.llm(batch, attention_mask=mask, use_cache=True)
+        prompt_hidden = hidden
+        finished = torch.tensor([not a for a in active], device=batch.device)
+        outputs: List[List[int]] = [[] for _ in embeds]
+        positions = mask.sum(-1, keepdim=True) - 1
+        last = hidden[:, -1]
+        eos = self.llm.eos_token_id
+        for _ in range(self.max_new_tokens):
+            if bool(finished.all()):
+                break
+            next_ids = self.llm.logits(last).argmax(-1)
+            next_ids = torch.where(finished, torch.full_like(next_ids, eos), next_ids)
+            for b, token in enumerate(next_ids.tolist()):
+                if not finished[b] and token != eos:
+                    outputs[b].append(token)
+            finished = finished | (next_ids == eos)
+            if bool(finished.all()):
+                break
+            mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+            positions = positions + 1
+            step = self.llm.embed_tokens(next_ids)[:, None]
+            hidden, cache = self.llm(step, attention_mask=mask, position_ids=positions,
+                                     past_key_values=cache, use_cache=True)
+            last = hidden[:, -1]
+        return outputs, prompt_hidden, offsets
+
+    @torch.no_grad()
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Sequence[GroundingDataSample]) -> List[GroundingDataSample]:
+        """Generate the temporal answer, parse it and decode every frame's box."""
+        embeds, _, layouts = self.build_sequences(inputs, data_samples, False)
+        active = [self.generates_text(s) for s in data_samples]
+        token_ids, hidden, offsets = self.generate(embeds, active)
+        boxes = None
+        if self.space_decoder is not None:
+            shifted = [layout.shifted(off) for layout, off in zip(layouts, offsets)]
+            boxes = self.space_decoder(*self._decoder_inputs(hidden, shifted)).float()
+        for b, sample in enumerate(data_samples):
+            text = self.llm.decode(token_ids[b]) if active[b] else ''
+            sample_boxes = (boxes[b] if boxes is not None else
+                            self.boxes_from_text(sample, text))
+            self._fill_prediction(sample, text, sample_boxes)
+        return list(data_samples)
+
+    def generates_text(self, sample: GroundingDataSample) -> bool:
+        """Whether ``predict`` decodes text for a sample: not for REC, whose
+        box comes from its query and whose answer is a fixed phrase."""
+        return sample.metainfo['task'] != 'rec'
+
+    def _parse(self, sample: GroundingDataSample, text: str) -> Optional[Tuple[float, float]]:
+        """The answer's span in seconds, clipped to the video; None if malformed.
+
+        A REC sample's "span" is the whole image. A missing ``from X to Y``,
+        or an end before the start, is a parse failure: counted in
+        :attr:`num_parse_failures`, logged, and scored as an empty span.
+        """
+        meta = sample.metainfo
+        if meta['task'] == 'rec':
+            return 0.0, float(meta.get('duration', 1.0))
+        span = parse_span(text)
+        if span is None or span[1] < span[0]:
+            self.num_parse_failures += 1
+            # The first failures one by one, then every 100th, so a long
+            # evaluation of an untrained model does not flood the log.
+            if self.num_parse_failures <= 10 or self.num_parse_failures % 100 == 0:
+                print_log(f"unparsable answer for {meta.get('video_id')!r}: "
+                          f'{text[:80]!r} ({self.num_parse_failures} failures in '
+                          f'{self.num_predictions} predictions so far)',
+                          logger='current', level=logging.WARNING)
+            return None
+        duration = float(meta.get('duration', span[1]))
+        return min(max(span[0], 0.0), duration), min(max(span[1], 0.0), duration)
+
+    def _fill_prediction(self, sample: GroundingDataSample, text: str,
+                         boxes: Optional[torch.Tensor]) -> None:
+        """Set the ``pred_*`` fields of one data sample."""
+        meta = sample.metainfo
+        self.num_predictions += 1
+        span = self._parse(sample, text)
+        sample.pred_text = text
+        sample.pred_parse_ok = span is not None
+        if span is None:
+            span, span_frames = (0.0, 0.0), (0, 0)
+        elif meta['task'] == 'rec':
+            span_frames = (0, int(meta.get('num_frames', 1)))
+        else:
+            span_frames = seconds_to_frames(span, float(meta['fps']),
+                                            int(meta['num_frames']))
+        sample.pred_span_frames = torch.tensor(span_frames, dtype=torch.long)
+        sample.pred_span_seconds = torch.tensor(span, dtype=torch.float32)
+        if boxes is None or meta['task'] == 'tvg':
+            return
+        num_frames = sample.num_sampled_frames
+        frame_inds = np.asarray(meta['frame_inds'])
+        sample.pred_boxes = denormalize_boxes(boxes[:num_frames],
+                                              meta['ori_shape']).cpu()
+        # The box heads give no confidence: every box scores 1.
+        sample.pred_box_scores = torch.ones(num_frames)
+        sample.pred_box_mask = torch.from_numpy(frames_in_span(frame_inds, span_frames))

@@ -1,0 +1,66 @@
+"""The text form of a temporal answer: written and parsed here and nowhere else.
+
+The grounder trains the LLM to answer ``"The event happens from 3.2 to 7.9
+seconds."`` and reads spans back from generated text with :func:`parse_span`.
+The parser is lenient about what tokenizers do to spacing (a WordLevel toy
+tokenizer decodes ``"7.9 seconds ."``) and about an optional ``s`` unit
+(``"from 3.2s to 7.9s"``), but strict about the numbers: anything that does not
+carry two non-negative numbers after ``from`` and ``to`` is malformed and gives
+``None``, which the grounder counts as a parse failure.
+"""
+import re
+from typing import Optional, Tuple
+
+__all__ = ['format_span', 'parse_span', 'SPAN_TEMPLATE', 'REC_ANSWER']
+
+#: The sentence a temporal answer is written in.
+SPAN_TEMPLATE = 'The event happens from {start} to {end} seconds.'
+
+#: The fixed answer of a REC sample (an image has no span to state).
+REC_ANSWER = 'The object is here.'
+
+_NUMBER = r'(\d+(?:\s*\.\s*\d+)?)'
+_SPAN_PATTERN = re.compile(
+    r'from\s*' + _NUMBER + r'\s*(?:s\b|sec\w*\b)?\s*(?:to|-|until)\s*' + _NUMBER,
+    flags=re.IGNORECASE)
+
+
+def format_span(start_s: float, end_s: float, precision: int = 1) -> str:
+    """Write a span in seconds as the answer sentence.
+
+    Args:
+        start_s: start time in seconds.
+        end_s: end time in seconds.
+        precision: digits after the decimal point.
+
+    Returns:
+        e.g. ``"The event happens from 3.2 to 7.9 seconds."``.
+    """
+    if precision < 0:
+        raise ValueError(f'precision must be >= 0, got {precision}')
+    fmt = f'{{:.{precision}f}}'
+    return SPAN_TEMPLATE.format(start=fmt.format(float(start_s)),
+                                end=fmt.format(float(end_s)))
+
+
+def _to_float(text: str) -> float:
+    return float(re.sub(r'\s+', '', text))
+
+
+def parse_span(text: str) -> Optional[Tuple[float, float]]:
+    """Read the span back from a generated answer.
+
+    Args:
+        text: the decoded answer, e.g. ``"The event happens from 3.2 to 7.9
+            seconds."`` (spacing around ``.`` and an ``s`` unit are tolerated).
+
+    Returns:
+        ``(start_s, end_s)`` as written (not reordered), or None when the text
+        holds no ``from <number> to <number>``.
+    """
+    if not isinstance(text, str):
+        return None
+    match = _SPAN_PATTERN.search(text)
+    if match is None:
+        return None
+    return _to_float(match.group(1)), _to_float(match.group(2))

@@ -1,0 +1,238 @@
+"""The LLM backbone: a wrapper around transformers' ``AutoModelForCausalLM``."""
+import importlib.util
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+
+from mmstvg.registry import LLM_BACKBONES
+
+__all__ = ['HFCausalLM', 'resolve_dtype']
+
+_DTYPES = dict(float32=torch.float32, fp32=torch.float32, float16=torch.float16,
+               fp16=torch.float16, bfloat16=torch.bfloat16, bf16=torch.bfloat16)
+
+
+def resolve_dtype(dtype: Union[str, torch.dtype, None]) -> Optional[torch.dtype]:
+    """``'bf16'`` / ``'bfloat16'`` / ``torch.bfloat16`` ... -> a torch dtype."""
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in _DTYPES:
+        raise ValueError(f'unknown dtype {dtype!r}; use one of {sorted(_DTYPES)}')
+    return _DTYPES[dtype]
+
+
+def check_attn_implementation(attn_implementation: str) -> str:
+    """Validate the attention implementation; flash attention must be installed."""
+    known = ('sdpa', 'eager', 'flash_attention_2', 'flex_attention')
+    if attn_implementation not in known:
+        raise ValueError(f'attn_implementation must be one of {known}, got '
+                         f'{attn_implementation!r}')
+    if (attn_implementation == 'flash_attention_2'
+            and importlib.util.find_spec('flash_attn') is None):
+        raise ImportError(
+            "attn_implementation='flash_attention_2' needs the flash-attn package "
+            '(pip install flash-attn --no-build-isolation, on a CUDA machine); '
+            "use attn_implementation='sdpa' otherwise")
+    return attn_implementation
+
+
+@LLM_BACKBONES.register_module()
+class HFCausalLM(BaseModule):
+    """A causal LM and its tokenizer, from a pretrained checkpoint or a config.
+
+    The grounder talks to the LLM through embeddings: :meth:`embed_tokens`
+    turns ids into input embeddings, :meth:`forward` runs the transformer on
+    ``inputs_embeds`` and returns the last layer's hidden states (after the
+    final norm, i.e. what the LM head reads) and the KV cache, and
+    :meth:`logits` applies the LM head to chosen hidden states only, so the
+    language loss never materialises logits over the whole video.
+
+    Args:
+        pretrained_model_name_or_path: hub name or local directory for
+            ``AutoModelForCausalLM.from_pretrained``.
+        llm_config: alternatively a config dict, e.g.
+            ``dict(model_type='qwen2', hidden_size=64, num_hidden_layers=2, ...)``,
+            built with ``AutoConfig.for_model`` + ``from_config`` (random
+            weights; for tests, or before loading a LLaVA-OneVision checkpoint).
+        tokenizer: hub name or directory for ``AutoTokenizer.from_pretrained``;
+            defaults to ``pretrained_model_name_or_path``.
+        dtype: parameter dtype (``'bf16'``, ``'fp16'``, ``'fp32'``).
+        attn_implementation: ``'sdpa'`` (default), ``'eager'`` or
+            ``'flash_attention_2'`` (needs the flash-attn package).
+        gradient_checkpointing: recompute activations in the backward pass.
+        special_tokens: extra special tokens to add to the tokenizer; the
+            embedding matrix is resized when the vocabulary grows.
+        use_chat_template: whether prompts go through the tokenizer's chat
+            template when it has one (read by the grounder).
+        freeze: freeze all LLM weights (LoRA adapters, if any, stay trainable).
+        lora: a ``peft.LoraConfig`` keyword dict, e.g.
+            ``dict(r=8, lora_alpha=16, target_modules=['q_proj', 'v_proj'])``;
+            needs ``pip install peft``.
+        init_cfg: MMEngine init config (the HF weights are not re-initialised).
+    """
+
+    def __init__(self,
+                 pretrained_model_name_or_path: Optional[str] = None,
+                 llm_config: Optional[dict] = None,
+                 tokenizer: Optional[str] = None,
+                 dtype: Union[str, torch.dtype, None] = None,
+                 attn_implementation: str = 'sdpa',
+                 gradient_checkpointing: bool = False,
+                 special_tokens: Sequence[str] = (),
+                 use_chat_template: bool = True,
+                 freeze: bool = False,
+                 lora: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+        if (pretrained_model_name_or_path is None) == (llm_config is None):
+            raise ValueError('HFCausalLM needs exactly one of '
+                             'pretrained_model_name_or_path and llm_config')
+        attn_implementation = check_attn_implementation(attn_implementation)
+        torch_dtype = resolve_dtype(dtype)
+        if pretrained_model_name_or_path is not None:
+            kwargs = dict(attn_implementation=attn_implementation)
+            if torch_dtype is not None:
+                kwargs['dtype'] = torch_dtype
+            self.model = AutoModelForCausalLM.from_pretrained(
+                pretrained_model_name_or_path, **kwargs)
+        else:
+            cfg = dict(llm_config)
+            if 'model_type' not in cfg:
+                raise ValueError("llm_config needs a 'model_type', e.g. 'qwen2'")
+            config = AutoConfig.for_model(cfg.pop('model_type'), **cfg)
+            self.model = AutoModelForCausalLM.from_config(
+                config, attn_implementation=attn_implementation)
+            if torch_dtype is not None:
+                self.model.to(torch_dtype)
+        tokenizer_path = tokenizer or pretrained_model_name_or_path
+        if tokenizer_path is None:
+            raise ValueError('HFCausalLM built from llm_config needs `tokenizer` '
+                             '(a hub name or a directory)')
+        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
+        self.use_chat_template = use_chat_template
+        self._prepare_tokenizer(special_tokens)
+        if gradient_checkpointing:
+            kwargs = dict(use_reentrant=False)
+            if hasattr(self.model, 'activation_checkpointing_enable'):  # transformers>=5
+                self.model.activation_checkpointing_enable(kwargs)
+            else:
+                self.model.gradient_checkpointing_enable(
+                    gradient_checkpointing_kwargs=kwargs)
+            self.model.config.use_cache = False
+        if freeze:
+            self.model.requires_grad_(False)
+        if lora is not None:
+            self._apply_lora(lora)
+
+    # ------------------------------------------------------------ set-up
+    def _prepare_tokenizer(self, special_tokens: Sequence[str]) -> None:
+        """Add special tokens and a pad token; resize embeddings if needed."""
+        tokenizer = self.tokenizer
+        if tokenizer.eos_token is None:
+            raise ValueError('the tokenizer has no eos_token; set one in its '
+                             'tokenizer_config.json')
+        missing = [tok for tok in special_tokens if tok not in tokenizer.get_vocab()]
+        if missing:
+            tokenizer.add_special_tokens(
+                dict(additional_special_tokens=list(missing)),
+                replace_extra_special_tokens=False)
+        if tokenizer.pad_token is None:
+            # Llama-style tokenizers have none; padded positions are masked anyway.
+            tokenizer.pad_token = tokenizer.eos_token
+        num_embeddings = self.model.get_input_embeddings().num_embeddings
+        if len(tokenizer) > num_embeddings:
+            print_log(f'resizing LLM embeddings {num_embeddings} -> {len(tokenizer)} '
+                      f'for added tokens {missing}', logger='current')
+            self.model.resize_token_embeddings(len(tokenizer))
+
+    def _apply_lora(self, lora: dict) -> None:
+        if importlib.util.find_spec('peft') is None:
+            raise ImportError('LoRA needs the peft package: pip install peft '
+                              '(or pip install mmstvg[optional])')
+        from peft import LoraConfig, get_peft_model
+        lora = dict(lora)
+        lora.setdefault('task_type', 'CAUSAL_LM')
+        self.model = get_peft_model(self.model, LoraConfig(**lora))
+
+    def init_weights(self) -> None:
+        """Keep the pretrained (or config-initialised) Hugging Face weights."""
+        self._is_init = True
+
+    # ------------------------------------------------------------ access
+    @property
+    def hf_model(self) -> nn.Module:
+        """The underlying ``PreTrainedModel`` (under a peft wrapper, if any)."""
+        model = self.model
+        if hasattr(model, 'get_base_model'):
+            model = model.get_base_model()
+        return model
+
+    @property
+    def decoder(self) -> nn.Module:
+        """The transformer without the LM head (e.g. ``Qwen2Model``)."""
+        return self.hf_model.get_decoder()
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.hf_model.config.get_text_config().hidden_size)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.hf_model.get_input_embeddings().weight.dtype
+
+    @property
+    def eos_token_id(self) -> int:
+        return int(self.tokenizer.eos_token_id)
+
+    @property
+    def pad_token_id(self) -> int:
+        return int(self.tokenizer.pad_token_id)
+
+    # ------------------------------------------------------------ compute
+    def embed_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Token ids ``(...)`` -> input embeddings ``(..., D)``."""
+        return self.hf_model.get_input_embeddings()(input_ids)
+
+    def forward(self,
+                inputs_embeds: torch.Tensor,
+                attention_mask: Optional[torch.Tensor] = None,
+                position_ids: Optional[torch.Tensor] = None,
+                past_key_values=None,
+                use_cache: bool = False) -> Tuple[torch.Tensor, object]:
+        """Run the transformer on embeddings.
+
+        Args:
+            inputs_embeds: ``(B, L, D)``.
+            attention_mask: ``(B, L_past + L)`` 1 on real tokens, 0 on padding.
+            position_ids: ``(B, L)``; derived from the mask when None.
+            past_key_values: a KV cache from a previous call.
+            use_cache: return the updated KV cache.
+
+        Returns:
+            ``(hidden_states, past_key_values)``: the last layer's hidden
+            states ``(B, L, D)`` after the final norm, and the cache (None when
+            ``use_cache`` is False).
+        """
+        if position_ids is None and attention_mask is not None:
+            positions = attention_mask.long().cumsum(-1) - 1
+            position_ids = positions.clamp(min=0)[:, -inputs_embeds.shape[1]:]
+        outputs = self.decoder(
+            inputs_embeds=inputs_embeds.to(self.dtype),
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            use_cache=use_cache,
+            return_dict=True)
+        return outputs.last_hidden_state, (outputs.past_key_values if use_cache else None)
+
+    def logits(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """Apply the LM head: ``(..., D)`` -> ``(..., V)`` logits in float32."""
+        return self.hf_model.get_output_embeddings()(hidden_states).float()
+
+    def decode(self, token_ids: List[int]) -> str:
+        """Token ids -> text, without special tokens."""
+        return self.tokenizer.decode(token_ids, skip_special_tokens=True)

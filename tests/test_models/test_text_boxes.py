@@ -1,0 +1,100 @@
+import pytest
+import torch
+
+from mmstvg.models.language import format_frame_boxes, parse_frame_boxes
+from mmstvg.registry import MODELS
+from models_testing_utils import make_batch, make_sample
+
+
+def test_box_text_round_trip_and_spacing():
+    text = format_frame_boxes([3, 5], [[0.123, 0.3, 0.45, 0.8], [0, 0, 1.2, 1]])
+    assert text == 'frame 3: [0.12, 0.30, 0.45, 0.80]; frame 5: [0.00, 0.00, 1.00, 1.00]'
+    boxes, bad = parse_frame_boxes(text, num_frames=6)
+    assert bad == 0 and boxes == {3: [0.12, 0.30, 0.45, 0.80], 5: [0.0, 0.0, 1.0, 1.0]}
+    spaced = 'frame 3 : [ 0.12 , 0.30 , 0.45 , 0.80 ] ;'
+    assert parse_frame_boxes(spaced, 4) == ({3: [0.12, 0.30, 0.45, 0.80]}, 0)
+    with pytest.raises(ValueError):
+        format_frame_boxes([1], [])
+
+
+def test_malformed_boxes_are_counted():
+    text = ('frame 0: [0.1, 0.2, 0.3]; frame 1: [0.5, 0.5, 0.2, 0.9]; '
+            'frame 9: [0.1, 0.1, 0.2, 0.2]; frame 2: [0.1, 0.1, 1.5, 0.2]; '
+            'frame 3: [0.1, x, 0.2, 0.2]; frame 4: [0.1, 0.1, 0.2, 0.2]; '
+            'frame 4: [0.0, 0.0, 0.1, 0.1]; frame 5: [0.1, 0.1')
+    boxes, bad = parse_frame_boxes(text, num_frames=6)
+    # 3 numbers / reversed x / index 9 >= 6 / 1.5 > 1 / 'x' / truncated -> 6 malformed;
+    # frame 4 repeats: the first wins
+    assert boxes == {4: [0.1, 0.1, 0.2, 0.2]} and bad == 6
+    assert parse_frame_boxes(None, 3) == ({}, 0)
+
+
+@pytest.fixture
+def text_box_cfg(grounder_cfg):
+    cfg = {k: v for k, v in grounder_cfg.items()
+           if k not in ('query_interleaver', 'space_decoder', 'max_new_tokens')}
+    return dict(cfg, type='TextBoxGroundingLLM', box_precision=1, max_new_tokens=60)
+
+
+def test_text_box_answers_and_labels(text_box_cfg):
+    torch.manual_seed(0)
+    model = MODELS.build(text_box_cfg)
+    stvg = make_sample('stvg', num_sampled=4, span=(5, 15), ori_shape=(40, 60))
+    stvg.gt_boxes[1] = torch.tensor([6.0, 4.0, 30.0, 20.0])
+    stvg.gt_boxes[2] = torch.tensor([12.0, 8.0, 36.0, 24.0])
+    assert model.answer_text(stvg) == (
+        'The event happens from 1.0 to 3.0 seconds. '
+        'frame 1: [0.1, 0.1, 0.5, 0.5]; frame 2: [0.2, 0.2, 0.6, 0.6]')
+    rec = make_sample('rec', ori_shape=(40, 60))
+    rec.gt_boxes[0] = torch.tensor([0.0, 0.0, 60.0, 20.0])
+    assert model.answer_text(rec) == 'frame 0: [0.0, 0.0, 1.0, 0.5]'
+    assert model.answer_text(make_sample('tvg')) == \
+        'The event happens from 1.0 to 3.0 seconds.'
+    data = model.data_preprocessor(make_batch([stvg]), True)
+    _, labels, layouts = model.build_sequences(data['inputs'], data['data_samples'], True)
+    answer_ids = labels[0][layouts[0].prompt_len:].tolist()
+    # the word-level decoder spaces brackets apart; the parser reads it back
+    decoded = model.llm.tokenizer.decode(answer_ids, skip_special_tokens=True)
+    assert decoded == ('The event happens from 1.0 to 3.0 seconds. frame 1 : '
+                       '[ 0.1, 0.1, 0.5, 0.5 ] ; frame 2 : [ 0.2, 0.2, 0.6, 0.6 ]')
+    assert parse_frame_boxes(decoded, 4) == (
+        {1: [0.1, 0.1, 0.5, 0.5], 2: [0.2, 0.2, 0.6, 0.6]}, 0)
+    assert set(model(**data, mode='loss')) == {'loss_lm'}
+
+
+def test_text_box_model_learns_and_parses(text_box_cfg):
+    torch.manual_seed(0)
+    model = MODELS.build(text_box_cfg)
+    stvg = make_sample('stvg', num_sampled=4, span=(5, 15), ori_shape=(40, 60))
+    stvg.gt_boxes[1] = torch.tensor([6.0, 4.0, 30.0, 20.0])
+    stvg.gt_boxes[2] = torch.tensor([12.0, 8.0, 36.0, 24.0])
+    data = model.data_preprocessor(make_batch([stvg]), True)
+    optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    for _ in range(60):
+        loss = model(**data, mode='loss')['loss_lm']
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    model.eval()
+    pred = model(**data, mode='predict')[0]
+    assert pred.pred_parse_ok and pred.pred_span_frames.tolist() == [5, 15]
+    assert pred.pred_box_mask.tolist() == [False, True, True, False]
+    # 0.1 precision: [0.1, 0.1, 0.5, 0.5] of a 60 x 40 frame is [6, 4, 30, 20]
+    assert torch.allclose(pred.pred_boxes[1], torch.tensor([6.0, 4.0, 30.0, 20.0]), atol=1e-4)
+    assert torch.allclose(pred.pred_boxes[2], torch.tensor([12.0, 8.0, 36.0, 24.0]),
+                          atol=1e-4)
+    assert pred.pred_box_scores.tolist() == [0.0, 1.0, 1.0, 0.0]
+    assert model.num_malformed_boxes == 0 and model.num_missing_boxes == 0
+
+
+def test_text_box_missing_and_malformed_boxes_are_counted(text_box_cfg, monkeypatch):
+    model = MODELS.build(text_box_cfg).eval()
+    monkeypatch.setattr(model.llm, 'decode', lambda ids: (
+        'The event happens from 1.0 to 3.0 seconds. frame 1: [0.1, 0.1, 0.5]'))
+    pred = model(**model.data_preprocessor(make_batch([make_sample()]), False),
+                 mode='predict')[0]
+    assert pred.pred_parse_ok and pred.pred_box_mask.tolist() == [False, True, True, False]
+    assert pred.pred_boxes.abs().sum() == 0 and pred.pred_box_scores.sum() == 0
+    assert model.num_malformed_boxes == 1 and model.num_missing_boxes == 2
+    with pytest.raises(ValueError, match='no space_decoder'):
+        MODELS.build(dict(text_box_cfg, space_decoder=dict(type='MLPBoxHead')))

@@ -1,0 +1,112 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import AutoConfig, AutoModel
+
+from mmstvg.models.vision_encoders import HFVisionEncoder, pool_frame_tokens
+from mmstvg.registry import MODELS, VISION_ENCODERS
+from models_testing_utils import TINY_VISION
+
+TINY_CLIP = dict(TINY_VISION, model_type='clip_vision_model')
+
+
+def test_pool_frame_tokens_by_hand():
+    # a 3 x 4 grid of 1-channel tokens with values 0..11, row-major
+    tokens = torch.arange(12, dtype=torch.float32).view(1, 12, 1)
+    avg = pool_frame_tokens(tokens, (3, 4), 2, 'avg')
+    # windows: [0,1,4,5] [2,3,6,7] [8,9] [10,11] (ceil mode on the last row)
+    assert avg.flatten().tolist() == [2.5, 4.5, 8.5, 10.5]
+    mx = pool_frame_tokens(tokens, (3, 4), 2, 'max')
+    assert mx.flatten().tolist() == [5.0, 7.0, 9.0, 11.0]
+    assert pool_frame_tokens(tokens, (3, 4), 1) is tokens
+    with pytest.raises(ValueError, match='3x3'):
+        pool_frame_tokens(tokens, (3, 3), 2)
+
+
+def test_siglip_tokens_select_layer_pooling_and_chunks():
+    torch.manual_seed(0)
+    enc = VISION_ENCODERS.build(dict(type='HFVisionEncoder', vision_config=TINY_VISION,
+                                     select_layer=-2, pool_size=1, chunk_size=2))
+    frames = torch.randn(5, 3, 32, 32)
+    out = enc(frames)
+    # SigLIP has no CLS: 16 patches of a 4x4 grid, features of the second last layer
+    ref = enc.model(pixel_values=frames, output_hidden_states=True).hidden_states[-2]
+    assert out.shape == (5, 16, 32)
+    assert torch.allclose(out, ref, atol=1e-5)
+    enc.pool_size = 2
+    pooled = enc(frames)
+    assert pooled.shape == (5, 4, 32) and enc.num_tokens_per_frame(32, 32) == 4
+    grid = ref.view(5, 4, 4, 32)
+    assert torch.allclose(pooled[:, 0], grid[:, :2, :2].mean((1, 2)), atol=1e-5)
+    # a larger frame interpolates position embeddings: 6 x 4 patches pooled to 3 x 2
+    assert enc(torch.randn(2, 3, 48, 32)).shape == (2, 6, 32)
+
+
+def test_clip_drops_cls_and_freezes():
+    enc = MODELS.build(dict(type='HFVisionEncoder', vision_config=TINY_CLIP,
+                            select_layer=-1, freeze=True))
+    frames = torch.randn(2, 3, 32, 32)
+    out = enc(frames)
+    ref = enc.model(pixel_values=frames, output_hidden_states=True).hidden_states[-1]
+    assert ref.shape[1] == 17 and out.shape == (2, 16, 32)
+    assert torch.allclose(out, ref[:, 1:], atol=1e-5)
+    assert not any(p.requires_grad for p in enc.parameters())
+    assert not out.requires_grad
+    trainable = HFVisionEncoder(vision_config=TINY_CLIP, freeze=False)
+    assert trainable(frames).requires_grad
+
+
+def test_from_pretrained_round_trip(tmp_path):
+    torch.manual_seed(1)
+    model = AutoModel.from_config(AutoConfig.for_model(**TINY_VISION))
+    model.save_pretrained(str(tmp_path))
+    enc = HFVisionEncoder(pretrained_model_name_or_path=str(tmp_path), select_layer=-1)
+    frames = torch.randn(3, 3, 32, 32)
+    ref = model(pixel_values=frames, output_hidden_states=True).hidden_states[-1]
+    assert torch.equal(enc(frames), ref)
+
+
+def test_bad_configs():
+    with pytest.raises(ValueError, match='exactly one'):
+        HFVisionEncoder()
+    with pytest.raises(ValueError, match='model_type'):
+        HFVisionEncoder(vision_config=dict(hidden_size=8))
+    enc = HFVisionEncoder(vision_config=TINY_VISION)
+    with pytest.raises(ValueError, match=r'\(N, 3, H, W\)'):
+        enc(torch.randn(3, 32, 32))
+    # a space decoder is not a vision encoder
+    with pytest.raises(KeyError):
+        VISION_ENCODERS.build(dict(type='MLPBoxHead', hidden_dim=8))
+
+
+def test_projectors_by_hand():
+    torch.manual_seed(0)
+    mlp = MODELS.build(dict(type='MLPProjector', in_channels=3, out_channels=4))
+    x = torch.randn(2, 5, 3)
+    ref = F.linear(F.gelu(F.linear(x, mlp.linear_1.weight, mlp.linear_1.bias)),
+                   mlp.linear_2.weight, mlp.linear_2.bias)
+    assert torch.allclose(mlp(x), ref)
+    lin = MODELS.build(dict(type='LinearProjector', in_channels=3, out_channels=4,
+                            bias=False))
+    with torch.no_grad():
+        lin.linear.weight.copy_(torch.arange(12.).view(4, 3))
+    assert lin(torch.tensor([[1., 0., 2.]])).tolist() == [[4., 13., 22., 31.]]
+    frozen = MODELS.build(dict(type='MLPProjector', in_channels=3, out_channels=4,
+                               freeze=True))
+    assert not any(p.requires_grad for p in frozen.parameters())
+
+
+def test_dual_tower_checkpoint_gives_its_vision_tower(tmp_path):
+    from transformers import SiglipConfig, SiglipModel
+    torch.manual_seed(2)
+    vision = {k: v for k, v in TINY_VISION.items() if k != 'model_type'}
+    config = SiglipConfig(vision_config=vision, text_config=dict(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+        vocab_size=50))
+    both = SiglipModel(config).eval()
+    both.save_pretrained(str(tmp_path))
+    enc = HFVisionEncoder(pretrained_model_name_or_path=str(tmp_path), select_layer=-1)
+    assert type(enc.model).__name__ == 'SiglipVisionModel'
+    frames = torch.randn(2, 3, 32, 32)
+    ref = both.vision_model(pixel_values=frames, output_hidden_states=True).hidden_states[-1]
+    assert torch.equal(enc(frames), ref)
