@@ -1,0 +1,1 @@
+"""SpaceVLLM as a plugin of mmstvg; the modules live in :mod:`.spacevllm`."""

@@ -1,0 +1,253 @@
+"""SpaceVLLM's Query-Guided Space Decoder (QGSD).
+
+For every sampled frame ``t`` of a sample the decoder reads three kinds of LLM
+last-layer hidden states: the frame's query token ``q_t``, the frame's ``P``
+visual tokens ``V_t`` and the sentence's tokens ``S``. A *dual
+cross-attention* then
+
+1. lets each visual token of the frame attend to the sentence
+   (text-enhanced visual features ``V'_t = V_t + Attn(V_t, S)``), and
+2. lets the frame's query attend to those enhanced visual tokens
+   (``q'_t = q_t + Attn(q_t, V'_t)``),
+
+and an MLP maps ``q'_t`` to a box ``sigmoid(MLP(q'_t))``, normalised
+``(cx, cy, w, h)`` in [0, 1] of the original frame.
+
+The paper does not give the attention in detail. Two readings are offered,
+chosen by ``attention``:
+
+- ``'learnable'``: each attention is a multi-head cross-attention layer with
+  its own projections, followed by a residual connection and a LayerNorm
+  (post-norm, as in DETR's decoder).
+- ``'parameter_free'``: each attention is a plain scaled dot-product
+  attention over the LLM's own hidden states (queries, keys and values are
+  the hidden states themselves, scale ``1 / sqrt(D)``), plus the residual;
+  it adds no weight, so the box MLP is the only new module.
+
+Everything is batched over samples and frames (no Python loop over frames).
+The losses (mmdet's ``L1Loss`` + ``GIoULoss``, only on frames inside the
+ground-truth span) come from :class:`BaseSpaceDecoder`.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmdet.models.layers import MLP
+from torch import nn
+
+from mmstvg.models.space_decoders.base import BaseSpaceDecoder
+from mmstvg.registry import SPACE_DECODERS
+
+
+def _safe_key_mask(key_mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Make a key mask usable by softmax attention when a row has no key.
+
+    A row whose keys are all masked would give ``softmax(-inf, ..., -inf)``,
+    i.e. NaN in the output and in the gradients. Such rows are let attend to
+    every key instead, and the caller zeroes their output with the returned
+    ``has_key``, so the residual passes the input through unchanged.
+
+    Args:
+        key_mask: ``(N, S)`` bool, True on keys that may be attended to.
+
+    Returns:
+        ``(safe_mask, has_key)``: the ``(N, S)`` mask to use and an ``(N,)``
+        bool telling which rows have at least one real key.
+    """
+    has_key = key_mask.any(dim=1)
+    safe_mask = key_mask | ~has_key.unsqueeze(1)
+    return safe_mask, has_key
+
+
+def parameter_free_cross_attention(query: torch.Tensor,
+                                   context: torch.Tensor,
+                                   context_mask: Optional[torch.Tensor] = None
+                                   ) -> torch.Tensor:
+    """Plain scaled dot-product attention of ``query`` over ``context``.
+
+    No projection: the context states are both keys and values, the scale is
+    ``1 / sqrt(D)``.
+
+    Args:
+        query: ``(N, L, D)`` attending states.
+        context: ``(N, S, D)`` attended states.
+        context_mask: optional ``(N, S)`` bool, True on real context tokens.
+            A row without any real token attends to nothing (output 0).
+
+    Returns:
+        ``(N, L, D)`` the attended context (without the residual).
+    """
+    if context_mask is None:
+        return F.scaled_dot_product_attention(query, context, context)
+    safe_mask, has_key = _safe_key_mask(context_mask)
+    attended = F.scaled_dot_product_attention(
+        query, context, context, attn_mask=safe_mask.unsqueeze(1))
+    return attended * has_key.to(attended.dtype)[:, None, None]
+
+
+class LearnableCrossAttention(nn.Module):
+    """Multi-head cross-attention + residual + LayerNorm (post-norm).
+
+    Args:
+        embed_dim: size of the attending and attended states.
+        num_heads: attention heads; ``embed_dim`` must be divisible by it.
+        dropout: dropout on the attention weights and on the attended output.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0):
+        super().__init__()
+        if embed_dim % num_heads != 0:
+            raise ValueError(f'hidden_dim={embed_dim} is not divisible by '
+                             f'num_heads={num_heads}')
+        self.attn = nn.MultiheadAttention(
+            embed_dim, num_heads, dropout=dropout, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(embed_dim)
+
+    def forward(self,
+                query: torch.Tensor,
+                context: torch.Tensor,
+                context_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Attend ``query`` to ``context`` and add the result to ``query``.
+
+        Args:
+            query: ``(N, L, D)`` attending states.
+            context: ``(N, S, D)`` attended states.
+            context_mask: optional ``(N, S)`` bool, True on real context
+                tokens. A row without any real token adds nothing.
+
+        Returns:
+            ``(N, L, D)`` ``LayerNorm(query + Dropout(Attn(query, context)))``.
+        """
+        if context_mask is None:
+            attended = self.attn(query, context, context, need_weights=False)[0]
+        else:
+            safe_mask, has_key = _safe_key_mask(context_mask)
+            attended = self.attn(
+                query, context, context, key_padding_mask=~safe_mask,
+                need_weights=False)[0]
+            attended = attended * has_key.to(attended.dtype)[:, None, None]
+        return self.norm(query + self.dropout(attended))
+
+
+@SPACE_DECODERS.register_module()
+class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
+    """Per-frame dual cross-attention (text -> visual, visual -> query) + box MLP.
+
+    Args:
+        hidden_dim: size of the LLM hidden states the head reads (the grounder
+            fills it with the LLM's hidden size unless the config gives it).
+        attention: ``'learnable'`` (multi-head cross-attention layers with
+            LayerNorm and residual) or ``'parameter_free'`` (scaled
+            dot-product over the LLM's own hidden states; only the MLP is
+            new).
+        num_heads: heads of the learnable attention layers (ignored by the
+            parameter-free reading).
+        dropout: dropout of the learnable attention layers.
+        mlp_dim: width of the box MLP's hidden layers; ``hidden_dim``
+            when None.
+        num_mlp_layers: linear layers of the box MLP (3 as in DETR).
+        loss_bbox: config of the L1 loss on normalised cxcywh.
+        loss_iou: config of the GIoU loss on normalised xyxy.
+        init_cfg: MMEngine initialisation config.
+    """
+
+    ATTENTIONS = ('learnable', 'parameter_free')
+
+    def __init__(self,
+                 hidden_dim: int,
+                 attention: str = 'learnable',
+                 num_heads: int = 8,
+                 dropout: float = 0.0,
+                 mlp_dim: Optional[int] = None,
+                 num_mlp_layers: int = 3,
+                 loss_bbox: dict = dict(type='mmdet.L1Loss', loss_weight=5.0),
+                 loss_iou: dict = dict(type='mmdet.GIoULoss', loss_weight=2.0),
+                 init_cfg: Optional[dict] = None):
+        super().__init__(
+            hidden_dim=hidden_dim, loss_bbox=loss_bbox, loss_iou=loss_iou,
+            init_cfg=init_cfg)
+        if attention not in self.ATTENTIONS:
+            raise ValueError(f'QueryGuidedSpaceDecoder: attention must be one of '
+                             f'{self.ATTENTIONS}, got {attention!r}')
+        if num_mlp_layers < 1:
+            raise ValueError(f'num_mlp_layers must be >= 1, got {num_mlp_layers}')
+        self.attention = attention
+        if attention == 'learnable':
+            self.text_to_visual = LearnableCrossAttention(hidden_dim, num_heads, dropout)
+            self.visual_to_query = LearnableCrossAttention(hidden_dim, num_heads, dropout)
+        else:
+            self.text_to_visual = None
+            self.visual_to_query = None
+        self.box_mlp = MLP(hidden_dim, mlp_dim or hidden_dim, 4, num_mlp_layers)
+
+    def _cross_attend(self, layer: Optional[LearnableCrossAttention],
+                      query: torch.Tensor, context: torch.Tensor,
+                      context_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """One residual cross-attention in the configured reading."""
+        if layer is not None:
+            return layer(query, context, context_mask)
+        return query + parameter_free_cross_attention(query, context, context_mask)
+
+    def _check_inputs(self, query_states: torch.Tensor, frame_states: torch.Tensor,
+                      text_states: torch.Tensor, text_mask: torch.Tensor) -> None:
+        """Raise a ValueError naming the argument whose shape is wrong."""
+        name = type(self).__name__
+        if query_states.dim() != 3:
+            raise ValueError(f'{name}: query_states must be (B, T, D), got '
+                             f'{tuple(query_states.shape)}')
+        batch, frames, dim = query_states.shape
+        if dim != self.hidden_dim:
+            raise ValueError(f'{name}: query_states has D={dim} but '
+                             f'hidden_dim={self.hidden_dim}')
+        if frame_states.dim() != 4 or tuple(frame_states.shape[:2]) != (batch, frames) \
+                or frame_states.shape[3] != dim:
+            raise ValueError(f'{name}: frame_states must be (B={batch}, T={frames}, P, '
+                             f'D={dim}), got {tuple(frame_states.shape)}')
+        if text_states.dim() != 3 or text_states.shape[0] != batch \
+                or text_states.shape[2] != dim:
+            raise ValueError(f'{name}: text_states must be (B={batch}, S, D={dim}), '
+                             f'got {tuple(text_states.shape)}')
+        if tuple(text_mask.shape) != tuple(text_states.shape[:2]):
+            raise ValueError(f'{name}: text_mask must be (B, S) = '
+                             f'{tuple(text_states.shape[:2])}, got '
+                             f'{tuple(text_mask.shape)}')
+
+    def forward(self, query_states: torch.Tensor, frame_states: torch.Tensor,
+                text_states: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """Predict a box for every sampled frame.
+
+        Args:
+            query_states: ``(B, T, D)`` last-layer hidden state of each frame's
+                query token.
+            frame_states: ``(B, T, P, D)`` last-layer hidden states of each
+                frame's visual tokens.
+            text_states: ``(B, S, D)`` last-layer hidden states of the
+                sentence tokens, right-padded.
+            text_mask: ``(B, S)`` bool, True on real sentence tokens; padded
+                tokens are never attended to, and a sample without any
+                sentence token skips the text attention.
+
+        Returns:
+            ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1].
+        """
+        self._check_inputs(query_states, frame_states, text_states, text_mask)
+        batch, frames, tokens, dim = frame_states.shape
+        dtype = self.box_mlp.layers[0].weight.dtype
+        query_states = query_states.to(dtype)
+        frame_states = frame_states.to(dtype)
+        text_states = text_states.to(dtype)
+        text_mask = text_mask.bool()
+
+        # (1) Every visual token of every frame attends to its sample's sentence.
+        visual = frame_states.reshape(batch, frames * tokens, dim)
+        enhanced = self._cross_attend(self.text_to_visual, visual, text_states, text_mask)
+        # (2) Each frame's query attends to its own frame's enhanced tokens.
+        enhanced = enhanced.reshape(batch * frames, tokens, dim)
+        queries = query_states.reshape(batch * frames, 1, dim)
+        guided = self._cross_attend(self.visual_to_query, queries, enhanced)
+        boxes = self.box_mlp(guided.reshape(batch, frames, dim)).sigmoid()
+        return boxes
+
+    def extra_repr(self) -> str:
+        return f'hidden_dim={self.hidden_dim}, attention={self.attention!r}'

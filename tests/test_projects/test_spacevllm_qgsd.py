@@ -1,0 +1,237 @@
+"""SpaceVLLM's Query-Guided Space Decoder: outputs, variants, masks, losses, fitting."""
+import math
+
+import pytest
+import torch
+from mmdet.models.losses import GIoULoss, L1Loss
+
+from mmstvg.registry import SPACE_DECODERS
+from projects.spacevllm.spacevllm import (QueryGuidedSpaceDecoder,
+                                          parameter_free_cross_attention)
+
+ATTENTIONS = ['learnable', 'parameter_free']
+DIM = 16
+
+
+def _states(batch=2, frames=3, tokens=4, words=5, dim=DIM, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    query = torch.randn(batch, frames, dim, generator=gen)
+    visual = torch.randn(batch, frames, tokens, dim, generator=gen)
+    text = torch.randn(batch, words, dim, generator=gen)
+    mask = torch.ones(batch, words, dtype=torch.bool)
+    mask[1, 3:] = False  # the second sentence has 3 real tokens
+    return query, visual, text, mask
+
+
+def _decoder(attention, **kwargs):
+    torch.manual_seed(0)
+    return QueryGuidedSpaceDecoder(hidden_dim=DIM, attention=attention, num_heads=2,
+                                   **kwargs).eval()
+
+
+@pytest.mark.parametrize('attention', ATTENTIONS)
+def test_output_shape_and_range(attention):
+    decoder = _decoder(attention)
+    boxes = decoder(*_states())
+    assert boxes.shape == (2, 3, 4)
+    assert ((boxes > 0) & (boxes < 1)).all()
+
+
+def test_parameter_free_attention_by_hand():
+    # D = 1, query 0: every key scores 0, so the weights are uniform.
+    query = torch.zeros(1, 1, 1)
+    context = torch.tensor([[[1.0], [3.0]]])
+    assert parameter_free_cross_attention(query, context).item() == pytest.approx(2.0)
+    only_first = torch.tensor([[True, False]])
+    assert parameter_free_cross_attention(query, context, only_first).item() == 1.0
+    # No real key at all: nothing is attended (0, not NaN).
+    none = torch.tensor([[False, False]])
+    assert parameter_free_cross_attention(query, context, none).item() == 0.0
+    # D = 1, query 2, keys 0 and 1: weights softmax([0, 2]) -> 1 * e^2 / (1 + e^2).
+    out = parameter_free_cross_attention(torch.full((1, 1, 1), 2.0),
+                                         torch.tensor([[[0.0], [1.0]]]))
+    assert out.item() == pytest.approx(math.exp(2) / (1 + math.exp(2)), abs=1e-6)
+
+
+def test_parameter_free_matches_a_per_frame_reference():
+    decoder = _decoder('parameter_free')
+    query, visual, text, mask = _states()
+    boxes = decoder(query, visual, text, mask)
+    scale = 1 / math.sqrt(DIM)
+    for b in range(2):
+        words = text[b][mask[b]]
+        for t in range(3):
+            frame = visual[b, t]
+            enhanced = frame + torch.softmax(frame @ words.T * scale, dim=-1) @ words
+            guided = query[b, t] + torch.softmax(
+                query[b, t] @ enhanced.T * scale, dim=-1) @ enhanced
+            expected = decoder.box_mlp(guided).sigmoid()
+            torch.testing.assert_close(boxes[b, t], expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('attention', ATTENTIONS)
+def test_batched_over_samples_and_frames(attention):
+    """Frame t's box reads only frame t's states and its own sample's sentence."""
+    decoder = _decoder(attention)
+    query, visual, text, mask = _states()
+    boxes = decoder(query, visual, text, mask)
+    for b, t in [(0, 1), (1, 2)]:
+        visual2 = visual.clone()
+        visual2[b, t] += 1.0
+        query2 = query.clone()
+        query2[b, t] += 1.0
+        for changed in (decoder(query, visual2, text, mask),
+                        decoder(query2, visual, text, mask)):
+            moved = (changed - boxes).abs().amax(dim=-1) > 1e-4
+            expected = torch.zeros(2, 3, dtype=torch.bool)
+            expected[b, t] = True
+            assert torch.equal(moved, expected)
+    # The sentence of sample 0 moves every frame of sample 0 and nothing of sample 1.
+    text2 = text.clone()
+    text2[0, 0] += 1.0
+    moved = (decoder(query, visual, text2, mask) - boxes).abs().amax(dim=-1) > 1e-4
+    assert torch.equal(moved, torch.tensor([[True] * 3, [False] * 3]))
+
+
+def test_parameter_counts_of_both_variants():
+    # Box MLP 16 -> 16 -> 16 -> 4 (3 layers, hidden width 16).
+    mlp = (16 * 16 + 16) + (16 * 16 + 16) + (16 * 4 + 4)
+    assert mlp == 612
+    free = _decoder('parameter_free')
+    names = [name for name, _ in free.named_parameters()]
+    assert names and all(name.startswith('box_mlp.') for name in names)
+    assert sum(p.numel() for p in free.parameters()) == mlp
+
+    # Each learnable layer: q/k/v in-projection 3*16*16 + 3*16, out-projection
+    # 16*16 + 16, LayerNorm 2*16.
+    per_layer = (3 * 16 * 16 + 3 * 16) + (16 * 16 + 16) + 2 * 16
+    assert per_layer == 1120
+    learnable = _decoder('learnable')
+    assert sum(p.numel() for p in learnable.parameters()) == 2 * per_layer + mlp
+
+    wide = QueryGuidedSpaceDecoder(hidden_dim=DIM, attention='parameter_free',
+                                   mlp_dim=8, num_mlp_layers=2)
+    assert sum(p.numel() for p in wide.parameters()) == (16 * 8 + 8) + (8 * 4 + 4)
+
+
+@pytest.mark.parametrize('attention', ATTENTIONS)
+def test_text_mask_is_respected(attention):
+    decoder = _decoder(attention)
+    query, visual, text, mask = _states()
+    boxes = decoder(query, visual, text, mask)
+
+    padded = text.clone()
+    padded[1, 3:] += 100 * torch.randn(2, DIM)  # sample 1's padding only
+    assert (decoder(query, visual, padded, mask) - boxes).abs().max() <= 1e-6
+
+    real = text.clone()
+    real[1, 2] += 1.0  # sample 1's last real token
+    assert (decoder(query, visual, real, mask) - boxes)[1].abs().max() > 1e-4
+
+
+@pytest.mark.parametrize('attention', ATTENTIONS)
+def test_sample_without_sentence_skips_the_text_attention(attention):
+    decoder = _decoder(attention)
+    query, visual, text, mask = _states()
+    mask[0] = False
+    visual.requires_grad_(True)
+    boxes = decoder(query, visual, text, mask)
+    assert torch.isfinite(boxes).all()
+    boxes.sum().backward()
+    assert torch.isfinite(visual.grad).all()
+    # Sample 0's boxes ignore its text states entirely.
+    moved = decoder(query, visual, text + torch.randn_like(text), mask)
+    assert (moved[0] - boxes[0]).abs().max() <= 1e-6
+    if attention == 'parameter_free':
+        # ... and equal the reading with the text attention left out.
+        scale = 1 / math.sqrt(DIM)
+        for t in range(3):
+            frame = visual[0, t]
+            guided = query[0, t] + torch.softmax(
+                query[0, t] @ frame.T * scale, dim=-1) @ frame
+            torch.testing.assert_close(boxes[0, t], decoder.box_mlp(guided).sigmoid())
+
+
+def test_losses_are_mmdets_with_detr_weights_and_hand_values():
+    decoder = _decoder('parameter_free')
+    assert type(decoder.loss_bbox) is L1Loss and decoder.loss_bbox.loss_weight == 5.0
+    assert type(decoder.loss_iou) is GIoULoss and decoder.loss_iou.loss_weight == 2.0
+
+    pred = torch.tensor([[[0.5, 0.5, 0.2, 0.2], [0.9, 0.9, 0.1, 0.1]]])
+    gt = torch.tensor([[[0.5, 0.5, 0.4, 0.4], [0.0, 0.0, 0.0, 0.0]]])
+    box_mask = torch.tensor([[True, False]])
+    losses = decoder.loss(pred, gt, box_mask)
+    # L1: |0.2 - 0.4| + |0.2 - 0.4| = 0.4 over 1 box, times 5.
+    assert losses['loss_bbox'].item() == pytest.approx(2.0, abs=1e-6)
+    # GIoU: boxes [.4,.4,.6,.6] in [.3,.3,.7,.7]: IoU = .04 / .16 = .25, the
+    # enclosing box is the union, so GIoU = .25; loss (1 - .25) * 2.
+    assert losses['loss_iou'].item() == pytest.approx(1.5, abs=1e-4)
+
+
+@pytest.mark.parametrize('attention', ATTENTIONS)
+def test_frames_outside_the_span_get_exactly_zero_gradient(attention):
+    decoder = _decoder(attention).train()
+    query, visual, text, mask = _states()
+    boxes = decoder(query, visual, text, mask)
+    boxes.retain_grad()
+    gt = torch.tensor([0.5, 0.5, 0.3, 0.3]).expand(2, 3, 4)
+    box_mask = torch.tensor([[False, True, True], [True, False, False]])
+    losses = decoder.loss(boxes, gt, box_mask)
+    (losses['loss_bbox'] + losses['loss_iou']).backward()
+    assert torch.equal(boxes.grad[~box_mask], torch.zeros(3, 4))
+    assert (boxes.grad[box_mask].abs().sum(dim=-1) > 0).all()
+
+
+def test_batch_without_any_box_has_zero_loss_and_zero_gradient():
+    decoder = _decoder('learnable')
+    boxes = decoder(*_states())
+    boxes.retain_grad()
+    losses = decoder.loss(boxes, torch.zeros(2, 3, 4), torch.zeros(2, 3, dtype=torch.bool))
+    assert losses['loss_bbox'].item() == 0.0 and losses['loss_iou'].item() == 0.0
+    (losses['loss_bbox'] + losses['loss_iou']).backward()
+    assert torch.equal(boxes.grad, torch.zeros(2, 3, 4))
+
+
+@pytest.mark.parametrize('attention', ATTENTIONS)
+def test_a_few_adam_steps_fit_a_fixed_box(attention):
+    decoder = _decoder(attention).train()
+    states = _states(seed=3)
+    target = torch.tensor([0.3, 0.6, 0.2, 0.4]).expand(2, 3, 4)
+    box_mask = torch.ones(2, 3, dtype=torch.bool)
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=1e-2)
+    history = []
+    for _ in range(60):
+        losses = decoder.loss(decoder(*states), target, box_mask)
+        loss = losses['loss_bbox'] + losses['loss_iou']
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(loss.item())
+    # Measured: about 30x (learnable) and 25x (parameter-free) in 60 steps.
+    assert history[-1] < history[0] / 10, history
+
+
+def test_bad_inputs_name_the_argument():
+    with pytest.raises(ValueError, match="attention must be one of"):
+        QueryGuidedSpaceDecoder(hidden_dim=DIM, attention='cosine')
+    with pytest.raises(ValueError, match='not divisible by num_heads=3'):
+        QueryGuidedSpaceDecoder(hidden_dim=DIM, num_heads=3)
+    decoder = _decoder('parameter_free')
+    query, visual, text, mask = _states()
+    with pytest.raises(ValueError, match='frame_states must be'):
+        decoder(query, visual[:, :2], text, mask)
+    with pytest.raises(ValueError, match='hidden_dim=16'):
+        decoder(query[..., :8], visual, text, mask)
+    with pytest.raises(ValueError, match='text_mask must be'):
+        decoder(query, visual, text, mask[:, :4])
+    with pytest.raises(ValueError, match='text_states must be'):
+        decoder(query, visual, text[:1], mask[:1])
+
+
+def test_registered_and_built_by_type_string():
+    built = SPACE_DECODERS.build(
+        dict(type='QueryGuidedSpaceDecoder', hidden_dim=8, attention='parameter_free',
+             loss_bbox=dict(type='mmdet.L1Loss', loss_weight=1.0)))
+    assert isinstance(built, QueryGuidedSpaceDecoder)
+    assert built.attention == 'parameter_free'
+    assert built.loss_bbox.loss_weight == 1.0
