@@ -42,7 +42,7 @@ def test_mmdet_losses_build_through_scope_prefix():
 
 
 def test_module_outside_package_registers_through_custom_imports(tmp_path, monkeypatch):
-    from tests.test_tools.toy_plugin_source import PLUGIN_SOURCE
+    from tests.test_training.toy_plugin_source import PLUGIN_SOURCE
     (tmp_path / 'outside_plugin_a.py').write_text(PLUGIN_SOURCE)
     monkeypatch.syspath_prepend(str(tmp_path))
     SPACE_DECODERS.module_dict.pop('ToyHeadFromOutside', None)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import torch
 
-from tests.test_tools.toy_plugin_source import CONFIG_TEMPLATE, PLUGIN_SOURCE
+from tests.test_training.toy_plugin_source import CONFIG_TEMPLATE, PLUGIN_SOURCE
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

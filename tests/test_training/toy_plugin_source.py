@@ -6,7 +6,10 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
-from mmstvg.registry import DATASETS, MODELS, SPACE_DECODERS
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+
+from mmstvg.registry import DATASETS, HOOKS, MODELS, SPACE_DECODERS
 
 
 @DATASETS.register_module()
@@ -37,6 +40,23 @@ class ToyRegressor(BaseModel):
         if mode == 'loss':
             return dict(loss=((pred - torch.stack(data_samples)) ** 2).mean())
         return pred
+
+
+@HOOKS.register_module()
+class DumpRankStateHook(Hook):
+    """Saves this rank's losses and final parameters to <work_dir>/rank<r>.pt."""
+
+    def before_train(self, runner):
+        self.losses = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.losses.append(float(outputs['loss']))
+
+    def after_train(self, runner):
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        torch.save(dict(losses=self.losses, state=state),
+                   f'{runner.work_dir}/rank{get_rank()}.pt')
 
 
 @SPACE_DECODERS.register_module()
