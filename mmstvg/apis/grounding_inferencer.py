@@ -1,0 +1,425 @@
+"""Ground a sentence in a video (or a phrase in an image) from Python.
+
+Example::
+
+    from mmstvg.apis import GroundingInferencer
+
+    inferencer = GroundingInferencer('configs/spacevllm_toy.py', 'work_dirs/x/iter_3000.pth',
+                                     device='cpu')
+    result = inferencer('video.mp4', 'the red circle moves left', out_dir='outputs')
+    pred = result['predictions'][0]
+    pred['span_seconds'], pred['frames'][0]['box_xyxy']
+"""
+import json
+import os
+import os.path as osp
+import warnings
+from typing import Dict, List, Optional, Sequence, Union
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.infer import BaseInferencer
+from mmengine.runner import load_checkpoint
+
+from mmstvg.registry import FUNCTIONS, INFERENCERS, MODELS, VISUALIZERS
+from mmstvg.structures import GroundingDataSample, clip_boxes, frames_in_span
+from mmstvg.utils import register_all_modules
+from mmstvg.visualization import GroundingVisualizer
+from .inference_pipeline import (adapt_test_pipeline, build_inference_data_info,
+                                 open_video_source)
+from .tube_rendering import render_tube_video, span_caption, tube_sample_for_frames
+
+__all__ = ['GroundingInferencer', 'prediction_to_dict']
+
+InputType = Union[str, np.ndarray, dict, tuple]
+ConfigType = Union[Config, ConfigDict]
+
+
+def prediction_to_dict(sample: GroundingDataSample) -> dict:
+    """The JSON-serialisable result of one predicted sample.
+
+    Args:
+        sample: a data sample after the model's ``predict``.
+
+    Returns:
+        A dict with ``sentence``, ``task``, ``video`` (path, or ``''`` for an
+        array), ``num_frames``, ``fps``, ``height``, ``width``,
+        ``span_seconds`` ``[start, end]``, ``span_frames`` (half-open
+        ``[start, end)`` original frame indices), ``parse_ok``,
+        ``answer_text`` and ``frames``: one entry per *distinct* sampled
+        original frame, ascending (a video shorter than the sampler's frame
+        count repeats frames; the first sample of a frame is reported), each
+        ``{frame_index, time (= frame_index / fps), box_xyxy, score,
+        in_span}``. ``box_xyxy`` is the predicted box in original pixels
+        **clipped to the frame** (``[0, W] x [0, H]``); ``box_xyxy`` and
+        ``score`` are None without boxes (TVG). ``in_span`` says whether the
+        frame lies in ``span_frames`` (for REC: True).
+    """
+    meta = sample.metainfo
+    fps = float(meta['fps'])
+    frame_inds = np.asarray(meta['frame_inds'], dtype=np.int64)
+    unique, first = np.unique(frame_inds, return_index=True)
+    span_frames = [int(v) for v in sample.pred_span_frames.tolist()]
+    in_span = frames_in_span(unique, span_frames)
+    boxes = scores = None
+    if sample.get('pred_boxes') is not None:
+        boxes = clip_boxes(sample.pred_boxes.detach().cpu().numpy().astype(np.float64),
+                           meta['ori_shape'])[first]
+        scores = sample.pred_box_scores.detach().cpu().numpy()[first]
+    frames = []
+    for k, index in enumerate(unique.tolist()):
+        frames.append(dict(
+            frame_index=int(index), time=index / fps,
+            box_xyxy=None if boxes is None else [float(v) for v in boxes[k]],
+            score=None if scores is None else float(scores[k]),
+            in_span=bool(in_span[k])))
+    return dict(
+        sentence=meta['sentence'], task=meta['task'], video=meta.get('video_path', ''),
+        num_frames=int(meta['num_frames']), fps=fps,
+        height=int(meta['ori_shape'][0]), width=int(meta['ori_shape'][1]),
+        span_seconds=[round(float(v), 6) for v in sample.pred_span_seconds.tolist()],
+        span_frames=span_frames, parse_ok=bool(sample.pred_parse_ok),
+        answer_text=str(sample.pred_text), frames=frames)
+
+
+@INFERENCERS.register_module()
+class GroundingInferencer(BaseInferencer):
+    """Video + sentence -> span and tube; image + phrase -> box.
+
+    It runs the config's test pipeline adapted for inputs without ground truth
+    (:func:`~mmstvg.apis.inference_pipeline.adapt_test_pipeline`: the video's
+    frame count, fps and size come from the video itself, no GT mapping, no
+    random steps), the model's ``predict`` in batches of ``batch_size`` inputs,
+    and turns each predicted sample into a dict (:func:`prediction_to_dict`).
+
+    Inputs (``__call__``'s ``inputs``, one or a list):
+
+    - a video path, an image path (task ``'rec'``), a uint8 ``(T, H, W, 3)``
+      RGB frame array (give ``fps``) or an ``(H, W, 3)`` image array, with the
+      sentence in ``sentences``;
+    - or ``(video, sentence)`` tuples;
+    - or dicts ``{'video': ..., 'sentence': ..., 'task': optional,
+      'fps': optional (arrays)}``.
+
+    Args:
+        model: a config path, a :class:`~mmengine.config.Config` or a dict
+            with a ``model`` and a ``test_dataloader.dataset.pipeline`` (or
+            ``test_pipeline``).
+        weights: a checkpoint path; None keeps the freshly built weights (from
+            the config's pretrained parts, else random) and warns.
+        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...; None picks the
+            available one.
+        scope: the registry scope. Defaults to ``'mmstvg'``.
+        show_progress: show a progress bar over batches.
+    """
+
+    preprocess_kwargs: set = {'sentences', 'task', 'fps'}
+    forward_kwargs: set = set()
+    visualize_kwargs: set = {'show', 'wait_time', 'draw_pred', 'return_vis', 'out_dir',
+                             'render_all_frames'}
+    postprocess_kwargs: set = {'no_save_pred'}
+
+    def __init__(self,
+                 model: Union[str, Config, ConfigDict, dict],
+                 weights: Optional[str] = None,
+                 device: Optional[str] = None,
+                 scope: Optional[str] = 'mmstvg',
+                 show_progress: bool = False) -> None:
+        register_all_modules(init_default_scope=True)
+        self._out_dir: Optional[str] = None
+        super().__init__(model=model, weights=weights, device=device, scope=scope,
+                         show_progress=show_progress)
+
+    # ------------------------------------------------------------ building
+    def _init_model(self, cfg: ConfigType, weights: Optional[str], device: str):
+        model = MODELS.build(cfg.model)
+        model.cfg = cfg
+        if weights is not None:
+            load_checkpoint(model, weights, map_location='cpu', logger='current')
+        else:
+            warnings.warn('GroundingInferencer: no checkpoint given; the model keeps '
+                          'the weights it was built with (random where the config '
+                          'names no pretrained parts)')
+        model.to(device)
+        model.eval()
+        self.device = torch.device(device)
+        return model
+
+    @staticmethod
+    def test_pipeline_cfg(cfg: ConfigType) -> List[dict]:
+        """The config's test pipeline: ``test_dataloader.dataset.pipeline``
+        (of the first part of a concatenated dataset), else ``test_pipeline``."""
+        dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+        while not dataset.get('pipeline') and dataset.get('datasets'):
+            dataset = dataset['datasets'][0]  # a ConcatDataset: its first part
+        if dataset.get('pipeline'):
+            return list(dataset['pipeline'])
+        if cfg.get('test_pipeline'):
+            return list(cfg.test_pipeline)
+        raise KeyError('the config has neither test_dataloader.dataset.pipeline nor '
+                       'test_pipeline')
+
+    def _init_pipeline(self, cfg: ConfigType) -> Compose:
+        self.pipeline_cfg = adapt_test_pipeline(self.test_pipeline_cfg(cfg))
+        return Compose(self.pipeline_cfg)
+
+    def _init_collate(self, cfg: ConfigType):
+        """The test dataloader's ``collate_fn`` (a name or ``dict(type=...)``),
+        else ``pseudo_collate``."""
+        collate = cfg.get('test_dataloader', {}).get('collate_fn')
+        if collate is None:
+            return pseudo_collate
+        name = collate if isinstance(collate, str) else collate.get('type')
+        if callable(name):
+            return name
+        function = FUNCTIONS.get(name)
+        if function is None:
+            raise KeyError(f'test_dataloader.collate_fn: {name!r} is not registered in '
+                           'FUNCTIONS')
+        return function
+
+    def _init_visualizer(self, cfg: ConfigType) -> GroundingVisualizer:
+        vis_cfg = cfg.get('visualizer')
+        if vis_cfg is not None and vis_cfg.get('type') in ('GroundingVisualizer',
+                                                           GroundingVisualizer):
+            vis_cfg = dict(vis_cfg)
+        else:
+            vis_cfg = dict(type='GroundingVisualizer')
+        vis_cfg['name'] = f'grounding_inferencer_{id(self)}'
+        vis_cfg.pop('vis_backends', None)
+        vis_cfg.pop('save_dir', None)
+        return VISUALIZERS.build(vis_cfg)
+
+    # ------------------------------------------------------------ inputs
+    def _inputs_to_list(self, inputs) -> list:
+        if isinstance(inputs, np.ndarray) or isinstance(inputs, (str, dict)):
+            return [inputs]
+        if isinstance(inputs, tuple) and len(inputs) == 2 and isinstance(inputs[1], str):
+            return [inputs]
+        return list(inputs)
+
+    @staticmethod
+    def _as_item(item: InputType, index: int, sentences, task, fps) -> dict:
+        if isinstance(item, dict):
+            item = dict(item)
+        elif isinstance(item, tuple):
+            if len(item) != 2:
+                raise ValueError(f'input {index}: a tuple input is (video, sentence), '
+                                 f'got {len(item)} items')
+            item = dict(video=item[0], sentence=item[1])
+        else:
+            item = dict(video=item)
+        if 'video' not in item:
+            raise KeyError(f'input {index}: field "video" is missing')
+        if item.get('sentence') is None:
+            if sentences is None:
+                raise ValueError(f'input {index}: field "sentence" is missing (give it '
+                                 'in the input or in `sentences`)')
+            item['sentence'] = sentences[index]
+        item.setdefault('task', task)
+        item.setdefault('fps', fps)
+        return item
+
+    def preprocess(self, inputs: list, batch_size: int = 1,
+                   sentences: Optional[Union[str, Sequence[str]]] = None,
+                   task: Optional[str] = None, fps: Optional[float] = None):
+        """Build data infos, run the pipeline and group inputs by ``batch_size``.
+
+        Args:
+            inputs: the inputs (see the class docstring).
+            batch_size: inputs per model call.
+            sentences: one sentence per input (or one string for one input)
+                where the inputs do not carry theirs.
+            task: the task of inputs that do not name one (None: ``'rec'``
+                for images, ``'stvg'`` otherwise).
+            fps: frame rate of frame-array inputs that do not give one.
+
+        Yields:
+            Lists of ``{'inputs', 'data_samples'}`` (the collate function's
+            input), ``batch_size`` at a time.
+        """
+        if isinstance(sentences, str):
+            sentences = [sentences]
+        if sentences is not None and len(sentences) != len(inputs):
+            raise ValueError(f'{len(inputs)} inputs but {len(sentences)} sentences')
+        infos = []
+        for index, item in enumerate(inputs):
+            item = self._as_item(item, index, sentences, task, fps)
+            infos.append(build_inference_data_info(item['video'], item['sentence'], index,
+                                                   item['task'], item['fps']))
+        chunks = self._get_chunk_data(map(self.pipeline, infos), batch_size)
+        yield from map(self.collate_fn, chunks)
+
+    def __call__(self, inputs, sentences: Optional[Union[str, Sequence[str]]] = None,
+                 return_datasamples: bool = False, batch_size: int = 1, **kwargs) -> dict:
+        """Ground each input's sentence.
+
+        Args:
+            inputs: one input or a list (see the class docstring).
+            sentences: their sentences, where the inputs do not carry them.
+            return_datasamples: return the predicted data samples instead of dicts.
+            batch_size: inputs per model call.
+            **kwargs: ``task``, ``fps`` (:meth:`preprocess`); ``return_vis``,
+                ``out_dir``, ``render_all_frames``, ``show``, ``wait_time``,
+                ``draw_pred`` (:meth:`visualize`); ``no_save_pred``
+                (:meth:`postprocess`).
+
+        Returns:
+            ``{'predictions': [per input dict or data sample], 'visualization':
+            [per input uint8 (T, H', W, 3) drawn sampled frames] or None}``.
+        """
+        return super().__call__(inputs, return_datasamples=return_datasamples,
+                                batch_size=batch_size, sentences=sentences, **kwargs)
+
+    @torch.no_grad()
+    def forward(self, inputs: dict, **kwargs) -> List[GroundingDataSample]:
+        """The model's ``test_step`` (data preprocessor + ``predict``) on a batch."""
+        return self.model.test_step(inputs)
+
+    # ------------------------------------------------------------ outputs
+    @staticmethod
+    def _video_of(item: InputType, fps: Optional[float] = None):
+        """``(video, fps)`` of one input as given."""
+        if isinstance(item, dict):
+            return item['video'], item.get('fps') or fps
+        if isinstance(item, tuple):
+            return item[0], fps
+        return item, fps
+
+    def write_video(self, video: Union[str, np.ndarray], sample: GroundingDataSample,
+                    out_file: str, render_all_frames: bool = True,
+                    draw_pred: bool = True) -> int:
+        """Write the predicted tube and span of one input as an mp4.
+
+        Args:
+            video: the input's video (path or frame array).
+            sample: its predicted data sample.
+            out_file: the ``.mp4`` to write.
+            render_all_frames: every original frame at the video's fps (the
+                tube interpolated between sampled frames, see
+                :func:`~mmstvg.apis.tube_rendering.densify_tube`); False: only
+                the sampled frames.
+            draw_pred: draw the boxes (False: caption and span bar only).
+
+        Returns:
+            The number of frames written.
+        """
+        meta = sample.metainfo
+        reader = open_video_source(video, meta['task'], meta['fps'],
+                                   name=meta.get('sample_id', 'input'))
+        boxes = self._reported_boxes(sample) if draw_pred else None
+        return render_tube_video(reader, sample, self.visualizer, out_file, boxes,
+                                 all_frames=render_all_frames)
+
+    def draw_sampled_frames(self, video: Union[str, np.ndarray],
+                            sample: GroundingDataSample,
+                            draw_pred: bool = True) -> np.ndarray:
+        """The sampled frames at original size with the predicted tube, the
+        caption (sentence and span) and the footer (time, span bar).
+
+        Returns:
+            uint8 ``(T, H', W, 3)`` RGB (see ``GroundingVisualizer.draw_frames``).
+        """
+        meta = sample.metainfo
+        reader = open_video_source(video, meta['task'], meta['fps'],
+                                   name=meta.get('sample_id', 'input'))
+        frame_inds = np.asarray(meta['frame_inds'], dtype=np.int64)
+        frames = reader.get_batch(frame_inds.tolist())
+        frames = frames.asnumpy() if hasattr(frames, 'asnumpy') else np.asarray(frames)
+        span = [int(v) for v in sample.pred_span_frames.tolist()]
+        boxes = self._reported_boxes(sample) if draw_pred else None
+        drawn_sample = tube_sample_for_frames(
+            sample, frame_inds, boxes, frames_in_span(frame_inds, span),
+            span_caption(meta['sentence'], sample.pred_span_seconds.tolist(),
+                         bool(sample.pred_parse_ok)))
+        return self.visualizer.draw_frames(frames, drawn_sample, draw_gt=False,
+                                           draw_pred=draw_pred)
+
+    def visualize(self, inputs: list, preds: List[GroundingDataSample],
+                  return_vis: bool = False, show: bool = False, wait_time: float = 0,
+                  draw_pred: bool = True, out_dir: str = '',
+                  render_all_frames: bool = True) -> Optional[List[np.ndarray]]:
+        """Draw the predicted tube and span (no ground truth).
+
+        Args:
+            inputs: the inputs as given (to re-read frames at full size).
+            preds: the predicted samples.
+            return_vis: return the drawn sampled frames per input.
+            show: show the drawn frames as a grid in a window.
+            wait_time: seconds a shown window stays.
+            draw_pred: draw the tube (False: frames, span bar and caption only).
+            out_dir: write ``<out_dir>/<video_id>.mp4`` per input (``.png``
+                grid for an image), plus the JSON in :meth:`postprocess`.
+            render_all_frames: the mp4 holds every original frame at the
+                video's fps, the tube interpolated between sampled frames;
+                False: only the sampled frames.
+
+        Returns:
+            Per input a uint8 ``(T, H', W, 3)`` array of the sampled frames
+            at original size with caption and footer, or None when neither
+            ``return_vis`` nor ``show`` asks for it.
+        """
+        self._out_dir = out_dir or None
+        if not (return_vis or show or out_dir):
+            return None
+        results = []
+        for index, sample in enumerate(preds):
+            video, _ = self._video_of(inputs[index])
+            name = self.output_name(sample, index)
+            is_image = sample.metainfo['task'] == 'rec'
+            if out_dir and not is_image:
+                self.write_video(video, sample, osp.join(out_dir, f'{name}.mp4'),
+                                 render_all_frames, draw_pred)
+            if not (return_vis or show or (out_dir and is_image)):
+                continue
+            drawn = self.draw_sampled_frames(video, sample, draw_pred)
+            if out_dir and is_image:
+                os.makedirs(out_dir, exist_ok=True)
+                cv2.imwrite(osp.join(out_dir, f'{name}.png'), drawn[0][..., ::-1])
+            if show:
+                self.visualizer.show(self.visualizer.make_grid(drawn), win_name=name,
+                                     wait_time=wait_time)
+            results.append(drawn)
+        return results if (return_vis or show) else None
+
+    @staticmethod
+    def _reported_boxes(sample: GroundingDataSample) -> Optional[np.ndarray]:
+        """The sampled frames' boxes as reported: clipped to the frame."""
+        if sample.get('pred_boxes') is None:
+            return None
+        return clip_boxes(sample.pred_boxes.detach().cpu().numpy().astype(np.float64),
+                          sample.metainfo['ori_shape'])
+
+    @staticmethod
+    def output_name(sample: GroundingDataSample, index: int) -> str:
+        """File stem of an input's outputs: ``<index>_<video_id>``."""
+        return f'{index}_{sample.metainfo["video_id"]}'
+
+    def postprocess(self, preds: List[GroundingDataSample],
+                    visualization: Optional[List[np.ndarray]],
+                    return_datasamples: bool = False,
+                    no_save_pred: bool = False) -> Dict[str, list]:
+        """Pack the results; with ``out_dir``, write ``<name>.json`` per input.
+
+        Args:
+            preds: the predicted samples.
+            visualization: what :meth:`visualize` returned.
+            return_datasamples: keep the data samples instead of dicts.
+            no_save_pred: do not write the JSON files even with ``out_dir``.
+
+        Returns:
+            ``{'predictions': list, 'visualization': list or None}``.
+        """
+        dicts = [prediction_to_dict(sample) for sample in preds]
+        if self._out_dir and not no_save_pred:
+            os.makedirs(self._out_dir, exist_ok=True)
+            for index, (sample, result) in enumerate(zip(preds, dicts)):
+                path = osp.join(self._out_dir, f'{self.output_name(sample, index)}.json')
+                with open(path, 'w') as file:
+                    json.dump(result, file, indent=1)
+        return dict(predictions=list(preds) if return_datasamples else dicts,
+                    visualization=visualization)
+

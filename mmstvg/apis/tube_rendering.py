@@ -1,0 +1,199 @@
+"""Draw a predicted tube on a video: on the sampled frames, or on every frame.
+
+The model predicts one box per *sampled* frame. A viewer wants the whole
+video, so :func:`densify_tube` spreads the tube over every original frame of
+the predicted span, and :func:`render_tube_video` draws it chunk by chunk with
+:meth:`GroundingVisualizer.draw_frames` (predicted tube only) into an mp4,
+without holding the whole video in memory.
+"""
+import os
+import os.path as osp
+from typing import Optional, Tuple
+
+import cv2
+import numpy as np
+import torch
+
+from mmstvg.structures import GroundingDataSample, frames_in_span
+from mmstvg.visualization import GroundingVisualizer
+
+__all__ = ['densify_tube', 'span_caption', 'tube_sample_for_frames',
+           'Mp4StreamWriter', 'render_tube_video']
+
+
+def densify_tube(sampled_inds: np.ndarray, boxes: np.ndarray, span_frames: Tuple[int, int],
+                 frame_inds: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The predicted tube at arbitrary original frames.
+
+    A frame inside the half-open span ``[start, end)`` gets its box by linear
+    interpolation, coordinate by coordinate, between the sampled frames of the
+    span around it (``np.interp``); before the span's first / after its last
+    sampled frame it holds that frame's box. Frames outside the span, or a
+    span that holds no sampled frame, get no box.
+
+    Args:
+        sampled_inds: ``(T,)`` original indices of the sampled frames,
+            non-decreasing (repeats allowed; the first box of a frame counts).
+        boxes: ``(T, 4)`` pixel ``xyxy`` boxes of the sampled frames.
+        span_frames: the predicted ``[start, end)``.
+        frame_inds: ``(N,)`` original frames to give boxes to.
+
+    Returns:
+        ``(boxes, mask)``: float32 ``(N, 4)`` (zeros where masked out) and
+        bool ``(N,)``.
+    """
+    sampled_inds = np.asarray(sampled_inds, dtype=np.int64).reshape(-1)
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    frame_inds = np.asarray(frame_inds, dtype=np.int64).reshape(-1)
+    out = np.zeros((len(frame_inds), 4), dtype=np.float32)
+    keep = frames_in_span(sampled_inds, span_frames)
+    inds, first = np.unique(sampled_inds[keep], return_index=True)
+    mask = frames_in_span(frame_inds, span_frames) & (len(inds) > 0)
+    if not mask.any():
+        return out, mask
+    anchors = boxes[keep][first]
+    for coord in range(4):
+        out[mask, coord] = np.interp(frame_inds[mask], inds, anchors[:, coord])
+    return out, mask
+
+
+def span_caption(sentence: str, span_seconds, parse_ok: bool = True) -> str:
+    """The caption drawn above the frames: the sentence and the predicted span."""
+    if not parse_ok:
+        return f'{sentence} | span: (no parsable answer)'
+    return f'{sentence} | span: {float(span_seconds[0]):.2f}s - {float(span_seconds[1]):.2f}s'
+
+
+def tube_sample_for_frames(sample: GroundingDataSample, frame_inds: np.ndarray,
+                           boxes: Optional[np.ndarray], mask: np.ndarray,
+                           caption: str) -> GroundingDataSample:
+    """A data sample carrying the prediction on given original frames.
+
+    Args:
+        sample: the predicted sample (metainfo and ``pred_span_*``).
+        frame_inds: ``(N,)`` original frames to draw.
+        boxes: ``(N, 4)`` pixel boxes on those frames, or None (TVG).
+        mask: ``(N,)`` frames that show a box.
+        caption: the text drawn above each frame.
+
+    Returns:
+        A new sample with only prediction fields (no ground truth).
+    """
+    meta = dict(sample.metainfo)
+    frame_inds = np.asarray(frame_inds, dtype=np.int64)
+    meta.update(frame_inds=frame_inds, frame_times=frame_inds / float(meta['fps']),
+                sentence=caption)
+    drawn = GroundingDataSample(metainfo=meta)
+    drawn.pred_span_frames = sample.pred_span_frames.clone()
+    drawn.pred_span_seconds = sample.pred_span_seconds.clone()
+    if boxes is not None:
+        drawn.pred_boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32))
+        drawn.pred_box_mask = torch.as_tensor(np.asarray(mask, dtype=bool))
+        drawn.pred_box_scores = torch.ones(len(frame_inds))
+    return drawn
+
+
+class Mp4StreamWriter:
+    """Write RGB frames to an mp4 (OpenCV ``mp4v``, readable by decord) in pieces.
+
+    Odd sizes are padded with one black row / column, as
+    :meth:`GroundingVisualizer.write_video` does.
+
+    Args:
+        out_file: path of the ``.mp4``; its folder is created.
+        fps: frame rate.
+    """
+
+    def __init__(self, out_file: str, fps: float):
+        self.out_file = out_file
+        self.fps = float(fps)
+        self.writer = None
+        self.size = None
+        self.num_written = 0
+
+    def write(self, frames: np.ndarray) -> None:
+        """Append uint8 RGB frames ``(T, H, W, 3)`` of the same size as before."""
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.dtype != np.uint8 or frames.shape[-1] != 3:
+            raise ValueError(f'{self.out_file}: frames must be uint8 (T, H, W, 3), '
+                             f'got {frames.dtype} {frames.shape}')
+        height, width = frames.shape[1:3]
+        if self.writer is None:
+            self.size = (height + height % 2, width + width % 2)
+            if osp.dirname(self.out_file):
+                os.makedirs(osp.dirname(self.out_file), exist_ok=True)
+            self.writer = cv2.VideoWriter(self.out_file, cv2.VideoWriter_fourcc(*'mp4v'),
+                                          self.fps, (self.size[1], self.size[0]))
+            if not self.writer.isOpened():
+                raise IOError(f'{self.out_file}: OpenCV could not open an mp4v writer')
+        canvas = np.zeros(self.size + (3, ), np.uint8)
+        for frame in frames:
+            if frame.shape[:2] != (height, width) or (height + height % 2,
+                                                      width + width % 2) != self.size:
+                raise ValueError(f'{self.out_file}: frame size changed to {frame.shape}')
+            canvas[:height, :width] = frame
+            self.writer.write(np.ascontiguousarray(canvas[..., ::-1]))
+            self.num_written += 1
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+            self.writer = None
+
+    def __enter__(self) -> 'Mp4StreamWriter':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def render_tube_video(reader, sample: GroundingDataSample, visualizer: GroundingVisualizer,
+                      out_file: str, boxes: Optional[np.ndarray], all_frames: bool = True,
+                      fps: Optional[float] = None, chunk_size: int = 32) -> int:
+    """Draw a predicted tube and span on a video and write it as an mp4.
+
+    Args:
+        reader: the video (``__len__``, ``get_avg_fps``, ``get_batch``;
+            see :func:`~mmstvg.apis.inference_pipeline.open_video_source`).
+        sample: the predicted sample (``frame_inds``, ``fps``, ``pred_*``).
+        visualizer: draws each chunk with ``draw_frames(draw_gt=False)``.
+        out_file: the ``.mp4`` to write.
+        boxes: ``(T, 4)`` pixel boxes of the sampled frames as reported (e.g.
+            clipped to the frame); None for no boxes (TVG).
+        all_frames: every original frame at the video's fps, the tube
+            interpolated by :func:`densify_tube`; False: only the sampled
+            frames (their own boxes, in-span frames boxed), at the
+            visualizer's real-time rate.
+        fps: frame rate of the written video; None as described above.
+        chunk_size: frames decoded and drawn at a time.
+
+    Returns:
+        The number of frames written.
+    """
+    meta = sample.metainfo
+    sampled = np.asarray(meta['frame_inds'], dtype=np.int64)
+    span = tuple(int(v) for v in sample.pred_span_frames.tolist())
+    caption = span_caption(meta['sentence'], sample.pred_span_seconds.tolist(),
+                           bool(sample.get('pred_parse_ok', True)))
+    if all_frames:
+        targets = np.arange(int(meta['num_frames']), dtype=np.int64)
+        fps = fps or float(meta['fps'])
+    else:
+        targets = sampled
+        fps = fps or visualizer._video_fps(sample, len(sampled))
+    with Mp4StreamWriter(out_file, fps) as writer:
+        for start in range(0, len(targets), chunk_size):
+            inds = targets[start:start + chunk_size]
+            frames = reader.get_batch(inds.tolist())
+            frames = frames.asnumpy() if hasattr(frames, 'asnumpy') else np.asarray(frames)
+            if boxes is None:
+                chunk_boxes, mask = None, frames_in_span(inds, span)
+            elif all_frames:
+                chunk_boxes, mask = densify_tube(sampled, boxes, span, inds)
+            else:
+                chunk_boxes = np.asarray(boxes)[start:start + chunk_size]
+                mask = frames_in_span(inds, span)
+            drawn = tube_sample_for_frames(sample, inds, chunk_boxes, mask, caption)
+            writer.write(visualizer.draw_frames(frames, drawn, draw_gt=False, draw_pred=True,
+                                                show_text=True, show_sentence=True))
+        return writer.num_written

@@ -1,0 +1,96 @@
+"""demo/video_demo.py writes the grounded video + JSON; benchmark_infer times predict."""
+import glob
+import importlib.util
+import json
+import os.path as osp
+import statistics
+
+import cv2
+import decord
+import numpy as np
+import pytest
+
+from mmstvg.apis import span_caption
+from mmstvg.visualization import GroundingVisualizer
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def load_script(relative_path: str):
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(osp.basename(relative_path))[0], osp.join(REPO_ROOT, relative_path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def config_file(tmp_path_factory, tiny_cfg):
+    path = str(tmp_path_factory.mktemp('cfg') / 'tiny_grounder.py')
+    tiny_cfg.dump(path)
+    return path
+
+
+def redness(frames: np.ndarray) -> np.ndarray:
+    frames = frames.astype(np.float64)
+    return frames[..., 0] - (frames[..., 1] + frames[..., 2]) / 2
+
+
+def test_demo_writes_the_video_with_the_tube_and_the_json(tmp_path, synthetic_root,
+                                                          config_file, trained_checkpoint):
+    video = sorted(glob.glob(osp.join(synthetic_root, 'videos', '*.mp4')))[0]
+    out = str(tmp_path / 'out' / 'grounded.mp4')
+    demo = load_script('demo/video_demo.py')
+    result = demo.main([video, 'the red circle moves left', config_file,
+                        trained_checkpoint, '--out', out, '--device', 'cpu',
+                        '--grid', str(tmp_path / 'grid.png')])
+    with open(str(tmp_path / 'out' / 'grounded.json')) as file:
+        assert json.load(file) == result
+    assert result['output'] == out and result['parse_ok']
+    # 4 sampled 32 px frames: a 2 x 2 grid with a 2 px gap
+    assert cv2.imread(str(tmp_path / 'grid.png')).shape[1] == 2 * 32 + 2
+    source = decord.VideoReader(video)
+    written = decord.VideoReader(out)
+    num = len(source)
+    assert len(written) == num == result['num_frames']  # every original frame
+    original = source.get_batch(list(range(num))).asnumpy().astype(np.float64)
+    drawn = written.get_batch(list(range(num))).asnumpy()
+    caption_h = GroundingVisualizer(name='demo_test_caption').render_caption(
+        span_caption(result['sentence'], result['span_seconds']), 32).shape[0]
+    frames = drawn[:, caption_h:caption_h + 32]
+    # where the model saw a frame inside its span, the red 2 px outline of its
+    # (clipped) box is there; where the span does not reach, the frame is unchanged
+    start, end = result['span_frames']
+    boxed = [f for f in result['frames'] if f['in_span']]
+    assert boxed, 'the trained model predicts a span holding a sampled frame'
+    for frame in result['frames']:
+        x1, y1, x2, y2 = (int(round(v)) for v in frame['box_xyxy'])
+        k = frame['frame_index']
+        top_row = (slice(y1, y1 + 2), slice(x1 + 2, x2 - 2))  # the top edge
+        gain = redness(frames[k][top_row]).mean() - redness(original[k][top_row]).mean()
+        if frame['in_span']:
+            assert gain > 60, (k, gain)
+        else:
+            assert abs(gain) < 25, (k, gain)
+    # frames outside the span: no outline anywhere in the frame
+    outside = [k for k in range(num) if not start <= k < end]
+    for k in outside:
+        assert np.abs(redness(frames[k]) - redness(original[k])).mean() < 12
+
+
+def test_benchmark_reports_median_and_mean_seconds(config_file, capsys):
+    bench = load_script('tools/analysis_tools/benchmark_infer.py')
+    assert bench.frame_size_of(bench.Config.fromfile(config_file)) == (32, 32)
+    result = bench.main([config_file, '--num-frames', '6', '--num-samples', '3',
+                         '--warmup', '1', '--device', 'cpu', '--max-new-tokens', '4'])
+    last_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert json.loads(last_line) == json.loads(json.dumps(result))
+    calls = result['per_call_seconds']
+    assert len(calls) == 3 and result['num_frames'] == 6
+    assert result['seconds_per_sample'] == statistics.median(calls)
+    assert result['mean_seconds_per_sample'] == pytest.approx(sum(calls) / 3)
+    split = result['split_seconds_per_sample']
+    assert set(split) == {'vision', 'llm', 'boxes', 'other'}
+    assert min(split['vision'], split['llm'], split['boxes']) > 0
+    assert sum(split.values()) == pytest.approx(statistics.fmean(calls))
+    assert 0 <= result['generated_tokens_per_sample'] <= 4
