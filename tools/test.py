@@ -5,6 +5,7 @@ Example:
     bash tools/dist_test.sh configs/spacevllm_hcstvg.py CKPT 8
 """
 import argparse
+import json
 import os
 import os.path as osp
 import sys
@@ -27,6 +28,8 @@ def parse_args():
         '--out-prefix',
         help='dump per-sample predictions and scores to <prefix>.<metric>.json '
         '(sets the metrics\' `outfile_prefix`)')
+    parser.add_argument(
+        '--metrics-out', help='also write the final metrics to this JSON file')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -61,7 +64,11 @@ def main():
         for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:
             evaluator['outfile_prefix'] = args.out_prefix
     runner = build_runner(cfg)
-    runner.test()
+    metrics = runner.test()
+    if args.metrics_out is not None:
+        os.makedirs(osp.dirname(osp.abspath(args.metrics_out)), exist_ok=True)
+        with open(args.metrics_out, 'w') as f:
+            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,92 @@
+# SpaceVLLM at full size (7B): SigLIP-so400m vision tower -> 2-layer MLP
+# projector -> Qwen2-7B-Instruct, one interleaved query per frame, and the
+# Query-Guided Space Decoder (QGSD) on the LLM's last-layer hidden states.
+#
+# Paper (SpaceVLLM, 2025; its code is not public): a LLaVA-Video-7B-Qwen2
+# style base (SigLIP + MLP + Qwen2, unconfirmed), 64 frames, interleaved
+# spatio-temporal aware queries, the QGSD with dual cross-attention, L1 + GIoU
+# box losses on the frames inside the ground-truth span.
+# Ours: every value the paper does not give (marked "ours" below).
+
+# ---------------------------------------------------------------------------
+# Pretrained weights: EDIT THESE. Local directories in transformers' format
+# (`save_pretrained` / a hub snapshot); nothing is downloaded by mmstvg.
+# Every full-size config reads them from here, so one edit serves all. From
+# the command line: --cfg-options model.llm.pretrained_model_name_or_path=DIR
+# ---------------------------------------------------------------------------
+pretrained_root = 'checkpoints/'
+# google/siglip-so400m-patch14-384 (the dual-tower checkpoint is fine: its
+# vision side is loaded).
+vision_tower_path = pretrained_root + 'siglip-so400m-patch14-384'
+# Qwen/Qwen2-7B-Instruct (model + tokenizer with its chat template).
+llm_path = pretrained_root + 'Qwen2-7B-Instruct'
+# Optional: a LLaVA-OneVision / LLaVA-Video checkpoint in transformers'
+# LlavaOnevision format (e.g. llava-hf/llava-onevision-qwen2-7b-ov-hf) whose
+# vision tower, projector and LLM weights replace the ones above at build time
+# (the paper starts from such a video LLM). The tower's layer count must match
+# the checkpoint's (the loader is strict). None: start from the separate
+# SigLIP and Qwen2 checkpoints, with a randomly initialised projector.
+llava_onevision_path = None
+
+# SpaceVLLM's parts (InterleavedQueries, QueryGuidedSpaceDecoder) live in the
+# plugin and register themselves on import.
+custom_imports = dict(imports=['projects.spacevllm.spacevllm'], allow_failed_imports=False)
+
+model = dict(
+    type='VideoGroundingLLM',
+    # SigLIP normalises pixels to [-1, 1]: mean = std = 0.5 * 255.
+    data_preprocessor=dict(
+        type='GroundingDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
+    # 384 px frames -> 27 x 27 patches -> 2x2 average pooling (LLaVA-Video)
+    # -> 14 x 14 = 196 tokens per frame; 64 frames -> 12,544 visual tokens.
+    # select_layer=-2: the second last layer, as LLaVA reads it.
+    # The tower is frozen (ours; set freeze=False to tune it at the 2e-6 of
+    # the optimizer's custom_keys).
+    vision_encoder=dict(
+        type='HFVisionEncoder',
+        pretrained_model_name_or_path=vision_tower_path,
+        select_layer=-2,
+        pool_size=2,
+        pool_mode='avg',
+        chunk_size=16,
+        dtype='bf16',
+        freeze=True),
+    # LLaVA's 2-layer MLP (GELU); sizes are filled from the tower and the LLM.
+    projector=dict(type='MLPProjector'),
+    # Qwen2-7B-Instruct in bf16 with PyTorch's sdpa attention and gradient
+    # checkpointing (a 64-frame sample is ~13K tokens). Full fine-tuning at
+    # 2e-5 (ours). LoRA instead (needs `pip install peft`): add
+    #   lora=dict(r=64, lora_alpha=128, lora_dropout=0.05,
+    #             target_modules=['q_proj', 'k_proj', 'v_proj', 'o_proj'])
+    # (base weights are then frozen, adapters train at the `llm.` rate).
+    # flash-attn 2, where installed: attn_implementation='flash_attention_2'.
+    llm=dict(
+        type='HFCausalLM',
+        pretrained_model_name_or_path=llm_path,
+        dtype='bf16',
+        attn_implementation='sdpa',
+        gradient_checkpointing=True),
+    # Paper: one learnable query token right after each frame's visual tokens.
+    # Whether the queries also get a frame-index embedding is not said (ours:
+    # no, one shared query vector; position and causal attention tell the
+    # frames apart).
+    query_interleaver=dict(type='InterleavedQueries', frame_index_embed=False,
+                           max_frames=64),
+    # Paper: dual cross-attention (frame tokens <- sentence, query <- frame
+    # tokens) + MLP -> normalised (cx, cy, w, h). Losses: mmdet L1 (weight 5)
+    # on cxcywh + GIoU (weight 2) on xyxy, DETR's weights. Learnable
+    # attention layers with 8 heads (ours; 'parameter_free' is the other
+    # reading, see configs/baselines/qgsd_parameter_free_hcstvg.py).
+    space_decoder=dict(
+        type='QueryGuidedSpaceDecoder',
+        attention='learnable',
+        num_heads=8,
+        num_mlp_layers=3,
+        loss_bbox=dict(type='mmdet.L1Loss', loss_weight=5.0),
+        loss_iou=dict(type='mmdet.GIoULoss', loss_weight=2.0)),
+    # Each frame's visual tokens follow its time stamp ("3.2s"); the answer
+    # states the span in seconds ("... from 12.0 to 18.5 seconds").
+    prompt=dict(time_style='frame_prefix', time_format='{:.1f}s', span_precision=1),
+    max_new_tokens=32,
+    loss_lm_weight=1.0,
+    llava_onevision_path=llava_onevision_path)
