@@ -34,8 +34,8 @@ def parse_args():
         help='resume from this checkpoint; without a path, resume from the '
         'latest checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed precision training (bf16 '
-        'where the device supports it, else fp16)')
+        '--amp', action='store_true', help='mixed precision training in bf16 '
+        '(set optim_wrapper.dtype=float16 for GPUs without bf16)')
     parser.add_argument(
         '--strategy',
         choices=['deepspeed_zero2', 'deepspeed_zero3', 'fsdp'],
@@ -71,9 +71,15 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        from mmengine.device import get_device
         cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+        if get_device() == 'cpu':
+            # mmengine 0.10.7's AmpOptimWrapper refuses CPUs; see the class.
+            cfg.optim_wrapper.type = 'CPUAutocastOptimWrapper'
+            cfg.optim_wrapper.pop('loss_scale', None)
+        else:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

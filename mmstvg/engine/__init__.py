@@ -1,4 +1,5 @@
-"""Training and evaluation machinery of mmstvg (hooks, ...)."""
+"""Training and evaluation machinery of mmstvg: hooks, optim wrappers, the runner builder."""
 from .hooks import GroundingVisualizationHook
+from .optim_wrappers import CPUAutocastOptimWrapper
 
-__all__ = ['GroundingVisualizationHook']
+__all__ = ['GroundingVisualizationHook', 'CPUAutocastOptimWrapper']
