@@ -1,1 +1,9 @@
+"""Grounding metrics, registered in ``mmstvg.registry.METRICS``."""
+from .base_grounding_metric import BaseGroundingMetric
+from .rec_metric import RECMetric
+from .stvg_metric import STVGMetric
+from .temporal_grounding_metric import TemporalGroundingMetric
 
+__all__ = [
+    'BaseGroundingMetric', 'RECMetric', 'STVGMetric', 'TemporalGroundingMetric'
+]

@@ -1,0 +1,167 @@
+"""Re-score a metric's prediction dump against a dataset's annotations.
+
+A dump (``<outfile_prefix>.<metric>.json``, written by the metrics'
+``outfile_prefix``) holds, per sample, the predictions and the sampled
+``frame_inds``. The annotation side comes from a dataset's
+``get_data_info(i)`` dicts (the data-info contract: ``sample_id``,
+``gt_span_frames``, ``gt_span_seconds``, ``gt_tube_frame_inds``,
+``gt_tube_boxes``, ``num_frames``, ``fps``, ``qtype`` ...). Here the two are
+matched by ``sample_id`` into the very dicts a metric's ``process`` receives
+online, so offline and online scoring share one code path.
+"""
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.logging import MMLogger
+
+from mmstvg.registry import METRICS
+from .sample_fields import to_numpy
+
+__all__ = ['sample_from_data_info', 'samples_from_dump', 'rescore_dump']
+
+#: Data-info keys copied into the sample dict as they are.
+_META_KEYS = ('sample_id', 'video_id', 'video_path', 'task', 'sentence',
+              'dataset_name', 'qtype', 'num_frames', 'fps', 'duration')
+#: Prediction keys read back from a dump entry.
+_PRED_KEYS = ('pred_span_frames', 'pred_span_seconds', 'pred_boxes',
+              'pred_parse_ok', 'pred_text')
+
+
+def _gt_boxes_at(frame_inds: np.ndarray, tube_inds: np.ndarray,
+                 tube_boxes: np.ndarray,
+                 span: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """Ground-truth box of each sampled frame that is annotated and in span."""
+    boxes = np.zeros((len(frame_inds), 4), dtype=np.float64)
+    mask = np.zeros(len(frame_inds), dtype=bool)
+    if len(tube_inds) == 0 or len(frame_inds) == 0:
+        return boxes, mask
+    order = np.argsort(tube_inds, kind='stable')
+    tube_inds, tube_boxes = tube_inds[order], tube_boxes[order]
+    pos = np.minimum(np.searchsorted(tube_inds, frame_inds), len(tube_inds) - 1)
+    mask = tube_inds[pos] == frame_inds
+    if span is not None:
+        mask &= (frame_inds >= span[0]) & (frame_inds < span[1])
+    boxes[mask] = tube_boxes[pos[mask]]
+    return boxes, mask
+
+
+def sample_from_data_info(info: Dict[str, Any],
+                          prediction: Optional[Dict[str, Any]] = None) -> dict:
+    """Build the dict a metric's ``process`` receives from annotations + a dump entry.
+
+    Args:
+        info: one ``get_data_info(i)`` dict (the data-info contract).
+        prediction: the sample's dump entry (``frame_inds`` and ``pred_*``);
+            None: the sample has no prediction (it is scored as missing).
+
+    Returns:
+        A dict shaped like ``GroundingDataSample.to_dict()``: the meta keys,
+        ``frame_inds``, the ground-truth fields (``gt_boxes`` / ``gt_box_mask``
+        at the dump's sampled frames, looked up in the annotated tube) and the
+        ``pred_*`` fields of the dump.
+    """
+    sample = {key: info[key] for key in _META_KEYS if key in info}
+    for key in ('gt_span_frames', 'gt_span_seconds'):
+        if info.get(key) is not None:
+            sample[key] = np.asarray(info[key], dtype=np.float64)
+    tube_inds = np.asarray(info.get('gt_tube_frame_inds', ()),
+                           dtype=np.int64).reshape(-1)
+    tube_boxes = np.asarray(info.get('gt_tube_boxes', np.zeros((0, 4))),
+                            dtype=np.float64).reshape(-1, 4)
+    sample['gt_tube_frame_inds'] = tube_inds
+    sample['gt_tube_boxes'] = tube_boxes
+
+    if prediction is not None and prediction.get('frame_inds') is not None:
+        frame_inds = np.asarray(prediction['frame_inds'], dtype=np.int64)
+    elif info.get('task') == 'rec':
+        frame_inds = np.zeros(1, dtype=np.int64)
+    else:
+        frame_inds = np.zeros(0, dtype=np.int64)
+    sample['frame_inds'] = frame_inds
+    span = sample.get('gt_span_frames')
+    if len(tube_inds):
+        sample['gt_boxes'], sample['gt_box_mask'] = _gt_boxes_at(
+            frame_inds, tube_inds, tube_boxes,
+            span if info.get('task') != 'rec' else None)
+    for key in _PRED_KEYS:
+        if prediction is not None and prediction.get(key) is not None:
+            value = prediction[key]
+            sample[key] = value if isinstance(value, (str, bool)) else \
+                np.asarray(value, dtype=np.float64)
+    return sample
+
+
+def samples_from_dump(dump_samples: Sequence[Dict[str, Any]],
+                      data_infos: Sequence[Dict[str, Any]]
+                      ) -> Tuple[List[dict], Dict[str, int]]:
+    """Match dump entries to data infos by ``sample_id``.
+
+    Every data info gives one sample (in the dataset's order); one without a
+    dump entry has no prediction and is scored as missing. Dump entries whose
+    ``sample_id`` the dataset does not have, and repeated entries, are
+    counted and logged, not scored.
+
+    Returns:
+        ``(samples, counts)`` with counts ``num_unmatched_pred`` and
+        ``num_duplicate_pred``.
+    """
+    logger = MMLogger.get_current_instance()
+    by_id: Dict[str, dict] = {}
+    duplicates = 0
+    for entry in dump_samples:
+        sample_id = entry.get('sample_id')
+        if sample_id in by_id:
+            duplicates += 1
+            continue
+        by_id[sample_id] = entry
+    samples, used = [], set()
+    for index, info in enumerate(data_infos):
+        if 'sample_id' not in info:
+            raise ValueError(f'data info #{index} (video '
+                             f'{info.get("video_id")!r}) has no "sample_id"')
+        entry = by_id.get(info['sample_id'])
+        if entry is not None:
+            used.add(info['sample_id'])
+        samples.append(sample_from_data_info(info, entry))
+    unmatched = [sid for sid in by_id if sid not in used]
+    if unmatched:
+        logger.warning(f'{len(unmatched)} dumped predictions match no sample of '
+                       f'the dataset and are not scored: {unmatched[:5]}')
+    if duplicates:
+        logger.warning(f'{duplicates} dumped predictions repeat a sample_id; '
+                       'the first one of each is scored')
+    return samples, dict(num_unmatched_pred=len(unmatched),
+                         num_duplicate_pred=duplicates)
+
+
+def rescore_dump(dump: Dict[str, Any],
+                 data_infos: Sequence[Dict[str, Any]],
+                 protocol: Optional[str] = None) -> Dict[str, Any]:
+    """Score a metric dump against annotations, optionally with another protocol.
+
+    Args:
+        dump: the loaded ``<prefix>.<metric>.json``.
+        data_infos: the dataset's ``get_data_info(i)`` dicts.
+        protocol: for an STVG dump, the protocol to score with (``'tubedetr'``,
+            ``'stcat'``, ``'hcstvg'``); None: the dump's own.
+
+    Returns:
+        The metrics (keys without prefix), plus ``num_unmatched_pred`` and
+        ``num_duplicate_pred``.
+    """
+    if 'samples' not in dump or 'metric' not in dump:
+        raise ValueError('not a metric dump: keys "metric" and "samples" are '
+                         'required')
+    cfg = dict(dump.get('config') or dict(type=dump['metric']))
+    if protocol is not None:
+        if cfg['type'] != 'STVGMetric':
+            raise ValueError(f'--protocol applies to STVGMetric dumps, this one '
+                             f'is a {cfg["type"]} dump')
+        cfg['protocol'] = protocol
+    metric = METRICS.build(cfg)
+    samples, counts = samples_from_dump(dump['samples'], data_infos)
+    metric.process(None, samples)
+    metrics = metric.compute_metrics(metric.results)
+    metrics.update(counts)
+    return {k: (to_numpy(v).item() if hasattr(v, 'shape') else v)
+            for k, v in metrics.items()}

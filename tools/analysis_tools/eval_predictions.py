@@ -1,0 +1,89 @@
+"""Re-score a metric's prediction dump offline and print the table.
+
+The metrics dump per-sample predictions with ``outfile_prefix``
+(``<prefix>.stvg.json``, ``<prefix>.tvg.json``, ``<prefix>.rec.json``). This
+tool builds the annotation side from a config's test (or val) dataset,
+matches the dump's samples by ``sample_id`` and scores them again, with the
+dump's own protocol or another one::
+
+    python tools/analysis_tools/eval_predictions.py \\
+        work_dirs/spacevllm_hcstvg/preds.stvg.json \\
+        configs/spacevllm_hcstvg.py --protocol stcat
+
+Only the dataset's annotations are read: its pipeline is not built and no
+video is opened.
+"""
+import argparse
+import json
+import sys
+from typing import Dict, List, Optional, Sequence
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+
+from mmstvg.evaluation import PROTOCOLS, rescore_dump
+from mmstvg.registry import DATASETS
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Re-score a grounding metric dump against a dataset.')
+    parser.add_argument('dump', help='the <prefix>.<metric>.json dump')
+    parser.add_argument('config', help='config whose dataset holds the '
+                        'annotations')
+    parser.add_argument('--protocol', choices=PROTOCOLS, default=None,
+                        help='STVG protocol (default: the dump\'s own)')
+    parser.add_argument('--split', choices=('test', 'val'), default='test',
+                        help='use <split>_dataloader.dataset of the config')
+    parser.add_argument('--out', default=None,
+                        help='also write the metrics to this JSON file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    return parser.parse_args(argv)
+
+
+def load_data_infos(cfg: Config, split: str) -> List[dict]:
+    """Every ``get_data_info(i)`` of the config's ``<split>`` dataset."""
+    loader_key = f'{split}_dataloader'
+    if cfg.get(loader_key) is None or 'dataset' not in cfg[loader_key]:
+        raise ValueError(f'the config has no {loader_key}.dataset')
+    dataset_cfg = cfg[loader_key]['dataset'].copy()
+    dataset_cfg['pipeline'] = []  # annotations only: no transform is needed
+    dataset = DATASETS.build(dataset_cfg)
+    return [dataset.get_data_info(i) for i in range(len(dataset))]
+
+
+def format_table(metrics: Dict[str, float], title: str) -> str:
+    """A two-column text table; scores with 2 decimals, counts as ints."""
+    rows = [(key, f'{value:.2f}' if isinstance(value, float) else str(value))
+            for key, value in metrics.items()]
+    width = max([len(title)] + [len(k) for k, _ in rows])
+    value_width = max([5] + [len(v) for _, v in rows])
+    rule = '+' + '-' * (width + 2) + '+' + '-' * (value_width + 2) + '+'
+    lines = [rule, f'| {title:<{width}} | {"value":>{value_width}} |', rule]
+    lines += [f'| {k:<{width}} | {v:>{value_width}} |' for k, v in rows]
+    lines.append(rule)
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmstvg'))
+    with open(args.dump) as f:
+        dump = json.load(f)
+    data_infos = load_data_infos(cfg, args.split)
+    metrics = rescore_dump(dump, data_infos, protocol=args.protocol)
+    protocol = args.protocol or (dump.get('config') or {}).get('protocol')
+    title = dump['metric'] + (f' ({protocol})' if protocol else '')
+    print(format_table(metrics, title))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(metrics, f, indent=2)
+    return metrics
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
