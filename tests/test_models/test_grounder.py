@@ -52,6 +52,35 @@ def test_sequence_layout_and_label_mask(grounder_cfg):
     assert torch.equal(embeds[layout.prompt_len:], emb(torch.tensor(answer)))
 
 
+def test_sentence_first_puts_the_question_before_the_video(grounder_cfg):
+    video_first = build(grounder_cfg)
+    grounder_cfg['prompt'] = dict(sentence_first=True)
+    model = build(grounder_cfg)
+    sample = make_sample('stvg', num_sampled=4, num_frames=20, fps=5.0, span=(5, 15))
+    data = model.data_preprocessor(make_batch([sample]), False)
+    embeds, labels, layouts = model.build_sequences(data['inputs'], data['data_samples'],
+                                                    with_answer=True)
+    layout = layouts[0]
+    _, _, reference = video_first.build_sequences(data['inputs'], data['data_samples'],
+                                                  with_answer=True)
+    # Same tokens, other order: the sentence ends before the video starts and
+    # the prompt ends right after the video (no text after it but the turn).
+    sentence = layout.sentence_pos.tolist()
+    assert sentence == list(range(sentence[0], sentence[0] + 5))
+    assert sentence[-1] < layout.video_start
+    assert reference[0].sentence_pos[0] > reference[0].video_start
+    assert layout.length == reference[0].length
+    assert layout.query_pos.tolist() == list(range(layout.video_start + 24,
+                                                   layout.video_start + 28))
+    assert layout.prompt_len == reference[0].prompt_len
+    emb = model.llm.embed_tokens
+    tok = model.llm.tokenizer
+    words = tok('the red circle moves left', add_special_tokens=False)['input_ids']
+    assert torch.equal(embeds[0][layout.sentence_pos], emb(torch.tensor(words)))
+    labelled = (labels[0] != IGNORE_INDEX).nonzero().flatten().tolist()
+    assert labelled == list(range(layout.prompt_len, layout.length))
+
+
 def test_loss_goes_down_and_predict_reads_the_learned_answer(grounder_cfg):
     model = build(grounder_cfg)
     samples = [make_sample('stvg', span=(5, 15), seed=0),

@@ -235,3 +235,22 @@ def test_registered_and_built_by_type_string():
     assert isinstance(built, QueryGuidedSpaceDecoder)
     assert built.attention == 'parameter_free'
     assert built.loss_bbox.loss_weight == 1.0
+
+
+@pytest.mark.parametrize('attention', ATTENTIONS)
+def test_frame_position_embedding_tells_token_places_apart(attention):
+    """Without num_frame_tokens, the head is blind to the order of a frame's
+    tokens (attention is permutation invariant); with it, it is not."""
+    query, frames, text, mask = _states(batch=2, frames=1, tokens=4)
+    reversed_frames = frames.flip(2)
+    plain = _decoder(attention)
+    with_pos = _decoder(attention, num_frame_tokens=4)
+    assert with_pos.frame_pos_embed.shape == (4, DIM)
+    assert sum(p.numel() for p in with_pos.parameters()) - sum(
+        p.numel() for p in plain.parameters()) == 4 * DIM
+    assert torch.allclose(plain(query, frames, text, mask),
+                          plain(query, reversed_frames, text, mask), atol=1e-6)
+    assert not torch.allclose(with_pos(query, frames, text, mask),
+                              with_pos(query, reversed_frames, text, mask), atol=1e-4)
+    with pytest.raises(ValueError, match='num_frame_tokens=4'):
+        with_pos(*_states(batch=2, frames=1, tokens=3))

@@ -19,6 +19,14 @@ Example::
     python tools/analysis_tools/benchmark_dataloader.py \
         configs/_base_/datasets/synthetic_stvg.py --num-samples 200
 """
+import os.path as _osp
+import sys as _sys
+
+# The repository root must be importable for configs' `custom_imports` of `projects.*`.
+_REPO_ROOT = _osp.dirname(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))
+if _REPO_ROOT not in _sys.path:
+    _sys.path.insert(0, _REPO_ROOT)
+
 import argparse
 import json
 import time

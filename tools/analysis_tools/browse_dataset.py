@@ -10,6 +10,14 @@ Example::
         configs/_base_/datasets/synthetic_stvg.py --output-dir work_dirs/browse \
         --num-samples 4
 """
+import os.path as _osp
+import sys as _sys
+
+# The repository root must be importable for configs' `custom_imports` of `projects.*`.
+_REPO_ROOT = _osp.dirname(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))
+if _REPO_ROOT not in _sys.path:
+    _sys.path.insert(0, _REPO_ROOT)
+
 import argparse
 import os
 import os.path as osp

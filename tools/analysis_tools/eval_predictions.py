@@ -13,6 +13,14 @@ dump's own protocol or another one::
 Only the dataset's annotations are read: its pipeline is not built and no
 video is opened.
 """
+import os.path as _osp
+import sys as _sys
+
+# The repository root must be importable for configs' `custom_imports` of `projects.*`.
+_REPO_ROOT = _osp.dirname(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))
+if _REPO_ROOT not in _sys.path:
+    _sys.path.insert(0, _REPO_ROOT)
+
 import argparse
 import json
 import sys

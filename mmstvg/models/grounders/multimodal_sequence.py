@@ -47,9 +47,10 @@ def assemble_sequence(pieces: PromptPieces, visual_tokens: torch.Tensor,
                       lay_out_video: Callable[..., InterleavedVideo]):
     """Build one sample's input embeddings, labels and layout.
 
-    Order: ``head | video segment | before-sentence | sentence | tail | answer``;
-    labels are :data:`IGNORE_INDEX` everywhere but on the answer tokens (EOS
-    included).
+    Order: ``head | video segment | between | sentence | tail | answer``, or
+    ``head | sentence | between | video segment | tail | answer`` when
+    ``pieces.sentence_first``; labels are :data:`IGNORE_INDEX` everywhere but
+    on the answer tokens (EOS included).
 
     Args:
         pieces: the sample's token pieces.
@@ -62,21 +63,28 @@ def assemble_sequence(pieces: PromptPieces, visual_tokens: torch.Tensor,
     """
     device = visual_tokens.device
     prefix_lens = [len(ids) for ids in pieces.frame_prefix_ids]
-    text_parts = [pieces.head_ids, *pieces.frame_prefix_ids, pieces.before_sentence_ids,
+    text_parts = [pieces.head_ids, *pieces.frame_prefix_ids, pieces.between_ids,
                   pieces.sentence_ids, pieces.tail_ids, pieces.answer_ids]
     all_ids = torch.tensor([i for part in text_parts for i in part], dtype=torch.long,
                            device=device)
     all_embeds = embed_tokens(all_ids).to(visual_tokens.dtype)
     splits = list(all_embeds.split([len(part) for part in text_parts], dim=0))
     head, prefixes = splits[0], splits[1:1 + len(prefix_lens)]
-    before, sentence, tail, answer = splits[1 + len(prefix_lens):]
+    between, sentence, tail, answer = splits[1 + len(prefix_lens):]
     frame_prefix_embeds = list(prefixes) if sum(prefix_lens) > 0 else None
     video: InterleavedVideo = lay_out_video(visual_tokens, frame_prefix_embeds)
+    video_embeds = video.embeds.to(head.dtype)
 
-    video_start = head.shape[0]
-    sentence_start = video_start + video.embeds.shape[0] + before.shape[0]
-    prompt_len = sentence_start + sentence.shape[0] + tail.shape[0]
-    embeds = torch.cat([head, video.embeds.to(head.dtype), before, sentence, tail, answer])
+    if pieces.sentence_first:
+        middle = [head, sentence, between, video_embeds]
+        sentence_start = head.shape[0]
+        video_start = sentence_start + sentence.shape[0] + between.shape[0]
+    else:
+        middle = [head, video_embeds, between, sentence]
+        video_start = head.shape[0]
+        sentence_start = video_start + video_embeds.shape[0] + between.shape[0]
+    prompt_len = sum(part.shape[0] for part in middle) + tail.shape[0]
+    embeds = torch.cat([*middle, tail, answer])
     labels = torch.full((embeds.shape[0], ), IGNORE_INDEX, dtype=torch.long, device=device)
     labels[prompt_len:] = torch.tensor(pieces.answer_ids, dtype=torch.long, device=device)
     layout = SequenceLayout(

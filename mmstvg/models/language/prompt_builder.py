@@ -1,10 +1,15 @@
 """The text around the video: system/user prompt, per-frame time stamps, answers.
 
-One sample's LLM input is laid out as::
+One sample's LLM input is laid out as (``sentence_first=False``, LLaVA's
+video-then-question order)::
 
-    [head text] [video segment] [text before the sentence] [sentence]
-    [text after the sentence, up to and including the assistant's turn]
+    [head text] [video segment] [text between] [sentence]
+    [tail text, up to and including the assistant's turn]
     [answer tokens + EOS]            (training only)
+
+or, with ``sentence_first=True``, ``[head] [sentence] [between] [video segment]
+[tail] [answer]``: the question comes before the video, so that every query
+token (and every frame) is computed already knowing what is to be grounded.
 
 :class:`PromptBuilder` renders the prompt once with two markers standing for
 the video and the sentence (through the tokenizer's chat template when it has
@@ -67,20 +72,22 @@ class PromptPieces:
     """Token ids of one sample's text pieces (see the module docstring).
 
     Attributes:
-        head_ids: text before the video.
-        before_sentence_ids: text between the video and the sentence.
+        head_ids: text before the first of video and sentence.
+        between_ids: text between the video and the sentence.
         sentence_ids: the sentence.
-        tail_ids: text after the sentence, ending where the answer starts.
+        tail_ids: text after the second of them, ending where the answer starts.
         frame_prefix_ids: per frame, the ids of its time stamp (empty lists
             in the ``'prompt_list'`` style).
         answer_ids: the answer followed by EOS (empty when no answer given).
+        sentence_first: whether the sentence comes before the video.
     """
     head_ids: List[int]
-    before_sentence_ids: List[int]
+    between_ids: List[int]
     sentence_ids: List[int]
     tail_ids: List[int]
     frame_prefix_ids: List[List[int]]
     answer_ids: List[int]
+    sentence_first: bool = False
 
 
 class PromptBuilder:
@@ -92,6 +99,8 @@ class PromptBuilder:
         time_format: format of one time stamp, e.g. ``'{:.1f}s'``.
         span_precision: digits of the times in the answer.
         use_chat_template: use the tokenizer's chat template when it has one.
+        sentence_first: put the question with the sentence before the video
+            (see the module docstring); False keeps LLaVA's video-first order.
         prompts: overrides of :data:`DEFAULT_PROMPTS` (same keys).
     """
 
@@ -101,6 +110,7 @@ class PromptBuilder:
                  time_format: str = '{:.1f}s',
                  span_precision: int = 1,
                  use_chat_template: bool = True,
+                 sentence_first: bool = False,
                  prompts: Optional[dict] = None):
         if time_style not in ('frame_prefix', 'prompt_list'):
             raise ValueError("time_style must be 'frame_prefix' or 'prompt_list', "
@@ -112,6 +122,7 @@ class PromptBuilder:
         self.time_style = time_style
         self.time_format = time_format
         self.span_precision = span_precision
+        self.sentence_first = sentence_first
         self.use_chat_template = bool(use_chat_template and getattr(
             tokenizer, 'chat_template', None))
         self.prompts = dict(DEFAULT_PROMPTS)
@@ -162,7 +173,10 @@ class PromptBuilder:
         intro_key = f'intro_{self.time_style}'
         intro = self.prompts[intro_key].format(**fields)
         question = self.prompts['questions'][task].format(sentence=SENTENCE_MARK)
-        user = f'{intro}\n{VIDEO_MARK}\n{question}'
+        if self.sentence_first:
+            user = f'{question}\n{intro}\n{VIDEO_MARK}'
+        else:
+            user = f'{intro}\n{VIDEO_MARK}\n{question}'
         if self.use_chat_template:
             messages = [dict(role='system', content=self.prompts['system']),
                         dict(role='user', content=user)]
@@ -196,8 +210,10 @@ class PromptBuilder:
             The :class:`PromptPieces`.
         """
         text = self._render(task, duration, frame_times)
-        head, rest = text.split(VIDEO_MARK)
-        before_sentence, tail = rest.split(SENTENCE_MARK)
+        first, second = ((SENTENCE_MARK, VIDEO_MARK) if self.sentence_first else
+                         (VIDEO_MARK, SENTENCE_MARK))
+        head, rest = text.split(first)
+        between, tail = rest.split(second)
         if self.time_style == 'frame_prefix':
             prefix_ids = [self._encode_cached(self.format_time(t)) for t in frame_times]
         else:
@@ -210,8 +226,9 @@ class PromptBuilder:
             answer_ids.append(self.tokenizer.eos_token_id)
         return PromptPieces(
             head_ids=self._encode_cached(head),
-            before_sentence_ids=self._encode_cached(before_sentence),
+            between_ids=self._encode_cached(between),
             sentence_ids=self.encode(sentence),
             tail_ids=self._encode_cached(tail),
             frame_prefix_ids=prefix_ids,
-            answer_ids=answer_ids)
+            answer_ids=answer_ids,
+            sentence_first=self.sentence_first)

@@ -147,6 +147,13 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
         mlp_dim: width of the box MLP's hidden layers; ``hidden_dim``
             when None.
         num_mlp_layers: linear layers of the box MLP (3 as in DETR).
+        num_frame_tokens: when given, a learnable position embedding per
+            visual token of a frame (``P`` of them) is added to the
+            text-enhanced visual tokens before the query attends to them, as
+            DETR adds positional encodings in its decoder's cross-attention.
+            The LLM's hidden states carry only 1-D sequence positions (RoPE),
+            so this gives the head the tokens' 2-D place directly. None: no
+            embedding (the LLM's states alone).
         loss_bbox: config of the L1 loss on normalised cxcywh.
         loss_iou: config of the GIoU loss on normalised xyxy.
         init_cfg: MMEngine initialisation config.
@@ -161,12 +168,18 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
                  dropout: float = 0.0,
                  mlp_dim: Optional[int] = None,
                  num_mlp_layers: int = 3,
+                 num_frame_tokens: Optional[int] = None,
                  loss_bbox: dict = dict(type='mmdet.L1Loss', loss_weight=5.0),
                  loss_iou: dict = dict(type='mmdet.GIoULoss', loss_weight=2.0),
                  init_cfg: Optional[dict] = None):
         super().__init__(
             hidden_dim=hidden_dim, loss_bbox=loss_bbox, loss_iou=loss_iou,
             init_cfg=init_cfg)
+        self.num_frame_tokens = num_frame_tokens
+        self.frame_pos_embed = None
+        if num_frame_tokens is not None:
+            self.frame_pos_embed = nn.Parameter(
+                torch.randn(num_frame_tokens, hidden_dim) * 0.02)
         if attention not in self.ATTENTIONS:
             raise ValueError(f'QueryGuidedSpaceDecoder: attention must be one of '
                              f'{self.ATTENTIONS}, got {attention!r}')
@@ -242,8 +255,14 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
         # (1) Every visual token of every frame attends to its sample's sentence.
         visual = frame_states.reshape(batch, frames * tokens, dim)
         enhanced = self._cross_attend(self.text_to_visual, visual, text_states, text_mask)
-        # (2) Each frame's query attends to its own frame's enhanced tokens.
+        # (2) Each frame's query attends to its own frame's enhanced tokens
+        #     (plus their 2-D place, when the head has a position embedding).
         enhanced = enhanced.reshape(batch * frames, tokens, dim)
+        if self.frame_pos_embed is not None:
+            if tokens != self.num_frame_tokens:
+                raise ValueError(f'{type(self).__name__}: frames have {tokens} visual '
+                                 f'tokens but num_frame_tokens={self.num_frame_tokens}')
+            enhanced = enhanced + self.frame_pos_embed.to(dtype)
         queries = query_states.reshape(batch * frames, 1, dim)
         guided = self._cross_attend(self.visual_to_query, queries, enhanced)
         boxes = self.box_mlp(guided.reshape(batch, frames, dim)).sigmoid()
