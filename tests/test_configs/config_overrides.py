@@ -50,7 +50,7 @@ def is_toy(cfg) -> bool:
 
 
 def shrink_model(model_cfg: dict, toy_dir: str, tokenizer_dir: str,
-                 vocab_size: int) -> dict:
+                 vocab_size: int, frame_token_grid: Optional[tuple] = None) -> dict:
     """The model config with tiny parts (see the module docstring).
 
     Args:
@@ -60,6 +60,8 @@ def shrink_model(model_cfg: dict, toy_dir: str, tokenizer_dir: str,
         tokenizer_dir: the toy tokenizer (with a chat template) for LLMs
             built from ``llm_config``.
         vocab_size: its vocabulary size.
+        frame_token_grid: the tiny frames' token grid, for space decoders
+            that predict around reference points on it.
 
     Returns:
         A changed deep copy.
@@ -85,6 +87,9 @@ def shrink_model(model_cfg: dict, toy_dir: str, tokenizer_dir: str,
         llm['llm_config'] = tiny_llm_config(vocab_size)
         llm['tokenizer'] = tokenizer_dir
     model['llava_onevision_path'] = None
+    decoder = model.get('space_decoder') or {}
+    if decoder.get('frame_token_grid') is not None and frame_token_grid is not None:
+        decoder['frame_token_grid'] = frame_token_grid
     return model
 
 

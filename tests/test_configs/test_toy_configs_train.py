@@ -76,8 +76,10 @@ def toy_assets(tmp_path_factory):
 
 def make_tiny(cfg: Config, assets: dict, work_dir: str, max_iters: int) -> Config:
     """Point a toy config at the tmp assets and shrink its run (test overrides)."""
+    # 32 px frames, 8 px patches, 2x2 pooling: a 2x2 token grid.
     cfg.model = shrink_model(cfg.model, assets['toy_dir'],
-                             assets['toy_dir'] + '/tokenizer', assets['vocab_size'])
+                             assets['toy_dir'] + '/tokenizer', assets['vocab_size'],
+                             frame_token_grid=(2, 2))
     point_data_root(cfg, assets['data_root'])
     shrink_pipelines(cfg, num_frames=4, size=32)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

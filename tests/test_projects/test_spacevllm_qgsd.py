@@ -254,3 +254,38 @@ def test_frame_position_embedding_tells_token_places_apart(attention):
                               with_pos(query, reversed_frames, text, mask), atol=1e-4)
     with pytest.raises(ValueError, match='num_frame_tokens=4'):
         with_pos(*_states(batch=2, frames=1, tokens=3))
+
+
+@pytest.mark.parametrize('attention', ATTENTIONS)
+def test_reference_points_put_the_box_centre_on_the_scored_token(attention):
+    """With frame_token_grid, a score peaked on one token and zero offsets put
+    the box centre at that token's cell centre on the grid."""
+    decoder = _decoder(attention, frame_token_grid=(2, 2))
+    query, frames, text, mask = _states(batch=2, frames=3, tokens=4)
+    assert decoder.token_centres.tolist() == [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75],
+                                              [0.75, 0.75]]
+    with torch.no_grad():
+        last = decoder.box_mlp.layers[-1]
+        last.weight.zero_()
+        last.bias.zero_()
+        score = decoder.location_score.layers[-1]
+        score.weight.zero_()
+        score.bias.zero_()
+    # Uniform scores: the reference is the grid's centre; offsets 0; size 0.5.
+    boxes = decoder(query, frames, text, mask)
+    assert torch.allclose(boxes, torch.full_like(boxes, 0.5), atol=1e-6)
+    # Scores from a fixed direction that only token 2 (bottom-left) has.
+    with torch.no_grad():
+        direction = torch.zeros(DIM)
+        direction[0] = 1.0
+        score.weight[0] = 0
+        decoder.location_score.layers[0].weight.zero_()
+        decoder.location_score.layers[0].bias.zero_()
+        decoder.location_score.layers[0].weight[0, 0] = 1.0
+        score.weight[0, 0] = 1000.0
+    enhanced = torch.zeros(6, 4, DIM)
+    enhanced[:, 2, 0] = 1.0
+    reference = decoder.reference_points(torch.zeros(6, 1, DIM), enhanced)
+    assert torch.allclose(reference, torch.tensor([[0.25, 0.75]]).expand(6, 2), atol=1e-4)
+    with pytest.raises(ValueError, match='frame_token_grid'):
+        decoder.reference_points(torch.zeros(6, 1, DIM), torch.zeros(6, 3, DIM))

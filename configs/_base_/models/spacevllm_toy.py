@@ -12,7 +12,10 @@ model = dict(
     vision_encoder=dict(
         type='HFVisionEncoder',
         pretrained_model_name_or_path=toy_pretrained + '/vision',
-        select_layer=-1,
+        # The toy tower is random: until trained, its transformer layers only
+        # scramble the pixels. The toy reads its patch embeddings (layer 0);
+        # a pretrained tower is read at layer -2, as LLaVA does.
+        select_layer=0,
         pool_size=2,
         freeze=False),
     projector=dict(type='MLPProjector'),
@@ -21,6 +24,13 @@ model = dict(
         pretrained_model_name_or_path=toy_pretrained + '/llm',
         tokenizer=toy_pretrained + '/tokenizer'),
     query_interleaver=dict(type='InterleavedQueries'),
-    space_decoder=dict(type='QueryGuidedSpaceDecoder', attention='learnable', num_heads=4),
+    space_decoder=dict(
+        type='QueryGuidedSpaceDecoder',
+        attention='learnable',
+        num_heads=4,
+        # Boxes around reference points on the 4x4 token grid (64 px frames,
+        # 8 px patches, 2x2 pooling): DETR-style heads trained from scratch
+        # converge far faster this way (see the project README).
+        frame_token_grid=(4, 4)),
     max_new_tokens=16,
 )

@@ -33,6 +33,7 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 from mmdet.models.layers import MLP
+from mmdet.models.layers.transformer.utils import inverse_sigmoid
 from torch import nn
 
 from mmstvg.models.space_decoders.base import BaseSpaceDecoder
@@ -154,6 +155,15 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             The LLM's hidden states carry only 1-D sequence positions (RoPE),
             so this gives the head the tokens' 2-D place directly. None: no
             embedding (the LLM's states alone).
+        frame_token_grid: ``(rows, cols)`` of a frame's visual tokens
+            (``rows * cols == P``, row-major as the vision encoder emits them).
+            Given, the head predicts boxes around a *reference point*, as
+            Conditional / Deformable DETR do to converge faster: a
+            query-conditioned score over the frame's text-enhanced tokens is
+            soft-maxed into a distribution on the token grid, its mean is the
+            reference centre, and the MLP predicts the offset from it (in
+            logit space) and the box size. None: the MLP predicts the whole
+            box from the query (the paper's reading).
         loss_bbox: config of the L1 loss on normalised cxcywh.
         loss_iou: config of the GIoU loss on normalised xyxy.
         init_cfg: MMEngine initialisation config.
@@ -169,6 +179,7 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
                  mlp_dim: Optional[int] = None,
                  num_mlp_layers: int = 3,
                  num_frame_tokens: Optional[int] = None,
+                 frame_token_grid: Optional[Tuple[int, int]] = None,
                  loss_bbox: dict = dict(type='mmdet.L1Loss', loss_weight=5.0),
                  loss_iou: dict = dict(type='mmdet.GIoULoss', loss_weight=2.0),
                  init_cfg: Optional[dict] = None):
@@ -193,6 +204,15 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             self.text_to_visual = None
             self.visual_to_query = None
         self.box_mlp = MLP(hidden_dim, mlp_dim or hidden_dim, 4, num_mlp_layers)
+        self.frame_token_grid = None
+        if frame_token_grid is not None:
+            rows, cols = frame_token_grid
+            self.frame_token_grid = (int(rows), int(cols))
+            ys, xs = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')
+            centres = torch.stack([(xs.flatten() + 0.5) / cols,
+                                   (ys.flatten() + 0.5) / rows], dim=-1)
+            self.register_buffer('token_centres', centres, persistent=False)
+            self.location_score = MLP(hidden_dim, mlp_dim or hidden_dim, 1, 2)
 
     def _cross_attend(self, layer: Optional[LearnableCrossAttention],
                       query: torch.Tensor, context: torch.Tensor,
@@ -265,8 +285,30 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             enhanced = enhanced + self.frame_pos_embed.to(dtype)
         queries = query_states.reshape(batch * frames, 1, dim)
         guided = self._cross_attend(self.visual_to_query, queries, enhanced)
-        boxes = self.box_mlp(guided.reshape(batch, frames, dim)).sigmoid()
-        return boxes
+        box_terms = self.box_mlp(guided.reshape(batch, frames, dim))
+        if self.frame_token_grid is None:
+            return box_terms.sigmoid()
+        reference = self.reference_points(guided, enhanced).reshape(batch, frames, 2)
+        centres = (inverse_sigmoid(reference) + box_terms[..., :2]).sigmoid()
+        return torch.cat([centres, box_terms[..., 2:].sigmoid()], dim=-1)
+
+    def reference_points(self, guided: torch.Tensor, enhanced: torch.Tensor) -> torch.Tensor:
+        """Reference centres: the mean of a distribution on the token grid.
+
+        Args:
+            guided: ``(N, 1, D)`` the query states after attending.
+            enhanced: ``(N, P, D)`` the frame's text-enhanced visual tokens.
+
+        Returns:
+            ``(N, 2)`` normalised ``(cx, cy)`` in (0, 1).
+        """
+        rows, cols = self.frame_token_grid
+        if enhanced.shape[1] != rows * cols:
+            raise ValueError(f'{type(self).__name__}: frames have {enhanced.shape[1]} '
+                             f'visual tokens but frame_token_grid={self.frame_token_grid}')
+        scores = self.location_score(enhanced + guided).squeeze(-1)
+        weights = scores.softmax(dim=-1)
+        return weights @ self.token_centres.to(weights.dtype)
 
     def extra_repr(self) -> str:
         return f'hidden_dim={self.hidden_dim}, attention={self.attention!r}'
