@@ -8,7 +8,10 @@ strategies are MMEngine's.
 """
 import copy
 
+import torch
+import torch.distributed as torch_dist
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import FlexibleRunner, Runner
 
@@ -75,6 +78,39 @@ def resolve_strategy(cfg: Config) -> Config:
     return cfg
 
 
+def prepare_cpu_distributed(cfg: Config) -> Config:
+    """Let ``--launcher pytorch`` run DDP on machines without CUDA.
+
+    mmengine 0.10.7 assumes a GPU there: its ``init_dist`` calls
+    ``torch.cuda.set_device`` unconditionally, and its Runner wraps the model
+    in DDP with ``device_ids=[LOCAL_RANK]``, which DDP refuses for a CPU
+    module. On a CPU-only machine this joins the process group over gloo
+    (from torchrun's environment) before the Runner is built — the Runner then
+    skips its own ``init_dist`` — and gives the DDP wrapper ``device_ids=None``.
+
+    Args:
+        cfg: the full config; changed in place and returned.
+
+    Returns:
+        The config.
+    """
+    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
+        return cfg
+    if not torch_dist.is_initialized():
+        backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
+        if backend != 'gloo':
+            print_log(f'No CUDA device: DDP uses gloo instead of {backend}.',
+                      logger='current')
+        torch_dist.init_process_group(backend='gloo')
+    wrapper = cfg.get('model_wrapper_cfg', None) or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
 def build_runner(cfg: Config):
     """Build the runner a config asks for.
 
@@ -88,6 +124,7 @@ def build_runner(cfg: Config):
     cfg = resolve_strategy(copy.deepcopy(cfg))
     if cfg.get('strategy', None) is not None:
         return FlexibleRunner.from_cfg(cfg)
+    cfg = prepare_cpu_distributed(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

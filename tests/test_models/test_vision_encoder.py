@@ -110,3 +110,23 @@ def test_dual_tower_checkpoint_gives_its_vision_tower(tmp_path):
     frames = torch.randn(2, 3, 32, 32)
     ref = both.vision_model(pixel_values=frames, output_hidden_states=True).hidden_states[-1]
     assert torch.equal(enc(frames), ref)
+
+
+@pytest.mark.parametrize('select_layer, trainable_layers', [(-1, [0, 1]), (-2, [0]),
+                                                             (0, [])])
+def test_unused_parameters_are_frozen_so_ddp_sees_every_gradient(select_layer,
+                                                                 trainable_layers):
+    encoder = HFVisionEncoder(vision_config=dict(TINY_VISION), select_layer=select_layer,
+                              freeze=False)
+    modules = {name.split('vision_model.')[-1]: module
+               for name, module in encoder.model.named_modules()}
+    layers = modules['encoder.layers']
+    assert [i for i, layer in enumerate(layers)
+            if any(p.requires_grad for p in layer.parameters())] == trainable_layers
+    assert not any(p.requires_grad
+                   for p in modules['post_layernorm'].parameters())
+    encoder(torch.rand(2, 3, 32, 32)).sum().backward()
+    # Every parameter left trainable received a gradient (none is unused).
+    for name, param in encoder.named_parameters():
+        if param.requires_grad:
+            assert param.grad is not None and param.grad.abs().sum() > 0, name

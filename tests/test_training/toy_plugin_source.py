@@ -48,6 +48,8 @@ class DumpRankStateHook(Hook):
 
     def before_train(self, runner):
         self.losses = []
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        self.initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.losses.append(float(outputs['loss']))
@@ -55,7 +57,7 @@ class DumpRankStateHook(Hook):
     def after_train(self, runner):
         model = runner.model.module if hasattr(runner.model, 'module') else runner.model
         state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        torch.save(dict(losses=self.losses, state=state),
+        torch.save(dict(losses=self.losses, state=state, initial=self.initial),
                    f'{runner.work_dir}/rank{get_rank()}.pt')
 
 

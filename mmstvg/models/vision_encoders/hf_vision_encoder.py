@@ -127,6 +127,31 @@ class HFVisionEncoder(BaseModule):
         self.frozen = freeze
         if freeze:
             self.model.requires_grad_(False)
+        else:
+            self._freeze_unused_parameters()
+
+    def _freeze_unused_parameters(self) -> None:
+        """Freeze what cannot reach the selected layer's features.
+
+        The encoder layers after ``select_layer`` and the output-side modules
+        (``post_layernorm``, a pooling ``head``) never receive a gradient; left
+        trainable, DDP would wait for their gradients forever (it requires
+        every trainable parameter to be used).
+        """
+        layers = None
+        for name, module in self.model.named_modules():
+            if name.endswith('encoder.layers') and isinstance(module, torch.nn.ModuleList):
+                layers = module
+                break
+        if layers is None:
+            return
+        num_states = len(layers) + 1  # the embeddings' output, then each layer's
+        used = self.select_layer % num_states  # hidden_states index = layers run
+        for layer in list(layers)[used:]:
+            layer.requires_grad_(False)
+        for name, module in self.model.named_modules():
+            if name.split('.')[-1] in ('post_layernorm', 'head'):
+                module.requires_grad_(False)
 
     def init_weights(self) -> None:
         """Keep the pretrained (or config-initialised) Hugging Face weights."""
