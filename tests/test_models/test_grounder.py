@@ -290,3 +290,27 @@ def test_missing_fields_name_the_sample(grounder_cfg):
         model(**model.data_preprocessor(make_batch([bare]), True), mode='loss')
     with pytest.raises(RuntimeError, match='invalid mode'):
         model(**data, mode='train')
+
+
+def test_a_mixtures_prompt_template_replaces_the_question(grounder_cfg):
+    model = build(grounder_cfg)
+    tok = model.llm.tokenizer
+    plain = make_sample('stvg')
+    templated = make_sample('stvg')
+    templated.set_metainfo(dict(prompt_template='Where is this object: {sentence}'))
+    data = model.data_preprocessor(make_batch([plain, templated]), False)
+    embeds, _, layouts = model.build_sequences(data['inputs'], data['data_samples'],
+                                               with_answer=True)
+    # The text right before the sentence is the template's (or the default
+    # question's) text before {sentence}.
+    for b, question in ((0, ['Find', 'when', 'and', 'where', 'this', 'happens', ':']),
+                        (1, ['Where', 'is', 'this', 'object', ':'])):
+        ids = tok.convert_tokens_to_ids(question)
+        start = int(layouts[b].sentence_pos[0])
+        assert torch.equal(embeds[b][start - len(ids):start],
+                           model.llm.embed_tokens(torch.tensor(ids)))
+    bad = make_sample('stvg')
+    bad.set_metainfo(dict(prompt_template='no field here'))
+    data = model.data_preprocessor(make_batch([bad]), False)
+    with pytest.raises(ValueError, match='has no {sentence} field'):
+        model.build_sequences(data['inputs'], data['data_samples'], with_answer=True)

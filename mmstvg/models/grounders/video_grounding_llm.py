@@ -179,7 +179,8 @@ class VideoGroundingLLM(BaseModel):
         answer = self.answer_text(sample) if with_answer else None
         return self.prompt_builder.build(meta['task'], meta['sentence'], duration,
                                          list(times), span_seconds=span,
-                                         with_answer=with_answer, answer=answer)
+                                         with_answer=with_answer, answer=answer,
+                                         question_template=meta.get('prompt_template'))
 
     def answer_text(self, sample: GroundingDataSample) -> Optional[str]:
         """The training answer of a sample; None: the prompt builder's default

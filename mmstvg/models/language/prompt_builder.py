@@ -164,15 +164,21 @@ class PromptBuilder:
             raise ValueError(f'a {task} sample needs gt_span_seconds for its answer')
         return format_span(span_seconds[0], span_seconds[1], self.span_precision)
 
-    def _render(self, task: str, duration: float, frame_times: Sequence[float]) -> str:
-        if task not in self.prompts['questions']:
-            raise KeyError(f'no question template for task {task!r}')
+    def _render(self, task: str, duration: float, frame_times: Sequence[float],
+                question_template: Optional[str] = None) -> str:
+        if question_template is None:
+            if task not in self.prompts['questions']:
+                raise KeyError(f'no question template for task {task!r}')
+            question_template = self.prompts['questions'][task]
+        elif '{sentence}' not in question_template:
+            raise ValueError(f'question template {question_template!r} has no '
+                             '{sentence} field')
         fields = dict(duration=self.format_time(duration).rstrip('s'),
                       num_frames=len(frame_times),
                       times=', '.join(self.format_time(t) for t in frame_times))
         intro_key = f'intro_{self.time_style}'
         intro = self.prompts[intro_key].format(**fields)
-        question = self.prompts['questions'][task].format(sentence=SENTENCE_MARK)
+        question = question_template.format(sentence=SENTENCE_MARK)
         if self.sentence_first:
             user = f'{question}\n{intro}\n{VIDEO_MARK}'
         else:
@@ -193,7 +199,8 @@ class PromptBuilder:
               frame_times: Sequence[float],
               span_seconds: Optional[Sequence[float]] = None,
               with_answer: bool = True,
-              answer: Optional[str] = None) -> PromptPieces:
+              answer: Optional[str] = None,
+              question_template: Optional[str] = None) -> PromptPieces:
         """Token pieces of one sample.
 
         Args:
@@ -205,11 +212,14 @@ class PromptBuilder:
             with_answer: add the answer and EOS.
             answer: the answer text, when not the default of
                 :meth:`answer_text` (e.g. a span followed by boxes).
+            question_template: the question with a ``{sentence}`` field, when
+                not the task's default (a Uni-STG mixture draws one per
+                sample and hands it over as ``prompt_template``).
 
         Returns:
             The :class:`PromptPieces`.
         """
-        text = self._render(task, duration, frame_times)
+        text = self._render(task, duration, frame_times, question_template)
         first, second = ((SENTENCE_MARK, VIDEO_MARK) if self.sentence_first else
                          (VIDEO_MARK, SENTENCE_MARK))
         head, rest = text.split(first)
