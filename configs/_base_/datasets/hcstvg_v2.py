@@ -1,63 +1,23 @@
 # HC-STVG v2: the provider's raw json (trainv2.json / valv2.json) and videos.
-# Edit `data_root` to your copy. `st_frame_base=1` follows the provider's
-# README (st_frame is 1-based, like STCAT); 0 reproduces TubeDETR's reading.
-# `num_frames` is overridden by model configs (SpaceVLLM: 64); the sampler is
-# at index 1 of every pipeline.
+# Same pipelines, loaders and metric as HC-STVG v1 (configs/_base_/datasets/hcstvg_v1.py);
+# only the dataset class, the files and the video folder differ.
+# Edit `data_root` to your copy.
+# HC-STVG v2 results are reported on its val split (its test labels are withheld).
+_base_ = ['./hcstvg_v1.py']
+
 dataset_type = 'HCSTVGv2Dataset'
 data_root = 'data/hcstvg_v2/'
-num_frames = 64
-img_scale = (384, 384)
-
-train_pipeline = [
-    dict(type='GroundingDecordInit', num_threads=2),
-    dict(type='UniformSampleFrames', num_frames=num_frames, test_mode=False),
-    dict(type='GroundingDecordDecode'),
-    dict(type='LoadGroundingAnnotations'),
-    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
-    dict(type='GroundingRandomFlip', prob=0.5),
-    dict(type='GroundingPad', size=img_scale),
-    dict(type='PackGroundingInputs'),
-]
-test_pipeline = [
-    dict(type='GroundingDecordInit', num_threads=2),
-    dict(type='UniformSampleFrames', num_frames=num_frames, test_mode=True),
-    dict(type='GroundingDecordDecode'),
-    dict(type='LoadGroundingAnnotations'),
-    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
-    dict(type='GroundingPad', size=img_scale),
-    dict(type='PackGroundingInputs'),
-]
 
 train_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='pseudo_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='annos/hcstvg_v2/trainv2.json',
-        data_prefix=dict(video='v2_video'),
-        st_frame_base=1,
-        on_bad_sample='skip',
-        pipeline=train_pipeline))
+        data_prefix=dict(video='v2_video')))
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='pseudo_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='annos/hcstvg_v2/valv2.json',
-        data_prefix=dict(video='v2_video'),
-        st_frame_base=1,
-        test_mode=True,
-        pipeline=test_pipeline))
-# HC-STVG v2 results are reported on its val split (its test labels are withheld).
+        data_prefix=dict(video='v2_video')))
 val_dataloader = test_dataloader
-
-val_evaluator = dict(type='STVGMetric', protocol='tubedetr')
-test_evaluator = val_evaluator
