@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from mmstvg.models.language import format_span, parse_span
@@ -34,3 +35,65 @@ def test_parse_tolerant_forms(text, expected):
 ])
 def test_parse_malformed_gives_none(text):
     assert parse_span(text) is None
+
+
+# --------------------------------------------------- answers on sampled frames
+from mmstvg.models.language.prompt_builder import snap_span_to_frames  # noqa: E402
+
+
+@pytest.mark.parametrize('span,expected', [
+    ((0.5, 1.0), (0.8, 1.2)),    # the module docstring's example
+    ((0.4, 1.2), (0.4, 1.2)),    # ends on frames: unchanged (frame 1.2 s is outside)
+    ((0.0, 1.6), (0.0, 1.6)),    # the whole video
+    ((0.9, 1.6), (1.2, 1.6)),    # runs past the last frame: ends at the duration
+    ((0.1, 0.3), (0.1, 0.3)),    # holds no sampled frame: left as it is
+])
+def test_snap_span_to_frames(span, expected):
+    snapped = snap_span_to_frames(span, [0.0, 0.4, 0.8, 1.2], duration=1.6)
+    assert snapped == pytest.approx(expected, abs=1e-12)
+
+
+def test_snapped_span_covers_exactly_the_ground_truth_frames():
+    """Read back as a half-open span, the snapped answer selects the same
+    sampled frames as the ground truth, for every span on a 40-frame video."""
+    from mmstvg.structures import frames_in_span, seconds_to_frames
+    fps, num_frames = 8.0, 40
+    frame_inds = np.round(np.linspace(0, num_frames - 1, 16)).astype(np.int64)
+    times = frame_inds / fps
+    checked = 0
+    for start in range(num_frames):
+        for end in range(start + 1, num_frames + 1):
+            gt = frames_in_span(frame_inds, (start, end))
+            if not gt.any():
+                continue
+            snapped = snap_span_to_frames((start / fps, end / fps), times,
+                                          num_frames / fps)
+            # written with one decimal, as the toy's answers are
+            written = tuple(float(f'{t:.1f}') for t in snapped)
+            pred = seconds_to_frames(written, fps, num_frames)
+            np.testing.assert_array_equal(frames_in_span(frame_inds, pred), gt)
+            checked += 1
+    assert checked > 500
+
+
+def test_prompt_builder_writes_snapped_answers(toy_tokenizer_dir):
+    from transformers import AutoTokenizer
+
+    from mmstvg.models.language import PromptBuilder
+    tokenizer = AutoTokenizer.from_pretrained(toy_tokenizer_dir)
+    times = [0.0, 0.4, 0.8, 1.2]
+    exact = PromptBuilder(tokenizer)
+    snapped = PromptBuilder(tokenizer, answer_times='sampled_frames')
+    assert exact.answer_text('stvg', (0.5, 1.0), times, 1.6) == format_span(0.5, 1.0)
+    assert snapped.answer_text('stvg', (0.5, 1.0), times, 1.6) == format_span(0.8, 1.2)
+    assert snapped.answer_text('rec', None) == exact.answer_text('rec', None)
+    pieces = snapped.build('stvg', 'the red circle moves left', 1.6, times,
+                           span_seconds=(0.5, 1.0))
+    answer = tokenizer(format_span(0.8, 1.2), add_special_tokens=False)['input_ids']
+    assert pieces.answer_ids == answer + [tokenizer.eos_token_id]
+    # the answer's start token is the very token of that frame's time stamp
+    assert answer[4] == pieces.frame_prefix_ids[2][0]
+    with pytest.raises(ValueError, match='frame_times'):
+        snapped.answer_text('stvg', (0.5, 1.0))
+    with pytest.raises(ValueError, match='answer_times'):
+        PromptBuilder(tokenizer, answer_times='frames')

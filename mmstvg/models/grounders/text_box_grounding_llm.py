@@ -66,7 +66,9 @@ class TextBoxGroundingLLM(VideoGroundingLLM):
                 raise KeyError(f"REC sample {meta.get('video_id')!r} has no gt_boxes")
             return boxes_text
         span = sample.gt_span_seconds.tolist()
-        span_text = self.prompt_builder.answer_text(task, span)
+        times = meta.get('frame_times')
+        span_text = self.prompt_builder.answer_text(
+            task, span, None if times is None else list(times), meta.get('duration'))
         return f'{span_text} {boxes_text}' if boxes_text else span_text
 
     def generates_text(self, sample: GroundingDataSample) -> bool:

@@ -25,14 +25,28 @@ Frame times are stated in one of two styles (``time_style``):
   ``frame_prefix_embeds``; the prompt states the duration and frame count.
 - ``'prompt_list'``: the prompt lists every frame's time (``"at 0.0s, 1.2s,
   ..."``) and frames have no prefix.
+
+The training answer states the ground-truth span in seconds, either as it is
+(``answer_times='exact'``) or snapped to the sampled frames
+(``answer_times='sampled_frames'``): the start becomes the time of the first
+sampled frame inside the span, the end the time of the first sampled frame
+after it (the video's duration when the span runs to the last sampled frame).
+Snapped answers use exactly the time stamps the prompt shows, so the LLM can
+copy one instead of computing a number it never saw, and read back as a
+half-open span they cover exactly the ground truth's sampled frames. Example:
+frames sampled at 0.0, 0.4, 0.8, 1.2 s of a 1.6 s video, ground truth 0.5 to
+1.0 s: the exact answer is "from 0.5 to 1.0", the snapped one "from 0.8 to
+1.2" (frame 0.8 s is the only sampled frame in the span).
 """
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from .span_text import REC_ANSWER, format_span
 
-__all__ = ['PromptBuilder', 'PromptPieces', 'DEFAULT_PROMPTS']
+__all__ = ['PromptBuilder', 'PromptPieces', 'DEFAULT_PROMPTS', 'snap_span_to_frames']
 
 VIDEO_MARK = '\u2063VIDEO\u2063'
 SENTENCE_MARK = '\u2063SENTENCE\u2063'
@@ -65,6 +79,36 @@ def prompt_words(prompts: Optional[dict] = None) -> List[str]:
         text = re.sub(r'\{[^}]*\}', ' ', text)
         words += re.findall(r'[A-Za-z]+|[^\sA-Za-z\d]', text)
     return sorted(set(words))
+
+
+def snap_span_to_frames(span_seconds: Sequence[float], frame_times: Sequence[float],
+                        duration: float) -> Tuple[float, float]:
+    """Snap a span in seconds onto the sampled frames' time stamps.
+
+    The span is read as half-open ``[start, end)``. The snapped start is the
+    time of the first sampled frame with ``time >= start``; the snapped end is
+    the time of the first sampled frame with ``time >= end``, or ``duration``
+    when no sampled frame comes after the span. A span that holds no sampled
+    frame is returned unchanged (there is no frame to snap to).
+
+    Args:
+        span_seconds: ``(start, end)`` in seconds.
+        frame_times: ascending times in seconds of the sampled frames.
+        duration: the video's duration in seconds.
+
+    Returns:
+        The snapped ``(start, end)`` in seconds.
+    """
+    start, end = float(span_seconds[0]), float(span_seconds[1])
+    times = np.asarray(frame_times, dtype=np.float64)
+    # A tolerance keeps a frame exactly on a boundary (t == start) inside.
+    eps = 1e-6
+    first_in = int(np.searchsorted(times, start - eps, side='left'))
+    first_after = int(np.searchsorted(times, end - eps, side='left'))
+    if first_in >= first_after:
+        return start, end
+    snapped_end = float(times[first_after]) if first_after < len(times) else float(duration)
+    return float(times[first_in]), snapped_end
 
 
 @dataclass
@@ -101,6 +145,9 @@ class PromptBuilder:
         use_chat_template: use the tokenizer's chat template when it has one.
         sentence_first: put the question with the sentence before the video
             (see the module docstring); False keeps LLaVA's video-first order.
+        answer_times: ``'exact'`` (the ground-truth span as it is) or
+            ``'sampled_frames'`` (snapped to the shown frame times, see
+            :func:`snap_span_to_frames` and the module docstring).
         prompts: overrides of :data:`DEFAULT_PROMPTS` (same keys).
     """
 
@@ -111,10 +158,14 @@ class PromptBuilder:
                  span_precision: int = 1,
                  use_chat_template: bool = True,
                  sentence_first: bool = False,
+                 answer_times: str = 'exact',
                  prompts: Optional[dict] = None):
         if time_style not in ('frame_prefix', 'prompt_list'):
             raise ValueError("time_style must be 'frame_prefix' or 'prompt_list', "
                              f'got {time_style!r}')
+        if answer_times not in ('exact', 'sampled_frames'):
+            raise ValueError("answer_times must be 'exact' or 'sampled_frames', "
+                             f'got {answer_times!r}')
         if tokenizer.eos_token_id is None:
             raise ValueError('the tokenizer has no eos_token; the grounder ends '
                              'every answer with it')
@@ -123,6 +174,7 @@ class PromptBuilder:
         self.time_format = time_format
         self.span_precision = span_precision
         self.sentence_first = sentence_first
+        self.answer_times = answer_times
         self.use_chat_template = bool(use_chat_template and getattr(
             tokenizer, 'chat_template', None))
         self.prompts = dict(DEFAULT_PROMPTS)
@@ -151,17 +203,28 @@ class PromptBuilder:
     def format_time(self, seconds: float) -> str:
         return self.time_format.format(float(seconds))
 
-    def answer_text(self, task: str, span_seconds: Optional[Sequence[float]]) -> str:
+    def answer_text(self, task: str, span_seconds: Optional[Sequence[float]],
+                    frame_times: Optional[Sequence[float]] = None,
+                    duration: Optional[float] = None) -> str:
         """The answer the LLM is trained to write for one sample.
 
         Args:
             task: ``'stvg'``, ``'tvg'`` or ``'rec'``.
             span_seconds: ``(start, end)`` in seconds (ignored for REC).
+            frame_times: times of the sampled frames; needed with
+                ``answer_times='sampled_frames'``.
+            duration: the video's duration; needed with
+                ``answer_times='sampled_frames'``.
         """
         if task == 'rec':
             return REC_ANSWER
         if span_seconds is None:
             raise ValueError(f'a {task} sample needs gt_span_seconds for its answer')
+        if self.answer_times == 'sampled_frames':
+            if frame_times is None or duration is None:
+                raise ValueError("answer_times='sampled_frames' needs the sampled "
+                                 'frame_times and the duration')
+            span_seconds = snap_span_to_frames(span_seconds, frame_times, duration)
         return format_span(span_seconds[0], span_seconds[1], self.span_precision)
 
     def _render(self, task: str, duration: float, frame_times: Sequence[float],
@@ -231,7 +294,7 @@ class PromptBuilder:
         answer_ids = []
         if with_answer:
             if answer is None:
-                answer = self.answer_text(task, span_seconds)
+                answer = self.answer_text(task, span_seconds, frame_times, duration)
             answer_ids = self.encode(answer)
             answer_ids.append(self.tokenizer.eos_token_id)
         return PromptPieces(
