@@ -142,3 +142,50 @@ def test_registered_and_built_by_type_string():
     assert isinstance(built, InterleavedQueries)
     assert built.frame_index_embed.weight.shape == (8, 6)
     assert MODELS.get('InterleavedQueries') is InterleavedQueries
+
+
+def test_time_aware_queries_add_the_mean_of_their_frame_prefix():
+    plain = InterleavedQueries(embed_dim=8)
+    aware = InterleavedQueries(embed_dim=8, add_time_to='queries')
+    aware.load_state_dict(plain.state_dict())
+    visual, prefixes = _frames_and_prefixes(3, 2, [1, 2, 0], 8)
+    video = aware(visual, prefixes)
+    reference = plain(visual, prefixes)
+    shared = aware.query_embed.detach()
+    # frame 0: one prefix token; frame 1: the mean of two; frame 2: none
+    expected = [shared + prefixes[0][0], shared + (prefixes[1][0] + prefixes[1][1]) / 2,
+                shared]
+    for t, position in enumerate(video.query_index.tolist()):
+        torch.testing.assert_close(video.embeds[position], expected[t])
+    # everything but the queries is laid out as without the option
+    others = torch.ones(video.embeds.shape[0], dtype=torch.bool)
+    others[video.query_index] = False
+    assert torch.equal(video.embeds[others], reference.embeds[others])
+    # no prefixes at all: the plain shared query
+    video = aware(visual)
+    assert torch.equal(video.embeds[video.query_index], shared.expand(3, -1))
+    # gradients reach the shared query and pass through to the prefixes
+    prefixes = [p.requires_grad_() for p in prefixes]
+    video = aware(visual, prefixes)
+    video.embeds[video.query_index[1]].sum().backward()
+    # q1 = shared + mean(p1): d/dp1 = 1/2 per element; p0 is not part of it
+    torch.testing.assert_close(prefixes[1].grad, torch.full((2, 8), 0.5))
+    assert prefixes[1].grad.abs().sum() > 0 and prefixes[0].grad.abs().sum() == 0
+
+
+def test_time_aware_visual_tokens_add_the_mean_of_their_frame_prefix():
+    plain = InterleavedQueries(embed_dim=8)
+    aware = InterleavedQueries(embed_dim=8, add_time_to=('queries', 'visual_tokens'))
+    aware.load_state_dict(plain.state_dict())
+    visual, prefixes = _frames_and_prefixes(3, 2, [1, 2, 0], 8)
+    video = aware(visual, prefixes)
+    times = [prefixes[0][0], prefixes[1].mean(0), torch.zeros(8)]
+    for t in range(3):
+        torch.testing.assert_close(video.embeds[video.frame_token_index[t]],
+                                   visual[t] + times[t])
+        torch.testing.assert_close(video.embeds[video.query_index[t]],
+                                   aware.query_embed.detach() + times[t])
+    assert torch.equal(video.embeds[video.frame_prefix_index[:2]],
+                       plain(visual, prefixes).embeds[video.frame_prefix_index[:2]])
+    with pytest.raises(ValueError, match='add_time_to'):
+        InterleavedQueries(embed_dim=8, add_time_to=('frames', ))
