@@ -83,16 +83,25 @@ def _path(start: np.ndarray, end: np.ndarray, num: int) -> np.ndarray:
     return np.round(start[None] * (1 - weights) + end[None] * weights).astype(np.int64)
 
 
+def _half_side(rng: np.random.Generator, size: int,
+               object_size: Tuple[float, float]) -> int:
+    """Half the side of a shape, drawn from ``object_size`` (fractions of ``size``)."""
+    low = max(3, round(size * object_size[0]))
+    return int(rng.integers(low, max(low + 1, round(size * object_size[1])) + 1))
+
+
 def _make_video(rng: np.random.Generator, size: int, num_frames: int,
-                span_fraction: Tuple[float, float], num_distractors: Sequence[int]):
+                span_fraction: Tuple[float, float], num_distractors: Sequence[int],
+                object_size: Tuple[float, float] = (0.08, 0.12),
+                appear_prob: float = 0.5):
     """Frames (RGB) and the annotation of one synthetic video."""
-    half = int(rng.integers(max(3, round(size * 0.08)), max(4, round(size * 0.12)) + 1))
+    half = _half_side(rng, size, object_size)
     lo, hi = half + 1, size - half - 2
     span_len = int(round(rng.uniform(*span_fraction) * num_frames))
     span_len = int(np.clip(span_len, 2, num_frames - 1))
     start = int(rng.integers(0, num_frames - span_len + 1))
     end = start + span_len
-    appear = bool(rng.random() < 0.5)
+    appear = bool(rng.random() < appear_prob)
     color = str(rng.choice(list(COLORS)))
     shape = str(rng.choice(SHAPES))
     direction = str(rng.choice(list(DIRECTIONS)))
@@ -125,7 +134,7 @@ def _make_video(rng: np.random.Generator, size: int, num_frames: int,
             if (d_color, d_shape) not in taken:
                 break
         taken.add((d_color, d_shape))
-        d_half = int(rng.integers(max(3, round(size * 0.08)), max(4, round(size * 0.12)) + 1))
+        d_half = _half_side(rng, size, object_size)
         d_lo, d_hi = d_half + 1, size - d_half - 2
         p0 = rng.integers(d_lo, d_hi + 1, size=2).astype(float)
         if rng.random() < 0.4:
@@ -215,6 +224,8 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
                             fps: float = 8.0,
                             span_fraction: Tuple[float, float] = (0.25, 0.7),
                             num_distractors: Sequence[int] = (1, 2),
+                            object_size: Tuple[float, float] = (0.08, 0.12),
+                            appear_prob: float = 0.5,
                             seed: int = 0,
                             write_tvg: bool = True,
                             write_rec: bool = True) -> dict:
@@ -230,6 +241,9 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
         fps: frame rate of the videos.
         span_fraction: range of the span's share of the video.
         num_distractors: choices of the number of distractor shapes.
+        object_size: range of a shape's half side, as fractions of ``size``.
+        appear_prob: share of videos whose target is absent outside its
+            span (it "appears"); in the others it stands still there.
         seed: the random seed.
         write_tvg: also write the Charades-STA-format files.
         write_rec: also write the REC images and MDETR-style json.
@@ -259,7 +273,7 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
             rng = np.random.default_rng([seed, split_id, index])
             num_frames = int(rng.integers(frame_range[0], frame_range[1] + 1))
             frames, ann = _make_video(rng, size, num_frames, span_fraction,
-                                      num_distractors)
+                                      num_distractors, object_size, appear_prob)
             vid = f'synth_{split}_{index:05d}'
             _write_video(osp.join(video_dir, vid + '.mp4'), frames, fps)
             hcstvg[vid + '.mp4'] = dict(

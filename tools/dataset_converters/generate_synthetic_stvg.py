@@ -22,6 +22,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--max-frames', type=int, default=48)
     parser.add_argument('--fps', type=float, default=8.0)
     parser.add_argument('--span-fraction', type=float, nargs=2, default=(0.25, 0.7))
+    parser.add_argument('--object-size', type=float, nargs=2, default=(0.08, 0.12),
+                        help="range of a shape's half side, as fractions of --size")
+    parser.add_argument('--appear-prob', type=float, default=0.5,
+                        help='share of videos whose target is absent outside its span')
+    parser.add_argument('--num-distractors', type=int, nargs='+', default=(1, 2),
+                        help='choices of the number of distractor shapes')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no-tvg', action='store_true', help='skip TVG files')
     parser.add_argument('--no-rec', action='store_true', help='skip REC files')
@@ -34,7 +40,10 @@ def main() -> None:
     summary = generate_synthetic_stvg(
         out_dir=args.out_dir, num_train=args.num_train, num_val=args.num_val,
         size=args.size, frame_range=(args.min_frames, args.max_frames),
-        fps=args.fps, span_fraction=tuple(args.span_fraction), seed=args.seed,
+        fps=args.fps, span_fraction=tuple(args.span_fraction),
+        num_distractors=tuple(args.num_distractors),
+        object_size=tuple(args.object_size), appear_prob=args.appear_prob,
+        seed=args.seed,
         write_tvg=not args.no_tvg, write_rec=not args.no_rec)
     summary['seconds'] = round(time.time() - tic, 2)
     print(json.dumps(summary, indent=1))

@@ -42,6 +42,8 @@ def parse_args(argv=None):
     parser.add_argument('--llm-heads', type=int, default=4)
     parser.add_argument('--llm-kv-heads', type=int, default=2)
     parser.add_argument('--max-positions', type=int, default=4096)
+    parser.add_argument('--llm-init-std', type=float, default=0.02,
+                        help="the LLM's initializer_range (std of its random weights)")
     parser.add_argument('--chat-template', action='store_true',
                         help='give the tokenizer a ChatML chat template')
     parser.add_argument('--seed', type=int, default=0)
@@ -52,7 +54,8 @@ def create_toy_pretrained(out_dir: str, image_size: int = 64, patch_size: int = 
                           vision_hidden: int = 64, vision_layers: int = 2,
                           llm_hidden: int = 128, llm_layers: int = 2, llm_heads: int = 4,
                           llm_kv_heads: int = 2, max_positions: int = 4096,
-                          chat_template: bool = False, seed: int = 0) -> dict:
+                          chat_template: bool = False, seed: int = 0,
+                          llm_init_std: float = 0.02) -> dict:
     """Write the three directories; returns their paths and sizes."""
     torch.manual_seed(seed)
     tokenizer = build_toy_tokenizer(chat_template=chat_template)
@@ -72,6 +75,7 @@ def create_toy_pretrained(out_dir: str, image_size: int = 64, patch_size: int = 
         num_hidden_layers=llm_layers, num_attention_heads=llm_heads,
         num_key_value_heads=llm_kv_heads, vocab_size=len(tokenizer),
         max_position_embeddings=max_positions, tie_word_embeddings=True,
+        initializer_range=llm_init_std,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id)
     llm = AutoModelForCausalLM.from_config(llm_config)
@@ -94,7 +98,8 @@ def main(argv=None):
         vision_hidden=args.vision_hidden, vision_layers=args.vision_layers,
         llm_hidden=args.llm_hidden, llm_layers=args.llm_layers, llm_heads=args.llm_heads,
         llm_kv_heads=args.llm_kv_heads, max_positions=args.max_positions,
-        chat_template=args.chat_template, seed=args.seed)
+        chat_template=args.chat_template, seed=args.seed,
+        llm_init_std=args.llm_init_std)
     print(json.dumps(info))
 
 
