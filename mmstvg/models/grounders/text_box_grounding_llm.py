@@ -85,8 +85,9 @@ class TextBoxGroundingLLM(VideoGroundingLLM):
         return boxes
 
     def _fill_prediction(self, sample: GroundingDataSample, text: str,
-                         boxes: Optional[torch.Tensor]) -> None:
-        super()._fill_prediction(sample, text, boxes)
+                         boxes: Optional[torch.Tensor],
+                         box_scores: Optional[torch.Tensor] = None) -> None:
+        super()._fill_prediction(sample, text, boxes, box_scores)
         if 'pred_boxes' not in sample:
             return
         has_box = bbox_cxcywh_to_xyxy(boxes)[:, 2:].gt(0).all(-1)

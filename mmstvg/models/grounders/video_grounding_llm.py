@@ -12,6 +12,7 @@ from mmengine.model import BaseModel
 from mmstvg.models.language.prompt_builder import PromptBuilder
 from mmstvg.models.language.span_text import parse_span
 from mmstvg.models.query_interleavers.appended_queries import NoQueries
+from mmstvg.models.space_decoders.query_span_score_head import span_targets
 from mmstvg.registry import (LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, SPACE_DECODERS,
                              VISION_ENCODERS)
 from mmstvg.structures import (GroundingDataSample, denormalize_boxes, frames_in_span,
@@ -62,6 +63,11 @@ class VideoGroundingLLM(BaseModel):
             (``embed_dim`` filled in); None: frames only, no queries.
         space_decoder: config of a ``SPACE_DECODERS`` part (``hidden_dim``
             filled in); None: no boxes (TVG-only or text-box models).
+        frame_score_head: config of a head that scores each frame's query
+            state "inside the span" (e.g. :class:`QuerySpanScoreHead`,
+            ``hidden_dim`` filled in), trained on every sampled frame; its
+            sigmoid is the boxes' ``pred_box_scores``. None: no such head,
+            every box scores 1 (the paper's model).
         prompt: keyword arguments of :class:`PromptBuilder`
             (``time_style``, ``time_format``, ``span_precision``, ``prompts``).
         max_new_tokens: generation budget of ``predict``.
@@ -76,7 +82,7 @@ class VideoGroundingLLM(BaseModel):
     """
 
     PART_NAMES = ('vision_encoder', 'projector', 'query_interleaver', 'llm',
-                  'space_decoder')
+                  'space_decoder', 'frame_score_head')
 
     def __init__(self,
                  vision_encoder: dict,
@@ -84,6 +90,7 @@ class VideoGroundingLLM(BaseModel):
                  llm: dict,
                  query_interleaver: Optional[dict] = None,
                  space_decoder: Optional[dict] = None,
+                 frame_score_head: Optional[dict] = None,
                  prompt: Optional[dict] = None,
                  max_new_tokens: int = 32,
                  loss_lm_weight: float = 1.0,
@@ -107,9 +114,13 @@ class VideoGroundingLLM(BaseModel):
         self.space_decoder = (SPACE_DECODERS.build(
             _with_default(space_decoder, hidden_dim=hidden))
                               if space_decoder is not None else None)
-        if self.space_decoder is not None and self.query_interleaver is None:
-            raise ValueError('a space_decoder reads query states: give a '
-                             'query_interleaver too')
+        self.frame_score_head = (MODELS.build(
+            _with_default(frame_score_head, hidden_dim=hidden))
+                                 if frame_score_head is not None else None)
+        for name in ('space_decoder', 'frame_score_head'):
+            if getattr(self, name) is not None and self.query_interleaver is None:
+                raise ValueError(f'a {name} reads query states: give a '
+                                 'query_interleaver too')
         prompt = dict(prompt or {})
         prompt.setdefault('use_chat_template', getattr(self.llm, 'use_chat_template', True))
         self.prompt_builder = PromptBuilder(self.llm.tokenizer, **prompt)
@@ -280,11 +291,18 @@ class VideoGroundingLLM(BaseModel):
         embeds, mask, labels, _ = pad_sequences(embeds, labels, side='right')
         hidden, _ = self.llm(embeds, attention_mask=mask)
         losses = dict(loss_lm=self.lm_loss(hidden, labels) * self.loss_lm_weight)
+        if self.space_decoder is None and self.frame_score_head is None:
+            return losses
+        decoder_inputs = self._decoder_inputs(hidden, layouts)
         if self.space_decoder is not None:
-            pred_boxes = self.space_decoder(*self._decoder_inputs(hidden, layouts))
+            pred_boxes = self.space_decoder(*decoder_inputs)
             targets, box_mask = self._box_targets(data_samples, pred_boxes.shape[1],
                                                   pred_boxes.device)
             losses.update(self.space_decoder.loss(pred_boxes, targets, box_mask))
+        if self.frame_score_head is not None:
+            logits = self.frame_score_head(decoder_inputs[0])
+            targets, valid = span_targets(data_samples, logits.shape[1], logits.device)
+            losses.update(self.frame_score_head.loss(logits, targets, valid))
         return losses
 
     def _forward(self, inputs: torch.Tensor,
@@ -346,15 +364,20 @@ class VideoGroundingLLM(BaseModel):
         embeds, _, layouts = self.build_sequences(inputs, data_samples, False)
         active = [self.generates_text(s) for s in data_samples]
         token_ids, hidden, offsets = self.generate(embeds, active)
-        boxes = None
-        if self.space_decoder is not None:
+        boxes = scores = None
+        if self.space_decoder is not None or self.frame_score_head is not None:
             shifted = [layout.shifted(off) for layout, off in zip(layouts, offsets)]
-            boxes = self.space_decoder(*self._decoder_inputs(hidden, shifted)).float()
+            decoder_inputs = self._decoder_inputs(hidden, shifted)
+            if self.space_decoder is not None:
+                boxes = self.space_decoder(*decoder_inputs).float()
+            if self.frame_score_head is not None:
+                scores = self.frame_score_head(decoder_inputs[0]).sigmoid()
         for b, sample in enumerate(data_samples):
             text = self.llm.decode(token_ids[b]) if active[b] else ''
             sample_boxes = (boxes[b] if boxes is not None else
                             self.boxes_from_text(sample, text))
-            self._fill_prediction(sample, text, sample_boxes)
+            self._fill_prediction(sample, text, sample_boxes,
+                                  None if scores is None else scores[b])
         return list(data_samples)
 
     def generates_text(self, sample: GroundingDataSample) -> bool:
@@ -387,8 +410,13 @@ class VideoGroundingLLM(BaseModel):
         return min(max(span[0], 0.0), duration), min(max(span[1], 0.0), duration)
 
     def _fill_prediction(self, sample: GroundingDataSample, text: str,
-                         boxes: Optional[torch.Tensor]) -> None:
-        """Set the ``pred_*`` fields of one data sample."""
+                         boxes: Optional[torch.Tensor],
+                         box_scores: Optional[torch.Tensor] = None) -> None:
+        """Set the ``pred_*`` fields of one data sample.
+
+        ``box_scores``: per sampled frame, the frame score head's probability;
+        None: every box scores 1.
+        """
         meta = sample.metainfo
         self.num_predictions += 1
         span = self._parse(sample, text)
@@ -409,6 +437,7 @@ class VideoGroundingLLM(BaseModel):
         frame_inds = np.asarray(meta['frame_inds'])
         sample.pred_boxes = denormalize_boxes(boxes[:num_frames],
                                               meta['ori_shape']).cpu()
-        # The box heads give no confidence: every box scores 1.
-        sample.pred_box_scores = torch.ones(num_frames)
+        # Without a frame score head the boxes have no confidence: each scores 1.
+        sample.pred_box_scores = (torch.ones(num_frames) if box_scores is None else
+                                  box_scores[:num_frames].float().cpu())
         sample.pred_box_mask = torch.from_numpy(frames_in_span(frame_inds, span_frames))

@@ -1,0 +1,122 @@
+"""Per-frame "inside the span" scores read from the query states alone.
+
+A DETR head predicts a class score beside each box ("object" or "no
+object"); :class:`QuerySpanScoreHead` is that score for a tube: for each
+sampled frame ``t`` it reads the last-layer hidden state of the frame's query
+token and predicts whether the frame lies inside the sentence's ground-truth
+span. It is trained with mmdet's sigmoid cross-entropy on every real sampled
+frame (inside the span: 1, outside: 0); padded frames of a batch are ignored.
+
+Two things follow:
+
+- the predicted boxes get a real confidence (``pred_box_scores``) instead
+  of a constant 1;
+- the queries become *temporally* aware under a dense per-frame signal. The
+  score reads nothing but the query state (no attention of its own), so the
+  LLM has to put "is the sentence happening in this frame" into the query
+  of that frame, where the answer tokens, which the LLM writes after the
+  video, can read it: the text answer (the span in seconds) is what predicts
+  *when*; this head only helps it be learnt and scores the boxes.
+
+It is an option of ours, not part of the SpaceVLLM paper; a grounder without
+it (``frame_score_head=None``) is the paper's model.
+"""
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+from mmdet.models.layers import MLP
+from mmengine.model import BaseModule
+
+from mmstvg.registry import MODELS
+from mmstvg.structures import frames_in_span
+
+__all__ = ['QuerySpanScoreHead', 'span_targets']
+
+
+def span_targets(data_samples: Sequence, max_frames: int,
+                 device: Optional[torch.device] = None):
+    """Per sampled frame: inside the ground-truth span, and real (not padding).
+
+    A sample's in-span frames are its sampled frames inside ``gt_span_frames``
+    (half-open, original frame indices); a REC image (one frame) is inside.
+
+    Args:
+        data_samples: the batch's ``GroundingDataSample`` s.
+        max_frames: ``T_max`` of the batch.
+        device: device of the returned tensors.
+
+    Returns:
+        ``(targets, valid)``: ``(B, T_max)`` float in {0, 1} and bool. Samples
+        with neither ``gt_span_frames`` nor task ``'rec'`` have no valid frame.
+    """
+    targets = torch.zeros(len(data_samples), max_frames, device=device)
+    valid = torch.zeros(len(data_samples), max_frames, dtype=torch.bool, device=device)
+    for b, sample in enumerate(data_samples):
+        meta = sample.metainfo
+        num = sample.num_sampled_frames if 'frame_inds' in meta else 1
+        if meta.get('task') == 'rec':
+            inside = np.ones(num, dtype=bool)
+        elif 'gt_span_frames' in sample:
+            span = sample.gt_span_frames.tolist()
+            inside = frames_in_span(np.asarray(meta['frame_inds']), (span[0], span[1]))
+        else:
+            continue
+        targets[b, :num] = torch.from_numpy(inside.astype(np.float32)).to(device)
+        valid[b, :num] = True
+    return targets, valid
+
+
+@MODELS.register_module()
+class QuerySpanScoreHead(BaseModule):
+    """An MLP on each frame's query state: the logit of "frame inside the span".
+
+    Args:
+        hidden_dim: size of the LLM hidden states (the grounder fills it with
+            the LLM's hidden size unless the config gives it).
+        num_layers: linear layers of the MLP.
+        loss: config of the loss, mmdet's sigmoid ``CrossEntropyLoss`` by
+            default; it is averaged over the real sampled frames.
+        init_cfg: MMEngine initialisation config.
+    """
+
+    def __init__(self,
+                 hidden_dim: int,
+                 num_layers: int = 2,
+                 loss: dict = dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
+                                   loss_weight=1.0),
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if num_layers < 1:
+            raise ValueError(f'num_layers must be >= 1, got {num_layers}')
+        self.hidden_dim = hidden_dim
+        self.mlp = MLP(hidden_dim, hidden_dim, 1, num_layers)
+        self.loss_span_score = MODELS.build(loss)
+
+    def forward(self, query_states: torch.Tensor) -> torch.Tensor:
+        """``(B, T, D)`` query states -> ``(B, T)`` logits (float32)."""
+        if query_states.dim() != 3 or query_states.shape[-1] != self.hidden_dim:
+            raise ValueError(f'{type(self).__name__}: query_states must be (B, T, '
+                             f'{self.hidden_dim}), got {tuple(query_states.shape)}')
+        dtype = self.mlp.layers[0].weight.dtype
+        return self.mlp(query_states.to(dtype)).squeeze(-1).float()
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor,
+             valid: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Sigmoid cross-entropy on the real frames.
+
+        Args:
+            logits: ``(B, T)`` from :meth:`forward`.
+            targets: ``(B, T)`` 1 inside the span, 0 outside.
+            valid: ``(B, T)`` bool, the real sampled frames.
+
+        Returns:
+            ``dict(loss_span_score=...)``, zero (keeping the graph) when no
+            frame is valid.
+        """
+        valid = valid.bool()
+        num = int(valid.sum())
+        if num == 0:
+            return dict(loss_span_score=logits.sum() * 0)
+        loss = self.loss_span_score(logits[valid], targets[valid].float(), avg_factor=num)
+        return dict(loss_span_score=loss)
