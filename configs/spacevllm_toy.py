@@ -10,6 +10,6 @@ _base_ = [
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=25),
-    checkpoint=dict(type='CheckpointHook', interval=500, by_epoch=False,
+    checkpoint=dict(type='CheckpointHook', interval=1000, by_epoch=False,
                     max_keep_ckpts=2, save_best='stvg/m_vIoU', rule='greater'))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -13,9 +13,18 @@ WORK_DIR=${WORK_DIR:-work_dirs/spacevllm_toy}
 DATA_DIR=data/synthetic_stvg
 TOY_PRETRAINED=data/pretrained/toy
 
-if [[ ! -f $DATA_DIR/annotations/hcstvg_v1_val.json ]]; then
-  echo "[toy] generating the synthetic STVG set in $DATA_DIR"
-  "$PYTHON" tools/dataset_converters/generate_synthetic_stvg.py --out-dir "$DATA_DIR"
+# The toy set's recipe: 1000 training videos, shapes of 24-36 % of the frame side
+# (configs/_base_/datasets/synthetic_stvg.py). A set made with another recipe
+# (e.g. by an older mmstvg) is made again.
+DATA_RECIPE="--num-train 1000 --num-val 60 --object-size 0.12 0.18 --seed 0"
+if [[ ! -f $DATA_DIR/annotations/hcstvg_v1_val.json ]] || \
+   [[ "$(cat "$DATA_DIR/RECIPE" 2>/dev/null)" != "$DATA_RECIPE" ]]; then
+  echo "[toy] generating the synthetic STVG set in $DATA_DIR ($DATA_RECIPE)"
+  rm -rf "$DATA_DIR"
+  # shellcheck disable=SC2086
+  "$PYTHON" tools/dataset_converters/generate_synthetic_stvg.py --out-dir "$DATA_DIR" \
+    $DATA_RECIPE > /dev/null
+  echo "$DATA_RECIPE" > "$DATA_DIR/RECIPE"
 fi
 if [[ ! -f $TOY_PRETRAINED/toy_pretrained.json ]]; then
   echo "[toy] writing tiny random SigLIP + Qwen2 + toy tokenizer to $TOY_PRETRAINED"

@@ -12,6 +12,7 @@ model = dict(
     type='TextBoxGroundingLLM',
     query_interleaver=None,
     space_decoder=None,
+    frame_score_head=None,
     box_precision=2,
     # ~12 tokens per box with the toy tokenizer; 16 frames and the span.
     max_new_tokens=256)

@@ -1,6 +1,8 @@
 # The synthetic STVG set shipped by mmstvg (HC-STVG v1 raw format), made by
-#   python tools/dataset_converters/generate_synthetic_stvg.py
-# 300 train / 60 val videos of 64x64 px, 32-48 frames at 8 fps.
+# tools/run_toy.sh (the README's main job) as
+#   python tools/dataset_converters/generate_synthetic_stvg.py \
+#       --num-train 1000 --object-size 0.12 0.18
+# 1000 train / 60 val videos of 64x64 px, 32-48 frames at 8 fps.
 #
 # `num_frames` (frames sampled per video) and `img_scale` are top-level values
 # a model config overrides. MMEngine configs do not re-evaluate a base file,

@@ -32,5 +32,10 @@ model = dict(
         # 8 px patches, 2x2 pooling): DETR-style heads trained from scratch
         # converge far faster this way (see the project README).
         frame_token_grid=(4, 4)),
+    # Ours, not the paper's: a per-frame "inside the span" score on each query
+    # state. It scores the boxes and gives the queries a dense temporal signal.
+    frame_score_head=dict(type='QuerySpanScoreHead'),
+    # The answer states the span on the shown frame times (see PromptBuilder).
+    prompt=dict(answer_times='sampled_frames'),
     max_new_tokens=16,
 )

@@ -1,6 +1,6 @@
 # A short iteration-based schedule for CPU toy runs: AdamW, linear warm-up, cosine decay.
-max_iters = 2500
-val_interval = 500
+max_iters = 4000
+val_interval = 1000
 
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
 val_cfg = dict(type='ValLoop')
