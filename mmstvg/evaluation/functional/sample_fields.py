@@ -18,9 +18,10 @@ import torch
 
 __all__ = [
     'PRED_KEYS', 'STATUS_FLAGS', 'SampleName', 'box_row_status',
-    'classify_prediction', 'read_array', 'read_boxes', 'read_frame_field',
-    'read_parse_ok', 'read_span', 'read_span_pair', 'sample_name', 'to_numpy',
-    'valid_box_rows'
+    'classify_prediction', 'host_value', 'off_host', 'read_array',
+    'read_boxes', 'read_frame_field', 'read_frame_value', 'read_parse_ok',
+    'read_span', 'read_span_pair', 'read_span_value', 'sample_name',
+    'to_numpy', 'valid_box_rows'
 ]
 
 #: Data fields a model's ``predict`` fills; a sample without any is "missing".
@@ -42,15 +43,18 @@ def to_numpy(value: Any, dtype: Optional[np.dtype] = None) -> np.ndarray:
     Returns:
         A numpy array (a copy only where a conversion needs one).
     """
-    if isinstance(value, torch.Tensor):
+    if type(value) is np.ndarray:  # the cheapest case first
+        if dtype is None or value.dtype == dtype:
+            return value
+    elif isinstance(value, torch.Tensor):
         try:  # the common case, a CPU tensor without grad, is the cheapest
             value = value.numpy()
         except (RuntimeError, TypeError):  # grad, another device, bfloat16
             value = value.detach().cpu()
             value = (value.float() if value.dtype == torch.bfloat16 else
                      value).numpy()
-    if type(value) is np.ndarray and (dtype is None or value.dtype == dtype):
-        return value
+        if dtype is None or value.dtype == dtype:
+            return value
     return np.asarray(value, dtype=dtype)
 
 
@@ -143,7 +147,12 @@ def read_span_pair(sample: Dict[str, Any], key: str,
 
     The cheap path of :func:`read_span` for per-sample ``process`` calls.
     """
-    value = sample.get(key)
+    return read_span_value(sample.get(key), key, name)
+
+
+def read_span_value(value: Any, key: str,
+                    name: str = 'sample') -> Optional[list]:
+    """:func:`read_span_pair` on the field's value itself."""
     if value is None:
         return None
     span = value.tolist() if hasattr(value, 'tolist') else list(value)
@@ -224,8 +233,8 @@ def read_frame_field(sample: Dict[str, Any], key: str, num_rows: int,
                      boxes: bool, name: str = 'sample') -> Optional[np.ndarray]:
     """Read a per-sampled-frame field (``(T, 4)`` boxes or a ``(T,)`` mask).
 
-    The lean reader ``process`` calls for every sample: one conversion and a
-    few shape checks.
+    The lean reader for one sample: one conversion and a few shape checks
+    (see :func:`read_frame_value`).
 
     Args:
         sample: the sample dict.
@@ -238,7 +247,26 @@ def read_frame_field(sample: Dict[str, Any], key: str, num_rows: int,
     Returns:
         The array; None when the field is absent or empty.
     """
-    value = sample.get(key)
+    return read_frame_value(sample.get(key), key, num_rows, boxes, name)
+
+
+def read_frame_value(value: Any, key: str, num_rows: int, boxes: bool,
+                     name: str = 'sample') -> Optional[np.ndarray]:
+    """:func:`read_frame_field` on the field's value itself.
+
+    Args:
+        value: the field's value (tensor, array, list or None).
+        key: the field, for messages.
+        num_rows: ``T``, the number of sampled frames.
+        boxes: True for ``(T, 4)`` boxes, False for a ``(T,)`` mask.
+        name: how errors name the sample.
+
+    Returns:
+        The array; None when the value is None or empty.
+
+    Raises:
+        ValueError: naming the sample and the field when the shape is wrong.
+    """
     if value is None:
         return None
     array = to_numpy(value)
@@ -260,6 +288,24 @@ def read_frame_field(sample: Dict[str, Any], key: str, num_rows: int,
         raise ValueError(f'{name}: field {key!r} has {len(array)} rows for '
                          f'{num_rows} sampled frames (frame_inds)')
     return array
+
+
+def off_host(value: Any) -> bool:
+    """Whether a value is a tensor on another device than the CPU, or one
+    that requires grad (what :func:`host_value` converts)."""
+    return isinstance(value, torch.Tensor) and (not value.is_cpu
+                                                or value.requires_grad)
+
+
+def host_value(value: Any) -> Any:
+    """A field's value as it can be kept until ``compute_metrics``.
+
+    CPU tensors without grad, arrays and lists are kept as they are (no
+    conversion per sample); a tensor on another device or one that requires
+    grad becomes a numpy array now, so that the kept records hold neither GPU
+    memory nor autograd graphs and gather across ranks as plain CPU data.
+    """
+    return to_numpy(value) if off_host(value) else value
 
 
 def valid_box_rows(boxes: np.ndarray) -> np.ndarray:

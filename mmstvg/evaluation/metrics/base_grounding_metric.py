@@ -44,9 +44,11 @@ class BaseGroundingMetric(BaseMetric):
     :class:`RECMetric`.
 
     ``process`` turns each sample dict (``GroundingDataSample.to_dict()``)
-    into a compact *record* of numpy arrays (subclasses say which, in
-    :meth:`make_record`) plus failure flags; ``compute_metrics`` scores all
-    records at once (:meth:`score_records`), averages the scores
+    into a compact *record* of numpy arrays and numbers, or of the sample's
+    own CPU tensors where converting them all at once later is cheaper
+    (subclasses say which, in :meth:`make_record`), plus failure flags;
+    ``compute_metrics`` scores all records at once (:meth:`score_records`,
+    which also checks what ``process`` kept as given), averages the scores
     (:meth:`summarize`), adds ``num_samples`` and one ``num_<flag>`` count per
     failure flag, logs the failures with MMEngine's ``MMLogger``, and, with
     ``outfile_prefix``, writes ``<outfile_prefix>.<dump_name>.json``.
@@ -112,9 +114,10 @@ class BaseGroundingMetric(BaseMetric):
         if frame_inds is None:
             frame_inds = np.zeros(0, dtype=np.int64)
         else:
-            frame_inds = to_numpy(frame_inds)
-            if frame_inds.ndim != 1 or (frame_inds.size
-                                        and frame_inds.dtype.kind not in 'iu'):
+            if type(frame_inds) is not np.ndarray:
+                frame_inds = to_numpy(frame_inds)
+            if frame_inds.ndim != 1 or (frame_inds.dtype.kind not in 'iu'
+                                        and frame_inds.size):
                 raise ValueError(f'{name}: field "frame_inds" must be a 1-D '
                                  f'integer array, got {frame_inds.dtype} '
                                  f'{frame_inds.shape}')
@@ -144,11 +147,12 @@ class BaseGroundingMetric(BaseMetric):
             data_samples: ``GroundingDataSample.to_dict()`` dicts with the
                 model's predictions filled in.
         """
-        for index, sample in enumerate(data_samples):
-            if hasattr(sample, 'to_dict'):
+        results, make_record = self.results, self.make_record
+        for sample in data_samples:
+            if type(sample) is not dict and hasattr(sample, 'to_dict'):
                 sample = sample.to_dict()
-            name = SampleName(sample, len(self.results) + index)
-            self.results.append(self.make_record(sample, name))
+            name = SampleName(sample, len(results))
+            results.append(make_record(sample, name))
 
     # --------------------------------------------------------------- compute
     def compute_metrics(self, results: list) -> Dict[str, float]:

@@ -1,17 +1,41 @@
 """Spatio-temporal video grounding metric: m_tIoU, m_vIoU, vIoU@0.3/0.5."""
-import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from mmstvg.registry import METRICS
-from ..functional.sample_fields import (read_array, read_boxes,
-                                        read_frame_field, read_parse_ok,
-                                        read_span_pair)
+from ..functional.sample_fields import (host_value, off_host, read_array,
+                                        read_boxes, read_parse_ok)
 from ..functional.stvg_scoring import PROTOCOLS, score_stvg
 from .base_grounding_metric import BaseGroundingMetric
 
 __all__ = ['STVGMetric']
+
+#: The fields a record keeps as the sample gives them, and their keys there.
+_HELD_KEYS = ('gt_span_frames', 'gt_boxes', 'gt_box_mask', 'pred_span_frames',
+              'pred_boxes')
+_HELD_FIELDS = ('gt_span', 'gt_boxes', 'gt_box_mask', 'pred_span',
+                'pred_boxes')
+
+
+def _batch_on_host(samples: Sequence[dict]) -> bool:
+    """Whether the records of a batch may keep its tensors as they are.
+
+    A batch comes from one device: for each kept field, its first sample
+    that has the field says whether that field's tensors are CPU tensors
+    without grad (see ``off_host``). Checking every value would cost as much
+    as converting it; a mixed batch is still scored exactly (its tensors are
+    converted in ``compute_metrics``).
+    """
+    first = samples[0] if samples else {}
+    for key in _HELD_KEYS:
+        value = first.get(key)
+        if value is None:  # the first sample lacks it: the next that has it
+            value = next((s[key] for s in samples if s.get(key) is not None),
+                         None)
+        if off_host(value):
+            return False
+    return True
 
 
 @METRICS.register_module()
@@ -123,34 +147,48 @@ class STVGMetric(BaseGroundingMetric):
                          collect_device=collect_device, prefix=prefix)
         self.protocol = protocol
         self.iou_thresholds = tuple(float(t) for t in iou_thresholds)
+        #: Whether records keep the tensors as they are (a CPU batch) or
+        #: through ``host_value`` (set per batch by ``process``).
+        self._keep_tensors = False
+
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        """Keep a record of each sample of a batch (see :meth:`make_record`).
+
+        Args:
+            data_batch: the batch from the dataloader (unused).
+            data_samples: ``GroundingDataSample.to_dict()`` dicts with the
+                model's predictions filled in.
+        """
+        samples = [
+            s.to_dict() if type(s) is not dict and hasattr(s, 'to_dict') else s
+            for s in data_samples
+        ]
+        self._keep_tensors = _batch_on_host(samples)
+        super().process(data_batch, samples)
 
     def make_record(self, sample: Dict[str, Any], name: str) -> dict:
         """Read one sample into the record :func:`score_stvg` consumes.
 
-        Only conversions and shape checks run here (``process`` stays cheap);
-        failures are classified for all samples at once in ``score_stvg``.
+        Only cheap reads and checks run here (``process`` stays cheap): the
+        spans and the per-frame fields (``pred_boxes``, and for
+        ``'tubedetr'``, the only protocol that reads them, ``gt_boxes`` /
+        ``gt_box_mask``) are kept as given, CPU tensors included (a batch on
+        a GPU, or with grad, becomes numpy here, see ``host_value``), and
+        are converted and checked for many samples at once in
+        ``score_stvg``, which also classifies the failures.
 
         Raises:
             ValueError: naming the sample and the field when a ground-truth
-                field the protocol needs is absent, or a field is malformed.
+                field the protocol needs is absent, or a field is malformed
+                (malformed spans and per-frame fields raise in
+                ``compute_metrics``).
         """
         record = self.common_record(sample, name)
-        num_sampled = len(record['frame_inds'])
-        gt_span = read_span_pair(sample, 'gt_span_frames', name)
+        get = sample.get
+        gt_span = get('gt_span_frames')
         if gt_span is None:
             raise ValueError(f'{name}: field "gt_span_frames" is missing; '
                              'STVGMetric needs the ground-truth span')
-        if not (math.isfinite(gt_span[0]) and math.isfinite(gt_span[1])):
-            raise ValueError(f'{name}: field "gt_span_frames" is not finite: '
-                             f'{gt_span}')
-        gt_boxes = read_frame_field(sample, 'gt_boxes', num_sampled, True, name)
-        gt_mask = None
-        if gt_boxes is not None:
-            gt_mask = read_frame_field(sample, 'gt_box_mask', num_sampled,
-                                       False, name)
-            if gt_mask is None:
-                raise ValueError(f'{name}: field "gt_box_mask" is missing '
-                                 'while "gt_boxes" is present')
         if self.protocol != 'tubedetr':
             tube_inds = read_array(sample, 'gt_tube_frame_inds', np.int64,
                                    ndim=1, name=name)
@@ -164,19 +202,25 @@ class STVGMetric(BaseGroundingMetric):
                 raise ValueError(f'{name}: "gt_tube_frame_inds" has '
                                  f'{len(tube_inds)} entries, "gt_tube_boxes" '
                                  f'{len(tube_boxes)} rows')
-            record.update(tube_frame_inds=tube_inds, tube_boxes=tube_boxes)
-        get = sample.get
-        record.update(
-            gt_span=gt_span,
-            gt_boxes=gt_boxes,
-            gt_box_mask=gt_mask,
-            has_pred=(get('pred_span_frames') is not None
-                      or get('pred_boxes') is not None
-                      or get('pred_span_seconds') is not None),
-            pred_span=read_span_pair(sample, 'pred_span_frames', name),
-            pred_boxes=read_frame_field(sample, 'pred_boxes', num_sampled,
-                                        True, name),
-            parse_ok=read_parse_ok(sample))
+            record['tube_frame_inds'] = tube_inds
+            record['tube_boxes'] = tube_boxes
+        else:
+            record['gt_boxes'] = get('gt_boxes')
+            record['gt_box_mask'] = get('gt_box_mask')
+        pred_span = get('pred_span_frames')
+        pred_boxes = get('pred_boxes')
+        parse_ok = get('pred_parse_ok')
+        record['gt_span'] = gt_span
+        record['has_pred'] = (pred_span is not None or pred_boxes is not None
+                              or get('pred_span_seconds') is not None)
+        record['pred_span'] = pred_span
+        record['pred_boxes'] = pred_boxes
+        record['parse_ok'] = (parse_ok if type(parse_ok) is bool else
+                              read_parse_ok(sample))
+        if not self._keep_tensors:
+            for key in _HELD_FIELDS:
+                if key in record:
+                    record[key] = host_value(record[key])
         return record
 
     def score_records(self, records: List[dict]
