@@ -134,7 +134,9 @@ def test_toy_config_trains_and_predicts(name, toy_assets, tmp_path):
     runner.train()
 
     losses = logged_losses(runner)
-    expected = {'loss', 'loss_lm'} | ({'loss_bbox', 'loss_iou'} if decoder else set())
+    # The toy configs with queries also train the per-frame span scores.
+    expected = {'loss', 'loss_lm'} | ({'loss_bbox', 'loss_iou', 'loss_span_score'}
+                                      if decoder else set())
     assert set(losses) == expected
     for key, history in losses.items():
         assert len(history) == 3, key
@@ -142,7 +144,7 @@ def test_toy_config_trains_and_predicts(name, toy_assets, tmp_path):
     # Every trainable part learned something (the toy tower is not frozen).
     parts = {'vision_encoder', 'projector', 'llm'}
     if interleaver:
-        parts |= {'query_interleaver', 'space_decoder'}
+        parts |= {'query_interleaver', 'space_decoder', 'frame_score_head'}
     assert changed_parts(model, before) == parts
 
     metrics = runner.test()
@@ -189,7 +191,7 @@ def test_custom_head_through_custom_imports_trains(user_head_module, toy_assets,
     before = {n: p.detach().clone() for n, p in head.named_parameters()}
     runner.train()
     losses = logged_losses(runner)
-    assert set(losses) == {'loss', 'loss_lm', 'loss_bbox', 'loss_iou'}
+    assert set(losses) == {'loss', 'loss_lm', 'loss_bbox', 'loss_iou', 'loss_span_score'}
     assert all(len(v) == 1 and math.isfinite(v[0]) and v[0] > 0 for v in losses.values())
     # The shared mmdet losses reached the user's layer: both its tensors moved.
     for pname, param in head.named_parameters():
