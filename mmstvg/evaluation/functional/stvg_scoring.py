@@ -39,7 +39,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from mmstvg.structures import span_iou
+from mmstvg.structures import paired_box_iou, span_iou
 from .batched_fields import concat_frame_field, stack_spans
 from .sample_fields import SampleName, box_row_status, read_span_value
 
@@ -337,43 +337,8 @@ def interpolate_tube_boxes(
     return boxes, has_left | has_right
 
 
-#: Rows per IoU block: its temporaries then stay in the cache.
+#: Rows per paired_box_iou call: its temporaries then stay in the cache.
 IOU_ROWS_PER_CALL = 1 << 14
-
-
-def _block_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
-    """``paired_box_iou`` of two float64 ``(N, 4)`` Fortran-ordered blocks.
-
-    The same operations in the same order (so the same bits), computed in
-    place on contiguous columns: no ``+1``; a box with zero or negative area
-    or a NaN coordinate gives 0 (its union is NaN or not positive, and a
-    positive union never comes with a NaN or infinite intersection).
-    """
-    x1, y1, x2, y2 = boxes1.T
-    u1, v1, u2, v2 = boxes2.T
-    area = np.subtract(x2, x1)
-    np.maximum(area, 0, out=area)
-    height = np.subtract(y2, y1)
-    np.maximum(height, 0, out=height)
-    area *= height
-    area2 = np.subtract(u2, u1)
-    np.maximum(area2, 0, out=area2)
-    np.subtract(v2, v1, out=height)
-    np.maximum(height, 0, out=height)
-    area2 *= height
-    inter = np.minimum(x2, u2)
-    inter -= np.maximum(x1, u1, out=height)
-    np.maximum(inter, 0, out=inter)
-    inter_h = np.minimum(y2, v2)
-    inter_h -= np.maximum(y1, v1, out=height)
-    np.maximum(inter_h, 0, out=inter_h)
-    inter *= inter_h
-    area += area2  # the union: area1 + area2 - inter
-    area -= inter
-    iou = np.zeros(len(inter))
-    with np.errstate(invalid='ignore'):
-        np.divide(inter, area, out=iou, where=area > 0)
-    return iou
 
 
 def _iou_rows(pred_boxes: np.ndarray, gt_boxes: np.ndarray) -> np.ndarray:
@@ -382,7 +347,8 @@ def _iou_rows(pred_boxes: np.ndarray, gt_boxes: np.ndarray) -> np.ndarray:
     with np.errstate(invalid='ignore', over='ignore'):
         for start in range(0, len(pred_boxes), IOU_ROWS_PER_CALL):
             end = start + IOU_ROWS_PER_CALL
-            iou[start:end] = _block_iou(
+            # Fortran order: paired_box_iou's coordinate columns are contiguous.
+            iou[start:end] = paired_box_iou(
                 np.asfortranarray(pred_boxes[start:end], dtype=np.float64),
                 np.asfortranarray(gt_boxes[start:end], dtype=np.float64))
     return iou
