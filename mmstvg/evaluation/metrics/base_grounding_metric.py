@@ -147,12 +147,19 @@ class BaseGroundingMetric(BaseMetric):
             data_samples: ``GroundingDataSample.to_dict()`` dicts with the
                 model's predictions filled in.
         """
+        samples = [
+            s.to_dict() if type(s) is not dict and hasattr(s, 'to_dict') else s
+            for s in data_samples
+        ]
+        self.prepare_batch(samples)
         results, make_record = self.results, self.make_record
-        for sample in data_samples:
-            if type(sample) is not dict and hasattr(sample, 'to_dict'):
-                sample = sample.to_dict()
+        for sample in samples:
             name = SampleName(sample, len(results))
             results.append(make_record(sample, name))
+
+    def prepare_batch(self, samples: List[dict]) -> None:
+        """Called by :meth:`process` once per batch, before its records are made
+        (a subclass reads what the whole batch shares); nothing by default."""
 
     # --------------------------------------------------------------- compute
     def compute_metrics(self, results: list) -> Dict[str, float]:

@@ -148,23 +148,12 @@ class STVGMetric(BaseGroundingMetric):
         self.protocol = protocol
         self.iou_thresholds = tuple(float(t) for t in iou_thresholds)
         #: Whether records keep the tensors as they are (a CPU batch) or
-        #: through ``host_value`` (set per batch by ``process``).
+        #: through ``host_value`` (set per batch by ``prepare_batch``).
         self._keep_tensors = False
 
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Keep a record of each sample of a batch (see :meth:`make_record`).
-
-        Args:
-            data_batch: the batch from the dataloader (unused).
-            data_samples: ``GroundingDataSample.to_dict()`` dicts with the
-                model's predictions filled in.
-        """
-        samples = [
-            s.to_dict() if type(s) is not dict and hasattr(s, 'to_dict') else s
-            for s in data_samples
-        ]
+    def prepare_batch(self, samples: List[dict]) -> None:
+        """Decide whether this batch's records keep its tensors as they are."""
         self._keep_tensors = _batch_on_host(samples)
-        super().process(data_batch, samples)
 
     def make_record(self, sample: Dict[str, Any], name: str) -> dict:
         """Read one sample into the record :func:`score_stvg` consumes.
