@@ -190,7 +190,7 @@ def test_each_part_is_swapped_by_naming_another_type(grounder_cfg, chat_tokenize
     model = build(cfg)
     names = [type(getattr(model, n)).__name__ for n in model.PART_NAMES]
     assert names == ['HFVisionEncoder', 'LinearProjector', 'NoQueries', 'HFCausalLM',
-                     'NoneType', 'NoneType']
+                     'NoneType', 'NoneType', 'NoneType']
     assert type(model.vision_encoder.model).__name__ == 'CLIPVisionModel'
     sample = make_sample('stvg', num_sampled=3)
     data = model.data_preprocessor(make_batch([sample]), True)

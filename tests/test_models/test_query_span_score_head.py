@@ -71,3 +71,32 @@ def test_a_frame_score_head_needs_queries(grounder_cfg):
                         frame_score_head=dict(type='QuerySpanScoreHead'))
     with pytest.raises(ValueError, match='frame_score_head'):
         MODELS.build(grounder_cfg)
+
+
+def test_the_head_can_read_the_space_decoders_states(grounder_cfg):
+    import projects.spacevllm.spacevllm  # noqa: F401  (registers the QGSD)
+    grounder_cfg.update(
+        frame_score_head=dict(type='QuerySpanScoreHead'), frame_state_source='space_decoder',
+        space_decoder=dict(type='QueryGuidedSpaceDecoder', num_heads=2))
+    torch.manual_seed(0)
+    model = MODELS.build(grounder_cfg).eval()
+    data = model.data_preprocessor(make_batch([make_sample('stvg')]), False)
+    sample = model(**data, mode='predict')[0]
+    out = model(**data, mode='tensor')
+    layout = out['layouts'][0]
+    hidden = out['hidden_states']
+    decoder_inputs = (hidden[:, layout.query_pos], hidden[:, layout.frame_token_pos],
+                      hidden[:, layout.sentence_pos],
+                      torch.ones(1, layout.sentence_pos.numel(), dtype=torch.bool))
+    boxes, guided = model.space_decoder.forward_with_states(*decoder_inputs)
+    expected = model.frame_score_head(guided).sigmoid()[0]
+    torch.testing.assert_close(sample.pred_box_scores, expected, atol=1e-5, rtol=1e-5)
+    from_queries = model.frame_score_head(decoder_inputs[0]).sigmoid()[0]
+    assert (from_queries - expected).abs().amax() > 1e-4
+
+
+def test_frame_state_source_is_checked(grounder_cfg):
+    with pytest.raises(ValueError, match='frame_state_source must be one of'):
+        MODELS.build(dict(grounder_cfg, frame_state_source='queries'))
+    with pytest.raises(ValueError, match='needs a space_decoder'):
+        MODELS.build(dict(grounder_cfg, space_decoder=None, frame_state_source='space_decoder'))

@@ -289,3 +289,23 @@ def test_reference_points_put_the_box_centre_on_the_scored_token(attention):
     assert torch.allclose(reference, torch.tensor([[0.25, 0.75]]).expand(6, 2), atol=1e-4)
     with pytest.raises(ValueError, match='frame_token_grid'):
         decoder.reference_points(torch.zeros(6, 1, DIM), torch.zeros(6, 3, DIM))
+
+
+@pytest.mark.parametrize('attention', ATTENTIONS)
+def test_guided_states_know_the_sentence_and_give_the_boxes(attention):
+    decoder = _decoder(attention, frame_token_grid=(2, 2))
+    query, visual, text, mask = _states()
+    boxes, states = decoder.forward_with_states(query, visual, text, mask)
+    torch.testing.assert_close(boxes, decoder(query, visual, text, mask))
+    assert states.shape == query.shape
+    # the box MLP reads exactly these states (its size terms, without the reference)
+    torch.testing.assert_close(boxes[..., 2:], decoder.box_mlp(states)[..., 2:].sigmoid())
+    # the same query and frame with another sentence: other states
+    _, other = decoder.forward_with_states(query, visual, text.flip(1), mask)
+    assert (states - other).abs().amax() > 1e-3
+    if attention == 'parameter_free':  # by hand: q' = q + softmax(q V'^T / sqrt(D)) V'
+        enhanced = visual[0, 0] + parameter_free_cross_attention(
+            visual[0, 0][None], text[0][None], mask[0][None])[0]
+        weights = (query[0, 0] @ enhanced.T / math.sqrt(DIM)).softmax(-1)
+        torch.testing.assert_close(states[0, 0], query[0, 0] + weights @ enhanced,
+                                   atol=1e-5, rtol=1e-5)

@@ -68,13 +68,24 @@ class VideoGroundingLLM(BaseModel):
             ``hidden_dim`` filled in), trained on every sampled frame; its
             sigmoid is the boxes' ``pred_box_scores``. None: no such head,
             every box scores 1 (the paper's model).
+        time_pointer: config of a copy head for the answer's times (e.g.
+            :class:`TimeStampPointer`, ``hidden_dim`` filled in): it points from
+            the answer states at frame boundaries described by the query states
+            and adds to the logits of the boundaries' time tokens. Needs
+            ``prompt=dict(answer_times='sampled_frames')`` and one token per
+            time. None: the LM head alone writes the times (the paper's model).
+        frame_state_source: which per-frame states the frame score head and
+            the time pointer read: ``'llm_queries'`` (the LLM's last-layer query
+            states) or ``'space_decoder'`` (the states the space decoder decodes
+            boxes from, see ``BaseSpaceDecoder.forward_with_states``; the
+            QGSD's guided queries know the sentence and the frame whatever the
+            prompt order).
         prompt: keyword arguments of :class:`PromptBuilder`
             (``time_style``, ``time_format``, ``span_precision``, ``prompts``).
         max_new_tokens: generation budget of ``predict``.
         loss_lm_weight: weight of the language loss.
-        freeze_parts: names of parts to freeze (``'vision_encoder'``,
-            ``'projector'``, ``'query_interleaver'``, ``'llm'``,
-            ``'space_decoder'``), besides the parts' own ``freeze`` flags.
+        freeze_parts: names of parts to freeze (any of :attr:`PART_NAMES`),
+            besides the parts' own ``freeze`` flags.
         llava_onevision_path: a LLaVA-OneVision checkpoint directory whose
             vision tower, projector and LLM weights are loaded at build time.
         data_preprocessor: config of the data preprocessor.
@@ -82,7 +93,8 @@ class VideoGroundingLLM(BaseModel):
     """
 
     PART_NAMES = ('vision_encoder', 'projector', 'query_interleaver', 'llm',
-                  'space_decoder', 'frame_score_head')
+                  'space_decoder', 'frame_score_head', 'time_pointer')
+    FRAME_STATE_SOURCES = ('llm_queries', 'space_decoder')
 
     def __init__(self,
                  vision_encoder: dict,
@@ -91,6 +103,8 @@ class VideoGroundingLLM(BaseModel):
                  query_interleaver: Optional[dict] = None,
                  space_decoder: Optional[dict] = None,
                  frame_score_head: Optional[dict] = None,
+                 time_pointer: Optional[dict] = None,
+                 frame_state_source: str = 'llm_queries',
                  prompt: Optional[dict] = None,
                  max_new_tokens: int = 32,
                  loss_lm_weight: float = 1.0,
@@ -117,13 +131,26 @@ class VideoGroundingLLM(BaseModel):
         self.frame_score_head = (MODELS.build(
             _with_default(frame_score_head, hidden_dim=hidden))
                                  if frame_score_head is not None else None)
-        for name in ('space_decoder', 'frame_score_head'):
+        self.time_pointer = (MODELS.build(_with_default(time_pointer, hidden_dim=hidden))
+                             if time_pointer is not None else None)
+        for name in ('space_decoder', 'frame_score_head', 'time_pointer'):
             if getattr(self, name) is not None and self.query_interleaver is None:
                 raise ValueError(f'a {name} reads query states: give a '
                                  'query_interleaver too')
+        if frame_state_source not in self.FRAME_STATE_SOURCES:
+            raise ValueError(f'frame_state_source must be one of {self.FRAME_STATE_SOURCES}, '
+                             f'got {frame_state_source!r}')
+        if frame_state_source == 'space_decoder' and self.space_decoder is None:
+            raise ValueError("frame_state_source='space_decoder' needs a space_decoder")
+        self.frame_state_source = frame_state_source
         prompt = dict(prompt or {})
         prompt.setdefault('use_chat_template', getattr(self.llm, 'use_chat_template', True))
         self.prompt_builder = PromptBuilder(self.llm.tokenizer, **prompt)
+        if self.time_pointer is not None:
+            if self.prompt_builder.answer_times != 'sampled_frames':
+                raise ValueError('a time_pointer points at the shown frame times: '
+                                 "use prompt=dict(answer_times='sampled_frames')")
+            self.prompt_builder.boundary_time_ids([1.0], 2.0)  # one token per time?
         self.max_new_tokens = max_new_tokens
         self.loss_lm_weight = loss_lm_weight
         self.num_predictions = 0
@@ -177,21 +204,28 @@ class VideoGroundingLLM(BaseModel):
         for key in ('task', 'sentence'):
             if key not in meta:
                 raise KeyError(f"data sample {meta.get('video_id')!r} has no {key!r}")
-        times = meta.get('frame_times')
-        if times is None:
-            times = np.zeros(num_frames)
+        times, duration = self._times_and_duration(sample, num_frames)
         span = None
         if with_answer and meta['task'] != 'rec':
             if 'gt_span_seconds' not in sample:
                 raise KeyError(f"data sample {meta.get('video_id')!r} "
                                f"(task {meta['task']}) has no gt_span_seconds")
             span = sample.gt_span_seconds.tolist()
-        duration = float(meta.get('duration', times[-1] if len(times) else 0.0))
         answer = self.answer_text(sample) if with_answer else None
         return self.prompt_builder.build(meta['task'], meta['sentence'], duration,
                                          list(times), span_seconds=span,
                                          with_answer=with_answer, answer=answer,
                                          question_template=meta.get('prompt_template'))
+
+    @staticmethod
+    def _times_and_duration(sample: GroundingDataSample, num_frames: int):
+        """The sampled frames' times (zeros when unknown) and the duration."""
+        times = sample.metainfo.get('frame_times')
+        if times is None:
+            times = np.zeros(num_frames)
+        times = list(times)
+        duration = float(sample.metainfo.get('duration', times[-1] if times else 0.0))
+        return times, duration
 
     def answer_text(self, sample: GroundingDataSample) -> Optional[str]:
         """The training answer of a sample; None: the prompt builder's default
@@ -244,6 +278,38 @@ class VideoGroundingLLM(BaseModel):
             text_mask[b, :s] = True
         return query, frames, text, text_mask
 
+    @property
+    def has_frame_heads(self) -> bool:
+        """Whether any part reads the per-frame states (boxes, scores, pointer)."""
+        return any(part is not None for part in
+                   (self.space_decoder, self.frame_score_head, self.time_pointer))
+
+    def _frame_heads(self, hidden: torch.Tensor, layouts: Sequence[SequenceLayout]):
+        """The space decoder's boxes (or None) and the frame states other heads read."""
+        decoder_inputs = self._decoder_inputs(hidden, layouts)
+        boxes, states = None, decoder_inputs[0]
+        if self.space_decoder is not None:
+            boxes, decoder_states = self.space_decoder.forward_with_states(*decoder_inputs)
+            if self.frame_state_source == 'space_decoder':
+                states = decoder_states
+        return boxes, states
+
+    def _time_pointer_inputs(self, frame_states: torch.Tensor,
+                             layouts: Sequence[SequenceLayout],
+                             data_samples: Sequence[GroundingDataSample]):
+        """Boundary keys, time token ids ``(B, T_max + 1)`` and validity."""
+        counts = [layout.query_pos.numel() for layout in layouts]
+        keys, valid = self.time_pointer.boundary_keys(frame_states, counts)
+        ids = torch.full(valid.shape, -1, dtype=torch.long)
+        for b, (sample, count) in enumerate(zip(data_samples, counts)):
+            times, duration = self._times_and_duration(sample, count)
+            if len(times) != count:
+                raise ValueError(f"sample {sample.metainfo.get('video_id')!r} has "
+                                 f'{len(times)} frame_times for {count} queries')
+            ids[b, :count + 1] = torch.tensor(
+                self.prompt_builder.boundary_time_ids(times, duration))
+        return keys, ids.to(keys.device), valid
+
     @staticmethod
     def _box_targets(data_samples, max_t: int, device):
         targets = torch.zeros(len(data_samples), max_t, 4, device=device)
@@ -260,13 +326,23 @@ class VideoGroundingLLM(BaseModel):
             mask[b, :t] = sample.gt_box_mask.to(device).bool()
         return targets, mask
 
-    def lm_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Next-token cross-entropy on labelled positions only (mean over tokens)."""
+    def lm_loss(self, hidden: torch.Tensor, labels: torch.Tensor,
+                pointer_inputs: Optional[tuple] = None) -> torch.Tensor:
+        """Next-token cross-entropy on labelled positions only (mean over tokens).
+
+        ``pointer_inputs``: the time pointer's ``(keys, ids, valid)`` per sample
+        (see :meth:`_time_pointer_inputs`); None: the LM head alone.
+        """
         targets = labels[:, 1:]
         selected = targets != IGNORE_INDEX
         if not selected.any():
             return hidden.sum() * 0
-        logits = self.llm.logits(hidden[:, :-1][selected])
+        states = hidden[:, :-1][selected]
+        logits = self.llm.logits(states)
+        if pointer_inputs is not None:
+            rows = selected.nonzero()[:, 0]
+            keys, ids, valid = pointer_inputs
+            logits = self.time_pointer(logits, states, keys[rows], ids[rows], valid[rows])
         return F.cross_entropy(logits, targets[selected])
 
     # ------------------------------------------------------------ modes
@@ -290,17 +366,19 @@ class VideoGroundingLLM(BaseModel):
         embeds, labels, layouts = self.build_sequences(inputs, data_samples, True)
         embeds, mask, labels, _ = pad_sequences(embeds, labels, side='right')
         hidden, _ = self.llm(embeds, attention_mask=mask)
-        losses = dict(loss_lm=self.lm_loss(hidden, labels) * self.loss_lm_weight)
-        if self.space_decoder is None and self.frame_score_head is None:
-            return losses
-        decoder_inputs = self._decoder_inputs(hidden, layouts)
-        if self.space_decoder is not None:
-            pred_boxes = self.space_decoder(*decoder_inputs)
+        pred_boxes = states = pointer_inputs = None
+        if self.has_frame_heads:
+            pred_boxes, states = self._frame_heads(hidden, layouts)
+        if self.time_pointer is not None:
+            pointer_inputs = self._time_pointer_inputs(states, layouts, data_samples)
+        losses = dict(loss_lm=self.lm_loss(hidden, labels, pointer_inputs) *
+                      self.loss_lm_weight)
+        if pred_boxes is not None:
             targets, box_mask = self._box_targets(data_samples, pred_boxes.shape[1],
                                                   pred_boxes.device)
             losses.update(self.space_decoder.loss(pred_boxes, targets, box_mask))
         if self.frame_score_head is not None:
-            logits = self.frame_score_head(decoder_inputs[0])
+            logits = self.frame_score_head(states)
             targets, valid = span_targets(data_samples, logits.shape[1], logits.device)
             losses.update(self.frame_score_head.loss(logits, targets, valid))
         return losses
@@ -313,35 +391,40 @@ class VideoGroundingLLM(BaseModel):
         hidden, _ = self.llm(embeds, attention_mask=mask)
         boxes = None
         if self.space_decoder is not None:
-            boxes = self.space_decoder(*self._decoder_inputs(hidden, layouts))
+            boxes = self._frame_heads(hidden, layouts)[0]
         return dict(hidden_states=hidden, attention_mask=mask, layouts=layouts,
                     pred_boxes=boxes)
 
     @torch.no_grad()
-    def generate(self, embeds: List[torch.Tensor], active: List[bool]):
-        """Greedy decoding from per-sample prompt embeddings (left padded).
+    def generate(self, prompt_hidden: torch.Tensor, cache, mask: torch.Tensor,
+                 active: Sequence[bool],
+                 pointer_inputs: Optional[tuple] = None) -> List[List[int]]:
+        """Greedy decoding after the prompt pass (left padded).
 
         Args:
-            embeds: ``B`` prompt tensors ``(L_b, D)``.
+            prompt_hidden: ``(B, L, D)`` last-layer states of the prompt pass.
+            cache: its key/value cache.
+            mask: ``(B, L)`` its attention mask.
             active: which samples generate text (REC samples do not).
+            pointer_inputs: the time pointer's ``(keys, ids, valid)`` (see
+                :meth:`_time_pointer_inputs`), read at every step; None: the
+                LM head alone.
 
         Returns:
-            ``(token_ids, hidden, offsets)``: generated ids per sample (EOS
-            excluded), the prompt's last-layer hidden states ``(B, L, D)``
-            and each sample's left-padding offset.
+            The generated ids of each sample, EOS excluded.
         """
-        batch, mask, _, offsets = pad_sequences(embeds, side='left')
-        hidden, cache = self.llm(batch, attention_mask=mask, use_cache=True)
-        prompt_hidden = hidden
-        finished = torch.tensor([not a for a in active], device=batch.device)
-        outputs: List[List[int]] = [[] for _ in embeds]
+        finished = torch.tensor([not a for a in active], device=prompt_hidden.device)
+        outputs: List[List[int]] = [[] for _ in active]
         positions = mask.sum(-1, keepdim=True) - 1
-        last = hidden[:, -1]
+        last = prompt_hidden[:, -1]
         eos = self.llm.eos_token_id
         for _ in range(self.max_new_tokens):
             if bool(finished.all()):
                 break
-            next_ids = self.llm.logits(last).argmax(-1)
+            logits = self.llm.logits(last)
+            if pointer_inputs is not None:
+                logits = self.time_pointer(logits, last, *pointer_inputs)
+            next_ids = logits.argmax(-1)
             next_ids = torch.where(finished, torch.full_like(next_ids, eos), next_ids)
             for b, token in enumerate(next_ids.tolist()):
                 if not finished[b] and token != eos:
@@ -355,23 +438,31 @@ class VideoGroundingLLM(BaseModel):
             hidden, cache = self.llm(step, attention_mask=mask, position_ids=positions,
                                      past_key_values=cache, use_cache=True)
             last = hidden[:, -1]
-        return outputs, prompt_hidden, offsets
+        return outputs
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor,
                 data_samples: Sequence[GroundingDataSample]) -> List[GroundingDataSample]:
-        """Generate the temporal answer, parse it and decode every frame's box."""
+        """Generate the temporal answer, parse it and decode every frame's box.
+
+        One prompt pass gives the states of the queries, frames and sentence
+        (the boxes, scores and time pointer read them) and starts generation.
+        """
         embeds, _, layouts = self.build_sequences(inputs, data_samples, False)
         active = [self.generates_text(s) for s in data_samples]
-        token_ids, hidden, offsets = self.generate(embeds, active)
-        boxes = scores = None
-        if self.space_decoder is not None or self.frame_score_head is not None:
+        batch, mask, _, offsets = pad_sequences(embeds, side='left')
+        hidden, cache = self.llm(batch, attention_mask=mask, use_cache=True)
+        boxes = scores = pointer_inputs = None
+        if self.has_frame_heads:
             shifted = [layout.shifted(off) for layout, off in zip(layouts, offsets)]
-            decoder_inputs = self._decoder_inputs(hidden, shifted)
-            if self.space_decoder is not None:
-                boxes = self.space_decoder(*decoder_inputs).float()
+            boxes, states = self._frame_heads(hidden, shifted)
+            if boxes is not None:
+                boxes = boxes.float()
             if self.frame_score_head is not None:
-                scores = self.frame_score_head(decoder_inputs[0]).sigmoid()
+                scores = self.frame_score_head(states).sigmoid()
+            if self.time_pointer is not None:
+                pointer_inputs = self._time_pointer_inputs(states, shifted, data_samples)
+        token_ids = self.generate(hidden, cache, mask, active, pointer_inputs)
         for b, sample in enumerate(data_samples):
             text = self.llm.decode(token_ids[b]) if active[b] else ''
             sample_boxes = (boxes[b] if boxes is not None else

@@ -1,9 +1,10 @@
 from .box_text import format_frame_boxes, parse_frame_boxes
 from .prompt_builder import DEFAULT_PROMPTS, PromptBuilder, PromptPieces, prompt_words
-from .span_text import REC_ANSWER, SPAN_TEMPLATE, format_span, parse_span
+from .span_text import REC_ANSWER, SPAN_TEMPLATE, format_seconds, format_span, parse_span
+from .time_stamp_pointer import TimeStampPointer
 
 __all__ = [
     'format_frame_boxes', 'parse_frame_boxes',
     'DEFAULT_PROMPTS', 'PromptBuilder', 'PromptPieces', 'prompt_words', 'REC_ANSWER',
-    'SPAN_TEMPLATE', 'format_span', 'parse_span'
+    'SPAN_TEMPLATE', 'TimeStampPointer', 'format_seconds', 'format_span', 'parse_span'
 ]

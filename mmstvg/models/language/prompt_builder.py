@@ -44,7 +44,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .span_text import REC_ANSWER, format_span
+from .span_text import REC_ANSWER, format_seconds, format_span
 
 __all__ = ['PromptBuilder', 'PromptPieces', 'DEFAULT_PROMPTS', 'snap_span_to_frames']
 
@@ -202,6 +202,36 @@ class PromptBuilder:
 
     def format_time(self, seconds: float) -> str:
         return self.time_format.format(float(seconds))
+
+    def boundary_time_ids(self, frame_times: Sequence[float], duration: float) -> List[int]:
+        """The token an answer writes for each of the ``T + 1`` frame boundaries.
+
+        Boundary ``j < T`` is written as frame ``j``'s time, boundary ``T`` as
+        the duration: exactly the times of snapped answers (see
+        :func:`snap_span_to_frames`). Used by :class:`TimeStampPointer`.
+
+        Raises:
+            ValueError: a time is not one token of the tokenizer, or is not
+                the same token inside an answer.
+        """
+        return [self._time_token_id(t) for t in [*frame_times, duration]]
+
+    def _time_token_id(self, seconds: float) -> int:
+        text = format_seconds(seconds, self.span_precision)
+        key = ('time_token', text)
+        if key not in self._cache:
+            ids = self.encode(text)
+            answer_ids = self.encode(format_span(seconds, seconds, self.span_precision))
+            unknown = ids == [self.tokenizer.unk_token_id]
+            if len(ids) != 1 or unknown or answer_ids.count(ids[0]) != 2:
+                raise ValueError(
+                    'pointing at time stamps needs each time to be one known token, '
+                    f'alone and inside an answer; {type(self.tokenizer).__name__} writes '
+                    f'{text!r} as {ids} (unknown-token id {self.tokenizer.unk_token_id}) '
+                    f'and the answer {format_span(seconds, seconds, self.span_precision)!r} '
+                    f'as {answer_ids}. Use the toy tokenizer or add time tokens.')
+            self._cache[key] = ids
+        return self._cache[key][0]
 
     def answer_text(self, task: str, span_seconds: Optional[Sequence[float]],
                     frame_times: Optional[Sequence[float]] = None,

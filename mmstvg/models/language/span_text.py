@@ -11,7 +11,7 @@ carry two non-negative numbers after ``from`` and ``to`` is malformed and gives
 import re
 from typing import Optional, Tuple
 
-__all__ = ['format_span', 'parse_span', 'SPAN_TEMPLATE', 'REC_ANSWER']
+__all__ = ['format_seconds', 'format_span', 'parse_span', 'SPAN_TEMPLATE', 'REC_ANSWER']
 
 #: The sentence a temporal answer is written in.
 SPAN_TEMPLATE = 'The event happens from {start} to {end} seconds.'
@@ -25,6 +25,13 @@ _SPAN_PATTERN = re.compile(
     flags=re.IGNORECASE)
 
 
+def format_seconds(seconds: float, precision: int = 1) -> str:
+    """One time as an answer writes it, e.g. ``"3.2"`` (no unit)."""
+    if precision < 0:
+        raise ValueError(f'precision must be >= 0, got {precision}')
+    return f'{float(seconds):.{precision}f}'
+
+
 def format_span(start_s: float, end_s: float, precision: int = 1) -> str:
     """Write a span in seconds as the answer sentence.
 
@@ -36,11 +43,8 @@ def format_span(start_s: float, end_s: float, precision: int = 1) -> str:
     Returns:
         e.g. ``"The event happens from 3.2 to 7.9 seconds."``.
     """
-    if precision < 0:
-        raise ValueError(f'precision must be >= 0, got {precision}')
-    fmt = f'{{:.{precision}f}}'
-    return SPAN_TEMPLATE.format(start=fmt.format(float(start_s)),
-                                end=fmt.format(float(end_s)))
+    return SPAN_TEMPLATE.format(start=format_seconds(start_s, precision),
+                                end=format_seconds(end_s, precision))
 
 
 def _to_float(text: str) -> float:

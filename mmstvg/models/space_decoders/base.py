@@ -56,6 +56,21 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
             ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1].
         """
 
+    def forward_with_states(self, query_states: torch.Tensor, frame_states: torch.Tensor,
+                            text_states: torch.Tensor, text_mask: torch.Tensor):
+        """Boxes, and the per-frame states the boxes are decoded from.
+
+        The grounder's other per-frame heads (a frame score head, a time
+        pointer) read these states when configured with
+        ``frame_state_source='space_decoder'``. Here they are the query states
+        themselves; a decoder that refines each query (e.g. by attending to the
+        sentence and the frame) overrides this to return the refined states.
+
+        Returns:
+            ``(boxes (B, T, 4), states (B, T, D))``.
+        """
+        return self(query_states, frame_states, text_states, text_mask), query_states
+
     def loss(self, pred_boxes: torch.Tensor, gt_boxes: torch.Tensor,
              box_mask: torch.Tensor) -> Dict[str, torch.Tensor]:
         """L1 + GIoU on the frames that have a ground-truth box.

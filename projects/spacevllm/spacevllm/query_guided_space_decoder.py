@@ -248,7 +248,13 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
 
     def forward(self, query_states: torch.Tensor, frame_states: torch.Tensor,
                 text_states: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
-        """Predict a box for every sampled frame.
+        """Predict a box for every sampled frame (see :meth:`forward_with_states`)."""
+        return self.forward_with_states(query_states, frame_states, text_states,
+                                        text_mask)[0]
+
+    def forward_with_states(self, query_states: torch.Tensor, frame_states: torch.Tensor,
+                            text_states: torch.Tensor, text_mask: torch.Tensor):
+        """Boxes for every sampled frame, and the guided query states ``q'``.
 
         Args:
             query_states: ``(B, T, D)`` last-layer hidden state of each frame's
@@ -262,7 +268,11 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
                 sentence token skips the text attention.
 
         Returns:
-            ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1].
+            ``(boxes, states)``: ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)``
+            in [0, 1], and ``(B, T, D)`` each frame's query after it attended to
+            the frame's text-enhanced visual tokens (``q'_t``): it knows the
+            sentence and the frame whatever the prompt order, which is what a
+            per-frame "is it happening here" head needs.
         """
         self._check_inputs(query_states, frame_states, text_states, text_mask)
         batch, frames, tokens, dim = frame_states.shape
@@ -285,12 +295,13 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             enhanced = enhanced + self.frame_pos_embed.to(dtype)
         queries = query_states.reshape(batch * frames, 1, dim)
         guided = self._cross_attend(self.visual_to_query, queries, enhanced)
-        box_terms = self.box_mlp(guided.reshape(batch, frames, dim))
+        states = guided.reshape(batch, frames, dim)
+        box_terms = self.box_mlp(states)
         if self.frame_token_grid is None:
-            return box_terms.sigmoid()
+            return box_terms.sigmoid(), states
         reference = self.reference_points(guided, enhanced).reshape(batch, frames, 2)
         centres = (inverse_sigmoid(reference) + box_terms[..., :2]).sigmoid()
-        return torch.cat([centres, box_terms[..., 2:].sigmoid()], dim=-1)
+        return torch.cat([centres, box_terms[..., 2:].sigmoid()], dim=-1), states
 
     def reference_points(self, guided: torch.Tensor, enhanced: torch.Tensor) -> torch.Tensor:
         """Reference centres: the mean of a distribution on the token grid.

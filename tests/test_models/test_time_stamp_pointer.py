@@ -1,0 +1,131 @@
+"""TimeStampPointer: boundary keys, how its scores reach the logits, and the grounder's use."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmstvg.models.language import PromptBuilder, TimeStampPointer
+from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer
+from mmstvg.registry import MODELS
+from models_testing_utils import make_batch, make_sample
+
+
+def _identity_pointer(dim, previous_scale=2.0):
+    pointer = TimeStampPointer(hidden_dim=dim)
+    with torch.no_grad():
+        for linear, scale in ((pointer.answer_proj, 1.0), (pointer.current_proj, 1.0),
+                              (pointer.previous_proj, previous_scale)):
+            linear.weight.copy_(torch.eye(dim) * scale)
+            if linear.bias is not None:
+                linear.bias.zero_()
+    return pointer
+
+
+def test_boundary_keys_read_the_query_states_on_both_sides():
+    pointer = _identity_pointer(3)
+    q = torch.randn(2, 3, 3)
+    keys, valid = pointer.boundary_keys(q, [3, 2])
+    # key_j = q_j + 2 q_{j-1}, with q_{-1} = q_T = 0; sample 1 has 2 real frames
+    zero = torch.zeros(3)
+    expected0 = torch.stack([q[0, 0], q[0, 1] + 2 * q[0, 0], q[0, 2] + 2 * q[0, 1], 2 * q[0, 2]])
+    expected1 = torch.stack([q[1, 0], q[1, 1] + 2 * q[1, 0], 2 * q[1, 1], zero])
+    torch.testing.assert_close(keys[0], expected0)
+    torch.testing.assert_close(keys[1], expected1)
+    assert valid.tolist() == [[True] * 4, [True, True, True, False]]
+    with pytest.raises(ValueError, match='num_frames'):
+        pointer.boundary_keys(q, [4, 2])
+
+
+def test_scores_are_added_to_their_time_tokens_and_shared_tokens_combine():
+    pointer = _identity_pointer(2)
+    logits = torch.tensor([[0.5, -1.0, 0.0, 2.0, 0.0, 1.0]])
+    state = torch.tensor([[1.0, 0.0]])
+    scores = torch.tensor([1.0, 2.0, 3.0, 5.0])
+    keys = torch.stack([scores * math.sqrt(2), torch.zeros(4)], dim=-1)[None]
+    ids = torch.tensor([[4, 1, 1, 2]])
+    valid = torch.tensor([[True, True, True, False]])
+    out = pointer(logits, state, keys, ids, valid)
+    expected = logits.clone()
+    expected[0, 4] += 1.0
+    expected[0, 1] += math.log(math.exp(2.0) + math.exp(3.0))
+    # token 2 belongs to an invalid boundary only: untouched, like 0, 3 and 5
+    torch.testing.assert_close(out, expected)
+    out.sum().backward()  # differentiable through log-sum-exp
+    with pytest.raises(ValueError, match='valid frame boundary'):
+        pointer(logits, state, keys, ids, torch.zeros_like(valid))
+
+
+def test_prompt_builder_gives_each_boundary_its_answer_token():
+    tokenizer = build_toy_tokenizer()
+    builder = PromptBuilder(tokenizer, answer_times='sampled_frames')
+    ids = builder.boundary_time_ids([0.0, 0.4, 0.8], duration=1.2)
+    assert ids == tokenizer.convert_tokens_to_ids(['0.0', '0.4', '0.8', '1.2'])
+    answer = builder.encode(builder.answer_text('stvg', (0.3, 0.9), [0.0, 0.4, 0.8], 1.2))
+    assert ids[1] in answer and ids[3] in answer  # "from 0.4 to 1.2"
+    fine = PromptBuilder(tokenizer, answer_times='sampled_frames', span_precision=2)
+    with pytest.raises(ValueError, match="'3.25'"):
+        fine.boundary_time_ids([3.25], duration=4.0)
+
+
+def _pointer_grounder(grounder_cfg):
+    grounder_cfg.update(time_pointer=dict(type='TimeStampPointer'),
+                        prompt=dict(answer_times='sampled_frames'))
+    return grounder_cfg
+
+
+def test_the_grounder_checks_what_the_pointer_needs(grounder_cfg):
+    cfg = dict(grounder_cfg, time_pointer=dict(type='TimeStampPointer'))
+    with pytest.raises(ValueError, match='sampled_frames'):
+        MODELS.build(cfg)
+    cfg = _pointer_grounder(dict(grounder_cfg))
+    cfg.update(query_interleaver=None, space_decoder=None)
+    with pytest.raises(ValueError, match='time_pointer'):
+        MODELS.build(cfg)
+
+
+def test_generation_and_training_see_the_same_pointer_logits(grounder_cfg, monkeypatch):
+    torch.manual_seed(0)
+    model = MODELS.build(_pointer_grounder(grounder_cfg))
+    model.eval()
+    # different frame counts: left padding in generation, right padding in training
+    samples = [make_sample('stvg', num_sampled=4, span=(5, 15)),
+               make_sample('stvg', num_sampled=6, num_frames=30, span=(3, 20), seed=1)]
+
+    def generate():
+        data = model.data_preprocessor(make_batch(samples), False)
+        predicted = model(**data, mode='predict')
+        return predicted, [model.llm.tokenizer.encode(s.pred_text, add_special_tokens=False)
+                           for s in predicted]
+
+    answer_proj = model.time_pointer.answer_proj
+    with torch.no_grad():  # scores 0: the pointer adds log(1), the LM alone decides
+        weight, bias = answer_proj.weight.clone(), answer_proj.bias.clone()
+        answer_proj.weight.zero_(), answer_proj.bias.zero_()
+    _, lm_only = generate()
+    with torch.no_grad():  # a strong pointer
+        answer_proj.weight.copy_(weight * 200.0), answer_proj.bias.copy_(bias)
+    predicted, generated = generate()
+    builder = model.prompt_builder
+    for sample, ids, plain in zip(predicted, generated, lm_only):
+        times = list(sample.metainfo['frame_times'])
+        boundaries = set(builder.boundary_time_ids(times, sample.metainfo['duration']))
+        assert boundaries & set(ids) and ids != plain  # the pointer chose tokens
+
+    # teacher-force the generated answers: their tokens are the argmax there too
+    texts = {s.metainfo['video_id']: s.pred_text for s in predicted}
+    monkeypatch.setattr(model, 'answer_text', lambda s: texts[s.metainfo['video_id']])
+    seen, cross_entropy = {}, F.cross_entropy
+
+    def spy(logits, targets, *args, **kwargs):
+        seen.update(logits=logits.detach(), targets=targets)
+        return cross_entropy(logits, targets, *args, **kwargs)
+
+    import mmstvg.models.grounders.video_grounding_llm as module
+    monkeypatch.setattr(module.F, 'cross_entropy', spy)
+    data = model.data_preprocessor(make_batch(samples), True)
+    model(**data, mode='loss')
+    eos = model.llm.eos_token_id
+    keep = seen['targets'] != eos  # generation stopped at max_new_tokens, not EOS
+    assert seen['targets'][keep].tolist() == [i for ids in generated for i in ids]
+    assert seen['logits'][keep].argmax(-1).tolist() == seen['targets'][keep].tolist()
