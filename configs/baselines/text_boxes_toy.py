@@ -13,6 +13,8 @@ model = dict(
     query_interleaver=None,
     space_decoder=None,
     frame_score_head=None,
+    time_pointer=None,
+    frame_state_source='llm_queries',
     box_precision=2,
     # ~12 tokens per box with the toy tokenizer; 16 frames and the span.
     max_new_tokens=256)

@@ -134,7 +134,8 @@ def test_toy_config_trains_and_predicts(name, toy_assets, tmp_path):
     runner.train()
 
     losses = logged_losses(runner)
-    # The toy configs with queries also train the per-frame span scores.
+    # The toy configs with queries also train the per-frame span scores (the
+    # time pointer adds no loss of its own: it is part of loss_lm).
     expected = {'loss', 'loss_lm'} | ({'loss_bbox', 'loss_iou', 'loss_span_score'}
                                       if decoder else set())
     assert set(losses) == expected
@@ -144,7 +145,7 @@ def test_toy_config_trains_and_predicts(name, toy_assets, tmp_path):
     # Every trainable part learned something (the toy tower is not frozen).
     parts = {'vision_encoder', 'projector', 'llm'}
     if interleaver:
-        parts |= {'query_interleaver', 'space_decoder', 'frame_score_head'}
+        parts |= {'query_interleaver', 'space_decoder', 'frame_score_head', 'time_pointer'}
     assert changed_parts(model, before) == parts
 
     metrics = runner.test()

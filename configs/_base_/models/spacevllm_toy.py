@@ -32,9 +32,16 @@ model = dict(
         # 8 px patches, 2x2 pooling): DETR-style heads trained from scratch
         # converge far faster this way (see the project README).
         frame_token_grid=(4, 4)),
-    # Ours, not the paper's: a per-frame "inside the span" score on each query
-    # state. It scores the boxes and gives the queries a dense temporal signal.
+    # Ours, not the paper's: a per-frame "inside the span" score. It scores the
+    # boxes and gives the frames a dense temporal signal.
     frame_score_head=dict(type='QuerySpanScoreHead'),
+    # Ours, not the paper's: a copy head that lets the LLM write a shown time
+    # stamp by pointing at a frame boundary, the toy LLM's stand-in for a
+    # pretrained LLM's copying (see TimeStampPointer).
+    time_pointer=dict(type='TimeStampPointer'),
+    # Both read the QGSD's guided queries, which know the sentence and the frame
+    # (the LLM's own query states come before the sentence in the prompt).
+    frame_state_source='space_decoder',
     # The answer states the span on the shown frame times (see PromptBuilder).
     prompt=dict(answer_times='sampled_frames'),
     max_new_tokens=16,
