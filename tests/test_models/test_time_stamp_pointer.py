@@ -129,3 +129,42 @@ def test_generation_and_training_see_the_same_pointer_logits(grounder_cfg, monke
     keep = seen['targets'] != eos  # generation stopped at max_new_tokens, not EOS
     assert seen['targets'][keep].tolist() == [i for ids in generated for i in ids]
     assert seen['logits'][keep].argmax(-1).tolist() == seen['targets'][keep].tolist()
+
+
+def test_the_pointer_learns_to_point_at_the_span_boundaries():
+    """Frame states that only say "inside the span" (one feature among noise): a
+    few hundred steps teach the pointer the start (outside -> inside) and the end
+    (inside -> outside, or the duration) boundary, from two answer states."""
+    torch.manual_seed(0)
+    dim, frames, batch = 16, 8, 64
+    vocab = frames + 1
+    pointer = TimeStampPointer(hidden_dim=dim)
+    optimizer = torch.optim.Adam(pointer.parameters(), lr=1e-2)
+    answer = torch.randn(2, dim)  # the states at "from" and at "to"
+
+    def episode():
+        length = torch.randint(1, frames, (batch,))
+        start = (torch.rand(batch) * (frames - length + 1)).long()
+        steps = torch.arange(frames)
+        inside = (steps >= start[:, None]) & (steps < (start + length)[:, None])
+        states = torch.randn(batch, frames, dim) * 0.3
+        states[..., 0] += 2 * inside.float()
+        keys, valid = pointer.boundary_keys(states, [frames] * batch)
+        # boundary j is written as token j (token frames = the duration)
+        ids = torch.arange(frames + 1).expand(batch, -1)
+        logits = pointer(torch.zeros(2 * batch, vocab), answer.repeat(batch, 1),
+                         keys.repeat_interleave(2, 0), ids.repeat_interleave(2, 0),
+                         valid.repeat_interleave(2, 0))
+        targets = torch.stack([start, start + length], dim=1).flatten()
+        return logits, targets
+
+    for _ in range(500):
+        logits, targets = episode()
+        loss = F.cross_entropy(logits, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        logits, targets = episode()
+    accuracy = (logits.argmax(-1) == targets).float().mean().item()
+    assert accuracy > 0.95, accuracy
