@@ -46,8 +46,10 @@ class VideoGroundingLLM(BaseModel):
          by the query interleaver]
         [question with the sentence] [assistant turn] [answer + EOS]
 
-    ``loss``: the LM cross-entropy on the answer tokens only (``loss_lm``) plus
-    the space decoder's ``loss_bbox`` / ``loss_iou`` on ground-truth frames.
+    ``loss``: the LM cross-entropy on the answer tokens only (``loss_lm``; with
+    a time pointer, on the pointer-augmented logits) plus the space decoder's
+    ``loss_bbox`` / ``loss_iou`` on ground-truth frames and a frame score
+    head's ``loss_span_score``.
     ``predict``: greedy generation of the answer, parsing of its span, and
     the boxes of every sampled frame from the hidden states of the *same*
     prompt forward pass that starts generation (queries, frames and sentence
@@ -70,8 +72,9 @@ class VideoGroundingLLM(BaseModel):
             every box scores 1 (the paper's model).
         time_pointer: config of a copy head for the answer's times (e.g.
             :class:`TimeStampPointer`, ``hidden_dim`` filled in): it points from
-            the answer states at frame boundaries described by the query states
-            and adds to the logits of the boundaries' time tokens. Needs
+            the answer states at frame boundaries described by the frame states
+            (see ``frame_state_source``) and adds to the logits of the
+            boundaries' time tokens, in training and generation alike. Needs
             ``prompt=dict(answer_times='sampled_frames')`` and one token per
             time. None: the LM head alone writes the times (the paper's model).
         frame_state_source: which per-frame states the frame score head and
