@@ -40,7 +40,9 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # The toy schedule is iteration-based: an endless seeded shuffle, as mmdet's
+    # iteration-based configs use (no restart of the dataloader every epoch).
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(
         type=dataset_type,
