@@ -221,15 +221,16 @@ class PromptBuilder:
         key = ('time_token', text)
         if key not in self._cache:
             ids = self.encode(text)
-            answer_ids = self.encode(format_span(seconds, seconds, self.span_precision))
+            answer = format_span(seconds, seconds, self.span_precision)
+            answer_ids = self.encode(answer)
             unknown = ids == [self.tokenizer.unk_token_id]
             if len(ids) != 1 or unknown or answer_ids.count(ids[0]) != 2:
                 raise ValueError(
                     'pointing at time stamps needs each time to be one known token, '
                     f'alone and inside an answer; {type(self.tokenizer).__name__} writes '
                     f'{text!r} as {ids} (unknown-token id {self.tokenizer.unk_token_id}) '
-                    f'and the answer {format_span(seconds, seconds, self.span_precision)!r} '
-                    f'as {answer_ids}. Use the toy tokenizer or add time tokens.')
+                    f'and the answer {answer!r} as {answer_ids}. Use the toy tokenizer '
+                    'or add time tokens.')
             self._cache[key] = ids
         return self._cache[key][0]
 

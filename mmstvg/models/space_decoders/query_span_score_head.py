@@ -1,22 +1,23 @@
-"""Per-frame "inside the span" scores read from the query states alone.
+"""Per-frame "inside the span" scores read from one state per frame alone.
 
 A DETR head predicts a class score beside each box ("object" or "no
 object"); :class:`QuerySpanScoreHead` is that score for a tube: for each
-sampled frame ``t`` it reads the last-layer hidden state of the frame's query
-token and predicts whether the frame lies inside the sentence's ground-truth
-span. It is trained with mmdet's sigmoid cross-entropy on every real sampled
+sampled frame ``t`` it reads the frame's state (the LLM's last-layer state of
+the frame's query token, or the space decoder's refined query, as the
+grounder's ``frame_state_source`` says) and predicts whether the frame lies
+inside the sentence's ground-truth span. It is trained with mmdet's sigmoid cross-entropy on every real sampled
 frame (inside the span: 1, outside: 0); padded frames of a batch are ignored.
 
 Two things follow:
 
 - the predicted boxes get a real confidence (``pred_box_scores``) instead
   of a constant 1;
-- the queries become *temporally* aware under a dense per-frame signal. The
-  score reads nothing but the query state (no attention of its own), so the
-  LLM has to put "is the sentence happening in this frame" into the query
-  of that frame, where the answer tokens, which the LLM writes after the
-  video, can read it: the text answer (the span in seconds) is what predicts
-  *when*; this head only helps it be learnt and scores the boxes.
+- the frame states become *temporally* aware under a dense per-frame signal.
+  The score reads nothing but the frame's state (no attention of its own), so
+  "is the sentence happening in this frame" has to be put into that state,
+  where the answer (directly, or through a time pointer) can read it: the
+  text answer (the span in seconds) is what predicts *when*; this head only
+  helps it be learnt and scores the boxes.
 
 It is an option of ours, not part of the SpaceVLLM paper; a grounder without
 it (``frame_score_head=None``) is the paper's model.
