@@ -15,6 +15,13 @@ found exactly like a built-in one:
 - :data:`QUERY_INTERLEAVERS`: place learnable query tokens among visual tokens.
 - :data:`LLM_BACKBONES`: the causal language model and its tokenizer.
 - :data:`SPACE_DECODERS`: query / visual / text hidden states -> a box per frame.
+
+Three more registries hold the parts of the automatic STVG data construction
+(``tools/data_construction/build_stvg.py``): :data:`OBJECT_PICKERS`,
+:data:`GROUNDING_DETECTORS` and :data:`CONSTRUCTION_FILTERS`. Like the plugin
+registries they are roots with the scope ``mmstvg`` (MMEngine's roots already
+hold mmstvg's ``mmstvg`` child of every kind that would fit), so they build
+whatever default scope is current.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -96,6 +103,14 @@ LLM_BACKBONES = PluginRegistry(
     'LLM backbone', scope='mmstvg', locations=['mmstvg.models.llm_backbones'])
 SPACE_DECODERS = PluginRegistry(
     'space decoder', scope='mmstvg', locations=['mmstvg.models.space_decoders'])
+
+# Automatic STVG data construction (mmstvg.data_construction).
+OBJECT_PICKERS = Registry(
+    'object picker', scope='mmstvg', locations=['mmstvg.data_construction'])
+GROUNDING_DETECTORS = Registry(
+    'grounding detector', scope='mmstvg', locations=['mmstvg.data_construction'])
+CONSTRUCTION_FILTERS = Registry(
+    'construction filter', scope='mmstvg', locations=['mmstvg.data_construction'])
 
 # Optimisation.
 OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, locations=['mmstvg.engine'])
