@@ -30,7 +30,8 @@ CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 CONFIGS = sorted(
     osp.relpath(path, CONFIG_ROOT)
     for path in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
-    if '_base_' not in osp.relpath(path, CONFIG_ROOT).split(osp.sep))
+    if not {'_base_', 'data_construction'} & set(osp.relpath(path, CONFIG_ROOT).split(osp.sep)))
+# (configs/data_construction/ holds build_stvg.py's configs, not model configs.)
 
 SPACEVLLM = dict(grounder='VideoGroundingLLM', interleaver='InterleavedQueries',
                  decoder='QueryGuidedSpaceDecoder', attention='learnable')

@@ -3,6 +3,7 @@ Grounding-DINO (mmdet config + saved BERT + a WordPiece vocabulary written
 here) and a tiny random Qwen2 causal LM, all saved to disk and loaded back
 through the library's loading paths."""
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -38,6 +39,7 @@ def write_tiny_bert(out_dir: str) -> str:
     words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '.', '?', ',', 'the', 'a',
              'moves', 'left', 'right', 'up', 'down', 'man', 'woman', 'person', 'dog',
              *COLORS, *SHAPES, '##s']
+    os.makedirs(out_dir, exist_ok=True)
     vocab = osp.join(out_dir, 'vocab_src.txt')
     with open(vocab, 'w') as f:
         f.write('\n'.join(words) + '\n')
