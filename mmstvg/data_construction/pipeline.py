@@ -294,7 +294,10 @@ class STVGConstructionPipeline:
         self.work_dir = work_dir
         self.ann_file = osp.join(work_dir, ann_file)
         self.report_file = osp.join(work_dir, report_file)
-        self.sampling = dict(sample_fps=2.0, max_frames=None, **(sampling or {}))
+        self.sampling = dict(sample_fps=2.0, max_frames=None)
+        self.sampling.update(_plain(sampling or {}))
+        if set(self.sampling) != {'sample_fps', 'max_frames'}:
+            raise ValueError(f'sampling takes sample_fps and max_frames, got {sampling}')
         self.box_choice = box_choice
         self.fill = fill
         self.workers = max(1, int(workers))

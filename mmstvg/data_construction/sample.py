@@ -96,16 +96,26 @@ class CandidateSample:
     def set_detections(self, frame_inds: Sequence[int],
                        detections: Sequence[FrameDetections],
                        box_choice: str = 'highest_score') -> None:
-        """Store the detections of the sampled frames and choose one box each."""
+        """Store the detections of the sampled frames and choose one box each.
+
+        Boxes are clipped to the frame first; a box with no area left is
+        not a detection.
+        """
         self.frame_inds = np.asarray(frame_inds, dtype=np.int64).reshape(-1)
         if len(detections) != len(self.frame_inds):
             raise ValueError(f'{len(detections)} detections for '
                              f'{len(self.frame_inds)} sampled frames')
         if np.any(np.diff(self.frame_inds) <= 0):
             raise ValueError('sampled frame indices must increase')
-        self.detections = list(detections)
+        self.detections = [self._clip(d) for d in detections]
         self.chosen_boxes = choose_boxes(self.detections, box_choice)
         self.keep = ~np.isnan(self.chosen_boxes[:, 0])
+
+    def _clip(self, detections: FrameDetections) -> FrameDetections:
+        """Boxes clipped to the frame; those left without area are no detections."""
+        boxes = clip_boxes(detections.boxes, (self.height, self.width))
+        valid = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        return FrameDetections(boxes[valid], detections.scores[valid])
 
     def drop_frames(self, drop: np.ndarray, rule: str) -> int:
         """Stop counting the sampled frames in ``drop`` as detections.
