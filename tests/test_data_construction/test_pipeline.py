@@ -219,3 +219,30 @@ def test_bad_inputs_are_named(synthetic_set, tmp_path):
     assert report['num_failed'] == len(synthetic_set['entries']) - 1
     assert all(s['reason'].startswith('FileNotFoundError') for s in report['samples'].values()
                if s['status'] == 'failed')
+
+
+def test_constructed_annotations_train_the_toy_config(uninterrupted, synthetic_set,
+                                                      tmp_path):
+    import math
+
+    from mmstvg.engine.runner_builder import build_runner
+    from tests.test_configs.test_toy_configs_train import logged_losses, make_tiny
+    from tools.misc.create_toy_pretrained import create_toy_pretrained
+    toy_dir = str(tmp_path / 'toy')
+    info = create_toy_pretrained(toy_dir, image_size=32, patch_size=8, vision_hidden=32,
+                                 llm_hidden=64, llm_layers=1, llm_heads=4, llm_kv_heads=2,
+                                 max_positions=1024)
+    assets = dict(data_root=synthetic_set['root'] + '/', toy_dir=toy_dir,
+                  vocab_size=info['vocab_size'])
+    cfg = make_tiny(Config.fromfile(osp.join(REPO_ROOT, 'configs', 'spacevllm_toy.py')),
+                    assets, str(tmp_path / 'work'), max_iters=2)
+    dataset = cfg.train_dataloader.dataset
+    dataset.ann_file = uninterrupted['pipeline'].ann_file
+    dataset.data_prefix = dict(video=synthetic_set['video_root'])
+    runner = build_runner(cfg)
+    assert len(runner.train_dataloader.dataset) == uninterrupted['report']['num_kept']
+    runner.train()
+    losses = logged_losses(runner)
+    assert {'loss', 'loss_lm', 'loss_bbox', 'loss_iou'} <= set(losses)
+    for key, history in losses.items():
+        assert len(history) == 2 and all(math.isfinite(v) for v in history), key
