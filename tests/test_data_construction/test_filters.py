@@ -60,11 +60,12 @@ def test_max_boxes_drops_crowded_frames_only():
 def test_area_jump_compares_with_the_last_kept_frame():
     sides = [10, np.sqrt(150), 20, np.sqrt(160), np.sqrt(310), 0, np.sqrt(200)]
     # areas 100, 150, 400 (x2.67 of 150: dropped), 160 (vs 150), 310 (x1.94),
-    # 0 (degenerate: dropped), 200 (vs 310: x1.55)
+    # 0 (no area: not a detection at all), 200 (vs 310: x1.55)
     sample = candidate([frame(square(0, 0, s)) for s in sides])
+    np.testing.assert_array_equal(sample.keep, [1, 1, 1, 1, 1, 0, 1])
     assert BoxAreaJumpFrameFilter(max_ratio=2.0)(sample) is None
     np.testing.assert_array_equal(sample.keep, [1, 1, 0, 1, 1, 0, 1])
-    assert sample.frames_dropped == {'area_jump': 2}
+    assert sample.frames_dropped == {'area_jump': 1}
 
 
 def test_area_jump_of_exactly_the_ratio_is_kept_and_a_switch_drops_the_rest():
@@ -150,3 +151,10 @@ def test_hcstvg_entry_is_one_based_xywh_for_every_span_frame():
     assert entry['caption'] == 'the dog runs' and entry['object'] == 'the dog'
     assert (entry['img_num'], entry['width'], entry['height'], entry['fps']) == \
         (40, 100, 100, 2.0)
+
+
+def test_boxes_are_clipped_and_boxes_outside_the_frame_are_no_detections():
+    sample = candidate([frame(([-10, 5, 20, 130], 0.9), ([120, 0, 150, 10], 0.8)), frame()])
+    np.testing.assert_array_equal(sample.detections[0].boxes, [[0, 5, 20, 100]])
+    np.testing.assert_array_equal(sample.detections[0].scores, [0.9])
+    np.testing.assert_array_equal(sample.keep, [True, False])
