@@ -246,3 +246,51 @@ def test_constructed_annotations_train_the_toy_config(uninterrupted, synthetic_s
     assert {'loss', 'loss_lm', 'loss_bbox', 'loss_iou'} <= set(losses)
     for key, history in losses.items():
         assert len(history) == 2 and all(math.isfinite(v) for v in history), key
+
+
+USER_FILTER = '''
+import numpy as np
+from mmstvg.data_construction import BaseConstructionFilter
+from mmstvg.registry import CONSTRUCTION_FILTERS
+
+
+@CONSTRUCTION_FILTERS.register_module()
+class {name}(BaseConstructionFilter):
+    default_rule = 'min_box_side'
+
+    def __init__(self, min_side=8, rule=None):
+        super().__init__(rule)
+        self.min_side = min_side
+
+    def __call__(self, sample):
+        sides = sample.chosen_boxes[:, 2:] - sample.chosen_boxes[:, :2]
+        sample.drop_frames(np.nan_to_num(sides.min(axis=1)) < self.min_side, self.rule)
+        return None
+'''
+
+
+def test_a_users_filter_through_custom_imports(uninterrupted, synthetic_set, tmp_path,
+                                               monkeypatch):
+    """The docs' example: a filter in the user's module, named in a config file."""
+    import sys
+
+    from mmstvg.registry import CONSTRUCTION_FILTERS
+    name, module = 'MinBoxSideFrameFilterForTest', 'user_construction_filter_test'
+    (tmp_path / f'{module}.py').write_text(USER_FILTER.format(name=name))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = pipeline_cfg(synthetic_set, uninterrupted['captions'], tmp_path / 'work')
+    cfg.construction_filters.insert(1, dict(type=name, min_side=1000))
+    cfg.custom_imports = dict(imports=[FAKE_PARTS, module], allow_failed_imports=False)
+    config_file = tmp_path / 'my_construction.py'
+    cfg.dump(str(config_file))
+    try:
+        report = STVGConstructionPipeline.from_config(Config.fromfile(str(config_file))).run()
+    finally:
+        sys.modules.pop(module, None)
+        CONSTRUCTION_FILTERS.module_dict.pop(name, None)
+    # No box is 1000 px wide: every detected frame is dropped by the user's rule.
+    assert report['frames_dropped_by_rule']['min_box_side'] == \
+        report['num_detected_frames'] > 0
+    assert report['num_kept'] == 0
+    assert report['dropped_by_rule']['boundary_refinement'] == \
+        uninterrupted['report']['num_videos'] - 1 - report['dropped_by_rule']['duration_clip']
