@@ -54,6 +54,11 @@ BAD_SAMPLE_POLICIES = ('error', 'skip')
 SHORT_VIDEO_POLICIES = ('skip', 'clip', 'error')
 
 
+class ListedBadVideo(GroundingDataError):
+    """A sample whose video ``bad_videos_file`` lists (always skipped and
+    counted, whatever ``on_bad_sample`` says)."""
+
+
 class ShortVideoError(RuntimeError):
     """A short-decoding video met with ``short_video='error'`` (raised even
     with ``on_bad_sample='skip'``)."""
@@ -180,6 +185,11 @@ class BaseGroundingDataset(BaseDataset):
                 parsed = self.parse_data_info(raw)
                 parsed = parsed if isinstance(parsed, list) else [parsed]
                 parsed = [self._apply_bad_videos(info) for info in parsed]
+            except ListedBadVideo as error:
+                # The user listed the video to skip: counted whatever
+                # on_bad_sample says.
+                self._count_skip(error)
+                continue
             except GroundingDataError as error:
                 self._handle_bad(error)
                 continue
@@ -224,6 +234,10 @@ class BaseGroundingDataset(BaseDataset):
                     log_first: bool = False) -> None:
         if self.on_bad_sample == 'error':
             raise error
+        self._count_skip(error, log_first)
+
+    def _count_skip(self, error: GroundingDataError,
+                    log_first: bool = False) -> None:
         field = error.field or 'unknown'
         first = field not in self.skip_examples
         self.skipped[field] += 1
@@ -315,8 +329,9 @@ class BaseGroundingDataset(BaseDataset):
         reason = entry.get('reason', 'unreadable')
         where = f'listed in {self.bad_videos_file}'
         if reason != 'short':
-            raise self.bad(f'{where}: {reason} ({entry.get("detail", "")})',
-                           info['video_id'], 'bad_videos_file')
+            raise ListedBadVideo(
+                f'{where}: {reason} ({entry.get("detail", "")})',
+                self.ann_file, info['video_id'], 'bad_videos_file')
         decoded = int(entry.get('decoded_frames', 0))
         message = (f'{where}: decodes {decoded} frames, the annotation says '
                    f'{info["num_frames"]}')
@@ -326,8 +341,9 @@ class BaseGroundingDataset(BaseDataset):
                              info['video_id'], 'bad_videos_file')
             raise ShortVideoError(str(error)) from None
         if self.short_video == 'skip':
-            raise self.bad(message + " (short_video='skip')",
-                           info['video_id'], 'bad_videos_file')
+            raise ListedBadVideo(message + " (short_video='skip')",
+                                 self.ann_file, info['video_id'],
+                                 'bad_videos_file')
         return self._clip_to_frames(info, decoded, message)
 
     def _clip_to_frames(self, info: dict, decoded: int, message: str) -> dict:

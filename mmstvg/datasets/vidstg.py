@@ -50,8 +50,9 @@ class VidSTGDataset(BaseGroundingDataset):
         annotations = self.load_json()
         if not isinstance(annotations, dict):
             raise self.bad('must be {"videos": [...], "trajectories": {...}}, '
-                           f'got a {type(annotations).__name__}', '<all>',
-                           '<top level>')
+                           f'got a {type(annotations).__name__} (a raw VidSTG '
+                           'file? convert it with tools/dataset_converters/'
+                           'vidstg.py)', '<all>', '<top level>')
         for key in ('videos', 'trajectories'):
             if key not in annotations:
                 hint = (' (this looks like a raw VidSTG file: convert it with '
