@@ -49,7 +49,7 @@ def convert_refcoco(ann_file: str, out_file: str,
         box = mine[0].get('bbox') if len(mine) == 1 else None
         caption = image.get('caption')
         if len(mine) != 1:
-            report.drop(f'not exactly one annotation', f'{name} ({len(mine)})')
+            report.drop('not exactly one annotation', f'{name} ({len(mine)})')
         elif not isinstance(caption, str) or not caption.strip():
             report.drop('caption is not a non-empty string', name)
         elif not (isinstance(box, list) and len(box) == 4 and all(
