@@ -6,13 +6,20 @@ from .charades_sta import CharadesSTADataset, probe_video_meta
 from .hcstvg import HCSTVGDataset, HCSTVGv2Dataset
 from .refcoco import RefCOCODataset
 from .synthetic import generate_synthetic_stvg
+from .temporal_grounding import (DiDeMoDataset, TACoSDataset,
+                                 TemporalGroundingDataset)
 from .transforms import *  # noqa: F401,F403
 from .unistg import DEFAULT_PROMPT_TEMPLATES, UniSTGDataset
+from .validation import (as_boxes, as_float, as_int, check_fps,
+                         check_frame_inds, check_sentence, load_json,
+                         read_text)
 from .vidstg import VidSTGDataset
 
 __all__ = [
     'CONTRACT_KEYS', 'BaseGroundingDataset', 'GroundingDataError',
     'HCSTVGDataset', 'HCSTVGv2Dataset', 'VidSTGDataset', 'CharadesSTADataset',
     'RefCOCODataset', 'UniSTGDataset', 'DEFAULT_PROMPT_TEMPLATES',
-    'generate_synthetic_stvg', 'probe_video_meta'
+    'generate_synthetic_stvg', 'probe_video_meta', 'TemporalGroundingDataset',
+    'DiDeMoDataset', 'TACoSDataset', 'as_boxes', 'as_float', 'as_int',
+    'check_fps', 'check_frame_inds', 'check_sentence', 'load_json', 'read_text'
 ]

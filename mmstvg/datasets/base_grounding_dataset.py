@@ -17,12 +17,15 @@ the part of the video the sample is about (VidSTG's ``used_segment``); the frame
 samplers sample inside it. Every dataset here sets it (``[0, num_frames)`` where
 the whole video is used).
 
-Bad input (a missing video, a missing key, a box count that does not match the
-span, a span outside the video, boxes outside the frame, an unreadable video met
-by the pipeline) raises :class:`GroundingDataError` naming the annotation file,
-the video id and the field; with ``on_bad_sample='skip'`` the sample is dropped
-instead, counted in :attr:`BaseGroundingDataset.num_skipped` and logged with
-MMLogger.
+Bad input (a missing video, a missing key, a wrong-typed value, a non-positive
+fps, a caption that is not text or is over the word budget, a box count that
+does not match the span, a span outside the video, an unreadable video met by
+the pipeline or listed by ``tools/misc/check_dataset.py``) raises
+:class:`GroundingDataError` naming the annotation file, the video id and the
+field; with ``on_bad_sample='skip'`` the sample is dropped instead, counted in
+:attr:`BaseGroundingDataset.num_skipped` and logged once as a summary per file.
+A dataset whose every sample was skipped is an error. The checks themselves
+live in :mod:`mmstvg.datasets.validation` (shared with the inferencer).
 """
 import os
 import os.path as osp
@@ -34,8 +37,12 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
 from mmstvg.structures import frames_to_seconds
+from .validation import (DEFAULT_MAX_SENTENCE_WORDS, SENTENCE_POLICIES,
+                         GroundingDataError, as_boxes, as_float, as_int,
+                         check_fps, check_sentence, load_json)
 
-__all__ = ['GroundingDataError', 'BaseGroundingDataset', 'CONTRACT_KEYS']
+__all__ = ['GroundingDataError', 'BaseGroundingDataset', 'CONTRACT_KEYS',
+           'ShortVideoError']
 
 #: Keys every dataset's ``parse_data_info`` returns.
 CONTRACT_KEYS = ('sample_id', 'video_id', 'video_path', 'task', 'sentence',
@@ -44,32 +51,17 @@ CONTRACT_KEYS = ('sample_id', 'video_id', 'video_path', 'task', 'sentence',
                  'gt_tube_frame_inds', 'gt_tube_boxes')
 
 BAD_SAMPLE_POLICIES = ('error', 'skip')
+SHORT_VIDEO_POLICIES = ('skip', 'clip', 'error')
 
 
-class GroundingDataError(ValueError):
-    """A bad annotation or video, naming the file, the video and the field.
+class ListedBadVideo(GroundingDataError):
+    """A sample whose video ``bad_videos_file`` lists (always skipped and
+    counted, whatever ``on_bad_sample`` says)."""
 
-    Args:
-        message: what is wrong.
-        ann_file: the annotation file the sample comes from.
-        video_id: the video (or image) id of the sample.
-        field: the annotation field (or ``'video'``) that is wrong.
-    """
 
-    def __init__(self, message: str, ann_file: Optional[str] = None,
-                 video_id: Optional[str] = None, field: Optional[str] = None):
-        self.ann_file = ann_file
-        self.video_id = video_id
-        self.field = field
-        self.reason = message
-        # Only the parts given: a DataLoader worker re-raises the error in the
-        # main process from its message alone.
-        parts = [] if ann_file is None else [str(ann_file)]
-        if video_id is not None:
-            parts.append(f'video {video_id!r}')
-        if field is not None:
-            parts.append(f'field {field!r}')
-        super().__init__(': '.join(parts + [message]))
+class ShortVideoError(RuntimeError):
+    """A short-decoding video met with ``short_video='error'`` (raised even
+    with ``on_bad_sample='skip'``)."""
 
 
 class BaseGroundingDataset(BaseDataset):
@@ -78,7 +70,13 @@ class BaseGroundingDataset(BaseDataset):
     Subclasses implement :meth:`load_raw_annotations` (read the source files
     into a list of raw entries) and :meth:`parse_data_info` (one raw entry ->
     one contract dict, or a list of them); they call :meth:`bad` to report a
-    problem and :meth:`finish_info` to fill the derived keys and validate.
+    problem, :meth:`int_field` / :meth:`float_field` / :meth:`boxes_field` to
+    read typed values and :meth:`finish_info` to fill the derived keys and
+    validate.
+
+    Boxes are kept as the provider wrote them (the metric scores against
+    them, as TubeDETR's evaluator does); :class:`LoadGroundingAnnotations`
+    clips the *training* targets to the frame.
 
     Args:
         ann_file: the annotation file.
@@ -88,10 +86,21 @@ class BaseGroundingDataset(BaseDataset):
         dataset_name: the name stored in every sample's ``dataset_name``;
             defaults to the class's ``DEFAULT_NAME``.
         on_bad_sample: ``'error'`` raises :class:`GroundingDataError` on bad
-            input; ``'skip'`` drops the sample, counts it and logs it.
+            input; ``'skip'`` drops the sample and counts it; the counts per
+            field are logged once, as a summary.
         check_video_exists: check at load time that every video file exists.
-        box_tolerance: boxes may leave the frame by at most this many pixels
-            (they are then clipped to it); further out is bad input.
+        box_tolerance: None (default): a box may leave the frame (it is
+            kept as written; training targets are clipped). A number: boxes
+            further than this many pixels outside the frame are bad input.
+        max_sentence_words: the sentence budget in words (None: none).
+        long_sentence: ``'error'`` (a longer sentence is bad input) or
+            ``'truncate'`` (cut to the budget, counted and logged once).
+        bad_videos_file: the ``bad_videos.json`` written by
+            ``tools/misc/check_dataset.py``; its unreadable videos are
+            skipped and counted (field ``'bad_videos_file'``).
+        short_video: what to do with a video of that file that decodes fewer
+            frames than annotated: ``'skip'`` it, ``'clip'`` the sample to the
+            decoded frames, or raise an ``'error'``. Logged once with counts.
         **kwargs: passed to :class:`mmengine.dataset.BaseDataset`
             (``pipeline``, ``test_mode``, ``lazy_init``, ``serialize_data``,
             ``indices`` ...).
@@ -107,17 +116,37 @@ class BaseGroundingDataset(BaseDataset):
                  dataset_name: Optional[str] = None,
                  on_bad_sample: str = 'error',
                  check_video_exists: bool = True,
-                 box_tolerance: float = 1.0,
+                 box_tolerance: Optional[float] = None,
+                 max_sentence_words: Optional[int] = DEFAULT_MAX_SENTENCE_WORDS,
+                 long_sentence: str = 'error',
+                 bad_videos_file: Optional[str] = None,
+                 short_video: str = 'skip',
                  **kwargs):
         if on_bad_sample not in BAD_SAMPLE_POLICIES:
             raise ValueError(f'on_bad_sample must be one of '
                              f'{BAD_SAMPLE_POLICIES}, got {on_bad_sample!r}')
+        if long_sentence not in SENTENCE_POLICIES:
+            raise ValueError(f'long_sentence must be one of '
+                             f'{SENTENCE_POLICIES}, got {long_sentence!r}')
+        if short_video not in SHORT_VIDEO_POLICIES:
+            raise ValueError(f'short_video must be one of '
+                             f'{SHORT_VIDEO_POLICIES}, got {short_video!r}')
         self.dataset_name = dataset_name or self.DEFAULT_NAME
         self.dataset_name_given = dataset_name is not None
         self.on_bad_sample = on_bad_sample
         self.check_video_exists = check_video_exists
-        self.box_tolerance = float(box_tolerance)
+        self.box_tolerance = None if box_tolerance is None else \
+            float(box_tolerance)
+        self.max_sentence_words = max_sentence_words
+        self.long_sentence = long_sentence
+        self.bad_videos_file = bad_videos_file
+        self.short_video = short_video
         self.skipped: Counter = Counter()
+        #: One example message per skipped field (for the summary).
+        self.skip_examples: Dict[str, str] = {}
+        self.num_truncated = 0
+        self.num_clipped_short = 0
+        self._bad_videos: Optional[Dict[str, dict]] = None
         #: Set by :class:`UniSTGDataset`: templates of this dataset's task.
         self.prompt_templates: Optional[List[str]] = None
         self._video_index: Optional[Dict[str, str]] = None
@@ -132,49 +161,212 @@ class BaseGroundingDataset(BaseDataset):
         """Read the source files into a list of raw entries."""
         raise NotImplementedError
 
+    def load_json(self) -> Any:
+        """The annotation file as json (UTF-8; errors name the file)."""
+        return load_json(self.ann_file)
+
     def load_data_list(self) -> List[dict]:
-        """Parse every raw entry; bad ones raise or are skipped and counted."""
+        """Parse every raw entry; bad ones raise or are skipped and counted.
+
+        Raises:
+            GroundingDataError: when every entry was skipped (with the counts
+                per field and an example of each), or on the first bad entry
+                with ``on_bad_sample='error'``.
+        """
         if self.ann_file and not osp.isfile(self.ann_file):
             raise FileNotFoundError(
                 f'{type(self).__name__}: annotation file {self.ann_file} '
-                'does not exist')
+                'does not exist (see docs/en/dataset_prepare.md)')
+        self._load_bad_videos()
         data_list = []
-        for raw in self.load_raw_annotations():
+        raw_entries = self.load_raw_annotations()
+        for raw in raw_entries:
             try:
                 parsed = self.parse_data_info(raw)
+                parsed = parsed if isinstance(parsed, list) else [parsed]
+                parsed = [self._apply_bad_videos(info) for info in parsed]
+            except ListedBadVideo as error:
+                # The user listed the video to skip: counted whatever
+                # on_bad_sample says.
+                self._count_skip(error)
+                continue
             except GroundingDataError as error:
                 self._handle_bad(error)
                 continue
-            parsed = parsed if isinstance(parsed, list) else [parsed]
             data_list.extend(parsed)
+        logger = MMLogger.get_current_instance()
+        if self.num_truncated:
+            logger.warning(
+                f'{type(self).__name__} ({self.ann_file}): truncated '
+                f'{self.num_truncated} sentences to max_sentence_words='
+                f'{self.max_sentence_words} words')
+        if self.num_clipped_short:
+            logger.warning(
+                f'{type(self).__name__} ({self.ann_file}): clipped '
+                f'{self.num_clipped_short} samples to the frames their video '
+                f'decodes (short_video=\'clip\', {self.bad_videos_file})')
         if self.skipped:
-            MMLogger.get_current_instance().warning(
-                f'{type(self).__name__} ({self.ann_file}): skipped '
-                f'{self.num_skipped} bad samples by field: '
-                f'{dict(self.skipped)}')
+            logger.warning(self.skip_summary(len(raw_entries)))
+        if raw_entries and not data_list and self.skipped:
+            raise GroundingDataError(
+                f'every sample was skipped as bad input: '
+                f'{self.skip_summary(len(raw_entries))}',
+                ann_file=self.ann_file, field='<all samples>')
         return data_list
+
+    def skip_summary(self, num_entries: Optional[int] = None) -> str:
+        """One line: how many samples were skipped, per field, with an
+        example of each."""
+        total = '' if num_entries is None else f' of {num_entries} entries'
+        examples = '; '.join(f'{field}: e.g. {self.skip_examples[field]}'
+                             for field in self.skipped
+                             if field in self.skip_examples)
+        return (f'{type(self).__name__} ({self.ann_file}): skipped '
+                f'{self.num_skipped}{total} as bad samples, by field: '
+                f'{dict(self.skipped)} ({examples})')
 
     @property
     def num_skipped(self) -> int:
         """Number of samples dropped as bad input so far (this process)."""
         return sum(self.skipped.values())
 
-    def _handle_bad(self, error: GroundingDataError) -> None:
+    def _handle_bad(self, error: GroundingDataError,
+                    log_first: bool = False) -> None:
         if self.on_bad_sample == 'error':
             raise error
-        self.skipped[error.field or 'unknown'] += 1
-        MMLogger.get_current_instance().warning(f'skipping bad sample: {error}')
+        self._count_skip(error, log_first)
+
+    def _count_skip(self, error: GroundingDataError,
+                    log_first: bool = False) -> None:
+        field = error.field or 'unknown'
+        first = field not in self.skip_examples
+        self.skipped[field] += 1
+        if first:
+            self.skip_examples[field] = \
+                f'{error.video_id}: {error.reason}'
+        if log_first and first:
+            MMLogger.get_current_instance().warning(
+                f'skipping bad sample: {error} (further skips of field '
+                f'{field!r} are counted, not logged)')
 
     def bad(self, message: str, video_id: Any, field: str) -> GroundingDataError:
         """Build the error for a bad sample of this dataset's annotation file."""
         return GroundingDataError(message, ann_file=self.ann_file,
                                   video_id=str(video_id), field=field)
 
+    def where(self, video_id: Any) -> dict:
+        """The ``where`` dict of :mod:`mmstvg.datasets.validation`."""
+        return dict(ann_file=self.ann_file, video_id=str(video_id))
+
     def require(self, entry: dict, key: str, video_id: Any) -> Any:
         """``entry[key]``, or a :class:`GroundingDataError` naming the key."""
-        if not isinstance(entry, dict) or key not in entry:
+        if not isinstance(entry, dict):
+            raise self.bad(f'the entry must be a dict, got '
+                           f'{type(entry).__name__}', video_id, key)
+        if key not in entry:
             raise self.bad('missing key', video_id, key)
         return entry[key]
+
+    def int_field(self, entry: dict, key: str, video_id: Any,
+                  minimum: Optional[int] = None) -> int:
+        """``entry[key]`` checked to be an integer (see :func:`as_int`)."""
+        return as_int(self.require(entry, key, video_id), key,
+                      self.where(video_id), minimum=minimum)
+
+    def float_field(self, entry: dict, key: str, video_id: Any,
+                    positive: bool = False) -> float:
+        """``entry[key]`` checked to be a finite number."""
+        return as_float(self.require(entry, key, video_id), key,
+                        self.where(video_id), positive=positive)
+
+    def str_field(self, entry: dict, key: str, video_id: Any) -> str:
+        """``entry[key]`` checked to be a non-empty string."""
+        value = self.require(entry, key, video_id)
+        if not isinstance(value, str) or not value:
+            raise self.bad(f'must be a non-empty string, got '
+                           f'{type(value).__name__} {value!r:.60}', video_id,
+                           key)
+        return value
+
+    def boxes_field(self, value: Any, key: str, video_id: Any) -> np.ndarray:
+        """``value`` checked to be a non-empty ``(N, 4)`` list of numbers."""
+        return as_boxes(value, key, self.where(video_id))
+
+    # ------------------------------------------------------------------ #
+    # Videos found bad by tools/misc/check_dataset.py
+    # ------------------------------------------------------------------ #
+    def _load_bad_videos(self) -> None:
+        self._bad_videos = None
+        path = self.bad_videos_file
+        if not path:
+            return
+        if self.data_root and not osp.isabs(path) and not osp.isfile(path):
+            path = osp.join(self.data_root, path)
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: bad_videos_file {path} does not '
+                'exist (write it with tools/misc/check_dataset.py CONFIG)')
+        content = load_json(path)
+        videos = content.get('videos') if isinstance(content, dict) else None
+        if not isinstance(videos, dict):
+            raise GroundingDataError(
+                'must be {"videos": {video file: {"reason": ..., '
+                '"decoded_frames": ...}}} as check_dataset.py writes it',
+                ann_file=path, field='videos')
+        self._bad_videos = {}
+        for video, entry in videos.items():
+            self._bad_videos[osp.normpath(video)] = entry
+            self._bad_videos.setdefault(osp.basename(video), entry)
+
+    def _apply_bad_videos(self, info: dict) -> dict:
+        if not self._bad_videos:
+            return info
+        path = osp.normpath(info['video_path'])
+        entry = self._bad_videos.get(path) or self._bad_videos.get(
+            osp.basename(path))
+        if entry is None:
+            return info
+        reason = entry.get('reason', 'unreadable')
+        where = f'listed in {self.bad_videos_file}'
+        if reason != 'short':
+            raise ListedBadVideo(
+                f'{where}: {reason} ({entry.get("detail", "")})',
+                self.ann_file, info['video_id'], 'bad_videos_file')
+        decoded = int(entry.get('decoded_frames', 0))
+        message = (f'{where}: decodes {decoded} frames, the annotation says '
+                   f'{info["num_frames"]}')
+        if self.short_video == 'error':
+            # Raised past on_bad_sample: the user asked for an error.
+            error = self.bad(message + " (short_video='error')",
+                             info['video_id'], 'bad_videos_file')
+            raise ShortVideoError(str(error)) from None
+        if self.short_video == 'skip':
+            raise ListedBadVideo(message + " (short_video='skip')",
+                                 self.ann_file, info['video_id'],
+                                 'bad_videos_file')
+        return self._clip_to_frames(info, decoded, message)
+
+    def _clip_to_frames(self, info: dict, decoded: int, message: str) -> dict:
+        """``short_video='clip'``: cut the sample to ``decoded`` frames."""
+        start, end = info['gt_span_frames']
+        clip = info['clip_span_frames']
+        if decoded <= start or decoded <= clip[0]:
+            raise self.bad(message + ': the span starts after the last '
+                           "decoded frame (short_video='clip')",
+                           info['video_id'], 'bad_videos_file')
+        fps = info['fps']
+        end = min(end, decoded)
+        keep = info['gt_tube_frame_inds'] < decoded
+        info.update(
+            num_frames=decoded, duration=decoded / fps,
+            gt_span_frames=[start, end],
+            gt_span_seconds=(info['gt_span_seconds'][0],
+                             min(info['gt_span_seconds'][1], decoded / fps)),
+            gt_tube_frame_inds=info['gt_tube_frame_inds'][keep],
+            gt_tube_boxes=info['gt_tube_boxes'][keep],
+            clip_span_frames=[clip[0], min(clip[1], decoded)])
+        self.num_clipped_short += 1
+        return info
 
     # ------------------------------------------------------------------ #
     # Paths
@@ -250,19 +442,28 @@ class BaseGroundingDataset(BaseDataset):
         """
         contract_video_id = video_id
         video_id = source_id if source_id is not None else video_id
-        if num_frames is None or int(num_frames) <= 0:
-            raise self.bad(f'frame count must be positive, got {num_frames}',
-                           video_id, 'num_frames')
-        if fps is None or not float(fps) > 0:
-            raise self.bad(f'fps must be positive, got {fps}', video_id, 'fps')
-        num_frames, fps = int(num_frames), float(fps)
-        start, end = int(span_frames[0]), int(span_frames[1])
+        where = self.where(video_id)
+        num_frames = as_int(num_frames, 'num_frames', where, minimum=1)
+        fps = check_fps(fps, 'fps', where)
+        height = as_int(height, 'height', where, minimum=1)
+        width = as_int(width, 'width', where, minimum=1)
+        sentence, truncated = check_sentence(
+            sentence, 'sentence', where, self.max_sentence_words,
+            self.long_sentence)
+        self.num_truncated += int(truncated)
+        start = as_int(span_frames[0], span_field, where)
+        end = as_int(span_frames[1], span_field, where)
         if not 0 <= start < end <= num_frames:
             raise self.bad(
                 f'span [{start}, {end}) is empty or outside the video of '
                 f'{num_frames} frames', video_id, span_field)
-        inds = np.asarray(tube_frame_inds, dtype=np.int64).reshape(-1)
-        boxes = np.asarray(tube_boxes, dtype=np.float32).reshape(-1, 4)
+        inds = np.asarray(tube_frame_inds)
+        if inds.size and inds.dtype.kind not in 'iu':
+            raise self.bad(f'frame indices must be integers, got dtype '
+                           f'{inds.dtype}', video_id, box_field)
+        inds = inds.astype(np.int64).reshape(-1)
+        boxes = as_boxes(tube_boxes, box_field, where,
+                         allow_empty=True).astype(np.float32)
         if len(inds) != len(boxes):
             raise self.bad(f'{len(boxes)} boxes for {len(inds)} frames',
                            video_id, box_field)
@@ -275,8 +476,7 @@ class BaseGroundingDataset(BaseDataset):
             if (np.diff(inds) <= 0).any():
                 raise self.bad('annotated frames are not strictly increasing',
                                video_id, box_field)
-            boxes = self._check_boxes(boxes, int(height), int(width), video_id,
-                                      box_field)
+            self._check_boxes(boxes, height, width, video_id, box_field)
         if span_seconds is None:
             span_seconds = frames_to_seconds((start, end), fps)
         clip = (0, num_frames) if clip_span_frames is None else (
@@ -289,14 +489,14 @@ class BaseGroundingDataset(BaseDataset):
             video_id=str(contract_video_id),
             video_path=video_path,
             task=task or self.TASK,
-            sentence=str(sentence),
+            sentence=sentence,
             dataset_name=self.dataset_name,
             qtype=qtype,
             num_frames=num_frames,
             fps=fps,
             duration=num_frames / fps,
-            height=int(height),
-            width=int(width),
+            height=height,
+            width=width,
             gt_span_frames=[start, end],
             gt_span_seconds=(float(span_seconds[0]), float(span_seconds[1])),
             gt_tube_frame_inds=inds,
@@ -306,28 +506,26 @@ class BaseGroundingDataset(BaseDataset):
         return info
 
     def _check_boxes(self, boxes: np.ndarray, height: int, width: int,
-                     video_id: Any, field: str) -> np.ndarray:
-        if height <= 0 or width <= 0:
-            raise self.bad(f'frame size {height}x{width} is not positive',
-                           video_id, 'height/width')
-        if not np.isfinite(boxes).all():
-            raise self.bad('box with a non-finite coordinate', video_id, field)
+                     video_id: Any, field: str) -> None:
+        """Boxes must have positive size; with ``box_tolerance`` they must
+        also stay inside the frame up to that many pixels. They are never
+        changed here: the metric scores against the provider's boxes."""
         if ((boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])).any():
             row = int(np.flatnonzero((boxes[:, 2] <= boxes[:, 0])
                                      | (boxes[:, 3] <= boxes[:, 1]))[0])
             raise self.bad(f'box {row} {boxes[row].tolist()} (xyxy) has no '
                            'area', video_id, field)
         tol = self.box_tolerance
+        if tol is None:
+            return
         outside = ((boxes[:, 0] < -tol) | (boxes[:, 1] < -tol)
                    | (boxes[:, 2] > width + tol) | (boxes[:, 3] > height + tol))
         if outside.any():
             row = int(np.flatnonzero(outside)[0])
             raise self.bad(
                 f'box {row} {boxes[row].tolist()} (xyxy) is outside the '
-                f'{width}x{height} frame', video_id, field)
-        boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
-        boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
-        return boxes
+                f'{width}x{height} frame by more than box_tolerance={tol} px',
+                video_id, field)
 
     # ------------------------------------------------------------------ #
     # Samples
@@ -338,6 +536,9 @@ class BaseGroundingDataset(BaseDataset):
         time, ``templates[idx % n]`` at test time)."""
         info = super().get_data_info(idx)
         info['ann_file'] = self.ann_file
+        # LoadGroundingAnnotations clips the training targets, not the
+        # boxes the metric scores.
+        info['test_mode'] = self.test_mode
         if self.prompt_templates:
             templates = self.prompt_templates
             pick = idx % len(templates) if self.test_mode else \
@@ -354,7 +555,7 @@ class BaseGroundingDataset(BaseDataset):
             return super().prepare_data(idx)
         except GroundingDataError as error:
             if self.on_bad_sample == 'skip' and not self.test_mode:
-                self._handle_bad(error)
+                self._handle_bad(error, log_first=True)
                 return None
             raise
 

@@ -1,5 +1,5 @@
 """Charades-STA (temporal grounding) from its ``VID start end##sentence`` files."""
-import json
+import math
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
@@ -8,6 +8,8 @@ import numpy as np
 from mmstvg.registry import DATASETS
 from mmstvg.structures import seconds_to_frames
 from .base_grounding_dataset import BaseGroundingDataset
+from .validation import (GroundingDataError, as_float, as_int, check_fps,
+                         load_json, read_text)
 
 __all__ = ['CharadesSTADataset', 'probe_video_meta']
 
@@ -32,16 +34,21 @@ class CharadesSTADataset(BaseGroundingDataset):
     one sample per line ``"<VID> <start s> <end s>##<sentence>"`` (e.g.
     ``"3MSZA 24.3 30.4##person turn a light on."``); videos
     ``<data_prefix['video']>/<VID><video_ext>``; and optionally ``meta_file``,
-    a json ``{VID: {"num_frames", "fps", "height", "width"[, "duration"]}}``
-    (``tools/dataset_converters/probe_video_meta.py`` writes it). Without a
-    meta file each video is probed once with decord at load time.
+    a json ``{VID: {"num_frames", "fps", "height", "width"[, "duration"]
+    [, "length"]}}`` (``tools/dataset_converters/charades_sta.py`` writes it
+    from ``Charades_v1_{train,test}.csv`` - ``length`` is the csv's official
+    length in seconds - and, given the videos, their probed frame counts,
+    fps and sizes). Keys a meta entry lacks are probed from the video with
+    decord at load time (all of them without a meta file).
 
     **Keys read**: the three fields of each line; from the meta file the keys
     above.
 
     **Convention converted from**: spans are in seconds. The end is clipped to
-    the video's duration; a line with ``start >= end`` (after clipping) is
-    dropped and counted (:attr:`num_dropped`). ``gt_span_seconds`` keeps the
+    ``clip_end_to``: the csv ``length`` (2D-TAN's protocol; 562 of the 3,720
+    test lines end past it) or the decoded video's duration; a line with
+    ``start >= end`` (after clipping) is dropped and counted
+    (:attr:`num_dropped`). ``gt_span_seconds`` keeps the
     seconds of the file, ``gt_span_frames`` rounds them to the nearest frame
     boundary (:func:`mmstvg.structures.seconds_to_frames`), widened to one
     frame if rounding made it empty. No boxes (task ``'tvg'``).
@@ -51,14 +58,24 @@ class CharadesSTADataset(BaseGroundingDataset):
     Args:
         meta_file: the optional metadata json (relative to ``data_root``).
         video_ext: extension of the video files.
+        clip_end_to: ``'auto'`` (the meta's ``length`` where it has one, else
+            the video's duration), ``'length'`` (the csv length; an entry
+            without one is bad input), ``'video'`` (the video's duration) or
+            ``'none'`` (only to the video's duration in frames).
         **kwargs: see :class:`BaseGroundingDataset`.
     """
 
     DEFAULT_NAME = 'charades_sta'
     TASK = 'tvg'
 
+    CLIP_END_TO = ('auto', 'length', 'video', 'none')
+
     def __init__(self, meta_file: Optional[str] = None, video_ext: str = '.mp4',
-                 **kwargs):
+                 clip_end_to: str = 'auto', **kwargs):
+        if clip_end_to not in self.CLIP_END_TO:
+            raise ValueError(f'clip_end_to must be one of {self.CLIP_END_TO}, '
+                             f'got {clip_end_to!r}')
+        self.clip_end_to = clip_end_to
         self.meta_file = meta_file
         self.video_ext = video_ext
         self.num_dropped = 0
@@ -71,14 +88,22 @@ class CharadesSTADataset(BaseGroundingDataset):
             meta_file = osp.join(self.data_root, meta_file)
         if not meta_file:
             return {}
-        with open(meta_file) as f:
-            return json.load(f)
+        if not osp.isfile(meta_file):
+            raise FileNotFoundError(
+                f'CharadesSTADataset: meta_file {meta_file} does not exist '
+                '(write it with tools/dataset_converters/charades_sta.py, see '
+                'docs/en/dataset_prepare.md)')
+        meta = load_json(meta_file)
+        if not isinstance(meta, dict):
+            raise GroundingDataError(
+                f'must be a dict {{VID: {{...}}}}, got {type(meta).__name__}',
+                ann_file=meta_file, field='<top level>')
+        return meta
 
     def load_raw_annotations(self) -> List[Tuple[int, str, dict]]:
         meta = self._load_meta()
         self.num_dropped = 0
-        with open(self.ann_file) as f:
-            lines = [line.strip() for line in f]
+        lines = [line.strip() for line in read_text(self.ann_file).splitlines()]
         return [(i, line, meta) for i, line in enumerate(lines) if line]
 
     def parse_data_info(self, raw: Tuple[int, str, dict]) -> Optional[list]:
@@ -94,24 +119,43 @@ class CharadesSTADataset(BaseGroundingDataset):
         except ValueError:
             raise self.bad(f'line {line_index + 1}: start/end are not numbers: '
                            f'{line!r}', vid, 'start/end') from None
+        if not (math.isfinite(start_s) and math.isfinite(end_s)):
+            raise self.bad(f'line {line_index + 1}: start/end are not finite: '
+                           f'{line!r}', vid, 'start/end')
         video_path = self.resolve_video_path(vid + self.video_ext, vid)
         info = meta.get(vid)
-        if info is None:
-            if meta:
-                raise self.bad(f'no entry in the meta file {self.meta_file}',
-                               vid, 'meta_file')
+        if info is None and meta:
+            raise self.bad(f'no entry in the meta file {self.meta_file}',
+                           vid, 'meta_file')
+        if info is not None and not isinstance(info, dict):
+            raise self.bad('the meta entry must be a dict', vid, 'meta_file')
+        info = dict(info or {})
+        if any(key not in info for key in ('num_frames', 'fps', 'height',
+                                             'width')):
             try:
-                info = probe_video_meta(video_path)
+                probed = probe_video_meta(video_path)
             except Exception as error:  # decord raises its own types
                 raise self.bad(f'cannot read video {video_path} ({error})',
                                vid, 'video') from None
-        for key in ('num_frames', 'fps', 'height', 'width'):
-            if key not in info:
-                raise self.bad(f'missing in the meta file {self.meta_file}',
-                               vid, key)
-        num_frames, fps = int(info['num_frames']), float(info['fps'])
-        duration = float(info.get('duration', num_frames / fps))
-        start_s, end_s = max(0.0, start_s), min(end_s, duration)
+            info = {**probed, **info}
+        where = self.where(vid)
+        num_frames = as_int(info['num_frames'], 'num_frames', where, minimum=1)
+        fps = check_fps(info['fps'], 'fps', where)
+        duration = num_frames / fps
+        if 'duration' in info:
+            duration = as_float(info['duration'], 'duration', where,
+                                positive=True)
+        length = None
+        if 'length' in info and info['length'] is not None:
+            length = as_float(info['length'], 'length', where, positive=True)
+        if self.clip_end_to == 'length' and length is None:
+            raise self.bad("clip_end_to='length' but the meta entry has no "
+                           'csv length', vid, 'length')
+        end_limit = {
+            'auto': length if length is not None else duration,
+            'length': length, 'video': duration, 'none': float('inf')
+        }[self.clip_end_to]
+        start_s, end_s = max(0.0, start_s), min(end_s, end_limit)
         if start_s >= end_s:
             self.num_dropped += 1
             return []
@@ -125,8 +169,8 @@ class CharadesSTADataset(BaseGroundingDataset):
             sentence=sentence.strip(),
             num_frames=num_frames,
             fps=fps,
-            height=int(info['height']),
-            width=int(info['width']),
+            height=info['height'],
+            width=info['width'],
             span_frames=(start, end),
             span_seconds=(start_s, end_s),
             tube_frame_inds=np.zeros(0, dtype=np.int64),
@@ -140,5 +184,5 @@ class CharadesSTADataset(BaseGroundingDataset):
             MMLogger.get_current_instance().warning(
                 f'CharadesSTADataset ({self.ann_file}): dropped '
                 f'{self.num_dropped} lines with start >= end after clipping '
-                'to the video duration')
+                f'the end (clip_end_to={self.clip_end_to!r})')
         return data_list

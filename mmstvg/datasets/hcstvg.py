@@ -1,5 +1,4 @@
 """HC-STVG v1 and v2, read from the provider's raw json files."""
-import json
 import os.path as osp
 from typing import List, Tuple
 
@@ -8,6 +7,7 @@ import numpy as np
 from mmstvg.registry import DATASETS
 from mmstvg.structures import xywh_to_xyxy
 from .base_grounding_dataset import BaseGroundingDataset
+from .validation import as_int, check_fps
 
 __all__ = ['HCSTVGDataset', 'HCSTVGv2Dataset']
 
@@ -25,10 +25,12 @@ class HCSTVGDataset(BaseGroundingDataset):
     frame from ``st_frame`` on), ``img_num`` (frame count), ``caption``,
     ``width``, ``height``; ``st_time`` / ``ed_time`` are not needed (the span
     follows from the boxes). Where an entry carries an ``ed_frame`` (1-based,
-    inclusive; the challenge's result format), the box count must match it. An optional ``fps`` key (written by mmstvg's
-    synthetic generator) gives the frame rate; without it the fps is
-    ``img_num / 20`` since every HC-STVG video lasts 20 s ("img_num =
-    fps*20" in the provider's README).
+    inclusive; the challenge's result format), the box count must match it.
+    An optional ``fps`` key (written by mmstvg's synthetic generator and by
+    ``tools/dataset_converters/hcstvg.py``) gives the frame rate; it must be
+    a finite number > 0 (``fps: 0`` is an error, never replaced). Without the
+    key the fps is ``img_num / 20`` since every HC-STVG video lasts 20 s
+    ("img_num = fps*20" in the provider's README).
 
     **Frame-index convention converted from**: the provider's README says
     ``st_frame`` "start with 1": box ``k`` belongs to 1-based frame
@@ -63,42 +65,44 @@ class HCSTVGDataset(BaseGroundingDataset):
         super().__init__(**kwargs)
 
     def load_raw_annotations(self) -> List[Tuple[str, dict]]:
-        with open(self.ann_file) as f:
-            annotations = json.load(f)
+        annotations = self.load_json()
         if not isinstance(annotations, dict):
-            raise ValueError(f'{self.ann_file}: HC-STVG annotations must be a '
-                             f'dict keyed by video file, got '
-                             f'{type(annotations).__name__}')
+            raise self.bad(f'HC-STVG annotations must be a dict keyed by '
+                           f'video file, got {type(annotations).__name__}',
+                           '<all>', '<top level>')
         return list(annotations.items())
 
     def frame_size(self, entry: dict, video_file: str) -> Tuple[int, int]:
         """``(height, width)`` of the video (v1: ``height`` / ``width``)."""
-        return (int(self.require(entry, 'height', video_file)),
-                int(self.require(entry, 'width', video_file)))
+        return (self.int_field(entry, 'height', video_file, minimum=1),
+                self.int_field(entry, 'width', video_file, minimum=1))
 
     def parse_data_info(self, raw: Tuple[str, dict]) -> dict:
         video_file, entry = raw
         video_id = osp.splitext(video_file)[0]
-        st_frame = self.require(entry, 'st_frame', video_file)
-        bbox = self.require(entry, 'bbox', video_file)
-        num_frames = int(self.require(entry, 'img_num', video_file))
+        if not isinstance(entry, dict):
+            raise self.bad(f'the entry must be a dict, got '
+                           f'{type(entry).__name__}', video_file, '<entry>')
+        st_frame = self.int_field(entry, 'st_frame', video_file)
+        boxes = self.boxes_field(self.require(entry, 'bbox', video_file),
+                                 'bbox', video_file)
+        num_frames = self.int_field(entry, 'img_num', video_file, minimum=1)
         sentence = self.require(entry, self.CAPTION_KEY, video_file)
         height, width = self.frame_size(entry, video_file)
-        fps = entry.get('fps') or num_frames / self.video_duration
+        if 'fps' in entry:
+            fps = check_fps(entry['fps'], 'fps', self.where(video_file))
+        else:
+            fps = num_frames / self.video_duration
 
-        boxes = np.asarray(bbox, dtype=np.float64)
-        if boxes.ndim != 2 or boxes.shape[1] != 4 or len(boxes) == 0:
-            raise self.bad(f'expected a non-empty list of [x, y, w, h], got '
-                           f'shape {boxes.shape}', video_file, 'bbox')
-        start = int(st_frame) - self.st_frame_base
+        start = st_frame - self.st_frame_base
         end = start + len(boxes)
-        if 'ed_frame' in entry and int(entry['ed_frame']) - int(st_frame) + 1 \
-                != len(boxes):
-            raise self.bad(
-                f'{len(boxes)} boxes but st_frame={st_frame} and ed_frame='
-                f'{entry["ed_frame"]} (inclusive) span '
-                f'{int(entry["ed_frame"]) - int(st_frame) + 1} frames',
-                video_file, 'bbox')
+        if 'ed_frame' in entry:
+            ed_frame = self.int_field(entry, 'ed_frame', video_file)
+            if ed_frame - st_frame + 1 != len(boxes):
+                raise self.bad(
+                    f'{len(boxes)} boxes but st_frame={st_frame} and ed_frame='
+                    f'{ed_frame} (inclusive) span {ed_frame - st_frame + 1} '
+                    'frames', video_file, 'bbox')
         if start < 0 or end > num_frames:
             raise self.bad(
                 f'st_frame {st_frame} with {len(boxes)} boxes gives frames '
@@ -110,7 +114,7 @@ class HCSTVGDataset(BaseGroundingDataset):
             video_path=self.resolve_video_path(video_file, video_file),
             sentence=sentence,
             num_frames=num_frames,
-            fps=float(fps),
+            fps=fps,
             height=height,
             width=width,
             span_frames=(start, end),
@@ -136,7 +140,9 @@ class HCSTVGv2Dataset(HCSTVGDataset):
 
     def frame_size(self, entry: dict, video_file: str) -> Tuple[int, int]:
         size = self.require(entry, 'img_size', video_file)
-        if len(size) != 2:
-            raise self.bad(f'img_size must be [height, width], got {size}',
+        if not isinstance(size, (list, tuple)) or len(size) != 2:
+            raise self.bad(f'img_size must be [height, width], got {size!r}',
                            video_file, 'img_size')
-        return int(size[0]), int(size[1])
+        where = self.where(video_file)
+        return (as_int(size[0], 'img_size', where, minimum=1),
+                as_int(size[1], 'img_size', where, minimum=1))

@@ -1,5 +1,4 @@
 """RefCOCO / RefCOCO+ / RefCOCOg in MDETR-style COCO json (REC as 1-frame videos)."""
-import json
 import os.path as osp
 from collections import defaultdict
 from typing import List, Tuple
@@ -42,28 +41,35 @@ class RefCOCODataset(BaseGroundingDataset):
     TASK = 'rec'
 
     def load_raw_annotations(self) -> List[Tuple[dict, list]]:
-        with open(self.ann_file) as f:
-            coco = json.load(f)
+        coco = self.load_json()
         for key in ('images', 'annotations'):
-            if key not in coco:
+            if not isinstance(coco, dict) or key not in coco:
                 raise self.bad('missing top-level key', '<all>', key)
+            if not isinstance(coco[key], list):
+                raise self.bad(f'must be a list, got {type(coco[key]).__name__}',
+                               '<all>', key)
         anns = defaultdict(list)
         for ann in coco['annotations']:
-            anns[ann.get('image_id')].append(ann)
-        return [(image, anns.get(image.get('id'), [])) for image in coco['images']]
+            if isinstance(ann, dict):
+                anns[ann.get('image_id')].append(ann)
+        return [(image, anns.get(image.get('id'), []) if isinstance(
+            image, dict) else []) for image in coco['images']]
 
     def parse_data_info(self, raw: Tuple[dict, list]) -> dict:
         image, anns = raw
-        file_name = self.require(image, 'file_name', image.get('id', '?'))
+        file_name = self.str_field(
+            image, 'file_name',
+            image.get('id', '?') if isinstance(image, dict) else '?')
         get = lambda key: self.require(image, key, file_name)  # noqa: E731
         image_id = get('id')
         if len(anns) != 1:
             raise self.bad(f'{len(anns)} annotations for one expression '
                            '(expected 1)', file_name, 'annotations')
-        box = self.require(anns[0], 'bbox', file_name)
-        if len(box) != 4:
-            raise self.bad(f'bbox must be [x, y, w, h], got {box}', file_name,
-                           'bbox')
+        box = self.boxes_field(self.require(anns[0], 'bbox', file_name),
+                               'bbox', file_name)
+        if len(box) != 1:
+            raise self.bad(f'bbox must be one [x, y, w, h], got {len(box)} '
+                           'boxes', file_name, 'bbox')
         info = self.finish_info(
             sample_id=f'{file_name}#{image_id}',
             video_id=osp.splitext(osp.basename(file_name))[0],
@@ -71,11 +77,11 @@ class RefCOCODataset(BaseGroundingDataset):
             sentence=get('caption'),
             num_frames=1,
             fps=1.0,
-            height=int(get('height')),
-            width=int(get('width')),
+            height=self.int_field(image, 'height', file_name, minimum=1),
+            width=self.int_field(image, 'width', file_name, minimum=1),
             span_frames=(0, 1),
             tube_frame_inds=np.zeros(1, dtype=np.int64),
-            tube_boxes=xywh_to_xyxy(np.asarray([box], dtype=np.float64)),
+            tube_boxes=xywh_to_xyxy(box),
             span_field='image',
             box_field='bbox',
             source_id=file_name)

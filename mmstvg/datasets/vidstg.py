@@ -1,5 +1,4 @@
 """VidSTG in the widely used converted form (TubeDETR's ``preproc_vidstg.py``)."""
-import json
 from typing import List, Tuple
 
 import numpy as np
@@ -7,6 +6,7 @@ import numpy as np
 from mmstvg.registry import DATASETS
 from mmstvg.structures import xywh_to_xyxy
 from .base_grounding_dataset import BaseGroundingDataset
+from .validation import check_fps
 
 __all__ = ['VidSTGDataset']
 
@@ -47,11 +47,19 @@ class VidSTGDataset(BaseGroundingDataset):
     TASK = 'stvg'
 
     def load_raw_annotations(self) -> List[Tuple[dict, dict]]:
-        with open(self.ann_file) as f:
-            annotations = json.load(f)
+        annotations = self.load_json()
+        if not isinstance(annotations, dict):
+            raise self.bad('must be {"videos": [...], "trajectories": {...}}, '
+                           f'got a {type(annotations).__name__} (a raw VidSTG '
+                           'file? convert it with tools/dataset_converters/'
+                           'vidstg.py)', '<all>', '<top level>')
         for key in ('videos', 'trajectories'):
             if key not in annotations:
-                raise self.bad('missing top-level key', '<all>', key)
+                hint = (' (this looks like a raw VidSTG file: convert it with '
+                        'tools/dataset_converters/vidstg.py)'
+                        if 'subject/objects' in str(annotations)[:20000] or
+                        key == 'videos' else '')
+                raise self.bad('missing top-level key' + hint, '<all>', key)
         trajectories = annotations['trajectories']
         return [(video, trajectories) for video in annotations['videos']]
 
@@ -62,15 +70,19 @@ class VidSTGDataset(BaseGroundingDataset):
                            else '?')
         get = lambda key: self.require(entry, key, vid)  # noqa: E731
         sentence_index = get('video_id')
-        num_frames = int(get('frame_count'))
-        tube_start, tube_end = int(get('tube_start_frame')), int(get('tube_end_frame'))
+        num_frames = self.int_field(entry, 'frame_count', vid, minimum=1)
+        tube_start = self.int_field(entry, 'tube_start_frame', vid)
+        tube_end = self.int_field(entry, 'tube_end_frame', vid)
         if not 0 <= tube_start < tube_end <= num_frames:
             raise self.bad(
                 f'[tube_start_frame, tube_end_frame) = [{tube_start}, '
                 f'{tube_end}) is empty or outside the video of {num_frames} '
                 'frames', vid, 'tube_start_frame/tube_end_frame')
         target = str(get('target_id'))
-        track = trajectories.get(str(vid), {}).get(target)
+        video_tracks = trajectories.get(str(vid), {}) if isinstance(
+            trajectories, dict) else {}
+        track = video_tracks.get(target) if isinstance(video_tracks,
+                                                       dict) else None
         if track is None:
             raise self.bad(f'no trajectory for target_id {target}', vid,
                            'trajectories')
@@ -82,23 +94,25 @@ class VidSTGDataset(BaseGroundingDataset):
                 f'{tube_end - tube_start} frames of the span; first missing '
                 f'frame {missing[0]}', vid, 'trajectories')
         try:
-            boxes = np.array([track[str(int(f))]['bbox'] for f in frames],
-                             dtype=np.float64)
-        except (KeyError, TypeError, ValueError) as error:
-            raise self.bad(f'malformed box entry ({error})', vid,
+            boxes = [track[str(int(f))]['bbox'] for f in frames]
+        except (KeyError, TypeError) as error:
+            raise self.bad(f'malformed box entry ({error!r})', vid,
                            'trajectories.bbox') from None
+        boxes = self.boxes_field(boxes, 'trajectories.bbox', vid)
         return self.finish_info(
             sample_id=f'{vid}#{sentence_index}',
             video_id=vid,
-            video_path=self.resolve_video_path(get('video_path'), vid),
+            video_path=self.resolve_video_path(
+                self.str_field(entry, 'video_path', vid), vid),
             sentence=get('caption'),
             qtype=str(get('qtype')),
             num_frames=num_frames,
-            fps=float(get('fps')),
-            height=int(get('height')),
-            width=int(get('width')),
+            fps=check_fps(get('fps'), 'fps', self.where(vid)),
+            height=self.int_field(entry, 'height', vid, minimum=1),
+            width=self.int_field(entry, 'width', vid, minimum=1),
             span_frames=(tube_start, tube_end),
-            clip_span_frames=(int(get('start_frame')), int(get('end_frame'))),
+            clip_span_frames=(self.int_field(entry, 'start_frame', vid),
+                              self.int_field(entry, 'end_frame', vid)),
             tube_frame_inds=frames,
             tube_boxes=xywh_to_xyxy(boxes),
             span_field='tube_start_frame/tube_end_frame',

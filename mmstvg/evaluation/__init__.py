@@ -1,11 +1,11 @@
 """Evaluation: STVG, temporal grounding and REC metrics, offline re-scoring."""
 from .functional import (PROTOCOLS, rescore_dump, sample_from_data_info,
                          samples_from_dump, score_stvg)
-from .metrics import (BaseGroundingMetric, RECMetric, STVGMetric,
+from .metrics import (BaseGroundingMetric, DiDeMoMetric, RECMetric, STVGMetric,
                       TemporalGroundingMetric)
 
 __all__ = [
-    'BaseGroundingMetric', 'PROTOCOLS', 'RECMetric', 'STVGMetric',
+    'BaseGroundingMetric', 'DiDeMoMetric', 'PROTOCOLS', 'RECMetric', 'STVGMetric',
     'TemporalGroundingMetric', 'rescore_dump', 'sample_from_data_info',
     'samples_from_dump', 'score_stvg'
 ]

@@ -77,19 +77,43 @@ def test_span_outside_video(tmp_path, video_dir, helpers):
     assert '[17, 22)' in str(error)
 
 
-def test_boxes_outside_frame(tmp_path, video_dir, helpers):
+def test_boxes_outside_frame_with_a_tolerance(tmp_path, video_dir, helpers):
     entry = helpers['hcstvg_entry']()
     entry['bbox'][2] = [30, 0, 10, 10]  # x2 = 40 in a 32-px wide frame
-    error = check_error_and_skip(tmp_path, video_dir, helpers, entry, 'bbox')
-    assert 'box 2' in str(error) and 'outside' in str(error)
+    good = helpers['hcstvg_entry'](fps=10.0)
+    ann, build = hcstvg(tmp_path, video_dir, helpers,
+                        {'v1.mp4': good, 'v2.mp4': entry})
+    # By default a box may leave the frame: it is kept as written.
+    assert len(build()) == 2
+    with pytest.raises(GroundingDataError) as info:
+        build(box_tolerance=1.0)
+    assert_names(info.value, ann, 'v2.mp4', 'bbox')
+    assert 'box 2' in str(info.value) and 'outside' in str(info.value)
+    assert len(build(box_tolerance=1.0, on_bad_sample='skip')) == 1
 
 
-def test_boxes_within_tolerance_are_clipped(tmp_path, video_dir, helpers):
+def test_metric_sees_provider_boxes_training_targets_are_clipped(
+        tmp_path, video_dir, helpers, make_pipeline):
+    """The dataset keeps the provider's box (x1 = -0.5, x2 = 32.5 in a 32-px
+    frame); the training target is clipped to the frame, the test-time
+    ``gt_boxes`` (what the metric scores) are not."""
     entry = helpers['hcstvg_entry'](fps=10.0)
-    entry['bbox'][0] = [-0.5, 0, 32.5, 10]
+    entry['bbox'][0] = [-0.5, 0, 33, 10]  # frame 5
     _, build = hcstvg(tmp_path, video_dir, helpers, {'v1.mp4': entry})
     np.testing.assert_allclose(build().get_data_info(0)['gt_tube_boxes'][0],
-                               [0, 0, 32, 10])
+                               [-0.5, 0, 32.5, 10])
+    pipeline = [dict(type='GroundingDecordInit'),
+                dict(type='UniformSampleFrames', num_frames=20, test_mode=True),
+                dict(type='GroundingDecordDecode'),
+                dict(type='LoadGroundingAnnotations'),
+                dict(type='PackGroundingInputs')]
+    test_sample = build(pipeline=pipeline, test_mode=True)[0]['data_samples']
+    train_sample = build(pipeline=pipeline)[0]['data_samples']
+    np.testing.assert_allclose(test_sample.gt_boxes[5].numpy(),
+                               [-0.5, 0, 32.5, 10])
+    np.testing.assert_allclose(train_sample.gt_boxes[5].numpy(), [0, 0, 32, 10])
+    assert bool(train_sample.gt_box_mask[5]) and int(
+        train_sample.gt_box_mask.sum()) == 5
 
 
 def test_unreadable_video(tmp_path, video_dir, helpers, make_pipeline):

@@ -64,6 +64,47 @@ def test_fps_sampler_like_tubedetr():
     assert out['frame_inds'].tolist() == [4, 5, 6, 7, 8]
 
 
+def tubedetr_frame_ids(start, end, sampling_rate, video_max_len):
+    """TubeDETR's frame selection, re-implemented from its description
+    (``datasets/hcstvg.py`` / ``vidstg.py`` of antoyang/TubeDETR): keep frame
+    ``f`` of ``range(start, end)`` when ``int(f * rate)`` exceeds that of the
+    last kept frame, then subsample to ``video_max_len`` at
+    ``(j * n) // video_max_len``. HC-STVG: ``start = 0``,
+    ``end = frame_count - 1``, ``rate = 5 / (frame_count / 20)``."""
+    ids = [start]
+    for frame in range(start, end):
+        if int(ids[-1] * sampling_rate) < int(frame * sampling_rate):
+            ids.append(frame)
+    if len(ids) > video_max_len:
+        ids = [ids[(j * len(ids)) // video_max_len] for j in range(video_max_len)]
+    return ids
+
+
+@pytest.mark.parametrize('frame_count', [100, 101, 300, 499, 500, 601, 1200])
+def test_fps_sampler_reproduces_tubedetr_on_hcstvg(frame_count):
+    """HC-STVG: TubeDETR never samples the last frame (``range(0,
+    frame_count - 1)``); ``clip_end_offset=1`` reproduces it for every
+    frame count, ``clip_end_offset=0`` differs on 100-frame videos."""
+    fps = frame_count / 20
+    expected = tubedetr_frame_ids(0, frame_count - 1, min(5 / fps, 1), 200)
+    out = sampled(FPSSampleFrames(target_fps=5, max_frames=200,
+                                  clip_end_offset=1), total=frame_count, fps=fps)
+    assert out['frame_inds'].tolist() == expected
+    if frame_count == 100:  # 5 fps: every frame, the last one too without offset
+        plain = sampled(FPSSampleFrames(target_fps=5, max_frames=200),
+                        total=frame_count, fps=fps)
+        assert plain['frame_inds'].tolist() == list(range(100))
+        assert expected == list(range(99))
+
+
+def test_fps_sampler_reproduces_tubedetr_on_vidstg():
+    """VidSTG: TubeDETR samples ``range(start_frame, end_frame)``."""
+    out = sampled(FPSSampleFrames(target_fps=5, max_frames=200), total=900,
+                  fps=29.97, clip=(37, 811))
+    assert out['frame_inds'].tolist() == tubedetr_frame_ids(37, 811, 5 / 29.97,
+                                                            200)
+
+
 def test_tube_boxes_exact_and_interpolated():
     tube_inds = np.array([2, 6])
     tube_boxes = np.array([[0, 0, 10, 10], [4, 8, 14, 18]], dtype=np.float32)

@@ -29,6 +29,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
+from mmstvg.datasets.validation import load_json
 from mmstvg.evaluation import PROTOCOLS, rescore_dump
 from mmstvg.registry import DATASETS
 
@@ -80,10 +81,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmstvg'))
-    with open(args.dump) as f:
-        dump = json.load(f)
+    dump = load_json(args.dump)
     data_infos = load_data_infos(cfg, args.split)
-    metrics = rescore_dump(dump, data_infos, protocol=args.protocol)
+    metrics = rescore_dump(dump, data_infos, protocol=args.protocol,
+                           dump_file=args.dump)
     protocol = args.protocol or (dump.get('config') or {}).get('protocol')
     title = dump['metric'] + (f' ({protocol})' if protocol else '')
     print(format_table(metrics, title))

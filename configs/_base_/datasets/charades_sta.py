@@ -1,8 +1,13 @@
 # Charades-STA (temporal grounding): charades_sta_{train,test}.txt
 # ("VID start end##sentence") and the Charades videos (480p mp4).
-# `meta_file` ({VID: {num_frames, fps, height, width}}) is written once by
-#   python tools/dataset_converters/probe_video_meta.py VIDEO_DIR OUT.json
-# (without it every video is probed at load time). Edit `data_root`.
+# `meta_file` ({VID: {length, num_frames, fps, height, width}}) is written once
+# from the split files and Charades_v1_{train,test}.csv by
+#   python tools/dataset_converters/charades_sta.py charades_sta_train.txt \
+#       charades_sta_test.txt --csv Charades_v1_train.csv Charades_v1_test.csv \
+#       --video-dir Charades_v1_480 --out video_meta.json
+# (see docs/en/dataset_prepare.md). Spans are clipped to the csv `length`
+# (2D-TAN's protocol; clip_end_to='video' clips to the decoded video).
+# Edit `data_root`.
 # `num_frames` is overridden by model configs; the sampler is at index 1.
 dataset_type = 'CharadesSTADataset'
 data_root = 'data/charades_sta/'
@@ -40,6 +45,7 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='charades_sta_train.txt',
         meta_file='video_meta.json',
+        clip_end_to='auto',
         data_prefix=dict(video='Charades_v1_480'),
         on_bad_sample='skip',
         pipeline=train_pipeline))
@@ -54,6 +60,7 @@ test_dataloader = dict(
         data_root=data_root,
         ann_file='charades_sta_test.txt',
         meta_file='video_meta.json',
+        clip_end_to='auto',
         data_prefix=dict(video='Charades_v1_480'),
         test_mode=True,
         pipeline=test_pipeline))

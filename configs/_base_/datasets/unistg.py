@@ -12,6 +12,8 @@ hcstvg_v1_root = 'data/hcstvg_v1/'
 hcstvg_v2_root = 'data/hcstvg_v2/'
 vidstg_root = 'data/vidstg/'
 charades_root = 'data/charades_sta/'
+didemo_root = 'data/didemo/'
+tacos_root = 'data/tacos/'
 refcoco_root = 'data/refcoco/'
 
 train_pipeline = [
@@ -58,8 +60,9 @@ train_dataloader = dict(
     dataset=dict(
         type='UniSTGDataset',
         prompt_templates=prompt_templates,
-        # HC-STVG v1, HC-STVG v2, VidSTG, Charades-STA, RefCOCO, RefCOCO+, RefCOCOg
-        ratios=[1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5],
+        # HC-STVG v1, HC-STVG v2, VidSTG, Charades-STA, DiDeMo, TACoS,
+        # RefCOCO, RefCOCO+, RefCOCOg
+        ratios=[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5],
         datasets=[
             dict(type='HCSTVGDataset', data_root=hcstvg_v1_root,
                  ann_file='annos/hcstvg_v1/train.json',
@@ -77,6 +80,14 @@ train_dataloader = dict(
                  ann_file='charades_sta_train.txt', meta_file='video_meta.json',
                  data_prefix=dict(video='Charades_v1_480'),
                  on_bad_sample='skip', pipeline=train_pipeline),
+            dict(type='DiDeMoDataset', data_root=didemo_root,
+                 ann_file='annotations/train.json',
+                 data_prefix=dict(video='videos'), on_bad_sample='skip',
+                 pipeline=train_pipeline),
+            dict(type='TACoSDataset', data_root=tacos_root,
+                 ann_file='annotations/train.json',
+                 data_prefix=dict(video='videos'), on_bad_sample='skip',
+                 pipeline=train_pipeline),
             dict(type='RefCOCODataset', data_root=refcoco_root,
                  ann_file='mdetr_annotations/final_refcoco_train.json',
                  data_prefix=dict(video='train2014'), dataset_name='refcoco',

@@ -14,7 +14,8 @@ DEFAULT_META_KEYS = (
     'sample_id', 'sample_idx', 'task', 'sentence', 'video_id', 'video_path',
     'dataset_name', 'qtype', 'num_frames', 'fps', 'duration', 'ori_shape',
     'img_shape', 'pad_shape', 'scale_factor', 'flip', 'flip_direction',
-    'frame_inds', 'frame_times', 'prompt_template', 'clip_span_frames')
+    'frame_inds', 'frame_times', 'prompt_template', 'clip_span_frames',
+    'gt_spans_seconds_all')
 
 
 @TRANSFORMS.register_module()

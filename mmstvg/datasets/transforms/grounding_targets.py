@@ -53,6 +53,9 @@ def tube_boxes_at(frame_inds: np.ndarray, span_frames, tube_frame_inds: np.ndarr
     return boxes, mask
 
 
+CLIP_POLICIES = ('train', 'always', 'never')
+
+
 @TRANSFORMS.register_module()
 class LoadGroundingAnnotations(BaseTransform):
     """Map the ground-truth span and tube onto the sampled frames.
@@ -65,17 +68,51 @@ class LoadGroundingAnnotations(BaseTransform):
     stay in pixels of the original frame, xyxy. A TVG sample (no tube) gets
     zeros and an all-False mask.
 
+    **Training targets are clipped, evaluation boxes are not**: the datasets
+    keep the boxes as the provider wrote them (some leave the frame), so the
+    metric scores against them as TubeDETR's evaluator does. With
+    ``clip_to_frame='train'`` (default) the boxes of a training sample
+    (``test_mode`` False, set by the dataset) are clipped to the
+    ``width`` x ``height`` frame, and a frame whose box has no area left
+    inside the frame loses its target (mask False); at test time they are
+    left as written.
+
     Required keys: ``frame_inds``, ``gt_span_frames``,
-    ``gt_tube_frame_inds``, ``gt_tube_boxes``.
+    ``gt_tube_frame_inds``, ``gt_tube_boxes``; optional ``test_mode``,
+    ``height``, ``width``.
     Added keys: ``gt_boxes`` (float32 ``(T, 4)``), ``gt_box_mask``
     (bool ``(T,)``).
+
+    Args:
+        clip_to_frame: ``'train'`` (clip training samples only),
+            ``'always'`` or ``'never'``.
     """
+
+    def __init__(self, clip_to_frame: str = 'train'):
+        if clip_to_frame not in CLIP_POLICIES:
+            raise ValueError(f'clip_to_frame must be one of {CLIP_POLICIES}, '
+                             f'got {clip_to_frame!r}')
+        self.clip_to_frame = clip_to_frame
+
+    def _clips(self, results: dict) -> bool:
+        if self.clip_to_frame == 'train':
+            return not results.get('test_mode', True)
+        return self.clip_to_frame == 'always'
 
     def transform(self, results: dict) -> dict:
         boxes, mask = tube_boxes_at(
             results['frame_inds'], results['gt_span_frames'],
             results.get('gt_tube_frame_inds', np.zeros(0, np.int64)),
             results.get('gt_tube_boxes', np.zeros((0, 4), np.float32)))
+        height, width = results.get('height'), results.get('width')
+        if self._clips(results) and mask.any() and height and width:
+            boxes[:, 0::2] = boxes[:, 0::2].clip(0, float(width))
+            boxes[:, 1::2] = boxes[:, 1::2].clip(0, float(height))
+            mask &= (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+            boxes[~mask] = 0
         results['gt_boxes'] = boxes
         results['gt_box_mask'] = mask
         return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(clip_to_frame={self.clip_to_frame!r})'

@@ -214,14 +214,24 @@ class UniformSampleFrames(BaseTransform):
 
 @TRANSFORMS.register_module()
 class FPSSampleFrames(BaseTransform):
-    """Sample frames at a target fps with a maximum count (TubeDETR style).
+    """Sample frames at a target fps with a maximum count (TubeDETR's rule).
 
-    With ``rate = min(target_fps / fps, 1)``, frame ``i`` of the clip
-    ``[s, e)`` is kept when it is the first frame of a new value of
-    ``floor(i * rate)`` (frame ``s`` is always kept). If more than
-    ``max_frames`` are kept, ``max_frames`` of them are taken at positions
-    ``floor(j * n / max_frames)``, ``j = 0..max_frames-1``. This reproduces
-    TubeDETR's frame selection; it is deterministic (no jitter).
+    Over the frames ``[s, e - clip_end_offset)`` of the clip ``[s, e)``
+    (``clip_span_frames``, or the whole video), with ``rate =
+    min(target_fps / fps, 1)``, frame ``i`` is kept when ``floor(i * rate)``
+    is larger than that of the last kept frame (frame ``s`` is always kept).
+    If more than ``max_frames`` are kept, ``max_frames`` of them are taken at
+    positions ``floor(j * n / max_frames)``, ``j = 0..max_frames-1``. It is
+    deterministic (no jitter).
+
+    This is TubeDETR's test-time selection (``datasets/vidstg.py`` and
+    ``datasets/hcstvg.py``) with one difference it leaves to the config:
+    for VidSTG TubeDETR samples ``range(start_frame, end_frame)``
+    (``clip_end_offset=0``); for HC-STVG it samples ``range(0,
+    frame_count - 1)``, i.e. never the last frame (``clip_end_offset=1``),
+    and takes the fps as ``frame_count / 20`` (what
+    :class:`HCSTVGDataset` uses where the annotation has no ``fps``).
+    TubeDETR's training-time random temporal crops are not reproduced.
 
     Required keys: ``total_frames``, ``fps``; optional ``clip_span_frames``.
     Added keys: ``frame_inds``, ``frame_times``, ``num_sampled_frames``.
@@ -229,13 +239,20 @@ class FPSSampleFrames(BaseTransform):
     Args:
         target_fps: frames per second to sample.
         max_frames: the most frames to return.
+        clip_end_offset: frames left out at the clip's end (TubeDETR on
+            HC-STVG: 1).
     """
 
-    def __init__(self, target_fps: float = 5.0, max_frames: int = 200):
+    def __init__(self, target_fps: float = 5.0, max_frames: int = 200,
+                 clip_end_offset: int = 0):
         if target_fps <= 0 or max_frames <= 0:
             raise ValueError('target_fps and max_frames must be positive')
+        if clip_end_offset < 0:
+            raise ValueError('clip_end_offset must be >= 0, got '
+                             f'{clip_end_offset}')
         self.target_fps = float(target_fps)
         self.max_frames = int(max_frames)
+        self.clip_end_offset = int(clip_end_offset)
 
     def sample(self, start: int, end: int, fps: float) -> np.ndarray:
         """Indices of the sampled frames in ``[start, end)`` of a video at
@@ -253,11 +270,13 @@ class FPSSampleFrames(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         start, end = clip_bounds(results)
+        end = max(start + 1, end - self.clip_end_offset)
         return set_frames(results, self.sample(start, end, float(results['fps'])))
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(target_fps={self.target_fps}, '
-                f'max_frames={self.max_frames})')
+                f'max_frames={self.max_frames}, '
+                f'clip_end_offset={self.clip_end_offset})')
 
 
 @TRANSFORMS.register_module()

@@ -15,6 +15,7 @@ import numpy as np
 from mmengine.logging import MMLogger
 
 from mmstvg.registry import METRICS
+from mmstvg.datasets.validation import check_frame_inds
 from .sample_fields import to_numpy
 
 __all__ = ['sample_from_data_info', 'samples_from_dump', 'rescore_dump']
@@ -46,13 +47,20 @@ def _gt_boxes_at(frame_inds: np.ndarray, tube_inds: np.ndarray,
 
 
 def sample_from_data_info(info: Dict[str, Any],
-                          prediction: Optional[Dict[str, Any]] = None) -> dict:
+                          prediction: Optional[Dict[str, Any]] = None,
+                          dump_file: Optional[str] = None) -> dict:
     """Build the dict a metric's ``process`` receives from annotations + a dump entry.
 
     Args:
         info: one ``get_data_info(i)`` dict (the data-info contract).
         prediction: the sample's dump entry (``frame_inds`` and ``pred_*``);
             None: the sample has no prediction (it is scored as missing).
+        dump_file: the dump's path, named in errors.
+
+    Raises:
+        GroundingDataError: naming the dump, the sample and ``frame_inds``
+            when the dumped frame indices are not integers in
+            ``[0, num_frames)`` in ascending order.
 
     Returns:
         A dict shaped like ``GroundingDataSample.to_dict()``: the meta keys,
@@ -72,7 +80,16 @@ def sample_from_data_info(info: Dict[str, Any],
     sample['gt_tube_boxes'] = tube_boxes
 
     if prediction is not None and prediction.get('frame_inds') is not None:
-        frame_inds = np.asarray(prediction['frame_inds'], dtype=np.int64)
+        where = dict(ann_file=dump_file or '<prediction dump>',
+                     video_id=info.get('sample_id'))
+        if info.get('num_frames') is None:
+            frame_inds = check_frame_inds(prediction['frame_inds'],
+                                          np.iinfo(np.int64).max,
+                                          'frame_inds', where)
+        else:
+            frame_inds = check_frame_inds(prediction['frame_inds'],
+                                          int(info['num_frames']),
+                                          'frame_inds', where)
     elif info.get('task') == 'rec':
         frame_inds = np.zeros(1, dtype=np.int64)
     else:
@@ -92,7 +109,8 @@ def sample_from_data_info(info: Dict[str, Any],
 
 
 def samples_from_dump(dump_samples: Sequence[Dict[str, Any]],
-                      data_infos: Sequence[Dict[str, Any]]
+                      data_infos: Sequence[Dict[str, Any]],
+                      dump_file: Optional[str] = None
                       ) -> Tuple[List[dict], Dict[str, int]]:
     """Match dump entries to data infos by ``sample_id``.
 
@@ -122,7 +140,7 @@ def samples_from_dump(dump_samples: Sequence[Dict[str, Any]],
         entry = by_id.get(info['sample_id'])
         if entry is not None:
             used.add(info['sample_id'])
-        samples.append(sample_from_data_info(info, entry))
+        samples.append(sample_from_data_info(info, entry, dump_file))
     unmatched = [sid for sid in by_id if sid not in used]
     if unmatched:
         logger.warning(f'{len(unmatched)} dumped predictions match no sample of '
@@ -136,7 +154,8 @@ def samples_from_dump(dump_samples: Sequence[Dict[str, Any]],
 
 def rescore_dump(dump: Dict[str, Any],
                  data_infos: Sequence[Dict[str, Any]],
-                 protocol: Optional[str] = None) -> Dict[str, Any]:
+                 protocol: Optional[str] = None,
+                 dump_file: Optional[str] = None) -> Dict[str, Any]:
     """Score a metric dump against annotations, optionally with another protocol.
 
     Args:
@@ -144,6 +163,7 @@ def rescore_dump(dump: Dict[str, Any],
         data_infos: the dataset's ``get_data_info(i)`` dicts.
         protocol: for an STVG dump, the protocol to score with (``'tubedetr'``,
             ``'stcat'``, ``'hcstvg'``); None: the dump's own.
+        dump_file: the dump's path, named in errors.
 
     Returns:
         The metrics (keys without prefix), plus ``num_unmatched_pred`` and
@@ -159,7 +179,8 @@ def rescore_dump(dump: Dict[str, Any],
                              f'is a {cfg["type"]} dump')
         cfg['protocol'] = protocol
     metric = METRICS.build(cfg)
-    samples, counts = samples_from_dump(dump['samples'], data_infos)
+    samples, counts = samples_from_dump(dump['samples'], data_infos,
+                                        dump_file)
     metric.process(None, samples)
     metrics = metric.compute_metrics(metric.results)
     metrics.update(counts)

@@ -2,8 +2,8 @@
 from .base_grounding_metric import BaseGroundingMetric
 from .rec_metric import RECMetric
 from .stvg_metric import STVGMetric
-from .temporal_grounding_metric import TemporalGroundingMetric
+from .temporal_grounding_metric import DiDeMoMetric, TemporalGroundingMetric
 
 __all__ = [
-    'BaseGroundingMetric', 'RECMetric', 'STVGMetric', 'TemporalGroundingMetric'
+    'BaseGroundingMetric', 'DiDeMoMetric', 'RECMetric', 'STVGMetric', 'TemporalGroundingMetric'
 ]

@@ -8,7 +8,7 @@ from mmstvg.structures import span_iou
 from ..functional.sample_fields import classify_prediction, read_span
 from .base_grounding_metric import BaseGroundingMetric
 
-__all__ = ['TemporalGroundingMetric']
+__all__ = ['TemporalGroundingMetric', 'DiDeMoMetric']
 
 
 def _span_seconds(sample: Dict[str, Any], prefix: str,
@@ -124,3 +124,74 @@ class TemporalGroundingMetric(BaseGroundingMetric):
     def dump_config(self) -> dict:
         return dict(type=type(self).__name__,
                     iou_thresholds=list(self.iou_thresholds))
+
+
+@METRICS.register_module()
+class DiDeMoMetric(TemporalGroundingMetric):
+    """DiDeMo: R1@{0.5, 0.7} and mIoU against every annotator's moment.
+
+    DiDeMo gives each sentence the moments of several annotators (usually
+    four). Its evaluator (``eval.py`` of Hendricks et al.'s LocalizingMoments)
+    scores a prediction by its IoU with each annotator's moment and keeps
+    the mean of the **three best** (it drops the most disagreeing
+    annotator); the IoU is on 5-second segments, which on seconds
+    ``[5 s, 5 (e + 1))`` is the same value. Here the per-sample IoU is that
+    top-3 mean (the mean of all where fewer than 3 annotators), read from
+    the sample's ``gt_spans_seconds_all`` (``(K, 2)`` seconds, set by
+    :class:`mmstvg.datasets.DiDeMoDataset`); a sample without it falls back
+    to ``gt_span_seconds``. ``R1@m`` is the share of samples whose per-sample
+    IoU is **strictly** greater than ``m`` (as :class:`TemporalGroundingMetric`);
+    ``mIoU`` its mean, in percent.
+
+    Example: annotators ``[0, 5], [0, 5], [0, 10], [25, 30]`` s and the
+    prediction ``[0, 5]`` s: IoUs 1, 1, 0.5, 0; top-3 mean 0.833: a hit at
+    0.5 and 0.7.
+
+    Args:
+        iou_thresholds: thresholds of ``R1@m`` (DiDeMo's papers: 0.5, 0.7).
+        top_k_annotators: how many of the best annotator IoUs are averaged.
+        **kwargs: see :class:`TemporalGroundingMetric`.
+    """
+
+    default_prefix = 'didemo'
+    dump_name = 'didemo'
+
+    def __init__(self, iou_thresholds: Sequence[float] = (0.5, 0.7),
+                 top_k_annotators: int = 3, **kwargs) -> None:
+        super().__init__(iou_thresholds=iou_thresholds, **kwargs)
+        if top_k_annotators < 1:
+            raise ValueError('top_k_annotators must be >= 1, got '
+                             f'{top_k_annotators}')
+        self.top_k_annotators = int(top_k_annotators)
+
+    def make_record(self, sample: Dict[str, Any], name: str) -> dict:
+        """As :class:`TemporalGroundingMetric`, plus every annotator's span."""
+        record = super().make_record(sample, name)
+        spans = sample.get('gt_spans_seconds_all')
+        if spans is None:
+            spans = record['gt_span'][None]
+        spans = np.asarray(getattr(spans, 'numpy', lambda: spans)(),
+                           dtype=np.float64)
+        if spans.ndim != 2 or spans.shape[1] != 2 or not len(spans):
+            raise ValueError(f'{name}: field "gt_spans_seconds_all" must be '
+                             f'(K, 2) seconds, got shape {spans.shape}')
+        record['gt_spans_all'] = spans
+        return record
+
+    def score_records(self, records: List[dict]
+                      ) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
+        """Per-sample ``IoU``: the mean of the best annotator IoUs."""
+        flags = self.stack_flags(records)
+        iou = np.zeros(len(records))
+        for i, record in enumerate(records):
+            if not record['span_ok']:
+                continue
+            ious = np.sort(span_iou(record['gt_spans_all'],
+                                    record['pred_span'][None]))
+            iou[i] = ious[-self.top_k_annotators:].mean()
+        return dict(IoU=iou), flags
+
+    def dump_config(self) -> dict:
+        config = super().dump_config()
+        config['top_k_annotators'] = self.top_k_annotators
+        return config
