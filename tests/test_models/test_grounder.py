@@ -189,7 +189,7 @@ def test_each_part_is_swapped_by_naming_another_type(grounder_cfg, chat_tokenize
     cfg['prompt'] = dict(time_style='prompt_list')
     model = build(cfg)
     names = [type(getattr(model, n)).__name__ for n in model.PART_NAMES]
-    assert names == ['HFVisionEncoder', 'LinearProjector', 'NoQueries', 'HFCausalLM',
+    assert names == ['HFVisionEncoder', 'LinearProjector', 'NoneType', 'NoQueries', 'HFCausalLM',
                      'NoneType', 'NoneType', 'NoneType']
     assert type(model.vision_encoder.model).__name__ == 'CLIPVisionModel'
     sample = make_sample('stvg', num_sampled=3)
@@ -314,3 +314,25 @@ def test_a_mixtures_prompt_template_replaces_the_question(grounder_cfg):
     data = model.data_preprocessor(make_batch([bad]), False)
     with pytest.raises(ValueError, match='has no {sentence} field'):
         model.build_sequences(data['inputs'], data['data_samples'], with_answer=True)
+
+
+class _PairMeanPooler(torch.nn.Module):
+    """Test pooler: the mean of each pair of a frame's projected tokens."""
+
+    def forward(self, tokens):
+        frames, num, dim = tokens.shape
+        return tokens.reshape(frames, num // 2, 2, dim).mean(2)
+
+
+def test_feature_pooler_runs_on_the_projected_tokens(grounder_cfg):
+    MODELS.register_module(name='_PairMeanPooler', module=_PairMeanPooler, force=True)
+    plain = build(grounder_cfg)
+    pooled = build(dict(grounder_cfg, feature_pooler=dict(type='_PairMeanPooler')))
+    data = plain.data_preprocessor(make_batch([make_sample()]), False)
+    reference = plain.encode_videos(data['inputs'], data['data_samples'])[0]
+    tokens = pooled.encode_videos(data['inputs'], data['data_samples'])[0]
+    # 4 frames of 2x2 = 4 projected tokens each -> 2 tokens each, the pairs' means
+    assert reference.shape == (4, 4, 64) and tokens.shape == (4, 2, 64)
+    assert torch.allclose(tokens, reference.reshape(4, 2, 2, 64).mean(2), atol=1e-6)
+    _, _, layouts = pooled.build_sequences(data['inputs'], data['data_samples'], False)
+    assert layouts[0].frame_token_pos.shape == (4, 2)

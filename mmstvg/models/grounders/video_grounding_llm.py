@@ -61,6 +61,10 @@ class VideoGroundingLLM(BaseModel):
         projector: config of a projector (``in_channels`` / ``out_channels``
             filled from the encoder and the LLM when absent).
         llm: config of an ``LLM_BACKBONES`` part.
+        feature_pooler: config of a ``MODELS`` part applied to the projected
+            ``(N, P, D)`` tokens of the ``N`` frames (e.g. LLaVA-Video's
+            bilinear pooling after the projector); None: no pooling after the
+            projector.
         query_interleaver: config of a ``QUERY_INTERLEAVERS`` part
             (``embed_dim`` filled in); None: frames only, no queries.
         space_decoder: config of a ``SPACE_DECODERS`` part (``hidden_dim``
@@ -95,7 +99,7 @@ class VideoGroundingLLM(BaseModel):
         init_cfg: MMEngine init config.
     """
 
-    PART_NAMES = ('vision_encoder', 'projector', 'query_interleaver', 'llm',
+    PART_NAMES = ('vision_encoder', 'projector', 'feature_pooler', 'query_interleaver', 'llm',
                   'space_decoder', 'frame_score_head', 'time_pointer')
     FRAME_STATE_SOURCES = ('llm_queries', 'space_decoder')
 
@@ -104,6 +108,7 @@ class VideoGroundingLLM(BaseModel):
                  projector: dict,
                  llm: dict,
                  query_interleaver: Optional[dict] = None,
+                 feature_pooler: Optional[dict] = None,
                  space_decoder: Optional[dict] = None,
                  frame_score_head: Optional[dict] = None,
                  time_pointer: Optional[dict] = None,
@@ -124,6 +129,10 @@ class VideoGroundingLLM(BaseModel):
         hidden = self.llm.hidden_size
         self.projector = MODELS.build(_with_default(
             projector, in_channels=self.vision_encoder.out_channels, out_channels=hidden))
+        # Applied per frame to the projector's (N, P, D) tokens (LLaVA-Video
+        # pools after the projector); None: the projected tokens as they are.
+        self.feature_pooler = (MODELS.build(feature_pooler)
+                               if feature_pooler is not None else None)
         self.query_interleaver = (QUERY_INTERLEAVERS.build(
             _with_default(query_interleaver, embed_dim=hidden))
                                   if query_interleaver is not None else None)
@@ -185,7 +194,10 @@ class VideoGroundingLLM(BaseModel):
             raise ValueError(f'inputs must be (B, T, 3, H, W), got {tuple(inputs.shape)}')
         counts = [self._num_frames(inputs, s) for s in data_samples]
         frames = torch.cat([inputs[b, :t] for b, t in enumerate(counts)], dim=0)
-        tokens = self.projector(self.vision_encoder(frames)).to(self.llm.dtype)
+        tokens = self.projector(self.vision_encoder(frames))
+        if self.feature_pooler is not None:
+            tokens = self.feature_pooler(tokens)
+        tokens = tokens.to(self.llm.dtype)
         return list(tokens.split(counts, dim=0))
 
     @staticmethod
