@@ -3,7 +3,7 @@ import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
 
-from mmstvg.models.grounders import IGNORE_INDEX
+from mmstvg.models.grounders import IGNORE_INDEX, gather_head_inputs
 from mmstvg.models.language import format_span
 from mmstvg.registry import MODELS
 from mmstvg.structures import denormalize_boxes
@@ -145,7 +145,7 @@ def test_boxes_from_the_generation_pass_match_a_full_forward(grounder_cfg):
         seq = torch.cat([embeds[b], model.llm.embed_tokens(torch.tensor(answer))])[None]
         with torch.no_grad():
             hidden, _ = model.llm(seq, attention_mask=torch.ones(1, seq.shape[1]).long())
-            boxes = model.space_decoder(*model._decoder_inputs(hidden, layouts[b:b + 1]))
+            boxes = model.space_decoder(*gather_head_inputs(hidden, layouts[b:b + 1]))
         assert torch.allclose(sample.pred_boxes, denormalize_boxes(boxes[0], ori), atol=1e-4)
         # one sample alone (no left padding) gives the same text and boxes
         alone = model.data_preprocessor(make_batch([make_sample(
@@ -190,11 +190,11 @@ def test_each_part_is_swapped_by_naming_another_type(grounder_cfg, chat_tokenize
     model = build(cfg)
     names = [type(getattr(model, n)).__name__ for n in model.PART_NAMES]
     assert names == ['HFVisionEncoder', 'LinearProjector', 'NoneType', 'NoQueries', 'HFCausalLM',
-                     'NoneType', 'NoneType', 'NoneType']
+                     'NoneType']
     assert type(model.vision_encoder.model).__name__ == 'CLIPVisionModel'
     sample = make_sample('stvg', num_sampled=3)
     data = model.data_preprocessor(make_batch([sample]), True)
-    pieces = model._pieces(data['data_samples'][0], 3, True)
+    pieces = model.sequence_builder.pieces(data['data_samples'][0], 3, True)
     head = model.llm.tokenizer.decode(pieces.head_ids)
     # frames 0, 10, 19 at 5 fps, listed in the prompt
     assert head.startswith('<|im_start|> system') and 'at 0.0 s, 2.0 s, 3.8 s.' in head
