@@ -187,3 +187,32 @@ def test_the_pointer_runs_under_bf16_autocast():
         out = pointer(logits.bfloat16(), answer, states, [3, 1], ids)
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, reference, atol=0.1, rtol=0.05)
+
+
+def test_the_toy_grounder_trains_one_step_and_predicts_under_bf16_autocast(grounder_cfg):
+    """``tools/train.py configs/spacevllm_toy.py --amp`` crashed at the first
+    iteration in the pointer (``scatter(): Expected self.dtype to be equal to
+    src.dtype``); the toy's parts now run a step under CPU bf16 autocast."""
+    import projects.spacevllm.spacevllm  # noqa: F401  (registers the toy's QGSD)
+    cfg = _pointer_grounder(grounder_cfg)
+    cfg.update(frame_score_head=dict(type='QuerySpanScoreHead'),
+               frame_state_source='space_decoder',
+               space_decoder=dict(type='ReferencePointSpaceDecoder', num_heads=2,
+                                  frame_token_grid=(2, 2)))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    samples = [make_sample('stvg', span=(5, 15)), make_sample('tvg', num_sampled=3, seed=1)]
+    data = model.data_preprocessor(make_batch(samples), True)
+    optim = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    before = model.time_pointer.answer_proj.weight.detach().clone()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(**data, mode='loss')
+    assert set(losses) == {'loss_lm', 'loss_bbox', 'loss_iou', 'loss_span_score'}
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    optim.step()
+    assert not torch.equal(model.time_pointer.answer_proj.weight, before)
+    model.eval()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model(**model.data_preprocessor(make_batch(samples), False), mode='predict')
+    assert out[0].pred_boxes.shape == (4, 4) and out[0].pred_box_scores.dtype == torch.float32
