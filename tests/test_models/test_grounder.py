@@ -336,3 +336,49 @@ def test_feature_pooler_runs_on_the_projected_tokens(grounder_cfg):
     assert torch.allclose(tokens, reference.reshape(4, 2, 2, 64).mean(2), atol=1e-6)
     _, _, layouts = pooled.build_sequences(data['inputs'], data['data_samples'], False)
     assert layouts[0].frame_token_pos.shape == (4, 2)
+
+
+class _WideBoxHead(torch.nn.Module):
+    """Test head: five numbers a frame, or raw (no sigmoid) boxes."""
+
+    def __init__(self, hidden_dim, raw=False):
+        super().__init__()
+        self.linear = torch.nn.Linear(hidden_dim, 4 if raw else 5)
+        self.raw = raw
+
+    def forward(self, query_states, frame_states, text_states, text_mask):
+        return self.linear(query_states) * (100.0 if self.raw else 1.0)
+
+
+class _StrayQueries(torch.nn.Module):
+    """Test interleaver: frames only, and a query index past the segment."""
+
+    def __init__(self, embed_dim):
+        super().__init__()
+
+    def forward(self, visual_tokens, frame_prefix_embeds=None):
+        from mmstvg.models.query_interleavers import InterleavedVideo, lay_out_frames
+        video, token_index, prefix_index = lay_out_frames(visual_tokens, frame_prefix_embeds)
+        query_index = torch.arange(visual_tokens.shape[0]) + video.shape[0]
+        return InterleavedVideo(video, token_index, prefix_index, query_index)
+
+
+def test_part_outputs_are_checked_against_the_contract(grounder_cfg):
+    from mmstvg.registry import QUERY_INTERLEAVERS, SPACE_DECODERS
+    SPACE_DECODERS.register_module(name='_WideBoxHead', module=_WideBoxHead, force=True)
+    QUERY_INTERLEAVERS.register_module(name='_StrayQueries', module=_StrayQueries,
+                                       force=True)
+    data_of = lambda model: model.data_preprocessor(  # noqa: E731
+        make_batch([make_sample(), make_sample(seed=1)]), True)
+    model = build(dict(grounder_cfg, space_decoder=dict(type='_WideBoxHead')))
+    with pytest.raises(ValueError, match=r'_WideBoxHead must return boxes of shape '
+                                         r'\(B, T, 4\) = \(2, 4, 4\), got \(2, 4, 5\)'):
+        model(**data_of(model), mode='loss')
+    model = build(dict(grounder_cfg, space_decoder=dict(type='_WideBoxHead', raw=True)))
+    with pytest.raises(ValueError, match=r'_WideBoxHead must return normalised cxcywh '
+                                         r'boxes in \[0, 1\]'):
+        model(**data_of(model), mode='loss')
+    model = build(dict(grounder_cfg, query_interleaver=dict(type='_StrayQueries')))
+    with pytest.raises(ValueError, match=r'_StrayQueries: query_index must lie in '
+                                         r'\[0, 24\)'):
+        model(**data_of(model), mode='loss')

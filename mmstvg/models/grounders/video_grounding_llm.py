@@ -219,10 +219,11 @@ class VideoGroundingLLM(BaseModel):
             shape = tuple(boxes.shape) if isinstance(boxes, torch.Tensor) else type(boxes)
             raise ValueError(f'space decoder {name} must return boxes of shape (B, T, 4) '
                              f'= {expected}, got {shape}')
-        if not bool(((boxes >= 0) & (boxes <= 1)).all()):
+        values = boxes.detach()
+        if not bool(((values >= 0) & (values <= 1)).all()):
             raise ValueError(f'space decoder {name} must return normalised cxcywh boxes '
                              'in [0, 1] (e.g. through a sigmoid); got values in '
-                             f'[{float(boxes.min()):.3g}, {float(boxes.max()):.3g}]')
+                             f'[{float(values.min()):.3g}, {float(values.max()):.3g}]')
 
     def logits_processor(self, frames: dict, layouts,
                          data_samples) -> Optional[LogitsProcessor]:
