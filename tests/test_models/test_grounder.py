@@ -382,3 +382,22 @@ def test_part_outputs_are_checked_against_the_contract(grounder_cfg):
     with pytest.raises(ValueError, match=r'_StrayQueries: query_index must lie in '
                                          r'\[0, 24\)'):
         model(**data_of(model), mode='loss')
+
+
+def test_the_space_decoder_owns_its_box_targets_and_loss():
+    """``loss(pred_boxes, data_samples)``: targets normalised from the samples' boxes."""
+    from mmstvg.models.space_decoders import MLPBoxHead, box_targets
+    head = MLPBoxHead(hidden_dim=8, num_layers=1)
+    stvg = make_sample('stvg', num_sampled=4, span=(5, 15), ori_shape=(40, 60))
+    stvg.gt_boxes[1] = torch.tensor([6.0, 4.0, 30.0, 20.0])
+    samples = [stvg, make_sample('tvg', num_sampled=3, seed=1)]
+    targets, mask = box_targets(samples, max_frames=4)
+    # frame 1 of a 60 x 40 frame: xyxy [6, 4, 30, 20] -> cxcywh [0.3, 0.3, 0.4, 0.4]
+    torch.testing.assert_close(targets[0, 1], torch.tensor([0.3, 0.3, 0.4, 0.4]))
+    assert mask.tolist() == [[False, True, True, False], [False] * 4]
+    pred = torch.rand(2, 4, 4)
+    expected = head.loss_by_targets(pred, targets, mask)
+    losses = head.loss(pred, samples)
+    assert set(losses) == {'loss_bbox', 'loss_iou'}
+    for key in losses:
+        torch.testing.assert_close(losses[key], expected[key])

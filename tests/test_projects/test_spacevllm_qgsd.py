@@ -193,7 +193,8 @@ def test_batch_without_any_box_has_zero_loss_and_zero_gradient():
     decoder = _decoder('learnable')
     boxes = decoder(*_states())
     boxes.retain_grad()
-    losses = decoder.loss_by_targets(boxes, torch.zeros(2, 3, 4), torch.zeros(2, 3, dtype=torch.bool))
+    losses = decoder.loss_by_targets(boxes, torch.zeros(2, 3, 4),
+                                     torch.zeros(2, 3, dtype=torch.bool))
     assert losses['loss_bbox'].item() == 0.0 and losses['loss_iou'].item() == 0.0
     (losses['loss_bbox'] + losses['loss_iou']).backward()
     assert torch.equal(boxes.grad, torch.zeros(2, 3, 4))

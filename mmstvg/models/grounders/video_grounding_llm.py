@@ -7,6 +7,7 @@ from mmengine.model import BaseModel
 
 from mmstvg.models.language.prompt_builder import PromptBuilder
 from mmstvg.models.query_interleavers.appended_queries import NoQueries
+from mmstvg.models.space_decoders.base import check_box_output
 from mmstvg.registry import (LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, SPACE_DECODERS,
                              VISION_ENCODERS)
 from mmstvg.structures import GroundingDataSample
@@ -212,18 +213,9 @@ class VideoGroundingLLM(BaseModel):
         return dict(boxes=boxes)
 
     def _check_boxes(self, boxes: torch.Tensor, layouts) -> None:
-        """The space decoder's output contract: ``(B, T, 4)`` in [0, 1]."""
-        expected = (len(layouts), max(l.frame_token_pos.shape[0] for l in layouts), 4)
-        name = type(self.space_decoder).__name__
-        if not isinstance(boxes, torch.Tensor) or tuple(boxes.shape) != expected:
-            shape = tuple(boxes.shape) if isinstance(boxes, torch.Tensor) else type(boxes)
-            raise ValueError(f'space decoder {name} must return boxes of shape (B, T, 4) '
-                             f'= {expected}, got {shape}')
-        values = boxes.detach()
-        if not bool(((values >= 0) & (values <= 1)).all()):
-            raise ValueError(f'space decoder {name} must return normalised cxcywh boxes '
-                             'in [0, 1] (e.g. through a sigmoid); got values in '
-                             f'[{float(values.min()):.3g}, {float(values.max()):.3g}]')
+        """The space decoder's output contract (see :func:`check_box_output`)."""
+        check_box_output(boxes, len(layouts), max(l.frame_token_pos.shape[0] for l in layouts),
+                         type(self.space_decoder).__name__)
 
     def logits_processor(self, frames: dict, layouts,
                          data_samples) -> Optional[LogitsProcessor]:

@@ -9,7 +9,28 @@ from mmengine.model import BaseModule
 from mmstvg.registry import MODELS
 from mmstvg.structures import normalize_boxes
 
-__all__ = ['BaseSpaceDecoder', 'box_targets']
+__all__ = ['BaseSpaceDecoder', 'box_targets', 'check_box_output']
+
+
+def check_box_output(boxes, batch: int, frames: int, part: str) -> None:
+    """Raise unless ``boxes`` is ``(batch, frames, 4)`` normalised ``cxcywh`` in [0, 1].
+
+    Args:
+        boxes: what the space decoder returned.
+        batch: ``B`` of the batch.
+        frames: ``T_max`` of the batch.
+        part: the space decoder's name, for the message.
+    """
+    expected = (batch, frames, 4)
+    if not isinstance(boxes, torch.Tensor) or tuple(boxes.shape) != expected:
+        shape = tuple(boxes.shape) if isinstance(boxes, torch.Tensor) else type(boxes)
+        raise ValueError(f'space decoder {part} must return boxes of shape (B, T, 4) '
+                         f'= {expected}, got {shape}')
+    values = boxes.detach()
+    if not bool(((values >= 0) & (values <= 1)).all()):
+        raise ValueError(f'space decoder {part} must return normalised cxcywh boxes '
+                         'in [0, 1] (e.g. through a sigmoid); got values in '
+                         f'[{float(values.min()):.3g}, {float(values.max()):.3g}]')
 
 
 def box_targets(data_samples: Sequence, max_frames: int,
