@@ -4,6 +4,7 @@ Ours, not the paper's: both heads read one state per frame (the LLM's query
 states, or the space decoder's sentence-aware guided queries) and help a
 random toy LLM learn *when*; see ``docs/en/model_core.md``.
 """
+import inspect
 from typing import Dict, Optional
 
 import torch
@@ -70,6 +71,10 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
         if frame_state_source == 'space_decoder' and self.space_decoder is None:
             raise ValueError("frame_state_source='space_decoder' needs a space_decoder")
         self.frame_state_source = frame_state_source
+        # A head whose forward takes no ``return_states`` decodes from the query
+        # states themselves (BaseSpaceDecoder's contract).
+        self._decoder_returns_states = self.space_decoder is not None and \
+            'return_states' in inspect.signature(self.space_decoder.forward).parameters
         if self.time_pointer is not None:
             if not hasattr(self.answer, 'boundary_time_ids'):
                 raise ValueError('a time_pointer points at the shown frame times: use '
@@ -82,7 +87,7 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
         inputs = gather_head_inputs(hidden, layouts)
         boxes, states = None, inputs[0]
         if self.space_decoder is not None:
-            if self.frame_state_source == 'space_decoder':
+            if self.frame_state_source == 'space_decoder' and self._decoder_returns_states:
                 boxes, states = self.space_decoder(*inputs, return_states=True)
             else:
                 boxes = self.space_decoder(*inputs)
