@@ -1,21 +1,9 @@
-"""SpaceVLLM's interleaved spatio-temporal aware queries.
+"""SpaceVLLM's interleaved spatio-temporal aware queries (the paper's part).
 
-One learnable query token per sampled frame, placed right after that frame's
-block of ``[prefix tokens][visual tokens]``. Under the LLM's causal attention
-the query of frame ``t`` therefore sees frames ``0..t`` (its own frame last)
-and none of the later ones, so its last-layer hidden state is a summary of
-"the video up to and including this frame" that the space decoder turns into
-that frame's box. An image (REC) is a one-frame video and gets one query right
-after the image.
-
-Layout of one sample's video segment, for ``T`` frames of ``P`` visual tokens
-and per-frame prefixes of ``n_t`` tokens (the time stamps)::
-
-    [prefix_0 (n_0)][visual_0 (P)][q_0][prefix_1 (n_1)][visual_1 (P)][q_1] ...
-
-so frame ``t``'s block starts at ``s_t = sum_{u < t} (n_u + P + 1)``; its
-prefix is at ``s_t .. s_t + n_t - 1``, its visual tokens at
-``s_t + n_t .. s_t + n_t + P - 1`` and its query at ``s_t + n_t + P``.
+One learnable query token right after each sampled frame's ``[prefix][visual
+tokens]``, so under causal attention the query of frame ``t`` sees frames
+``0..t``; an image gets one query. Layout and positions:
+``docs/en/model_core.md``.
 """
 from typing import List, Optional
 
