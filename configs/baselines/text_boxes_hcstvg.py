@@ -8,7 +8,7 @@ _base_ = ['../spacevllm_hcstvg.py']
 
 model = dict(
     type='TextBoxGroundingLLM',
-    query_interleaver=None,
+    query_interleaver=dict(_delete_=True, type='NoQueries'),
     space_decoder=None,
     box_precision=2,
     max_new_tokens=2048)

@@ -4,17 +4,20 @@
 # Malformed or missing boxes are counted (num_malformed_boxes /
 # num_missing_boxes) and scored as misses. The paper's "without queries and
 # decoder" ablation. Tower, LLM, data and schedule are
-# configs/spacevllm_toy.py's.
+# configs/spacevllm_toy.py's; the span is written on the shown frame times
+# as there (SnappedSpanAnswer).
 #   python tools/train.py configs/baselines/text_boxes_toy.py
 _base_ = ['../spacevllm_toy.py']
 
 model = dict(
+    _delete_=True,
     type='TextBoxGroundingLLM',
-    query_interleaver=None,
-    space_decoder=None,
-    frame_score_head=None,
-    time_pointer=None,
-    frame_state_source='llm_queries',
+    data_preprocessor={{_base_.model.data_preprocessor}},
+    vision_encoder={{_base_.model.vision_encoder}},
+    projector={{_base_.model.projector}},
+    llm={{_base_.model.llm}},
+    query_interleaver=dict(type='NoQueries'),
+    span=dict(type='SnappedSpanAnswer'),
     box_precision=2,
     # ~12 tokens per box with the toy tokenizer; 16 frames and the span.
     max_new_tokens=256)

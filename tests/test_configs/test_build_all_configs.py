@@ -38,23 +38,26 @@ SPACEVLLM = dict(grounder='VideoGroundingLLM', interleaver='InterleavedQueries',
 APPENDED = dict(SPACEVLLM, interleaver='AppendedQueries')
 MLP_HEAD = dict(SPACEVLLM, decoder='MLPBoxHead', attention=None)
 PARAM_FREE = dict(SPACEVLLM, attention='parameter_free')
-TEXT_BOXES = dict(grounder='TextBoxGroundingLLM', interleaver=None, decoder=None,
+TEXT_BOXES = dict(grounder='TextBoxGroundingLLM', interleaver='NoQueries', decoder=None,
                   attention=None)
+# The toy composes our additions (SpanAwareGroundingLLM, ReferencePointSpaceDecoder).
+TOY = dict(grounder='SpanAwareGroundingLLM', decoder='ReferencePointSpaceDecoder')
 HCSTVG = dict(dataset='HCSTVGDataset', metric='STVGMetric')
 
 #: config -> the part types it must build (and its train dataset / metric).
 EXPECTED = {
-    'spacevllm_toy.py': dict(SPACEVLLM, **HCSTVG),
+    'spacevllm_toy.py': dict(SPACEVLLM, **TOY, **HCSTVG),
     'spacevllm_hcstvg.py': dict(SPACEVLLM, **HCSTVG),
     'spacevllm_hcstvg_v2.py': dict(SPACEVLLM, dataset='HCSTVGv2Dataset',
                                    metric='STVGMetric'),
     'spacevllm_vidstg.py': dict(SPACEVLLM, dataset='VidSTGDataset', metric='STVGMetric'),
     'spacevllm_unistg.py': dict(SPACEVLLM, dataset='UniSTGDataset', metric='STVGMetric'),
-    'baselines/appended_queries_toy.py': dict(APPENDED, **HCSTVG),
+    'baselines/appended_queries_toy.py': dict(APPENDED, **TOY, **HCSTVG),
     'baselines/appended_queries_hcstvg.py': dict(APPENDED, **HCSTVG),
-    'baselines/mlp_box_head_toy.py': dict(MLP_HEAD, **HCSTVG),
+    'baselines/mlp_box_head_toy.py': dict(MLP_HEAD, **HCSTVG,
+                                          grounder='SpanAwareGroundingLLM'),
     'baselines/mlp_box_head_hcstvg.py': dict(MLP_HEAD, **HCSTVG),
-    'baselines/qgsd_parameter_free_toy.py': dict(PARAM_FREE, **HCSTVG),
+    'baselines/qgsd_parameter_free_toy.py': dict(PARAM_FREE, **TOY, **HCSTVG),
     'baselines/qgsd_parameter_free_hcstvg.py': dict(PARAM_FREE, **HCSTVG),
     'baselines/text_boxes_toy.py': dict(TEXT_BOXES, **HCSTVG),
     'baselines/text_boxes_hcstvg.py': dict(TEXT_BOXES, **HCSTVG),
@@ -183,7 +186,7 @@ def test_full_size_structure(name, tiny_dirs):
     assert (encoder.select_layer, encoder.pool_size, encoder.pool_mode) == (-2, 2, 'avg')
     assert encoder.frozen and not any(p.requires_grad for p in encoder.parameters())
     assert next(encoder.parameters()).dtype == torch.bfloat16
-    if model.query_interleaver is not None:
+    if type_name(model.query_interleaver) not in (None, 'NoQueries'):
         assert model.query_interleaver.max_frames == 64
 
     # Per-part learning rates: every trainable parameter gets its part's rate.

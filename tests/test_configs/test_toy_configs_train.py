@@ -27,12 +27,12 @@ NUM_TRAIN, NUM_VAL = 6, 4
 
 #: toy config -> (interleaver, space decoder) it trains.
 TOY_CONFIGS = {
-    'spacevllm_toy.py': ('InterleavedQueries', 'QueryGuidedSpaceDecoder'),
-    'baselines/appended_queries_toy.py': ('AppendedQueries', 'QueryGuidedSpaceDecoder'),
+    'spacevllm_toy.py': ('InterleavedQueries', 'ReferencePointSpaceDecoder'),
+    'baselines/appended_queries_toy.py': ('AppendedQueries', 'ReferencePointSpaceDecoder'),
     'baselines/mlp_box_head_toy.py': ('InterleavedQueries', 'MLPBoxHead'),
     'baselines/qgsd_parameter_free_toy.py': ('InterleavedQueries',
-                                             'QueryGuidedSpaceDecoder'),
-    'baselines/text_boxes_toy.py': (None, None),
+                                             'ReferencePointSpaceDecoder'),
+    'baselines/text_boxes_toy.py': ('NoQueries', None),
 }
 STVG_KEYS = ('stvg/m_tIoU', 'stvg/m_vIoU', 'stvg/vIoU@0.3', 'stvg/vIoU@0.5',
              'stvg/num_samples')
@@ -144,7 +144,7 @@ def test_toy_config_trains_and_predicts(name, toy_assets, tmp_path):
         assert all(math.isfinite(v) and v > 0 for v in history), (key, history)
     # Every trainable part learned something (the toy tower is not frozen).
     parts = {'vision_encoder', 'projector', 'llm'}
-    if interleaver:
+    if decoder:
         parts |= {'query_interleaver', 'space_decoder', 'frame_score_head', 'time_pointer'}
     assert changed_parts(model, before) == parts
 

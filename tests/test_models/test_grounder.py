@@ -3,7 +3,7 @@ import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
 
-from mmstvg.models.grounders import IGNORE_INDEX
+from mmstvg.models.grounders import IGNORE_INDEX, gather_head_inputs
 from mmstvg.models.language import format_span
 from mmstvg.registry import MODELS
 from mmstvg.structures import denormalize_boxes
@@ -145,7 +145,7 @@ def test_boxes_from_the_generation_pass_match_a_full_forward(grounder_cfg):
         seq = torch.cat([embeds[b], model.llm.embed_tokens(torch.tensor(answer))])[None]
         with torch.no_grad():
             hidden, _ = model.llm(seq, attention_mask=torch.ones(1, seq.shape[1]).long())
-            boxes = model.space_decoder(*model._decoder_inputs(hidden, layouts[b:b + 1]))
+            boxes = model.space_decoder(*gather_head_inputs(hidden, layouts[b:b + 1]))
         assert torch.allclose(sample.pred_boxes, denormalize_boxes(boxes[0], ori), atol=1e-4)
         # one sample alone (no left padding) gives the same text and boxes
         alone = model.data_preprocessor(make_batch([make_sample(
@@ -189,12 +189,12 @@ def test_each_part_is_swapped_by_naming_another_type(grounder_cfg, chat_tokenize
     cfg['prompt'] = dict(time_style='prompt_list')
     model = build(cfg)
     names = [type(getattr(model, n)).__name__ for n in model.PART_NAMES]
-    assert names == ['HFVisionEncoder', 'LinearProjector', 'NoQueries', 'HFCausalLM',
-                     'NoneType', 'NoneType', 'NoneType']
+    assert names == ['HFVisionEncoder', 'LinearProjector', 'NoneType', 'NoQueries', 'HFCausalLM',
+                     'NoneType']
     assert type(model.vision_encoder.model).__name__ == 'CLIPVisionModel'
     sample = make_sample('stvg', num_sampled=3)
     data = model.data_preprocessor(make_batch([sample]), True)
-    pieces = model._pieces(data['data_samples'][0], 3, True)
+    pieces = model.sequence_builder.pieces(data['data_samples'][0], 3, True)
     head = model.llm.tokenizer.decode(pieces.head_ids)
     # frames 0, 10, 19 at 5 fps, listed in the prompt
     assert head.startswith('<|im_start|> system') and 'at 0.0 s, 2.0 s, 3.8 s.' in head
@@ -314,3 +314,90 @@ def test_a_mixtures_prompt_template_replaces_the_question(grounder_cfg):
     data = model.data_preprocessor(make_batch([bad]), False)
     with pytest.raises(ValueError, match='has no {sentence} field'):
         model.build_sequences(data['inputs'], data['data_samples'], with_answer=True)
+
+
+class _PairMeanPooler(torch.nn.Module):
+    """Test pooler: the mean of each pair of a frame's projected tokens."""
+
+    def forward(self, tokens):
+        frames, num, dim = tokens.shape
+        return tokens.reshape(frames, num // 2, 2, dim).mean(2)
+
+
+def test_feature_pooler_runs_on_the_projected_tokens(grounder_cfg):
+    MODELS.register_module(name='_PairMeanPooler', module=_PairMeanPooler, force=True)
+    plain = build(grounder_cfg)
+    pooled = build(dict(grounder_cfg, feature_pooler=dict(type='_PairMeanPooler')))
+    data = plain.data_preprocessor(make_batch([make_sample()]), False)
+    reference = plain.encode_videos(data['inputs'], data['data_samples'])[0]
+    tokens = pooled.encode_videos(data['inputs'], data['data_samples'])[0]
+    # 4 frames of 2x2 = 4 projected tokens each -> 2 tokens each, the pairs' means
+    assert reference.shape == (4, 4, 64) and tokens.shape == (4, 2, 64)
+    assert torch.allclose(tokens, reference.reshape(4, 2, 2, 64).mean(2), atol=1e-6)
+    _, _, layouts = pooled.build_sequences(data['inputs'], data['data_samples'], False)
+    assert layouts[0].frame_token_pos.shape == (4, 2)
+
+
+class _WideBoxHead(torch.nn.Module):
+    """Test head: five numbers a frame, or raw (no sigmoid) boxes."""
+
+    def __init__(self, hidden_dim, raw=False):
+        super().__init__()
+        self.linear = torch.nn.Linear(hidden_dim, 4 if raw else 5)
+        self.raw = raw
+
+    def forward(self, query_states, frame_states, text_states, text_mask):
+        return self.linear(query_states) * (100.0 if self.raw else 1.0)
+
+
+class _StrayQueries(torch.nn.Module):
+    """Test interleaver: frames only, and a query index past the segment."""
+
+    def __init__(self, embed_dim):
+        super().__init__()
+
+    def forward(self, visual_tokens, frame_prefix_embeds=None):
+        from mmstvg.models.query_interleavers import InterleavedVideo, lay_out_frames
+        video, token_index, prefix_index = lay_out_frames(visual_tokens, frame_prefix_embeds)
+        query_index = torch.arange(visual_tokens.shape[0]) + video.shape[0]
+        return InterleavedVideo(video, token_index, prefix_index, query_index)
+
+
+def test_part_outputs_are_checked_against_the_contract(grounder_cfg):
+    from mmstvg.registry import QUERY_INTERLEAVERS, SPACE_DECODERS
+    SPACE_DECODERS.register_module(name='_WideBoxHead', module=_WideBoxHead, force=True)
+    QUERY_INTERLEAVERS.register_module(name='_StrayQueries', module=_StrayQueries,
+                                       force=True)
+    data_of = lambda model: model.data_preprocessor(  # noqa: E731
+        make_batch([make_sample(), make_sample(seed=1)]), True)
+    model = build(dict(grounder_cfg, space_decoder=dict(type='_WideBoxHead')))
+    with pytest.raises(ValueError, match=r'_WideBoxHead must return boxes of shape '
+                                         r'\(B, T, 4\) = \(2, 4, 4\), got \(2, 4, 5\)'):
+        model(**data_of(model), mode='loss')
+    model = build(dict(grounder_cfg, space_decoder=dict(type='_WideBoxHead', raw=True)))
+    with pytest.raises(ValueError, match=r'_WideBoxHead must return normalised cxcywh '
+                                         r'boxes in \[0, 1\]'):
+        model(**data_of(model), mode='loss')
+    model = build(dict(grounder_cfg, query_interleaver=dict(type='_StrayQueries')))
+    with pytest.raises(ValueError, match=r'_StrayQueries: query_index must lie in '
+                                         r'\[0, 24\)'):
+        model(**data_of(model), mode='loss')
+
+
+def test_the_space_decoder_owns_its_box_targets_and_loss():
+    """``loss(pred_boxes, data_samples)``: targets normalised from the samples' boxes."""
+    from mmstvg.models.space_decoders import MLPBoxHead, box_targets
+    head = MLPBoxHead(hidden_dim=8, num_layers=1)
+    stvg = make_sample('stvg', num_sampled=4, span=(5, 15), ori_shape=(40, 60))
+    stvg.gt_boxes[1] = torch.tensor([6.0, 4.0, 30.0, 20.0])
+    samples = [stvg, make_sample('tvg', num_sampled=3, seed=1)]
+    targets, mask = box_targets(samples, max_frames=4)
+    # frame 1 of a 60 x 40 frame: xyxy [6, 4, 30, 20] -> cxcywh [0.3, 0.3, 0.4, 0.4]
+    torch.testing.assert_close(targets[0, 1], torch.tensor([0.3, 0.3, 0.4, 0.4]))
+    assert mask.tolist() == [[False, True, True, False], [False] * 4]
+    pred = torch.rand(2, 4, 4)
+    expected = head.loss_by_targets(pred, targets, mask)
+    losses = head.loss(pred, samples)
+    assert set(losses) == {'loss_bbox', 'loss_iou'}
+    for key in losses:
+        torch.testing.assert_close(losses[key], expected[key])

@@ -27,20 +27,21 @@ def test_loss_is_the_mean_binary_cross_entropy_over_real_frames():
     logits = torch.tensor([[2.0, -1.0, 0.0], [0.5, 9.0, 9.0]])
     targets = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
     valid = torch.tensor([[True, True, True], [True, False, False]])
-    loss = head.loss(logits, targets, valid)['loss_span_score']
+    loss = head.loss_by_targets(logits, targets, valid)['loss_span_score']
     # by hand: -log s(2), -log(1 - s(-1)), -log s(0), -log(1 - s(0.5))
     sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
     expected = -(math.log(sig(2.0)) + math.log(1 - sig(-1.0)) + math.log(0.5) +
                  math.log(1 - sig(0.5))) / 4
     assert float(loss) == pytest.approx(expected, rel=1e-6)
-    zero = head.loss(logits, targets, torch.zeros_like(valid))['loss_span_score']
+    zero = head.loss_by_targets(logits, targets, torch.zeros_like(valid))['loss_span_score']
     assert float(zero) == 0.0
     with pytest.raises(ValueError, match='query_states'):
         head(torch.zeros(2, 3, 5))
 
 
 def test_grounder_trains_the_head_and_scores_boxes_with_it(grounder_cfg):
-    grounder_cfg['frame_score_head'] = dict(type='QuerySpanScoreHead')
+    grounder_cfg.update(type='SpanAwareGroundingLLM',
+                        frame_score_head=dict(type='QuerySpanScoreHead'))
     torch.manual_seed(0)
     model = MODELS.build(grounder_cfg)
     samples = [make_sample('stvg', span=(5, 15)), make_sample('stvg', span=(0, 8), seed=1)]
@@ -67,8 +68,8 @@ def test_grounder_trains_the_head_and_scores_boxes_with_it(grounder_cfg):
 
 
 def test_a_frame_score_head_needs_queries(grounder_cfg):
-    grounder_cfg.update(query_interleaver=None, space_decoder=None,
-                        frame_score_head=dict(type='QuerySpanScoreHead'))
+    grounder_cfg.update(type='SpanAwareGroundingLLM', query_interleaver=None,
+                        space_decoder=None, frame_score_head=dict(type='QuerySpanScoreHead'))
     with pytest.raises(ValueError, match='frame_score_head'):
         MODELS.build(grounder_cfg)
 
@@ -76,6 +77,7 @@ def test_a_frame_score_head_needs_queries(grounder_cfg):
 def test_the_head_can_read_the_space_decoders_states(grounder_cfg):
     import projects.spacevllm.spacevllm  # noqa: F401  (registers the QGSD)
     grounder_cfg.update(
+        type='SpanAwareGroundingLLM',
         frame_score_head=dict(type='QuerySpanScoreHead'), frame_state_source='space_decoder',
         space_decoder=dict(type='QueryGuidedSpaceDecoder', num_heads=2))
     torch.manual_seed(0)
@@ -88,7 +90,7 @@ def test_the_head_can_read_the_space_decoders_states(grounder_cfg):
     decoder_inputs = (hidden[:, layout.query_pos], hidden[:, layout.frame_token_pos],
                       hidden[:, layout.sentence_pos],
                       torch.ones(1, layout.sentence_pos.numel(), dtype=torch.bool))
-    boxes, guided = model.space_decoder.forward_with_states(*decoder_inputs)
+    boxes, guided = model.space_decoder(*decoder_inputs, return_states=True)
     expected = model.frame_score_head(guided).sigmoid()[0]
     torch.testing.assert_close(sample.pred_box_scores, expected, atol=1e-5, rtol=1e-5)
     from_queries = model.frame_score_head(decoder_inputs[0]).sigmoid()[0]
@@ -96,7 +98,19 @@ def test_the_head_can_read_the_space_decoders_states(grounder_cfg):
 
 
 def test_frame_state_source_is_checked(grounder_cfg):
+    grounder_cfg = dict(grounder_cfg, type='SpanAwareGroundingLLM')
     with pytest.raises(ValueError, match='frame_state_source must be one of'):
         MODELS.build(dict(grounder_cfg, frame_state_source='queries'))
     with pytest.raises(ValueError, match='needs a space_decoder'):
         MODELS.build(dict(grounder_cfg, space_decoder=None, frame_state_source='space_decoder'))
+
+
+def test_the_head_owns_its_targets_and_loss():
+    """``loss(logits, data_samples)`` builds the in-span targets itself."""
+    head = QuerySpanScoreHead(hidden_dim=8)
+    samples = [make_sample('stvg', span=(5, 15)), make_sample('tvg', num_sampled=3)]
+    logits = torch.tensor([[2.0, -1.0, 0.0, 1.0], [0.5, 0.0, -2.0, 9.0]])
+    targets, valid = span_targets(samples, max_frames=4)
+    assert valid.sum() == 7  # the TVG sample has 3 sampled frames
+    expected = head.loss_by_targets(logits, targets, valid)['loss_span_score']
+    torch.testing.assert_close(head.loss(logits, samples)['loss_span_score'], expected)

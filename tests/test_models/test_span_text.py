@@ -38,7 +38,7 @@ def test_parse_malformed_gives_none(text):
 
 
 # --------------------------------------------------- answers on sampled frames
-from mmstvg.models.language.prompt_builder import snap_span_to_frames  # noqa: E402
+from mmstvg.models.language.span_answer import snap_span_to_frames  # noqa: E402
 
 
 @pytest.mark.parametrize('span,expected', [
@@ -76,24 +76,33 @@ def test_snapped_span_covers_exactly_the_ground_truth_frames():
     assert checked > 500
 
 
-def test_prompt_builder_writes_snapped_answers(toy_tokenizer_dir):
+def test_the_answer_parts_write_exact_and_snapped_answers(toy_tokenizer_dir):
+    import torch
     from transformers import AutoTokenizer
 
-    from mmstvg.models.language import PromptBuilder
+    from mmstvg.models.language import (REC_ANSWER, PromptBuilder, SnappedSpanAnswer,
+                                        SpanAnswer)
+    from mmstvg.structures import GroundingDataSample
     tokenizer = AutoTokenizer.from_pretrained(toy_tokenizer_dir)
     times = [0.0, 0.4, 0.8, 1.2]
-    exact = PromptBuilder(tokenizer)
-    snapped = PromptBuilder(tokenizer, answer_times='sampled_frames')
-    assert exact.answer_text('stvg', (0.5, 1.0), times, 1.6) == format_span(0.5, 1.0)
-    assert snapped.answer_text('stvg', (0.5, 1.0), times, 1.6) == format_span(0.8, 1.2)
-    assert snapped.answer_text('rec', None) == exact.answer_text('rec', None)
-    pieces = snapped.build('stvg', 'the red circle moves left', 1.6, times,
-                           span_seconds=(0.5, 1.0))
+    exact = SpanAnswer(tokenizer)
+    snapped = SnappedSpanAnswer(tokenizer)
+    sample = GroundingDataSample(metainfo=dict(task='stvg', video_id='v'))
+    sample.gt_span_seconds = torch.tensor([0.5, 1.0])
+    assert exact.text(sample, times, 1.6) == format_span(0.5, 1.0)
+    assert snapped.text(sample, times, 1.6) == format_span(0.8, 1.2)
+    rec = GroundingDataSample(metainfo=dict(task='rec'))
+    assert snapped.text(rec, [0.0], 1.0) == exact.text(rec, [0.0], 1.0) == REC_ANSWER
+    pieces = PromptBuilder(tokenizer).build('stvg', 'the red circle moves left', 1.6, times,
+                                            answer=snapped.text(sample, times, 1.6))
     answer = tokenizer(format_span(0.8, 1.2), add_special_tokens=False)['input_ids']
     assert pieces.answer_ids == answer + [tokenizer.eos_token_id]
     # the answer's start token is the very token of that frame's time stamp
     assert answer[4] == pieces.frame_prefix_ids[2][0]
-    with pytest.raises(ValueError, match='frame_times'):
-        snapped.answer_text('stvg', (0.5, 1.0))
-    with pytest.raises(ValueError, match='answer_times'):
-        PromptBuilder(tokenizer, answer_times='frames')
+    del sample.gt_span_seconds
+    with pytest.raises(KeyError, match="'v'.*gt_span_seconds"):
+        snapped.text(sample, times, 1.6)
+    with pytest.raises(ValueError, match='precision'):
+        SpanAnswer(tokenizer, precision=-1)
+    with pytest.raises(TypeError, match='answer_times'):
+        PromptBuilder(tokenizer, answer_times='sampled_frames')

@@ -42,13 +42,14 @@ def test_text_box_answers_and_labels(text_box_cfg):
     stvg = make_sample('stvg', num_sampled=4, span=(5, 15), ori_shape=(40, 60))
     stvg.gt_boxes[1] = torch.tensor([6.0, 4.0, 30.0, 20.0])
     stvg.gt_boxes[2] = torch.tensor([12.0, 8.0, 36.0, 24.0])
-    assert model.answer_text(stvg) == (
+    times = list(stvg.metainfo['frame_times'])
+    assert model.answer.text(stvg, times, 4.0) == (
         'The event happens from 1.0 to 3.0 seconds. '
         'frame 1: [0.1, 0.1, 0.5, 0.5]; frame 2: [0.2, 0.2, 0.6, 0.6]')
     rec = make_sample('rec', ori_shape=(40, 60))
     rec.gt_boxes[0] = torch.tensor([0.0, 0.0, 60.0, 20.0])
-    assert model.answer_text(rec) == 'frame 0: [0.0, 0.0, 1.0, 0.5]'
-    assert model.answer_text(make_sample('tvg')) == \
+    assert model.answer.text(rec, [0.0], 1.0) == 'frame 0: [0.0, 0.0, 1.0, 0.5]'
+    assert model.answer.text(make_sample('tvg'), times, 4.0) == \
         'The event happens from 1.0 to 3.0 seconds.'
     data = model.data_preprocessor(make_batch([stvg]), True)
     _, labels, layouts = model.build_sequences(data['inputs'], data['data_samples'], True)
@@ -98,3 +99,21 @@ def test_text_box_missing_and_malformed_boxes_are_counted(text_box_cfg, monkeypa
     assert model.num_malformed_boxes == 1 and model.num_missing_boxes == 2
     with pytest.raises(ValueError, match='no space_decoder'):
         MODELS.build(dict(text_box_cfg, space_decoder=dict(type='MLPBoxHead')))
+
+
+def test_text_boxes_are_a_config_of_the_same_grounder(text_box_cfg):
+    """TextBoxGroundingLLM is VideoGroundingLLM with SpanAndBoxesAnswer and NoQueries."""
+    torch.manual_seed(0)
+    preset = MODELS.build(text_box_cfg)
+    cfg = {k: v for k, v in text_box_cfg.items() if k != 'box_precision'}
+    cfg.update(type='VideoGroundingLLM',
+               answer=dict(type='SpanAndBoxesAnswer', box_precision=1))
+    torch.manual_seed(0)
+    plain = MODELS.build(cfg)
+    assert type(preset.query_interleaver).__name__ == 'NoQueries'
+    assert type(plain.answer) is type(preset.answer)
+    data = plain.data_preprocessor(make_batch([make_sample()]), True)
+    torch.testing.assert_close(plain(**data, mode='loss')['loss_lm'],
+                               preset(**data, mode='loss')['loss_lm'])
+    with pytest.raises(ValueError, match='box_precision'):
+        MODELS.build(dict(text_box_cfg, answer=dict(type='SpanAnswer')))

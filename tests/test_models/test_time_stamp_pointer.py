@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmstvg.models.language import PromptBuilder, TimeStampPointer
+from mmstvg.models.language import SnappedSpanAnswer, TimeStampPointer
 from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer
 from mmstvg.registry import MODELS
 from models_testing_utils import make_batch, make_sample
@@ -45,7 +45,7 @@ def test_scores_are_added_to_their_time_tokens_and_shared_tokens_combine():
     keys = torch.stack([scores * math.sqrt(2), torch.zeros(4)], dim=-1)[None]
     ids = torch.tensor([[4, 1, 1, 2]])
     valid = torch.tensor([[True, True, True, False]])
-    out = pointer(logits, state, keys, ids, valid)
+    out = pointer.point(logits, state, keys, ids, valid)
     expected = logits.clone()
     expected[0, 4] += 1.0
     expected[0, 1] += math.log(math.exp(2.0) + math.exp(3.0))
@@ -53,30 +53,35 @@ def test_scores_are_added_to_their_time_tokens_and_shared_tokens_combine():
     torch.testing.assert_close(out, expected)
     out.sum().backward()  # differentiable through log-sum-exp
     with pytest.raises(ValueError, match='valid frame boundary'):
-        pointer(logits, state, keys, ids, torch.zeros_like(valid))
+        pointer.point(logits, state, keys, ids, torch.zeros_like(valid))
 
 
-def test_prompt_builder_gives_each_boundary_its_answer_token():
+def test_the_snapped_answer_gives_each_boundary_its_answer_token():
+    from mmstvg.structures import GroundingDataSample
     tokenizer = build_toy_tokenizer()
-    builder = PromptBuilder(tokenizer, answer_times='sampled_frames')
-    ids = builder.boundary_time_ids([0.0, 0.4, 0.8], duration=1.2)
+    answer_part = SnappedSpanAnswer(tokenizer)
+    ids = answer_part.boundary_time_ids([0.0, 0.4, 0.8], duration=1.2)
     assert ids == tokenizer.convert_tokens_to_ids(['0.0', '0.4', '0.8', '1.2'])
-    answer = builder.encode(builder.answer_text('stvg', (0.3, 0.9), [0.0, 0.4, 0.8], 1.2))
+    sample = GroundingDataSample(metainfo=dict(task='stvg'))
+    sample.gt_span_seconds = torch.tensor([0.3, 0.9])
+    text = answer_part.text(sample, [0.0, 0.4, 0.8], 1.2)
+    answer = tokenizer(text, add_special_tokens=False)['input_ids']
     assert ids[1] in answer and ids[3] in answer  # "from 0.4 to 1.2"
-    fine = PromptBuilder(tokenizer, answer_times='sampled_frames', span_precision=2)
+    fine = SnappedSpanAnswer(tokenizer, precision=2)
     with pytest.raises(ValueError, match="'3.25'"):
         fine.boundary_time_ids([3.25], duration=4.0)
 
 
 def _pointer_grounder(grounder_cfg):
-    grounder_cfg.update(time_pointer=dict(type='TimeStampPointer'),
-                        prompt=dict(answer_times='sampled_frames'))
+    grounder_cfg.update(type='SpanAwareGroundingLLM', time_pointer=dict(type='TimeStampPointer'),
+                        answer=dict(type='SnappedSpanAnswer'))
     return grounder_cfg
 
 
 def test_the_grounder_checks_what_the_pointer_needs(grounder_cfg):
-    cfg = dict(grounder_cfg, time_pointer=dict(type='TimeStampPointer'))
-    with pytest.raises(ValueError, match='sampled_frames'):
+    cfg = dict(grounder_cfg, type='SpanAwareGroundingLLM',
+               time_pointer=dict(type='TimeStampPointer'))
+    with pytest.raises(ValueError, match='SnappedSpanAnswer'):
         MODELS.build(cfg)
     cfg = _pointer_grounder(dict(grounder_cfg))
     cfg.update(query_interleaver=None, space_decoder=None)
@@ -106,22 +111,22 @@ def test_generation_and_training_see_the_same_pointer_logits(grounder_cfg, monke
     with torch.no_grad():  # a strong pointer
         answer_proj.weight.copy_(weight * 200.0), answer_proj.bias.copy_(bias)
     predicted, generated = generate()
-    builder = model.prompt_builder
     for sample, ids, plain in zip(predicted, generated, lm_only):
         times = list(sample.metainfo['frame_times'])
-        boundaries = set(builder.boundary_time_ids(times, sample.metainfo['duration']))
+        boundaries = set(model.answer.boundary_time_ids(times, sample.metainfo['duration']))
         assert boundaries & set(ids) and ids != plain  # the pointer chose tokens
 
     # teacher-force the generated answers: their tokens are the argmax there too
     texts = {s.metainfo['video_id']: s.pred_text for s in predicted}
-    monkeypatch.setattr(model, 'answer_text', lambda s: texts[s.metainfo['video_id']])
+    monkeypatch.setattr(model.answer, 'text',
+                        lambda s, times, duration: texts[s.metainfo['video_id']])
     seen, cross_entropy = {}, F.cross_entropy
 
     def spy(logits, targets, *args, **kwargs):
         seen.update(logits=logits.detach(), targets=targets)
         return cross_entropy(logits, targets, *args, **kwargs)
 
-    import mmstvg.models.grounders.video_grounding_llm as module
+    import mmstvg.models.grounders.decoding as module
     monkeypatch.setattr(module.F, 'cross_entropy', spy)
     data = model.data_preprocessor(make_batch(samples), True)
     model(**data, mode='loss')
@@ -149,12 +154,11 @@ def test_the_pointer_learns_to_point_at_the_span_boundaries():
         inside = (steps >= start[:, None]) & (steps < (start + length)[:, None])
         states = torch.randn(batch, frames, dim) * 0.3
         states[..., 0] += 2 * inside.float()
-        keys, valid = pointer.boundary_keys(states, [frames] * batch)
         # boundary j is written as token j (token frames = the duration)
         ids = torch.arange(frames + 1).expand(batch, -1)
+        rows = torch.arange(batch).repeat_interleave(2)
         logits = pointer(torch.zeros(2 * batch, vocab), answer.repeat(batch, 1),
-                         keys.repeat_interleave(2, 0), ids.repeat_interleave(2, 0),
-                         valid.repeat_interleave(2, 0))
+                         states, [frames] * batch, ids, rows)
         targets = torch.stack([start, start + length], dim=1).flatten()
         return logits, targets
 
@@ -168,3 +172,47 @@ def test_the_pointer_learns_to_point_at_the_span_boundaries():
         logits, targets = episode()
     accuracy = (logits.argmax(-1) == targets).float().mean().item()
     assert accuracy > 0.95, accuracy
+
+
+def test_the_pointer_runs_under_bf16_autocast():
+    """--amp: the pointer's sums stay float32 (scatter_add needs one dtype)."""
+    torch.manual_seed(0)
+    pointer = TimeStampPointer(hidden_dim=4)
+    states = torch.randn(2, 3, 4)
+    ids = torch.tensor([[1, 2, 3, 4], [1, 2, -1, -1]])
+    logits = torch.randn(2, 6)
+    answer = torch.randn(2, 4)
+    reference = pointer(logits, answer, states, [3, 1], ids)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = pointer(logits.bfloat16(), answer, states, [3, 1], ids)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, reference, atol=0.1, rtol=0.05)
+
+
+def test_the_toy_grounder_trains_one_step_and_predicts_under_bf16_autocast(grounder_cfg):
+    """``tools/train.py configs/spacevllm_toy.py --amp`` crashed at the first
+    iteration in the pointer (``scatter(): Expected self.dtype to be equal to
+    src.dtype``); the toy's parts now run a step under CPU bf16 autocast."""
+    import projects.spacevllm.spacevllm  # noqa: F401  (registers the toy's QGSD)
+    cfg = _pointer_grounder(grounder_cfg)
+    cfg.update(frame_score_head=dict(type='QuerySpanScoreHead'),
+               frame_state_source='space_decoder',
+               space_decoder=dict(type='ReferencePointSpaceDecoder', num_heads=2,
+                                  frame_token_grid=(2, 2)))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    samples = [make_sample('stvg', span=(5, 15)), make_sample('tvg', num_sampled=3, seed=1)]
+    data = model.data_preprocessor(make_batch(samples), True)
+    optim = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    before = model.time_pointer.answer_proj.weight.detach().clone()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(**data, mode='loss')
+    assert set(losses) == {'loss_lm', 'loss_bbox', 'loss_iou', 'loss_span_score'}
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    optim.step()
+    assert not torch.equal(model.time_pointer.answer_proj.weight, before)
+    model.eval()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model(**model.data_preprocessor(make_batch(samples), False), mode='predict')
+    assert out[0].pred_boxes.shape == (4, 4) and out[0].pred_box_scores.dtype == torch.float32

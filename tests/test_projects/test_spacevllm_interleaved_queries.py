@@ -4,7 +4,7 @@ import torch
 
 from mmstvg.models.query_interleavers.base import InterleavedVideo
 from mmstvg.registry import MODELS, QUERY_INTERLEAVERS
-from projects.spacevllm.spacevllm import InterleavedQueries
+from projects.spacevllm.spacevllm import InterleavedQueries, TimeStampedQueries
 
 
 def _frames_and_prefixes(num_frames, num_tokens, prefix_lengths, dim, seed=0):
@@ -146,7 +146,7 @@ def test_registered_and_built_by_type_string():
 
 def test_time_aware_queries_add_the_mean_of_their_frame_prefix():
     plain = InterleavedQueries(embed_dim=8)
-    aware = InterleavedQueries(embed_dim=8, add_time_to='queries')
+    aware = TimeStampedQueries(embed_dim=8, add_time_to='queries')
     aware.load_state_dict(plain.state_dict())
     visual, prefixes = _frames_and_prefixes(3, 2, [1, 2, 0], 8)
     video = aware(visual, prefixes)
@@ -175,7 +175,7 @@ def test_time_aware_queries_add_the_mean_of_their_frame_prefix():
 
 def test_time_aware_visual_tokens_add_the_mean_of_their_frame_prefix():
     plain = InterleavedQueries(embed_dim=8)
-    aware = InterleavedQueries(embed_dim=8, add_time_to=('queries', 'visual_tokens'))
+    aware = TimeStampedQueries(embed_dim=8, add_time_to=('queries', 'visual_tokens'))
     aware.load_state_dict(plain.state_dict())
     visual, prefixes = _frames_and_prefixes(3, 2, [1, 2, 0], 8)
     video = aware(visual, prefixes)
@@ -188,4 +188,7 @@ def test_time_aware_visual_tokens_add_the_mean_of_their_frame_prefix():
     assert torch.equal(video.embeds[video.frame_prefix_index[:2]],
                        plain(visual, prefixes).embeds[video.frame_prefix_index[:2]])
     with pytest.raises(ValueError, match='add_time_to'):
-        InterleavedQueries(embed_dim=8, add_time_to=('frames', ))
+        TimeStampedQueries(embed_dim=8, add_time_to=('frames', ))
+    # the paper's interleaver has no such option
+    with pytest.raises(TypeError, match='add_time_to'):
+        InterleavedQueries(embed_dim=8, add_time_to='queries')

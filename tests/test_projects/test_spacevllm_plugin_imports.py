@@ -65,7 +65,7 @@ def _check_user_head(head, class_name):
     # target [.375, .375, .625, .625] lies inside [.25, .25, .75, .75]:
     # IoU = .0625 / .25 = .25 and the hull is the union, loss (1 - .25) * 2 = 1.5.
     gt = torch.tensor([[[0.5, 0.5, 0.25, 0.25], [0.0, 0.0, 0.0, 0.0]]])
-    losses = head.loss(boxes, gt, torch.tensor([[True, False]]))
+    losses = head.loss_by_targets(boxes, gt, torch.tensor([[True, False]]))
     assert losses['loss_bbox'].item() == pytest.approx(2.5, abs=1e-6)
     assert losses['loss_iou'].item() == pytest.approx(1.5, abs=1e-4)
 

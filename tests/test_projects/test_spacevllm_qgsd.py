@@ -7,6 +7,7 @@ from mmdet.models.losses import GIoULoss, L1Loss
 
 from mmstvg.registry import SPACE_DECODERS
 from projects.spacevllm.spacevllm import (QueryGuidedSpaceDecoder,
+                                          ReferencePointSpaceDecoder,
                                           parameter_free_cross_attention)
 
 ATTENTIONS = ['learnable', 'parameter_free']
@@ -27,6 +28,12 @@ def _decoder(attention, **kwargs):
     torch.manual_seed(0)
     return QueryGuidedSpaceDecoder(hidden_dim=DIM, attention=attention, num_heads=2,
                                    **kwargs).eval()
+
+
+def _reference_decoder(attention, **kwargs):
+    torch.manual_seed(0)
+    return ReferencePointSpaceDecoder(hidden_dim=DIM, attention=attention, num_heads=2,
+                                      **kwargs).eval()
 
 
 @pytest.mark.parametrize('attention', ATTENTIONS)
@@ -160,7 +167,7 @@ def test_losses_are_mmdets_with_detr_weights_and_hand_values():
     pred = torch.tensor([[[0.5, 0.5, 0.2, 0.2], [0.9, 0.9, 0.1, 0.1]]])
     gt = torch.tensor([[[0.5, 0.5, 0.4, 0.4], [0.0, 0.0, 0.0, 0.0]]])
     box_mask = torch.tensor([[True, False]])
-    losses = decoder.loss(pred, gt, box_mask)
+    losses = decoder.loss_by_targets(pred, gt, box_mask)
     # L1: |0.2 - 0.4| + |0.2 - 0.4| = 0.4 over 1 box, times 5.
     assert losses['loss_bbox'].item() == pytest.approx(2.0, abs=1e-6)
     # GIoU: boxes [.4,.4,.6,.6] in [.3,.3,.7,.7]: IoU = .04 / .16 = .25, the
@@ -176,7 +183,7 @@ def test_frames_outside_the_span_get_exactly_zero_gradient(attention):
     boxes.retain_grad()
     gt = torch.tensor([0.5, 0.5, 0.3, 0.3]).expand(2, 3, 4)
     box_mask = torch.tensor([[False, True, True], [True, False, False]])
-    losses = decoder.loss(boxes, gt, box_mask)
+    losses = decoder.loss_by_targets(boxes, gt, box_mask)
     (losses['loss_bbox'] + losses['loss_iou']).backward()
     assert torch.equal(boxes.grad[~box_mask], torch.zeros(3, 4))
     assert (boxes.grad[box_mask].abs().sum(dim=-1) > 0).all()
@@ -186,7 +193,8 @@ def test_batch_without_any_box_has_zero_loss_and_zero_gradient():
     decoder = _decoder('learnable')
     boxes = decoder(*_states())
     boxes.retain_grad()
-    losses = decoder.loss(boxes, torch.zeros(2, 3, 4), torch.zeros(2, 3, dtype=torch.bool))
+    losses = decoder.loss_by_targets(boxes, torch.zeros(2, 3, 4),
+                                     torch.zeros(2, 3, dtype=torch.bool))
     assert losses['loss_bbox'].item() == 0.0 and losses['loss_iou'].item() == 0.0
     (losses['loss_bbox'] + losses['loss_iou']).backward()
     assert torch.equal(boxes.grad, torch.zeros(2, 3, 4))
@@ -201,7 +209,7 @@ def test_a_few_adam_steps_fit_a_fixed_box(attention):
     optimizer = torch.optim.Adam(decoder.parameters(), lr=1e-2)
     history = []
     for _ in range(60):
-        losses = decoder.loss(decoder(*states), target, box_mask)
+        losses = decoder.loss_by_targets(decoder(*states), target, box_mask)
         loss = losses['loss_bbox'] + losses['loss_iou']
         optimizer.zero_grad()
         loss.backward()
@@ -244,7 +252,7 @@ def test_frame_position_embedding_tells_token_places_apart(attention):
     query, frames, text, mask = _states(batch=2, frames=1, tokens=4)
     reversed_frames = frames.flip(2)
     plain = _decoder(attention)
-    with_pos = _decoder(attention, num_frame_tokens=4)
+    with_pos = _reference_decoder(attention, num_frame_tokens=4)
     assert with_pos.frame_pos_embed.shape == (4, DIM)
     assert sum(p.numel() for p in with_pos.parameters()) - sum(
         p.numel() for p in plain.parameters()) == 4 * DIM
@@ -260,7 +268,7 @@ def test_frame_position_embedding_tells_token_places_apart(attention):
 def test_reference_points_put_the_box_centre_on_the_scored_token(attention):
     """With frame_token_grid, a score peaked on one token and zero offsets put
     the box centre at that token's cell centre on the grid."""
-    decoder = _decoder(attention, frame_token_grid=(2, 2))
+    decoder = _reference_decoder(attention, frame_token_grid=(2, 2))
     query, frames, text, mask = _states(batch=2, frames=3, tokens=4)
     assert decoder.token_centres.tolist() == [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75],
                                               [0.75, 0.75]]
@@ -293,15 +301,15 @@ def test_reference_points_put_the_box_centre_on_the_scored_token(attention):
 
 @pytest.mark.parametrize('attention', ATTENTIONS)
 def test_guided_states_know_the_sentence_and_give_the_boxes(attention):
-    decoder = _decoder(attention, frame_token_grid=(2, 2))
+    decoder = _reference_decoder(attention, frame_token_grid=(2, 2))
     query, visual, text, mask = _states()
-    boxes, states = decoder.forward_with_states(query, visual, text, mask)
+    boxes, states = decoder(query, visual, text, mask, return_states=True)
     torch.testing.assert_close(boxes, decoder(query, visual, text, mask))
     assert states.shape == query.shape
     # the box MLP reads exactly these states (its size terms, without the reference)
     torch.testing.assert_close(boxes[..., 2:], decoder.box_mlp(states)[..., 2:].sigmoid())
     # the same query and frame with another sentence: other states
-    _, other = decoder.forward_with_states(query, visual, text.flip(1), mask)
+    _, other = decoder(query, visual, text.flip(1), mask, return_states=True)
     assert (states - other).abs().amax() > 1e-3
     if attention == 'parameter_free':  # by hand: q' = q + softmax(q V'^T / sqrt(D)) V'
         enhanced = visual[0, 0] + parameter_free_cross_attention(
@@ -309,3 +317,20 @@ def test_guided_states_know_the_sentence_and_give_the_boxes(attention):
         weights = (query[0, 0] @ enhanced.T / math.sqrt(DIM)).softmax(-1)
         torch.testing.assert_close(states[0, 0], query[0, 0] + weights @ enhanced,
                                    atol=1e-5, rtol=1e-5)
+
+
+def test_the_papers_decoder_has_no_toy_options():
+    """Reference points and token positions are ReferencePointSpaceDecoder's (ours)."""
+    with pytest.raises(TypeError, match='frame_token_grid'):
+        QueryGuidedSpaceDecoder(hidden_dim=DIM, frame_token_grid=(2, 2))
+    plain = _decoder('learnable')
+    grid = _reference_decoder('learnable', frame_token_grid=(2, 2))
+    # the subclass adds exactly the location-score MLP, and its boxes come from
+    # the same guided states (the size terms are the paper's sigmoid(MLP(q')))
+    extra = {n for n, _ in grid.named_parameters()} - {n for n, _ in plain.named_parameters()}
+    assert extra and all(n.startswith('location_score.') for n in extra)
+    query, visual, text, mask = _states()
+    _, states = plain(query, visual, text, mask, return_states=True)
+    boxes = grid(query, visual, text, mask)
+    torch.testing.assert_close(boxes[..., 2:], plain(query, visual, text, mask)[..., 2:])
+    assert states.shape == query.shape

@@ -5,8 +5,12 @@ toy_pretrained = 'data/pretrained/toy'
 
 custom_imports = dict(imports=['projects.spacevllm.spacevllm'], allow_failed_imports=False)
 
+# The paper's parts (VideoGroundingLLM, InterleavedQueries, QueryGuidedSpaceDecoder,
+# SpanAnswer) at toy size, plus our additions that make the random toy learn,
+# each its own part named here and marked "ours" (docs/en/model_core.md).
 model = dict(
-    type='VideoGroundingLLM',
+    # Ours: the paper's grounder plus the per-frame span heads below.
+    type='SpanAwareGroundingLLM',
     data_preprocessor=dict(
         type='GroundingDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
     vision_encoder=dict(
@@ -25,12 +29,12 @@ model = dict(
         tokenizer=toy_pretrained + '/tokenizer'),
     query_interleaver=dict(type='InterleavedQueries'),
     space_decoder=dict(
-        type='QueryGuidedSpaceDecoder',
+        # Ours: the paper's QGSD with boxes around reference points on the 4x4
+        # token grid (64 px frames, 8 px patches, 2x2 pooling): DETR-style heads
+        # trained from scratch converge far faster this way.
+        type='ReferencePointSpaceDecoder',
         attention='learnable',
         num_heads=4,
-        # Boxes around reference points on the 4x4 token grid (64 px frames,
-        # 8 px patches, 2x2 pooling): DETR-style heads trained from scratch
-        # converge far faster this way (see the project README).
         frame_token_grid=(4, 4)),
     # Ours, not the paper's: a per-frame "inside the span" score. It scores the
     # boxes and gives the frames a dense temporal signal.
@@ -42,7 +46,7 @@ model = dict(
     # Both read the QGSD's guided queries, which know the sentence and the frame
     # (the LLM's own query states come before the sentence in the prompt).
     frame_state_source='space_decoder',
-    # The answer states the span on the shown frame times (see PromptBuilder).
-    prompt=dict(answer_times='sampled_frames'),
+    # Ours: the answer states the span on the shown frame times (SnappedSpanAnswer).
+    answer=dict(type='SnappedSpanAnswer'),
     max_new_tokens=16,
 )

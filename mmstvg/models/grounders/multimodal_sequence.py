@@ -1,13 +1,22 @@
-"""Assembling one sample's LLM input: text pieces around the video segment."""
-from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence
+"""Sequence building: prompt pieces, the interleaved video, padding and layouts.
 
+:class:`SequenceBuilder` turns a batch's projected visual tokens and data
+samples into the LLM's input embeddings, answer labels and a
+:class:`SequenceLayout` per sample; :func:`gather_head_inputs` reads the
+per-frame states the heads decode from the LLM's hidden states by layout.
+"""
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
 import torch
 
-from mmstvg.models.language.prompt_builder import PromptPieces
+from mmstvg.models.language.prompt_builder import PromptBuilder, PromptPieces
 from mmstvg.models.query_interleavers.base import InterleavedVideo
+from mmstvg.structures import GroundingDataSample
 
-__all__ = ['SequenceLayout', 'assemble_sequence', 'pad_sequences', 'IGNORE_INDEX']
+__all__ = ['SequenceLayout', 'SequenceBuilder', 'assemble_sequence', 'pad_sequences',
+           'gather_head_inputs', 'frame_times_and_duration', 'IGNORE_INDEX']
 
 #: Label of positions that carry no language loss.
 IGNORE_INDEX = -100
@@ -73,6 +82,7 @@ def assemble_sequence(pieces: PromptPieces, visual_tokens: torch.Tensor,
     between, sentence, tail, answer = splits[1 + len(prefix_lens):]
     frame_prefix_embeds = list(prefixes) if sum(prefix_lens) > 0 else None
     video: InterleavedVideo = lay_out_video(visual_tokens, frame_prefix_embeds)
+    _check_video_layout(video, visual_tokens.shape[0], lay_out_video)
     video_embeds = video.embeds.to(head.dtype)
 
     if pieces.sentence_first:
@@ -97,6 +107,115 @@ def assemble_sequence(pieces: PromptPieces, visual_tokens: torch.Tensor,
         prompt_len=prompt_len,
         length=embeds.shape[0])
     return embeds, labels, layout
+
+
+def _check_video_layout(video: InterleavedVideo, num_frames: int, part) -> None:
+    """The interleaver's positions lie inside its segment (the part contract)."""
+    name = type(part).__name__
+    length = video.embeds.shape[0]
+    for field in ('query_index', 'frame_token_index', 'frame_prefix_index'):
+        index = getattr(video, field)
+        if index.numel() and (int(index.min()) < 0 or int(index.max()) >= length):
+            raise ValueError(f'query interleaver {name}: {field} must lie in [0, {length}) '
+                             f'(the segment it returned), got [{int(index.min())}, '
+                             f'{int(index.max())}]')
+    if video.frame_token_index.dim() != 2 or video.frame_token_index.shape[0] != num_frames:
+        raise ValueError(f'query interleaver {name}: frame_token_index must be '
+                         f'(T={num_frames}, P), got {tuple(video.frame_token_index.shape)}')
+
+
+def frame_times_and_duration(sample: GroundingDataSample,
+                             num_frames: int) -> Tuple[List[float], float]:
+    """The sampled frames' times (zeros when unknown) and the video's duration."""
+    times = sample.metainfo.get('frame_times')
+    if times is None:
+        times = np.zeros(num_frames)
+    times = list(times)
+    duration = float(sample.metainfo.get('duration', times[-1] if times else 0.0))
+    return times, duration
+
+
+class SequenceBuilder:
+    """Builds each sample's LLM input from its visual tokens and its texts.
+
+    Args:
+        prompt_builder: renders and tokenises the prompt pieces.
+        answer: the grounder's answer part; its ``text(sample, frame_times,
+            duration)`` is the training answer.
+    """
+
+    def __init__(self, prompt_builder: PromptBuilder, answer):
+        self.prompt_builder = prompt_builder
+        self.answer = answer
+
+    def pieces(self, sample: GroundingDataSample, num_frames: int,
+               with_answer: bool) -> PromptPieces:
+        """The token pieces of one sample (with its training answer or without)."""
+        meta = sample.metainfo
+        for key in ('task', 'sentence'):
+            if key not in meta:
+                raise KeyError(f"data sample {meta.get('video_id')!r} has no {key!r}")
+        times, duration = frame_times_and_duration(sample, num_frames)
+        answer = self.answer.text(sample, times, duration) if with_answer else None
+        return self.prompt_builder.build(meta['task'], meta['sentence'], duration, times,
+                                         answer=answer,
+                                         question_template=meta.get('prompt_template'))
+
+    def build(self, video_tokens: Sequence[torch.Tensor],
+              data_samples: Sequence[GroundingDataSample], with_answer: bool,
+              embed_tokens: Callable[[torch.Tensor], torch.Tensor],
+              lay_out_video: Callable[..., InterleavedVideo]):
+        """Per-sample embeddings, labels and layouts (not yet padded).
+
+        Args:
+            video_tokens: ``B`` tensors ``(T_b, P, D)``.
+            data_samples: the batch's samples.
+            with_answer: append the training answer (labelled) to each.
+            embed_tokens: the LLM's ids -> embeddings function.
+            lay_out_video: the query interleaver.
+
+        Returns:
+            ``(embeds, labels, layouts)``, lists of ``B``.
+        """
+        embeds, labels, layouts = [], [], []
+        for tokens, sample in zip(video_tokens, data_samples):
+            pieces = self.pieces(sample, tokens.shape[0], with_answer)
+            seq, lab, layout = assemble_sequence(pieces, tokens, embed_tokens, lay_out_video)
+            embeds.append(seq)
+            labels.append(lab)
+            layouts.append(layout)
+        return embeds, labels, layouts
+
+
+def gather_head_inputs(hidden: torch.Tensor, layouts: Sequence[SequenceLayout]):
+    """The per-frame states a space decoder reads, batched and padded.
+
+    Args:
+        hidden: ``(B, L, D)`` the LLM's last-layer states.
+        layouts: each sample's layout (positions in ``hidden``).
+
+    Returns:
+        ``(query (B, T, D), frames (B, T, P, D), text (B, S, D),
+        text_mask (B, S) bool)`` with ``T`` / ``S`` the batch's most frames /
+        sentence tokens.
+    """
+    batch, device = len(layouts), hidden.device
+    max_t = max(l.frame_token_pos.shape[0] for l in layouts)
+    num_tokens = layouts[0].frame_token_pos.shape[1]
+    max_s = max(max(l.sentence_pos.numel() for l in layouts), 1)
+    dim = hidden.shape[-1]
+    query = hidden.new_zeros(batch, max_t, dim)
+    frames = hidden.new_zeros(batch, max_t, num_tokens, dim)
+    text = hidden.new_zeros(batch, max_s, dim)
+    text_mask = torch.zeros(batch, max_s, dtype=torch.bool, device=device)
+    for b, layout in enumerate(layouts):
+        t = layout.frame_token_pos.shape[0]
+        query[b, :t] = hidden[b, layout.query_pos]
+        frames[b, :t] = hidden[b, layout.frame_token_pos]
+        s = layout.sentence_pos.numel()
+        text[b, :s] = hidden[b, layout.sentence_pos]
+        text_mask[b, :s] = True
+    return query, frames, text, text_mask
 
 
 def pad_sequences(embeds: Sequence[torch.Tensor],

@@ -1,12 +1,7 @@
-"""The text form of a temporal answer: written and parsed here and nowhere else.
+"""The text form of a temporal answer: formatted and parsed here, used by the answer parts.
 
-The grounder trains the LLM to answer ``"The event happens from 3.2 to 7.9
-seconds."`` and reads spans back from generated text with :func:`parse_span`.
-The parser is lenient about what tokenizers do to spacing (a WordLevel toy
-tokenizer decodes ``"7.9 seconds ."``) and about an optional ``s`` unit
-(``"from 3.2s to 7.9s"``), but strict about the numbers: anything that does not
-carry two non-negative numbers after ``from`` and ``to`` is malformed and gives
-``None``, which the grounder counts as a parse failure.
+``"The event happens from 3.2 to 7.9 seconds."``; :func:`parse_span` is lenient
+about spacing and an ``s`` unit, strict about the numbers (None when malformed).
 """
 import re
 from typing import Optional, Tuple

@@ -1,36 +1,9 @@
-"""A copy head for time stamps: the LLM writes a shown time by pointing at a frame boundary.
+"""A copy head for time stamps: the answer writes a shown time by pointing at a frame boundary.
 
-With ``answer_times='sampled_frames'`` (see :class:`PromptBuilder`) every time
-the LLM writes in its answer is one it was shown: the start is the time stamp
-of the first sampled frame inside the span, the end the time stamp of the
-first sampled frame after it, or the video's duration. Writing such a time
-means *copying* a token from far back in the context, a skill a pretrained LLM
-brings and a tiny LLM trained from scratch does not pick up in a few thousand
-steps (its answer loss stays at the entropy of the answer distribution: it
-learns how often each time occurs, not which one the video shows).
-
-:class:`TimeStampPointer` gives the LLM that skill as a pointer, in the
-spirit of pointer-generator networks. The ``T + 1`` frame *boundaries* of a
-sample (before frame 0, between frames, after the last frame) are each
-described by the query states on their two sides::
-
-    key_j = W_cur q_j + W_prev q_{j-1}        (q_{-1} = q_T = 0)
-
-and valued by the time the answer writes for them (frame ``j``'s time stamp;
-the duration for ``j = T``). At every answer position with state ``h`` the
-boundaries score ``s_j = (W_ans h) . key_j / sqrt(d)``, and each score is
-added to the LM logit of its boundary's time token (boundaries sharing one
-token are combined with log-sum-exp). The LM head still writes every token;
-the pointer only moves probability between the shown times. A start
-("outside before, inside here") and an end ("inside before, outside here")
-are then a *linear* read of the two query states around a boundary, which
-the LLM's queries learn quickly under the answer loss.
-
-It needs each time an answer writes to be one token of the tokenizer, alone
-and inside the answer (the toy tokenizer has one token per 0.1 s; a real
-tokenizer would need added time tokens). It is an option of ours, not part of
-the SpaceVLLM paper: the toy LLM is random, and this is its stand-in for a
-pretrained LLM's copying.
+Ours, not the paper's: the random toy LLM cannot learn to copy a time stamp
+from far back in its context in a few thousand steps, which a pretrained LLM
+brings; this pointer is its stand-in. Rationale and equations:
+``docs/en/model_core.md`` ("The toy's additions").
 """
 import math
 from typing import Optional, Sequence, Tuple
@@ -47,6 +20,12 @@ __all__ = ['TimeStampPointer']
 @MODELS.register_module()
 class TimeStampPointer(BaseModule):
     """Points from answer states at frame boundaries, adding to their time tokens' logits.
+
+    Ours, not the paper's (see the module docstring). A logits processor: the
+    grounder calls it (a module call, so ZeRO-3 gathers its weights) on the
+    LM logits of every answer position, in training and generation alike.
+    Each time an answer writes must be one token (the toy tokenizer has one
+    per 0.1 s); :class:`SnappedSpanAnswer` gives the token of every boundary.
 
     Args:
         hidden_dim: the LLM's hidden size (filled in by the grounder).
@@ -92,8 +71,32 @@ class TimeStampPointer(BaseModule):
         return keys, steps[None] <= counts[:, None]
 
     def forward(self, logits: torch.Tensor, answer_states: torch.Tensor,
-                keys: torch.Tensor, value_ids: torch.Tensor,
-                valid: torch.Tensor) -> torch.Tensor:
+                frame_states: torch.Tensor, num_frames: Sequence[int],
+                value_ids: torch.Tensor,
+                rows: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Add each boundary's score to the logit of its time token.
+
+        Args:
+            logits: ``(N, V)`` LM logits at ``N`` answer positions.
+            answer_states: ``(N, D)`` the LLM states that gave those logits.
+            frame_states: ``(B, T_max, D)`` one state per sampled frame.
+            num_frames: each sample's number of sampled frames ``T_b``.
+            value_ids: ``(B, T_max + 1)`` token id each boundary's time is
+                written as (-1 past a sample's last boundary).
+            rows: ``(N,)`` the sample of each answer position; None: ``N == B``,
+                position ``b`` belongs to sample ``b`` (generation).
+
+        Returns:
+            ``(N, V)`` float32 logits.
+        """
+        keys, valid = self.boundary_keys(frame_states, num_frames)
+        if rows is not None:
+            keys, value_ids, valid = keys[rows], value_ids[rows], valid[rows]
+        return self.point(logits, answer_states, keys, value_ids, valid)
+
+    def point(self, logits: torch.Tensor, answer_states: torch.Tensor,
+              keys: torch.Tensor, value_ids: torch.Tensor,
+              valid: torch.Tensor) -> torch.Tensor:
         """Add the boundary scores to the logits of the boundaries' time tokens.
 
         Args:
@@ -104,18 +107,22 @@ class TimeStampPointer(BaseModule):
             valid: ``(N, J)`` which boundaries exist (at least one per row).
 
         Returns:
-            ``(N, V)`` float32 logits.
+            ``(N, V)`` float32 logits (computed in float32 also under autocast).
         """
         if not bool(valid.any(-1).all()):
             raise ValueError('every answer position needs at least one valid frame boundary')
-        logits = logits.float()
-        query = self.answer_proj(answer_states.to(self.answer_proj.weight.dtype)).float()
-        scores = torch.einsum('nd,njd->nj', query, keys.float()) / math.sqrt(self.key_dim)
-        scores = scores.masked_fill(~valid, float('-inf'))
-        top = scores.amax(-1, keepdim=True)
-        weights = (scores - top).exp()  # 0 where invalid
-        ids = value_ids.clamp_min(0)
-        summed = logits.new_zeros(logits.shape).scatter_add(1, ids, weights)
-        touched = logits.new_zeros(logits.shape).scatter_add(1, ids, valid.float()) > 0
-        pointer = torch.where(touched, summed.clamp_min(1e-30).log() + top, 0.0)
-        return logits + pointer
+        query = self.answer_proj(answer_states.to(self.answer_proj.weight.dtype))
+        # Under autocast the einsum would run in bf16 and scatter_add would
+        # mix bf16 scores into float32 logits: the pointer's sums stay float32.
+        with torch.autocast(device_type=logits.device.type, enabled=False):
+            logits = logits.float()
+            scores = torch.einsum('nd,njd->nj', query.float(),
+                                  keys.float()) / math.sqrt(self.key_dim)
+            scores = scores.masked_fill(~valid, float('-inf'))
+            top = scores.amax(-1, keepdim=True)
+            weights = (scores - top).exp()  # 0 where invalid
+            ids = value_ids.clamp_min(0)
+            summed = logits.new_zeros(logits.shape).scatter_add(1, ids, weights)
+            touched = logits.new_zeros(logits.shape).scatter_add(1, ids, valid.float()) > 0
+            pointer = torch.where(touched, summed.clamp_min(1e-30).log() + top, 0.0)
+            return logits + pointer

@@ -1,18 +1,71 @@
 """The interface of a space decoder and the DETR-style box losses every head shares."""
 from abc import ABCMeta, abstractmethod
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmdet.structures.bbox import bbox_cxcywh_to_xyxy
 from mmengine.model import BaseModule
 
 from mmstvg.registry import MODELS
+from mmstvg.structures import normalize_boxes
+
+__all__ = ['BaseSpaceDecoder', 'box_targets', 'check_box_output']
+
+
+def check_box_output(boxes, batch: int, frames: int, part: str) -> None:
+    """Raise unless ``boxes`` is ``(batch, frames, 4)`` normalised ``cxcywh`` in [0, 1].
+
+    Args:
+        boxes: what the space decoder returned.
+        batch: ``B`` of the batch.
+        frames: ``T_max`` of the batch.
+        part: the space decoder's name, for the message.
+    """
+    expected = (batch, frames, 4)
+    if not isinstance(boxes, torch.Tensor) or tuple(boxes.shape) != expected:
+        shape = tuple(boxes.shape) if isinstance(boxes, torch.Tensor) else type(boxes)
+        raise ValueError(f'space decoder {part} must return boxes of shape (B, T, 4) '
+                         f'= {expected}, got {shape}')
+    values = boxes.detach()
+    if not bool(((values >= 0) & (values <= 1)).all()):
+        raise ValueError(f'space decoder {part} must return normalised cxcywh boxes '
+                         'in [0, 1] (e.g. through a sigmoid); got values in '
+                         f'[{float(values.min()):.3g}, {float(values.max()):.3g}]')
+
+
+def box_targets(data_samples: Sequence, max_frames: int,
+                device: Optional[torch.device] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per sampled frame: the ground-truth box (normalised ``cxcywh``) and its mask.
+
+    Args:
+        data_samples: the batch's ``GroundingDataSample`` s; samples without
+            ``gt_boxes`` / ``gt_box_mask`` (TVG) have no target frame.
+        max_frames: ``T_max`` of the batch.
+        device: device of the returned tensors.
+
+    Returns:
+        ``(targets (B, T_max, 4), mask (B, T_max) bool)``.
+    """
+    targets = torch.zeros(len(data_samples), max_frames, 4, device=device)
+    mask = torch.zeros(len(data_samples), max_frames, dtype=torch.bool, device=device)
+    for b, sample in enumerate(data_samples):
+        if 'gt_boxes' not in sample or 'gt_box_mask' not in sample:
+            continue
+        if 'ori_shape' not in sample.metainfo:
+            raise KeyError(f"data sample {sample.metainfo.get('video_id')!r} has "
+                           'gt_boxes but no ori_shape')
+        boxes = sample.gt_boxes.to(device).float()
+        t = boxes.shape[0]
+        targets[b, :t] = normalize_boxes(boxes, sample.metainfo['ori_shape'])
+        mask[b, :t] = sample.gt_box_mask.to(device).bool()
+    return targets, mask
 
 
 class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
     """Turns LLM hidden states into one normalised box per sampled frame.
 
-    A subclass implements :meth:`forward`; :meth:`loss` is shared: mmdet's
+    A subclass implements :meth:`forward`; :meth:`loss` (targets from the
+    data samples, see :func:`box_targets`) is shared: mmdet's
     ``L1Loss`` on normalised ``cxcywh`` and ``GIoULoss`` on normalised
     ``xyxy``, averaged over the frames that carry a ground-truth box
     (frames inside the ground-truth span), as in DETR. Frames outside the span
@@ -40,7 +93,8 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
 
     @abstractmethod
     def forward(self, query_states: torch.Tensor, frame_states: torch.Tensor,
-                text_states: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+                text_states: torch.Tensor, text_mask: torch.Tensor,
+                return_states: bool = False):
         """Predict a box for every sampled frame.
 
         Args:
@@ -51,27 +105,29 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
             text_states: ``(B, S, D)`` last-layer hidden states of the sentence
                 tokens, right-padded.
             text_mask: ``(B, S)`` bool, True on real sentence tokens.
+            return_states: also return the ``(B, T, D)`` per-frame states the
+                boxes are decoded from (the query states themselves for a head
+                that does not refine them); other per-frame heads may read
+                them. A head that only ever returns boxes may leave it out.
 
         Returns:
-            ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1].
+            ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1]; with
+            ``return_states``, ``(boxes, states)``.
         """
 
-    def forward_with_states(self, query_states: torch.Tensor, frame_states: torch.Tensor,
-                            text_states: torch.Tensor, text_mask: torch.Tensor):
-        """Boxes, and the per-frame states the boxes are decoded from.
+    def loss(self, pred_boxes: torch.Tensor,
+             data_samples: Sequence) -> Dict[str, torch.Tensor]:
+        """L1 + GIoU against the data samples' boxes (see :meth:`loss_by_targets`).
 
-        The grounder's other per-frame heads (a frame score head, a time
-        pointer) read these states when configured with
-        ``frame_state_source='space_decoder'``. Here they are the query states
-        themselves; a decoder that refines each query (e.g. by attending to the
-        sentence and the frame) overrides this to return the refined states.
-
-        Returns:
-            ``(boxes (B, T, 4), states (B, T, D))``.
+        Args:
+            pred_boxes: ``(B, T, 4)`` predicted normalised ``cxcywh``.
+            data_samples: the batch's samples (``gt_boxes``, ``gt_box_mask``,
+                ``ori_shape``).
         """
-        return self(query_states, frame_states, text_states, text_mask), query_states
+        targets, mask = box_targets(data_samples, pred_boxes.shape[1], pred_boxes.device)
+        return self.loss_by_targets(pred_boxes, targets, mask)
 
-    def loss(self, pred_boxes: torch.Tensor, gt_boxes: torch.Tensor,
+    def loss_by_targets(self, pred_boxes: torch.Tensor, gt_boxes: torch.Tensor,
              box_mask: torch.Tensor) -> Dict[str, torch.Tensor]:
         """L1 + GIoU on the frames that have a ground-truth box.
 

@@ -48,6 +48,8 @@ class MLPBoxHead(BaseSpaceDecoder):
         self.mlp = nn.Sequential(*layers)
 
     def forward(self, query_states: torch.Tensor, frame_states: torch.Tensor,
-                text_states: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+                text_states: torch.Tensor, text_mask: torch.Tensor,
+                return_states: bool = False):
         weight = self.mlp[0].weight
-        return self.mlp(query_states.to(weight.dtype)).sigmoid()
+        boxes = self.mlp(query_states.to(weight.dtype)).sigmoid()
+        return (boxes, query_states) if return_states else boxes

@@ -1,26 +1,8 @@
 """Per-frame "inside the span" scores read from one state per frame alone.
 
-A DETR head predicts a class score beside each box ("object" or "no
-object"); :class:`QuerySpanScoreHead` is that score for a tube: for each
-sampled frame ``t`` it reads the frame's state (the LLM's last-layer state of
-the frame's query token, or the space decoder's refined query, as the
-grounder's ``frame_state_source`` says) and predicts whether the frame lies
-inside the sentence's ground-truth span. It is trained with mmdet's sigmoid cross-entropy on every real sampled
-frame (inside the span: 1, outside: 0); padded frames of a batch are ignored.
-
-Two things follow:
-
-- the predicted boxes get a real confidence (``pred_box_scores``) instead
-  of a constant 1;
-- the frame states become *temporally* aware under a dense per-frame signal.
-  The score reads nothing but the frame's state (no attention of its own), so
-  "is the sentence happening in this frame" has to be put into that state,
-  where the answer (directly, or through a time pointer) can read it: the
-  text answer (the span in seconds) is what predicts *when*; this head only
-  helps it be learnt and scores the boxes.
-
-It is an option of ours, not part of the SpaceVLLM paper; a grounder without
-it (``frame_score_head=None``) is the paper's model.
+Ours, not the paper's: a DETR-style score beside each box that gives the
+boxes a confidence and the frame states a dense temporal signal (rationale:
+``docs/en/model_core.md``). A grounder without it is the paper's model.
 """
 from typing import Dict, Optional, Sequence
 
@@ -72,6 +54,8 @@ def span_targets(data_samples: Sequence, max_frames: int,
 class QuerySpanScoreHead(BaseModule):
     """An MLP on each frame's query state: the logit of "frame inside the span".
 
+    Ours, not the paper's (see the module docstring).
+
     Args:
         hidden_dim: size of the LLM hidden states (the grounder fills it with
             the LLM's hidden size unless the config gives it).
@@ -102,8 +86,19 @@ class QuerySpanScoreHead(BaseModule):
         dtype = self.mlp.layers[0].weight.dtype
         return self.mlp(query_states.to(dtype)).squeeze(-1).float()
 
-    def loss(self, logits: torch.Tensor, targets: torch.Tensor,
-             valid: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def loss(self, logits: torch.Tensor,
+             data_samples: Sequence) -> Dict[str, torch.Tensor]:
+        """Sigmoid cross-entropy against the samples' spans (:func:`span_targets`).
+
+        Args:
+            logits: ``(B, T)`` from :meth:`forward`.
+            data_samples: the batch's samples.
+        """
+        targets, valid = span_targets(data_samples, logits.shape[1], logits.device)
+        return self.loss_by_targets(logits, targets, valid)
+
+    def loss_by_targets(self, logits: torch.Tensor, targets: torch.Tensor,
+                        valid: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Sigmoid cross-entropy on the real frames.
 
         Args:

@@ -1,23 +1,11 @@
-"""SpaceVLLM's interleaved spatio-temporal aware queries.
+"""SpaceVLLM's interleaved spatio-temporal aware queries (the paper's part).
 
-One learnable query token per sampled frame, placed right after that frame's
-block of ``[prefix tokens][visual tokens]``. Under the LLM's causal attention
-the query of frame ``t`` therefore sees frames ``0..t`` (its own frame last)
-and none of the later ones, so its last-layer hidden state is a summary of
-"the video up to and including this frame" that the space decoder turns into
-that frame's box. An image (REC) is a one-frame video and gets one query right
-after the image.
-
-Layout of one sample's video segment, for ``T`` frames of ``P`` visual tokens
-and per-frame prefixes of ``n_t`` tokens (the time stamps)::
-
-    [prefix_0 (n_0)][visual_0 (P)][q_0][prefix_1 (n_1)][visual_1 (P)][q_1] ...
-
-so frame ``t``'s block starts at ``s_t = sum_{u < t} (n_u + P + 1)``; its
-prefix is at ``s_t .. s_t + n_t - 1``, its visual tokens at
-``s_t + n_t .. s_t + n_t + P - 1`` and its query at ``s_t + n_t + P``.
+One learnable query token right after each sampled frame's ``[prefix][visual
+tokens]``, so under causal attention the query of frame ``t`` sees frames
+``0..t``; an image gets one query. Layout and positions:
+``docs/en/model_core.md``.
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import torch
 from torch import nn
@@ -38,16 +26,6 @@ class InterleavedQueries(BaseQueryInterleaver):
     ``t`` in the sampled sequence (``frame_index_embed=True``, at most
     ``max_frames`` frames). The paper does not say which; both are offered.
 
-    ``add_time_to`` (ours) adds the mean embedding of a frame's prefix tokens,
-    i.e. of its time stamp (``"3.2"``, ``"s"``), to that frame's query
-    (``'queries'``) and/or to each of its visual tokens (``'visual_tokens'``,
-    a temporal embedding of the frame as video LLMs such as TimeChat use).
-    The tokens then carry "their" time in their own embedding instead of
-    having to fetch it by attention, and an answer that attends to the frame
-    where the event starts finds the very time token it has to write (the
-    LLM's input and output embeddings are tied in Qwen2-0.5B and in the toy
-    LLM). Frames without a prefix add nothing.
-
     Args:
         embed_dim: size of the LLM's token embeddings (the grounder fills it
             with the LLM's hidden size unless the config gives it).
@@ -58,20 +36,14 @@ class InterleavedQueries(BaseQueryInterleaver):
         init_std: standard deviation of the normal initialisation of the
             query (and frame-index) embeddings; the LLM's own
             ``initializer_range`` (0.02 for Qwen2) is a good choice.
-        add_time_to: where to add the mean of each frame's prefix
-            embeddings (its time stamp): any of ``'queries'`` and
-            ``'visual_tokens'``; empty: nowhere (the paper's reading).
         init_cfg: MMEngine initialisation config.
     """
-
-    TIME_TARGETS = ('queries', 'visual_tokens')
 
     def __init__(self,
                  embed_dim: int,
                  frame_index_embed: bool = False,
                  max_frames: int = 64,
                  init_std: float = 0.02,
-                 add_time_to: Sequence[str] = (),
                  init_cfg: Optional[dict] = None):
         super().__init__(embed_dim=embed_dim, init_cfg=init_cfg)
         if embed_dim <= 0:
@@ -83,12 +55,6 @@ class InterleavedQueries(BaseQueryInterleaver):
         self.use_frame_index_embed = frame_index_embed
         self.max_frames = max_frames
         self.init_std = init_std
-        add_time_to = (add_time_to, ) if isinstance(add_time_to, str) else add_time_to
-        unknown = set(add_time_to) - set(self.TIME_TARGETS)
-        if unknown:
-            raise ValueError(f'InterleavedQueries: add_time_to takes {self.TIME_TARGETS}, '
-                             f'got {sorted(unknown)}')
-        self.add_time_to = tuple(add_time_to)
         self.query_embed = nn.Parameter(torch.empty(embed_dim))
         self.frame_index_embed = (
             nn.Embedding(max_frames, embed_dim) if frame_index_embed else None)
@@ -218,12 +184,8 @@ class InterleavedQueries(BaseQueryInterleaver):
             prefixes = torch.cat(frame_prefix_embeds, dim=0).to(
                 device=visual_tokens.device, dtype=visual_tokens.dtype)
             embeds[layout['prefix_token_index']] = prefixes
-            if self.add_time_to:
-                frame_time = self._mean_prefix(prefixes, prefix_lengths)
-                if 'queries' in self.add_time_to:
-                    queries = queries + frame_time
-                if 'visual_tokens' in self.add_time_to:
-                    visual_tokens = visual_tokens + frame_time.unsqueeze(1)
+            queries, visual_tokens = self._add_frame_times(queries, visual_tokens,
+                                                           prefixes, prefix_lengths)
         embeds[layout['frame_token_index'].reshape(-1)] = visual_tokens.reshape(-1, dim)
         embeds[layout['query_index']] = queries
         return InterleavedVideo(
@@ -232,23 +194,12 @@ class InterleavedQueries(BaseQueryInterleaver):
             frame_prefix_index=layout['frame_prefix_index'],
             query_index=layout['query_index'])
 
-    @staticmethod
-    def _mean_prefix(prefixes: torch.Tensor, prefix_lengths: List[int]) -> torch.Tensor:
-        """``(T, D)`` mean of each frame's prefix embeddings (0 without a prefix).
-
-        Args:
-            prefixes: ``(sum_t n_t, D)`` every prefix embedding, frame by frame.
-            prefix_lengths: ``n_t`` of each frame.
-        """
-        lengths = torch.as_tensor(prefix_lengths, device=prefixes.device)
-        frame_of_prefix = torch.repeat_interleave(
-            torch.arange(len(prefix_lengths), device=prefixes.device), lengths)
-        sums = prefixes.new_zeros(len(prefix_lengths), prefixes.shape[1])
-        sums.index_add_(0, frame_of_prefix, prefixes)
-        return sums / lengths.clamp(min=1).unsqueeze(1).to(prefixes.dtype)
+    def _add_frame_times(self, queries: torch.Tensor, visual_tokens: torch.Tensor,
+                         prefixes: torch.Tensor, prefix_lengths: List[int]):
+        """Queries and visual tokens before they are placed: as they are."""
+        return queries, visual_tokens
 
     def extra_repr(self) -> str:
         return (f'embed_dim={self.embed_dim}, '
                 f'frame_index_embed={self.use_frame_index_embed}, '
-                f'max_frames={self.max_frames}, init_std={self.init_std}, '
-                f'add_time_to={self.add_time_to}')
+                f'max_frames={self.max_frames}, init_std={self.init_std}')

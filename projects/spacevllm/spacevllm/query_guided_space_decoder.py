@@ -1,39 +1,17 @@
-"""SpaceVLLM's Query-Guided Space Decoder (QGSD).
+"""SpaceVLLM's Query-Guided Space Decoder (QGSD), as the paper describes it.
 
-For every sampled frame ``t`` of a sample the decoder reads three kinds of LLM
-last-layer hidden states: the frame's query token ``q_t``, the frame's ``P``
-visual tokens ``V_t`` and the sentence's tokens ``S``. A *dual
-cross-attention* then
-
-1. lets each visual token of the frame attend to the sentence
-   (text-enhanced visual features ``V'_t = V_t + Attn(V_t, S)``), and
-2. lets the frame's query attend to those enhanced visual tokens
-   (``q'_t = q_t + Attn(q_t, V'_t)``),
-
-and an MLP maps ``q'_t`` to a box ``sigmoid(MLP(q'_t))``, normalised
-``(cx, cy, w, h)`` in [0, 1] of the original frame.
-
-The paper does not give the attention in detail. Two readings are offered,
-chosen by ``attention``:
-
-- ``'learnable'``: each attention is a multi-head cross-attention layer with
-  its own projections, followed by a residual connection and a LayerNorm
-  (post-norm, as in DETR's decoder).
-- ``'parameter_free'``: each attention is a plain scaled dot-product
-  attention over the LLM's own hidden states (queries, keys and values are
-  the hidden states themselves, scale ``1 / sqrt(D)``), plus the residual;
-  it adds no weight, so the box MLP is the only new module.
-
-Everything is batched over samples and frames (no Python loop over frames).
-The losses (mmdet's ``L1Loss`` + ``GIoULoss``, only on frames inside the
-ground-truth span) come from :class:`BaseSpaceDecoder`.
+Per frame, a dual cross-attention over the LLM's last-layer states (the
+frame's visual tokens attend to the sentence, then the frame's query attends
+to those text-enhanced tokens) and a box MLP: ``sigmoid(MLP(q'_t))``,
+normalised ``(cx, cy, w, h)``. Two readings of the attention
+(``'learnable'`` / ``'parameter_free'``) are explained in
+``docs/en/model_core.md``; the losses come from :class:`BaseSpaceDecoder`.
 """
 from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmdet.models.layers import MLP
-from mmdet.models.layers.transformer.utils import inverse_sigmoid
 from torch import nn
 
 from mmstvg.models.space_decoders.base import BaseSpaceDecoder
@@ -148,22 +126,6 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
         mlp_dim: width of the box MLP's hidden layers; ``hidden_dim``
             when None.
         num_mlp_layers: linear layers of the box MLP (3 as in DETR).
-        num_frame_tokens: when given, a learnable position embedding per
-            visual token of a frame (``P`` of them) is added to the
-            text-enhanced visual tokens before the query attends to them, as
-            DETR adds positional encodings in its decoder's cross-attention.
-            The LLM's hidden states carry only 1-D sequence positions (RoPE),
-            so this gives the head the tokens' 2-D place directly. None: no
-            embedding (the LLM's states alone).
-        frame_token_grid: ``(rows, cols)`` of a frame's visual tokens
-            (``rows * cols == P``, row-major as the vision encoder emits them).
-            Given, the head predicts boxes around a *reference point*, as
-            Conditional / Deformable DETR do to converge faster: a
-            query-conditioned score over the frame's text-enhanced tokens is
-            soft-maxed into a distribution on the token grid, its mean is the
-            reference centre, and the MLP predicts the offset from it (in
-            logit space) and the box size. None: the MLP predicts the whole
-            box from the query (the paper's reading).
         loss_bbox: config of the L1 loss on normalised cxcywh.
         loss_iou: config of the GIoU loss on normalised xyxy.
         init_cfg: MMEngine initialisation config.
@@ -178,19 +140,12 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
                  dropout: float = 0.0,
                  mlp_dim: Optional[int] = None,
                  num_mlp_layers: int = 3,
-                 num_frame_tokens: Optional[int] = None,
-                 frame_token_grid: Optional[Tuple[int, int]] = None,
                  loss_bbox: dict = dict(type='mmdet.L1Loss', loss_weight=5.0),
                  loss_iou: dict = dict(type='mmdet.GIoULoss', loss_weight=2.0),
                  init_cfg: Optional[dict] = None):
         super().__init__(
             hidden_dim=hidden_dim, loss_bbox=loss_bbox, loss_iou=loss_iou,
             init_cfg=init_cfg)
-        self.num_frame_tokens = num_frame_tokens
-        self.frame_pos_embed = None
-        if num_frame_tokens is not None:
-            self.frame_pos_embed = nn.Parameter(
-                torch.randn(num_frame_tokens, hidden_dim) * 0.02)
         if attention not in self.ATTENTIONS:
             raise ValueError(f'QueryGuidedSpaceDecoder: attention must be one of '
                              f'{self.ATTENTIONS}, got {attention!r}')
@@ -204,15 +159,6 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             self.text_to_visual = None
             self.visual_to_query = None
         self.box_mlp = MLP(hidden_dim, mlp_dim or hidden_dim, 4, num_mlp_layers)
-        self.frame_token_grid = None
-        if frame_token_grid is not None:
-            rows, cols = frame_token_grid
-            self.frame_token_grid = (int(rows), int(cols))
-            ys, xs = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')
-            centres = torch.stack([(xs.flatten() + 0.5) / cols,
-                                   (ys.flatten() + 0.5) / rows], dim=-1)
-            self.register_buffer('token_centres', centres, persistent=False)
-            self.location_score = MLP(hidden_dim, mlp_dim or hidden_dim, 1, 2)
 
     def _cross_attend(self, layer: Optional[LearnableCrossAttention],
                       query: torch.Tensor, context: torch.Tensor,
@@ -247,14 +193,9 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
                              f'{tuple(text_mask.shape)}')
 
     def forward(self, query_states: torch.Tensor, frame_states: torch.Tensor,
-                text_states: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
-        """Predict a box for every sampled frame (see :meth:`forward_with_states`)."""
-        return self.forward_with_states(query_states, frame_states, text_states,
-                                        text_mask)[0]
-
-    def forward_with_states(self, query_states: torch.Tensor, frame_states: torch.Tensor,
-                            text_states: torch.Tensor, text_mask: torch.Tensor):
-        """Boxes for every sampled frame, and the guided query states ``q'``.
+                text_states: torch.Tensor, text_mask: torch.Tensor,
+                return_states: bool = False):
+        """Boxes for every sampled frame (and the guided query states ``q'``).
 
         Args:
             query_states: ``(B, T, D)`` last-layer hidden state of each frame's
@@ -266,13 +207,13 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             text_mask: ``(B, S)`` bool, True on real sentence tokens; padded
                 tokens are never attended to, and a sample without any
                 sentence token skips the text attention.
+            return_states: also return each frame's query after it attended
+                to the frame's text-enhanced visual tokens (``q'_t``, it knows
+                the sentence and the frame whatever the prompt order).
 
         Returns:
-            ``(boxes, states)``: ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)``
-            in [0, 1], and ``(B, T, D)`` each frame's query after it attended to
-            the frame's text-enhanced visual tokens (``q'_t``): it knows the
-            sentence and the frame whatever the prompt order, which is what a
-            per-frame "is it happening here" head needs.
+            ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1]; with
+            ``return_states``, ``(boxes, states (B, T, D))``.
         """
         self._check_inputs(query_states, frame_states, text_states, text_mask)
         batch, frames, tokens, dim = frame_states.shape
@@ -285,41 +226,22 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
         # (1) Every visual token of every frame attends to its sample's sentence.
         visual = frame_states.reshape(batch, frames * tokens, dim)
         enhanced = self._cross_attend(self.text_to_visual, visual, text_states, text_mask)
-        # (2) Each frame's query attends to its own frame's enhanced tokens
-        #     (plus their 2-D place, when the head has a position embedding).
-        enhanced = enhanced.reshape(batch * frames, tokens, dim)
-        if self.frame_pos_embed is not None:
-            if tokens != self.num_frame_tokens:
-                raise ValueError(f'{type(self).__name__}: frames have {tokens} visual '
-                                 f'tokens but num_frame_tokens={self.num_frame_tokens}')
-            enhanced = enhanced + self.frame_pos_embed.to(dtype)
+        # (2) Each frame's query attends to its own frame's enhanced tokens.
+        enhanced = self._add_token_positions(enhanced.reshape(batch * frames, tokens, dim))
         queries = query_states.reshape(batch * frames, 1, dim)
         guided = self._cross_attend(self.visual_to_query, queries, enhanced)
         states = guided.reshape(batch, frames, dim)
-        box_terms = self.box_mlp(states)
-        if self.frame_token_grid is None:
-            return box_terms.sigmoid(), states
-        reference = self.reference_points(guided, enhanced).reshape(batch, frames, 2)
-        centres = (inverse_sigmoid(reference) + box_terms[..., :2]).sigmoid()
-        return torch.cat([centres, box_terms[..., 2:].sigmoid()], dim=-1), states
+        boxes = self._predict_boxes(states, guided, enhanced)
+        return (boxes, states) if return_states else boxes
 
-    def reference_points(self, guided: torch.Tensor, enhanced: torch.Tensor) -> torch.Tensor:
-        """Reference centres: the mean of a distribution on the token grid.
+    def _add_token_positions(self, enhanced: torch.Tensor) -> torch.Tensor:
+        """``(B*T, P, D)`` enhanced tokens before the query reads them: as they are."""
+        return enhanced
 
-        Args:
-            guided: ``(N, 1, D)`` the query states after attending.
-            enhanced: ``(N, P, D)`` the frame's text-enhanced visual tokens.
-
-        Returns:
-            ``(N, 2)`` normalised ``(cx, cy)`` in (0, 1).
-        """
-        rows, cols = self.frame_token_grid
-        if enhanced.shape[1] != rows * cols:
-            raise ValueError(f'{type(self).__name__}: frames have {enhanced.shape[1]} '
-                             f'visual tokens but frame_token_grid={self.frame_token_grid}')
-        scores = self.location_score(enhanced + guided).squeeze(-1)
-        weights = scores.softmax(dim=-1)
-        return weights @ self.token_centres.to(weights.dtype)
+    def _predict_boxes(self, states: torch.Tensor, guided: torch.Tensor,
+                       enhanced: torch.Tensor) -> torch.Tensor:
+        """``(B, T, 4)`` boxes from the guided queries: ``sigmoid(MLP(q'))``."""
+        return self.box_mlp(states).sigmoid()
 
     def extra_repr(self) -> str:
         return f'hidden_dim={self.hidden_dim}, attention={self.attention!r}'

@@ -1,0 +1,45 @@
+"""Post-processing: a parsed answer and per-frame boxes -> the sample's ``pred_*`` fields."""
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+
+from mmstvg.structures import GroundingDataSample, denormalize_boxes, frames_in_span, \
+    seconds_to_frames
+
+__all__ = ['pack_prediction']
+
+
+def pack_prediction(sample: GroundingDataSample, text: str,
+                    span: Optional[Tuple[float, float]],
+                    boxes: Optional[torch.Tensor],
+                    box_scores: Optional[torch.Tensor] = None) -> None:
+    """Set the ``pred_*`` fields of one data sample.
+
+    Args:
+        sample: the data sample (its metainfo: task, fps, frames, size).
+        text: the generated answer (``''`` when none was generated).
+        span: the parsed span in seconds; None: the answer was malformed,
+            scored as the empty span ``[0, 0)``.
+        boxes: ``(T, 4)`` normalised ``cxcywh`` per sampled frame, or None.
+        box_scores: ``(T,)`` each box's confidence; None: every box scores 1.
+    """
+    meta = sample.metainfo
+    sample.pred_text = text
+    sample.pred_parse_ok = span is not None
+    if span is None:
+        span, span_frames = (0.0, 0.0), (0, 0)
+    elif meta['task'] == 'rec':
+        span_frames = (0, int(meta.get('num_frames', 1)))
+    else:
+        span_frames = seconds_to_frames(span, float(meta['fps']), int(meta['num_frames']))
+    sample.pred_span_frames = torch.tensor(span_frames, dtype=torch.long)
+    sample.pred_span_seconds = torch.tensor(span, dtype=torch.float32)
+    if boxes is None or meta['task'] == 'tvg':
+        return
+    num_frames = sample.num_sampled_frames
+    frame_inds = np.asarray(meta['frame_inds'])
+    sample.pred_boxes = denormalize_boxes(boxes[:num_frames], meta['ori_shape']).cpu()
+    sample.pred_box_scores = (torch.ones(num_frames) if box_scores is None else
+                              box_scores[:num_frames].float().cpu())
+    sample.pred_box_mask = torch.from_numpy(frames_in_span(frame_inds, span_frames))

@@ -1,0 +1,127 @@
+"""The toy's grounder: the paper's model plus a frame score head and a time pointer.
+
+Ours, not the paper's: both heads read one state per frame (the LLM's query
+states, or the space decoder's sentence-aware guided queries) and help a
+random toy LLM learn *when*; see ``docs/en/model_core.md``.
+"""
+import inspect
+from typing import Dict, Optional
+
+import torch
+
+from mmstvg.models.query_interleavers.appended_queries import NoQueries
+from mmstvg.registry import MODELS
+
+from .decoding import LogitsProcessor
+from .multimodal_sequence import frame_times_and_duration, gather_head_inputs
+from .video_grounding_llm import VideoGroundingLLM, _with_default
+
+__all__ = ['SpanAwareGroundingLLM']
+
+
+@MODELS.register_module()
+class SpanAwareGroundingLLM(VideoGroundingLLM):
+    """:class:`VideoGroundingLLM` with per-frame span heads (ours, not the paper's).
+
+    Args:
+        frame_score_head: config of a head scoring each frame's state
+            "inside the span" (e.g. :class:`QuerySpanScoreHead`, ``hidden_dim``
+            filled in), trained on every sampled frame (``loss_span_score``);
+            its sigmoid is the boxes' ``pred_box_scores``. None: every box
+            scores 1.
+        time_pointer: config of a logits processor for the answer's times
+            (e.g. :class:`TimeStampPointer`, ``hidden_dim`` filled in), in
+            training and generation alike; needs an answer part that gives
+            each frame boundary's time token (``SnappedSpanAnswer``).
+        frame_state_source: which per-frame states both heads read:
+            ``'llm_queries'`` (the LLM's last-layer query states) or
+            ``'space_decoder'`` (the states its boxes are decoded from, e.g.
+            the QGSD's guided queries, which know the sentence and the frame
+            whatever the prompt order).
+        **kwargs: the arguments of :class:`VideoGroundingLLM`.
+    """
+
+    PART_NAMES = VideoGroundingLLM.PART_NAMES + ('frame_score_head', 'time_pointer')
+    FRAME_STATE_SOURCES = ('llm_queries', 'space_decoder')
+
+    def __init__(self,
+                 *args,
+                 frame_score_head: Optional[dict] = None,
+                 time_pointer: Optional[dict] = None,
+                 frame_state_source: str = 'llm_queries',
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        hidden = self.llm.hidden_size
+        self.frame_score_head = (MODELS.build(
+            _with_default(frame_score_head, hidden_dim=hidden))
+                                 if frame_score_head is not None else None)
+        self.time_pointer = (MODELS.build(_with_default(time_pointer, hidden_dim=hidden))
+                             if time_pointer is not None else None)
+        # The base froze its own parts; these two are built only now.
+        self.freeze([n for n in kwargs.get('freeze_parts', ())
+                     if n in ('frame_score_head', 'time_pointer')])
+        for name in ('frame_score_head', 'time_pointer'):
+            if getattr(self, name) is not None and isinstance(self.query_interleaver,
+                                                              NoQueries):
+                raise ValueError(f'a {name} reads query states: give a '
+                                 'query_interleaver that places queries')
+        if frame_state_source not in self.FRAME_STATE_SOURCES:
+            raise ValueError(f'frame_state_source must be one of {self.FRAME_STATE_SOURCES}, '
+                             f'got {frame_state_source!r}')
+        if frame_state_source == 'space_decoder' and self.space_decoder is None:
+            raise ValueError("frame_state_source='space_decoder' needs a space_decoder")
+        self.frame_state_source = frame_state_source
+        # A head whose forward takes no ``return_states`` decodes from the query
+        # states themselves (BaseSpaceDecoder's contract).
+        self._decoder_returns_states = self.space_decoder is not None and \
+            'return_states' in inspect.signature(self.space_decoder.forward).parameters
+        if self.time_pointer is not None:
+            if not hasattr(self.answer, 'boundary_time_ids'):
+                raise ValueError('a time_pointer points at the shown frame times: use '
+                                 "answer=dict(type='SnappedSpanAnswer')")
+            self.answer.check_time_tokens()
+
+    def decode_frames(self, hidden: torch.Tensor, layouts, data_samples,
+                      predicting: bool = False) -> dict:
+        """Boxes, the per-frame states both heads read, and (eval) box scores."""
+        inputs = gather_head_inputs(hidden, layouts)
+        boxes, states = None, inputs[0]
+        if self.space_decoder is not None:
+            if self.frame_state_source == 'space_decoder' and self._decoder_returns_states:
+                boxes, states = self.space_decoder(*inputs, return_states=True)
+            else:
+                boxes = self.space_decoder(*inputs)
+            self._check_boxes(boxes, layouts)
+        frames = dict(boxes=boxes, states=states, num_frames=[l.query_pos.numel()
+                                                               for l in layouts])
+        if self.frame_score_head is not None and predicting:
+            frames['box_scores'] = self.frame_score_head(states).sigmoid()
+        return frames
+
+    def logits_processor(self, frames: dict, layouts,
+                         data_samples) -> Optional[LogitsProcessor]:
+        """The time pointer over the frames' boundaries, or None."""
+        if self.time_pointer is None:
+            return None
+        counts = frames['num_frames']
+        states = frames['states']
+        ids = torch.full((len(counts), states.shape[1] + 1), -1, dtype=torch.long)
+        for b, (sample, count) in enumerate(zip(data_samples, counts)):
+            times, duration = frame_times_and_duration(sample, count)
+            if len(times) != count:
+                raise ValueError(f"sample {sample.metainfo.get('video_id')!r} has "
+                                 f'{len(times)} frame_times for {count} queries')
+            ids[b, :count + 1] = torch.tensor(self.answer.boundary_time_ids(times, duration))
+        ids = ids.to(states.device)
+
+        def point(logits, answer_states, rows):
+            return self.time_pointer(logits, answer_states, states, counts, ids, rows)
+
+        return point
+
+    def head_losses(self, frames: dict, data_samples) -> Dict[str, torch.Tensor]:
+        losses = super().head_losses(frames, data_samples)
+        if self.frame_score_head is not None:
+            logits = self.frame_score_head(frames['states'])
+            losses.update(self.frame_score_head.loss(logits, data_samples))
+        return losses

@@ -1,0 +1,205 @@
+"""The answer part: writes the training answer of a sample and reads the model's back.
+
+:class:`SpanAnswer` is the paper's temporal answer ("The event happens from
+3.2 to 7.9 seconds."); :class:`SnappedSpanAnswer` (ours) states the span on
+the shown frame times. Both count the answers they could not parse. The
+grounder builds its answer part with ``tokenizer`` filled in.
+"""
+import logging
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.logging import print_log
+
+from mmstvg.registry import MODELS
+from mmstvg.structures import GroundingDataSample
+
+from .span_text import REC_ANSWER, format_seconds, format_span, parse_span
+
+__all__ = ['SpanAnswer', 'SnappedSpanAnswer', 'snap_span_to_frames']
+
+
+def snap_span_to_frames(span_seconds: Sequence[float], frame_times: Sequence[float],
+                        duration: float) -> Tuple[float, float]:
+    """Snap a span in seconds onto the sampled frames' time stamps.
+
+    The span is read as half-open ``[start, end)``. The snapped start is the
+    time of the first sampled frame with ``time >= start``; the snapped end is
+    the time of the first sampled frame with ``time >= end``, or ``duration``
+    when no sampled frame comes after the span. A span that holds no sampled
+    frame is returned unchanged (there is no frame to snap to).
+
+    Args:
+        span_seconds: ``(start, end)`` in seconds.
+        frame_times: ascending times in seconds of the sampled frames.
+        duration: the video's duration in seconds.
+
+    Returns:
+        The snapped ``(start, end)`` in seconds.
+    """
+    start, end = float(span_seconds[0]), float(span_seconds[1])
+    times = np.asarray(frame_times, dtype=np.float64)
+    # A tolerance keeps a frame exactly on a boundary (t == start) inside.
+    eps = 1e-6
+    first_in = int(np.searchsorted(times, start - eps, side='left'))
+    first_after = int(np.searchsorted(times, end - eps, side='left'))
+    if first_in >= first_after:
+        return start, end
+    snapped_end = float(times[first_after]) if first_after < len(times) else float(duration)
+    return float(times[first_in]), snapped_end
+
+
+@MODELS.register_module()
+class SpanAnswer:
+    """The temporal answer in text: "The event happens from X to Y seconds."
+
+    A REC sample's answer is the fixed phrase :data:`REC_ANSWER` and is not
+    generated at test time (its box comes from its query). A generated answer
+    without ``from X to Y``, or with an end before the start, is a parse
+    failure: counted in :attr:`num_parse_failures`, logged (the first ten,
+    then every 100th) and scored as an empty span.
+
+    Args:
+        tokenizer: the LLM's tokenizer (filled in by the grounder).
+        precision: digits of the times in the answer.
+    """
+
+    def __init__(self, tokenizer=None, precision: int = 1):
+        if precision < 0:
+            raise ValueError(f'{type(self).__name__}: precision must be >= 0, got {precision}')
+        self.tokenizer = tokenizer
+        self.precision = precision
+        self.num_predictions = 0
+        self.num_parse_failures = 0
+
+    # ------------------------------------------------------------ writing
+    def span_to_write(self, span_seconds: Sequence[float], frame_times: Sequence[float],
+                      duration: float) -> Tuple[float, float]:
+        """The span the answer states for a ground-truth span (as it is here)."""
+        return float(span_seconds[0]), float(span_seconds[1])
+
+    def span_text(self, sample: GroundingDataSample, frame_times: Sequence[float],
+                  duration: float) -> str:
+        """The span sentence of a TVG / STVG sample's training answer."""
+        meta = sample.metainfo
+        if 'gt_span_seconds' not in sample:
+            raise KeyError(f"data sample {meta.get('video_id')!r} "
+                           f"(task {meta['task']}) has no gt_span_seconds")
+        start, end = self.span_to_write(sample.gt_span_seconds.tolist(), frame_times,
+                                        duration)
+        return format_span(start, end, self.precision)
+
+    def text(self, sample: GroundingDataSample, frame_times: Sequence[float],
+             duration: float) -> str:
+        """The answer the LLM is trained to write for one sample.
+
+        Args:
+            sample: the data sample (its task and ground truth).
+            frame_times: times in seconds of its sampled frames.
+            duration: the video's duration in seconds.
+        """
+        if sample.metainfo['task'] == 'rec':
+            return REC_ANSWER
+        return self.span_text(sample, frame_times, duration)
+
+    # ------------------------------------------------------------ reading
+    def generates_text(self, sample: GroundingDataSample) -> bool:
+        """Whether ``predict`` decodes text for a sample: not for REC."""
+        return sample.metainfo['task'] != 'rec'
+
+    def parse(self, sample: GroundingDataSample,
+              text: str) -> Optional[Tuple[float, float]]:
+        """The answer's span in seconds, clipped to the video; None if malformed.
+
+        A REC sample's "span" is the whole image. Counts the prediction and,
+        when malformed, the failure.
+        """
+        self.num_predictions += 1
+        meta = sample.metainfo
+        if meta['task'] == 'rec':
+            return 0.0, float(meta.get('duration', 1.0))
+        span = parse_span(text)
+        if span is None or span[1] < span[0]:
+            self.num_parse_failures += 1
+            # The first failures one by one, then every 100th, so a long
+            # evaluation of an untrained model does not flood the log.
+            if self.num_parse_failures <= 10 or self.num_parse_failures % 100 == 0:
+                print_log(f"unparsable answer for {meta.get('video_id')!r}: "
+                          f'{text[:80]!r} ({self.num_parse_failures} failures in '
+                          f'{self.num_predictions} predictions so far)',
+                          logger='current', level=logging.WARNING)
+            return None
+        duration = float(meta.get('duration', span[1]))
+        return min(max(span[0], 0.0), duration), min(max(span[1], 0.0), duration)
+
+    def boxes_from_text(self, sample: GroundingDataSample,
+                        text: str) -> Optional[torch.Tensor]:
+        """Per-frame normalised ``cxcywh`` boxes read from the text; None here."""
+        return None
+
+    def box_scores_from_text(self, boxes: torch.Tensor) -> Optional[torch.Tensor]:
+        """Per-frame scores of boxes read from the text; None here."""
+        return None
+
+    def update_counters(self, sample: GroundingDataSample) -> None:
+        """Count what the packed prediction lacks; nothing here."""
+
+
+@MODELS.register_module()
+class SnappedSpanAnswer(SpanAnswer):
+    """The span stated on the shown frame times (:func:`snap_span_to_frames`).
+
+    Ours, not the paper's: the answer's start is the time stamp of the first
+    sampled frame inside the span, its end that of the first one after it
+    (the duration when none), so the toy LLM copies a time it was shown
+    instead of computing one it never saw (see ``docs/en/model_core.md``).
+    It also gives each frame boundary's time token to a
+    :class:`TimeStampPointer` (:meth:`boundary_time_ids`).
+
+    Args:
+        tokenizer: the LLM's tokenizer (filled in by the grounder).
+        precision: digits of the times in the answer.
+    """
+
+    def span_to_write(self, span_seconds: Sequence[float], frame_times: Sequence[float],
+                      duration: float) -> Tuple[float, float]:
+        return snap_span_to_frames(span_seconds, frame_times, duration)
+
+    def boundary_time_ids(self, frame_times: Sequence[float], duration: float) -> list:
+        """The token an answer writes for each of the ``T + 1`` frame boundaries.
+
+        Boundary ``j < T`` is written as frame ``j``'s time, boundary ``T`` as
+        the duration: exactly the times of snapped answers.
+
+        Raises:
+            ValueError: a time is not one token of the tokenizer, or is not
+                the same token inside an answer.
+        """
+        return [self._time_token_id(t) for t in [*frame_times, duration]]
+
+    def check_time_tokens(self) -> None:
+        """Raise now if the tokenizer cannot write a time as one token."""
+        self.boundary_time_ids([1.0], 2.0)
+
+    def _encode(self, text: str) -> list:
+        return list(self.tokenizer(text, add_special_tokens=False)['input_ids'])
+
+    def _time_token_id(self, seconds: float) -> int:
+        if not hasattr(self, '_time_ids'):
+            self._time_ids = {}
+        text = format_seconds(seconds, self.precision)
+        if text not in self._time_ids:
+            ids = self._encode(text)
+            answer = format_span(seconds, seconds, self.precision)
+            answer_ids = self._encode(answer)
+            unknown = ids == [self.tokenizer.unk_token_id]
+            if len(ids) != 1 or unknown or answer_ids.count(ids[0]) != 2:
+                raise ValueError(
+                    'pointing at time stamps needs each time to be one known token, '
+                    f'alone and inside an answer; {type(self.tokenizer).__name__} writes '
+                    f'{text!r} as {ids} (unknown-token id {self.tokenizer.unk_token_id}) '
+                    f'and the answer {answer!r} as {answer_ids}. Use the toy tokenizer '
+                    'or add time tokens.')
+            self._time_ids[text] = ids[0]
+        return self._time_ids[text]

@@ -1,0 +1,104 @@
+"""The toy's QGSD: boxes around reference points on the token grid, token positions.
+
+Ours, not the paper's: a DETR-style head trained from scratch on a random
+toy LLM converges far faster with Conditional / Deformable DETR's reference
+points and with 2-D token positions (the LLM's states carry only 1-D RoPE
+positions). See ``docs/en/model_core.md`` ("The toy's additions").
+"""
+from typing import Optional, Tuple
+
+import torch
+from mmdet.models.layers import MLP
+from mmdet.models.layers.transformer.utils import inverse_sigmoid
+from torch import nn
+
+from mmstvg.registry import SPACE_DECODERS
+
+from .query_guided_space_decoder import QueryGuidedSpaceDecoder
+
+__all__ = ['ReferencePointSpaceDecoder']
+
+
+@SPACE_DECODERS.register_module()
+class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
+    """The QGSD with reference points on the frame's token grid (ours).
+
+    Args:
+        frame_token_grid: ``(rows, cols)`` of a frame's visual tokens
+            (``rows * cols == P``, row-major as the vision encoder emits them).
+            Given, a query-conditioned score over the frame's text-enhanced
+            tokens is soft-maxed into a distribution on the grid; its mean is
+            the reference centre and the box MLP predicts the offset from it
+            (in logit space) and the box size. None: the paper's box MLP.
+        num_frame_tokens: when given, a learnable position embedding per
+            visual token of a frame (``P`` of them) is added to the
+            text-enhanced visual tokens before the query attends to them, as
+            DETR adds positional encodings in its decoder's cross-attention.
+        **kwargs: the arguments of :class:`QueryGuidedSpaceDecoder`.
+    """
+
+    def __init__(self,
+                 frame_token_grid: Optional[Tuple[int, int]] = None,
+                 num_frame_tokens: Optional[int] = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        hidden_dim = self.hidden_dim
+        mlp_dim = kwargs.get('mlp_dim') or hidden_dim
+        self.frame_token_grid = None
+        if frame_token_grid is not None:
+            rows, cols = frame_token_grid
+            self.frame_token_grid = (int(rows), int(cols))
+            ys, xs = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')
+            centres = torch.stack([(xs.flatten() + 0.5) / cols,
+                                   (ys.flatten() + 0.5) / rows], dim=-1)
+            self.register_buffer('token_centres', centres, persistent=False)
+            self.location_score = MLP(hidden_dim, mlp_dim, 1, 2)
+        self.num_frame_tokens = num_frame_tokens
+        self.frame_pos_embed = None
+        if num_frame_tokens is not None:
+            self.frame_pos_embed = nn.Parameter(
+                torch.randn(num_frame_tokens, hidden_dim) * 0.02)
+
+    def _add_token_positions(self, enhanced: torch.Tensor) -> torch.Tensor:
+        """Add the learnable per-token position embedding, when configured."""
+        if self.frame_pos_embed is None:
+            return enhanced
+        if enhanced.shape[1] != self.num_frame_tokens:
+            raise ValueError(f'{type(self).__name__}: frames have {enhanced.shape[1]} '
+                             f'visual tokens but num_frame_tokens={self.num_frame_tokens}')
+        return enhanced + self.frame_pos_embed.to(self.box_mlp.layers[0].weight.dtype)
+
+    def _predict_boxes(self, states: torch.Tensor, guided: torch.Tensor,
+                       enhanced: torch.Tensor) -> torch.Tensor:
+        """Centres as offsets from the reference points, sizes from the MLP."""
+        box_terms = self.box_mlp(states)
+        if self.frame_token_grid is None:
+            return box_terms.sigmoid()
+        batch, frames = states.shape[:2]
+        reference = self.reference_points(guided, enhanced).reshape(batch, frames, 2)
+        centres = (inverse_sigmoid(reference) + box_terms[..., :2]).sigmoid()
+        return torch.cat([centres, box_terms[..., 2:].sigmoid()], dim=-1)
+
+    def reference_points(self, guided: torch.Tensor, enhanced: torch.Tensor) -> torch.Tensor:
+        """Reference centres: the mean of a distribution on the token grid.
+
+        Called inside :meth:`forward` (never from outside the module).
+
+        Args:
+            guided: ``(N, 1, D)`` the query states after attending.
+            enhanced: ``(N, P, D)`` the frame's text-enhanced visual tokens.
+
+        Returns:
+            ``(N, 2)`` normalised ``(cx, cy)`` in (0, 1).
+        """
+        rows, cols = self.frame_token_grid
+        if enhanced.shape[1] != rows * cols:
+            raise ValueError(f'{type(self).__name__}: frames have {enhanced.shape[1]} '
+                             f'visual tokens but frame_token_grid={self.frame_token_grid}')
+        scores = self.location_score(enhanced + guided).squeeze(-1)
+        weights = scores.softmax(dim=-1)
+        return weights @ self.token_centres.to(weights.dtype)
+
+    def extra_repr(self) -> str:
+        return (f'{super().extra_repr()}, frame_token_grid={self.frame_token_grid}, '
+                f'num_frame_tokens={self.num_frame_tokens}')
