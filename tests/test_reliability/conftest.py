@@ -1,0 +1,106 @@
+"""Fixtures of the reliability tests: tiny runs through the real tools.
+
+- a toy regression training (tests/test_training/toy_plugin_source.py) that
+  ``tools/train.py`` runs in a second or two, checkpointing every 2 iterations;
+- the tiny grounder of tests/test_apis (random weights, 3 synthetic videos) as
+  a config file for ``tools/test.py`` and the inferencer;
+- a payload checkpoint whose unpickling would create a marker file.
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mmstvg.registry import MODELS
+from mmstvg.utils import register_all_modules
+from tests.test_apis.conftest import synthetic_root, tiny_cfg, tiny_config  # noqa: F401
+from tests.test_training.toy_plugin_source import CONFIG_TEMPLATE, PLUGIN_SOURCE
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
+TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
+
+
+class Payload:
+    """Unpickling this runs a shell command that creates ``marker``."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def run_tool(args, plugin_dir=None, timeout=300, **kwargs):
+    """Run a tool script; returns the CompletedProcess (stdout and stderr merged)."""
+    path = [REPO_ROOT] + ([str(plugin_dir)] if plugin_dir else [])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path), OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, *map(str, args)], env=env, cwd=REPO_ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout, **kwargs)
+
+
+def ok(proc) -> str:
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    return proc.stdout
+
+
+@pytest.fixture
+def toy_training(tmp_path):
+    """``(config, plugin_dir)`` of the 4-iteration toy regression run."""
+    (tmp_path / 'resume_plugin.py').write_text(PLUGIN_SOURCE)
+    config = tmp_path / 'toy_regression.py'
+    config.write_text(CONFIG_TEMPLATE.format(
+        runtime=osp.join(REPO_ROOT, 'configs', '_base_', 'default_runtime.py'),
+        module='resume_plugin'))
+    return config, tmp_path
+
+
+@pytest.fixture(scope='module')
+def trained_work_dir(tmp_path_factory):
+    """A finished toy regression run: ``iter_2.pth``, ``iter_4.pth``, its config."""
+    root = tmp_path_factory.mktemp('toy_run')
+    (root / 'resume_plugin.py').write_text(PLUGIN_SOURCE)
+    config = root / 'toy_regression.py'
+    config.write_text(CONFIG_TEMPLATE.format(
+        runtime=osp.join(REPO_ROOT, 'configs', '_base_', 'default_runtime.py'),
+        module='resume_plugin'))
+    ok(run_tool([TRAIN, config, '--work-dir', root / 'work'], plugin_dir=root))
+    return dict(config=config, plugin_dir=root, work_dir=root / 'work')
+
+
+@pytest.fixture
+def payload_checkpoint(tmp_path):
+    """``(path, marker)``: a checkpoint-shaped pickle carrying :class:`Payload`."""
+    marker = tmp_path / 'payload_ran'
+    path = tmp_path / 'payload.pth'
+    torch.save(dict(meta=dict(iter=4, note=Payload(str(marker))),
+                    state_dict=dict(w=torch.zeros(1))), path)
+    return path, marker
+
+
+def grounder_config_file(cfg, path, work_dir) -> str:
+    """The tiny grounder config as a file ``tools/test.py`` can run."""
+    cfg = cfg.copy()
+    cfg.test_dataloader = dict(cfg.test_dataloader, num_workers=0,
+                               sampler=dict(type='DefaultSampler', shuffle=False))
+    cfg.test_cfg = dict(type='TestLoop')
+    cfg.test_evaluator = dict(type='STVGMetric')
+    cfg.work_dir = str(work_dir)
+    cfg.log_level = 'INFO'
+    cfg.dump(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def grounder_checkpoint(tmp_path_factory, tiny_cfg):  # noqa: F811
+    """The tiny grounder's freshly built weights as ``{'meta', 'state_dict'}``."""
+    register_all_modules()
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_cfg.model)
+    path = tmp_path_factory.mktemp('grounder_ckpt') / 'grounder.pth'
+    torch.save(dict(meta=dict(iter=0), state_dict=model.state_dict()), path)
+    return str(path)
