@@ -43,6 +43,28 @@ def run_tool(args, plugin_dir=None, timeout=300, **kwargs):
                           timeout=timeout, **kwargs)
 
 
+def call_main(tool: str, argv, plugin_dir=None):
+    """Run ``tools/<tool>.py``'s ``main()`` in this process with ``argv``.
+
+    The tests share one process' imports this way (a fresh interpreter spends
+    most of a tiny run importing torch, transformers and MMEngine). The
+    ``--unsafe-load`` opt-in is reset afterwards.
+    """
+    import importlib
+
+    from mmstvg.utils import allow_unsafe_checkpoint_loading
+    module = importlib.import_module(f'tools.{tool}')
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv = [f'tools/{tool}.py', *map(str, argv)]
+    if plugin_dir is not None:
+        sys.path.insert(0, str(plugin_dir))
+    try:
+        return module.main()
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        allow_unsafe_checkpoint_loading(False)
+
+
 def ok(proc) -> str:
     assert proc.returncode == 0, proc.stdout[-4000:]
     return proc.stdout
@@ -68,7 +90,7 @@ def trained_work_dir(tmp_path_factory):
     config.write_text(CONFIG_TEMPLATE.format(
         runtime=osp.join(REPO_ROOT, 'configs', '_base_', 'default_runtime.py'),
         module='resume_plugin'))
-    ok(run_tool([TRAIN, config, '--work-dir', root / 'work'], plugin_dir=root))
+    call_main('train', [config, '--work-dir', root / 'work'], plugin_dir=root)
     return dict(config=config, plugin_dir=root, work_dir=root / 'work')
 
 

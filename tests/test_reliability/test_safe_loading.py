@@ -1,5 +1,6 @@
 """Item 1 of issue 15: checkpoints load without unpickling code unless opted in."""
 import argparse
+import json
 import os.path as osp
 
 import pytest
@@ -14,7 +15,7 @@ from mmstvg.utils import (UnsafeCheckpointError, allow_unsafe_checkpoint_loading
 from mmstvg.utils.checkpoint_compat import _allowed_names, unsafe_loading_allowed
 from tools.misc.export_safetensors import export_safetensors
 
-from .conftest import TEST, TRAIN, grounder_config_file, ok, run_tool
+from .conftest import call_main, grounder_config_file
 
 REFUSED = "refusing to load this checkpoint: it holds the type(s)/function(s) posix.system"
 
@@ -61,10 +62,11 @@ def test_payload_refused_in_process_names_file_and_type(payload_checkpoint):
 def test_payload_refused_by_tools_test(payload_checkpoint, tiny_cfg, tmp_path):
     path, marker = payload_checkpoint
     config = grounder_config_file(tiny_cfg, tmp_path / 'grounder.py', tmp_path / 'work')
-    proc = run_tool([TEST, config, path])
-    assert proc.returncode != 0
-    assert f'{path}: {REFUSED}' in proc.stdout
-    assert 'stvg/m_vIoU' not in proc.stdout  # nothing was scored
+    metrics = tmp_path / 'metrics.json'
+    with pytest.raises(UnsafeCheckpointError) as error:
+        call_main('test', [config, path, '--metrics-out', metrics])
+    assert str(error.value).startswith(f'{path}: {REFUSED}')
+    assert not metrics.exists()  # nothing was scored
     assert not marker.exists()
 
 
@@ -82,10 +84,11 @@ def test_payload_refused_by_resume(how, payload_checkpoint, toy_training, tmp_pa
     else:
         target = path
         resume = ['--resume', str(path)]
-    proc = run_tool([TRAIN, config, '--work-dir', work_dir, *resume], plugin_dir=plugin_dir)
-    assert proc.returncode != 0
-    assert f'{target}: {REFUSED}' in proc.stdout
-    assert 'Iter(train)' not in proc.stdout
+    with pytest.raises(UnsafeCheckpointError) as error:
+        call_main('train', [config, '--work-dir', work_dir, *resume], plugin_dir)
+    assert str(error.value).startswith(f'{target}: {REFUSED}')
+    saved = sorted(p.name for p in work_dir.glob('iter_*.pth'))
+    assert saved == (['iter_6.pth'] if how == 'auto' else [])  # nothing trained
     assert not marker.exists()
 
 
@@ -122,10 +125,12 @@ def test_unsafe_load_flag_of_tools_test(tmp_path, tiny_cfg, grounder_checkpoint)
     path = tmp_path / 'old.pth'
     torch.save(checkpoint, path)
     config = grounder_config_file(tiny_cfg, tmp_path / 'grounder.py', tmp_path / 'work')
-    refused = run_tool([TEST, config, path])
-    assert refused.returncode != 0 and 'argparse.Namespace' in refused.stdout
-    out = ok(run_tool([TEST, config, path, '--unsafe-load']))
-    assert 'Unsafe checkpoint loading is ON' in out and 'stvg/num_samples: 3' in out
+    metrics = tmp_path / 'metrics.json'
+    with pytest.raises(UnsafeCheckpointError, match='argparse.Namespace'):
+        call_main('test', [config, path, '--metrics-out', metrics])
+    call_main('test', [config, path, '--unsafe-load', '--metrics-out', metrics])
+    assert json.loads(metrics.read_text())['stvg/num_samples'] == 3
+    assert not unsafe_loading_allowed()  # the opt-in ends with the run
 
 
 def test_safetensors_export_loads_back(tmp_path, tiny_cfg, grounder_checkpoint):
