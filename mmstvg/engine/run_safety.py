@@ -172,6 +172,6 @@ def check_test_outputs_writable(cfg: Config, out_prefix: Optional[str] = None,
     """
     check_writable(cfg.work_dir, '--work-dir', is_dir=True)
     if out_prefix is not None:
-        check_writable(out_prefix + '.json', '--out-prefix')
+        check_writable(out_prefix, '--out-prefix')  # writes <prefix>.<metric>.json
     if metrics_out is not None:
         check_writable(metrics_out, '--metrics-out')
