@@ -8,7 +8,8 @@ overrides: when the loop's length changed and the schedule was not
 overridden itself, every scheduler counted in the loop's unit (iterations
 for an iteration-based loop, epochs for an epoch-based one) has its
 ``begin``/``end`` scaled by new / old length (the warm-up stays the same
-fraction of the run), and it says so. A schedule that still does not fit the
+fraction of the run; a stage scaled below 2 steps, which MMEngine would
+apply as its start factor only, is dropped), and it says so. A schedule that still does not fit the
 loop (ends after it, or was overridden by hand) is warned about.
 """
 import copy
@@ -75,19 +76,27 @@ def follow_loop_length(cfg: Config, file_cfg: Config,
                 return new
             return 0 if value <= 0 else max(1, math.floor(value * new / old + 0.5))
 
-        scaled = []
+        scaled, dropped = [], []
         for scheduler in schedulers:
             scheduler = copy.deepcopy(scheduler)
             if _in_loop_unit(scheduler, unit):
                 scheduler['begin'] = scale(scheduler.get('begin', 0))
                 if 'end' in scheduler:
                     scheduler['end'] = max(scale(scheduler['end']), scheduler['begin'] + 1)
+                # MMEngine updates a stage on steps [begin, end): a one-step
+                # stage (a warm-up scaled to one iteration) would only apply
+                # its start factor and leave the rest of the run there.
+                if scheduler.get('end', new) - scheduler['begin'] < 2 and \
+                        scheduler.get('end', new) < new:
+                    dropped.append(_span(scheduler, new))
+                    continue
             scaled.append(scheduler)
         cfg.param_scheduler = scaled if isinstance(cfg.param_scheduler, list) else scaled[0]
         after = [_span(s, new) for s in scaled if _in_loop_unit(s, unit)]
         print_log(f'train_cfg.max_{unit}s changed from {old} to {new}: the schedule '
-                  f'follows ({"; ".join(before)} -> {"; ".join(after)}).',
-                  logger='current')
+                  f'follows ({"; ".join(before)} -> {"; ".join(after)})'
+                  + (f'; dropped as shorter than 2 {unit}s: {"; ".join(dropped)}'
+                     if dropped else '') + '.', logger='current')
         schedulers = scaled
     for scheduler in schedulers:
         if _in_loop_unit(scheduler, unit) and scheduler.get('end', new) > new:
