@@ -91,8 +91,10 @@ def merge_args(cfg: Config, args) -> Config:
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    apply_checkpoint_options(cfg, args.unsafe_load, check_fit=args.resume is not None)
     resolve_resume(cfg, args.resume)
+    # A resumed checkpoint must fit the model; `load_from` (fine-tuning from
+    # another stage) stays lenient (mmstvg/engine/run_safety.py).
+    apply_checkpoint_options(cfg, args.unsafe_load, check_fit=bool(cfg.get('resume')))
     if args.strategy is not None:
         cfg.strategy_preset = args.strategy
     return cfg

@@ -118,8 +118,9 @@ class GroundingInferencer(BaseInferencer):
         show_progress: show a progress bar over batches.
         unsafe_load: fully unpickle ``weights`` (trusted old files holding
             objects outside the safe allow-list; this can run code stored in
-            the file). By default a checkpoint holding anything but tensors
-            and the types MMEngine writes is refused.
+            the file; a config's ``unsafe_load = True`` does the same). By
+            default a checkpoint holding anything but tensors and the types
+            MMEngine writes is refused.
 
     A checkpoint that does not fit the model (unexpected keys, missing
     trained keys, other shapes: another config's checkpoint) is an error;
@@ -150,8 +151,8 @@ class GroundingInferencer(BaseInferencer):
         model = MODELS.build(cfg.model)
         model.cfg = cfg
         if weights is not None:
-            opt_in = (unsafe_checkpoint_loading() if self._unsafe_load
-                      else contextlib.nullcontext())
+            unsafe = self._unsafe_load or cfg.get('unsafe_load', False)
+            opt_in = unsafe_checkpoint_loading() if unsafe else contextlib.nullcontext()
             with opt_in:
                 checkpoint = _load_checkpoint(weights, map_location='cpu')
             check_checkpoint_fits_model(model, checkpoint, str(weights))

@@ -131,6 +131,14 @@ def test_unsafe_load_flag_of_tools_test(tmp_path, tiny_cfg, grounder_checkpoint)
     call_main('test', [config, path, '--unsafe-load', '--metrics-out', metrics])
     assert json.loads(metrics.read_text())['stvg/num_samples'] == 3
     assert not unsafe_loading_allowed()  # the opt-in ends with the run
+    # the inferencer: refused by default, loaded with its argument or the config key
+    with pytest.raises(UnsafeCheckpointError, match='argparse.Namespace'):
+        GroundingInferencer(tiny_cfg, str(path), device='cpu')
+    GroundingInferencer(tiny_cfg, str(path), device='cpu', unsafe_load=True)
+    opted_in = tiny_cfg.copy()
+    opted_in.unsafe_load = True
+    GroundingInferencer(opted_in, str(path), device='cpu')
+    assert not unsafe_loading_allowed()
 
 
 def test_safetensors_export_loads_back(tmp_path, tiny_cfg, grounder_checkpoint):

@@ -1,4 +1,5 @@
 """A hook that refuses checkpoints whose weights do not fit the model (ours)."""
+import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -24,6 +25,9 @@ class CheckpointFitCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'state_dict' not in checkpoint and not all(
+                isinstance(v, torch.Tensor) for v in checkpoint.values()):
+            return  # no model weights here (a strategy loads them itself)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         check_checkpoint_fits_model(model, checkpoint,
                                     str(runner._load_from or 'the checkpoint'))
