@@ -67,12 +67,12 @@ def test_a_short_run_through_tools_train_decays(tmp_path):
     """``--cfg-options train_cfg.max_iters=4`` on the toy schedule: the lr
     decays from the base lr within the 4 iterations (without following, the
     run would stay in the warm-up at 1-4 % of it)."""
-    (tmp_path / 'sched_plugin.py').write_text(PLUGIN_SOURCE)
+    (tmp_path / 'resume_plugin.py').write_text(PLUGIN_SOURCE)
     config = tmp_path / 'toy_schedule.py'
     config.write_text(
         f"_base_ = [{osp.join(REPO_ROOT, 'configs/_base_/default_runtime.py')!r}, "
         f"{osp.join(SCHEDULES, 'toy_cpu.py')!r}]\n"
-        "custom_imports = dict(imports=['sched_plugin'], allow_failed_imports=False)\n"
+        "custom_imports = dict(imports=['resume_plugin'], allow_failed_imports=False)\n"
         "model = dict(type='ToyRegressor')\n"
         "train_dataloader = dict(batch_size=4, num_workers=0, sampler=dict("
         "type='DefaultSampler', shuffle=True), dataset=dict(type='ToyRegressionDataset'))\n"
