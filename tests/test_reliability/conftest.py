@@ -1,4 +1,4 @@
-"""Fixtures of the reliability tests: tiny runs through the real tools.
+"""Fixtures of the reliability tests: tiny runs through the real tools, in process.
 
 - a toy regression training (tests/test_training/toy_plugin_source.py) that
   ``tools/train.py`` runs in a second or two, checkpointing every 2 iterations;
@@ -8,7 +8,6 @@
 """
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
@@ -16,12 +15,10 @@ import torch
 
 from mmstvg.registry import MODELS
 from mmstvg.utils import register_all_modules
-from tests.test_apis.conftest import synthetic_root, tiny_cfg, tiny_config  # noqa: F401
+from tests.test_apis.conftest import synthetic_root, tiny_cfg  # noqa: F401 (fixtures)
 from tests.test_training.toy_plugin_source import CONFIG_TEMPLATE, PLUGIN_SOURCE
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
-TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 
 
 class Payload:
@@ -32,15 +29,6 @@ class Payload:
 
     def __reduce__(self):
         return os.system, (f'touch {self.marker}', )
-
-
-def run_tool(args, plugin_dir=None, timeout=300, **kwargs):
-    """Run a tool script; returns the CompletedProcess (stdout and stderr merged)."""
-    path = [REPO_ROOT] + ([str(plugin_dir)] if plugin_dir else [])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path), OMP_NUM_THREADS='1')
-    return subprocess.run([sys.executable, *map(str, args)], env=env, cwd=REPO_ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout, **kwargs)
 
 
 def call_main(tool: str, argv, plugin_dir=None):
@@ -63,11 +51,6 @@ def call_main(tool: str, argv, plugin_dir=None):
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         allow_unsafe_checkpoint_loading(False)
-
-
-def ok(proc) -> str:
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    return proc.stdout
 
 
 @pytest.fixture

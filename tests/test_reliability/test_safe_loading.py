@@ -1,6 +1,7 @@
 """Item 1 of issue 15: checkpoints load without unpickling code unless opted in."""
 import argparse
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -154,7 +155,7 @@ def test_safetensors_export_loads_back(tmp_path, tiny_cfg, grounder_checkpoint):
     assert loaded['state_dict'].keys() == state.keys()
     assert all(torch.equal(loaded['state_dict'][k], v) for k, v in state.items())
     video = osp.join(tiny_cfg.test_dataloader.dataset.data_root, 'videos')
-    video = osp.join(video, sorted(__import__('os').listdir(video))[0])
+    video = osp.join(video, sorted(os.listdir(video))[0])
     results = [GroundingInferencer(tiny_cfg, path, device='cpu')(video, 'a red circle')
                for path in (grounder_checkpoint, out)]
     assert results[0]['predictions'] == results[1]['predictions']

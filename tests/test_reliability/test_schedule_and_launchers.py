@@ -1,5 +1,4 @@
 """Item 6 of issue 15: schedules follow ``max_iters`` overrides; dist_*.sh use the project's Python."""
-import math
 import os
 import os.path as osp
 import shutil
