@@ -13,7 +13,9 @@ half-open frames, the answer text, per sampled frame its index, time, box
 clipped to the frame, score and whether it lies in the span). An image input
 (task ``rec``) writes a ``.png`` instead of the mp4.
 
-Without CHECKPOINT the model keeps the weights it is built with (random parts
+The checkpoint is loaded without unpickling code (``--unsafe-load`` for
+trusted old files) and must fit the config's model. Without CHECKPOINT the
+model keeps the weights it is built with (random parts
 where the config names no pretrained ones), with a warning.
 """
 import argparse
@@ -29,6 +31,7 @@ if REPO_ROOT not in sys.path:  # configs may import `projects.*`
 import cv2  # noqa: E402
 
 from mmstvg.apis import GroundingInferencer, prediction_to_dict  # noqa: E402
+from mmstvg.utils import atomic_write, check_writable  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -47,6 +50,10 @@ def parse_args(argv=None):
                         help='default: rec for an image, stvg for a video')
     parser.add_argument('--sampled-frames-only', action='store_true',
                         help='write only the frames the model saw, not every frame')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='fully unpickle the checkpoint (old files holding other '
+                        'objects); this can run code stored in it: only for files '
+                        'you trust')
     parser.add_argument('--grid', default=None,
                         help='also write a .png grid of the sampled frames drawn')
     return parser.parse_args(argv)
@@ -55,7 +62,11 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     """Run the demo; returns the result dict that was written as JSON."""
     args = parse_args(argv)
-    inferencer = GroundingInferencer(args.config, args.checkpoint, device=args.device)
+    check_writable(args.out, '--out')  # before the model runs
+    if args.grid:
+        check_writable(args.grid, '--grid')
+    inferencer = GroundingInferencer(args.config, args.checkpoint, device=args.device,
+                                     unsafe_load=args.unsafe_load)
     sample = inferencer(args.video, args.sentence, task=args.task,
                         return_datasamples=True)['predictions'][0]
     result = prediction_to_dict(sample)
@@ -78,8 +89,7 @@ def main(argv=None) -> dict:
             os.makedirs(osp.dirname(args.grid), exist_ok=True)
         cv2.imwrite(args.grid, grid[..., ::-1])
         result['grid'] = args.grid
-    with open(stem + '.json', 'w') as file:
-        json.dump(result, file, indent=1)
+    atomic_write(json.dumps(result, indent=1), stem + '.json')
     start, end = result['span_seconds']
     print(f'{args.video}: "{result["sentence"]}" -> {start:.2f}s - {end:.2f}s '
           f'(frames [{result["span_frames"][0]}, {result["span_frames"][1]}), '

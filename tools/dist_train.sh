@@ -7,15 +7,23 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
+# The project's Python: $PYTHON, else the repository's .venv, else python3.
+REPO_DIR="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x "$REPO_DIR/.venv/bin/python" ]; then
+        PYTHON="$REPO_DIR/.venv/bin/python"
+    else
+        PYTHON=python3
+    fi
+fi
 
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
+PYTHONPATH="$REPO_DIR":${PYTHONPATH:-} \
 "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" \
     --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
+    "$REPO_DIR/tools/train.py" \
     "$CONFIG" \
     --launcher pytorch "${@:3}"

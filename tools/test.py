@@ -16,7 +16,10 @@ if REPO_ROOT not in sys.path:
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
+from mmstvg.engine.run_safety import (apply_checkpoint_options,  # noqa: E402
+                                     check_test_outputs_writable)
 from mmstvg.engine.runner_builder import build_runner  # noqa: E402
+from mmstvg.utils import atomic_write  # noqa: E402
 
 
 def parse_args():
@@ -30,6 +33,10 @@ def parse_args():
         '(sets the metrics\' `outfile_prefix`)')
     parser.add_argument(
         '--metrics-out', help='also write the final metrics to this JSON file')
+    parser.add_argument(
+        '--unsafe-load', action='store_true',
+        help='fully unpickle the checkpoint (old files holding other objects); '
+        'this can run code stored in it: only for files you trust')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -63,12 +70,15 @@ def main():
         evaluators = cfg.test_evaluator
         for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:
             evaluator['outfile_prefix'] = args.out_prefix
+    # Unsafe checkpoints, ones that do not fit the model and unwritable
+    # outputs fail here, before inference (mmstvg/engine/run_safety.py).
+    apply_checkpoint_options(cfg, args.unsafe_load)
+    check_test_outputs_writable(cfg, args.out_prefix, args.metrics_out)
     runner = build_runner(cfg)
     metrics = runner.test()
     if args.metrics_out is not None:
-        os.makedirs(osp.dirname(osp.abspath(args.metrics_out)), exist_ok=True)
-        with open(args.metrics_out, 'w') as f:
-            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+        atomic_write(json.dumps({k: float(v) for k, v in metrics.items()}, indent=2),
+                     args.metrics_out)
 
 
 if __name__ == '__main__':

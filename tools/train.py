@@ -7,6 +7,7 @@ Examples:
     python tools/train.py configs/spacevllm_hcstvg.py --strategy deepspeed_zero2
 """
 import argparse
+import copy
 import os
 import os.path as osp
 import sys
@@ -19,7 +20,10 @@ if REPO_ROOT not in sys.path:
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
+from mmstvg.engine.run_safety import (apply_checkpoint_options,  # noqa: E402
+                                     resolve_resume)
 from mmstvg.engine.runner_builder import build_runner  # noqa: E402
+from mmstvg.engine.schedule_follow import follow_loop_length  # noqa: E402
 
 
 def parse_args():
@@ -32,7 +36,12 @@ def parse_args():
         type=str,
         const='auto',
         help='resume from this checkpoint; without a path, resume from the '
-        'latest checkpoint in the work dir')
+        'newest intact checkpoint in the work dir (a corrupt latest one is '
+        'skipped; with none, training starts from scratch and says so)')
+    parser.add_argument(
+        '--unsafe-load', action='store_true',
+        help='fully unpickle checkpoints (old files holding other objects); '
+        'this can run code stored in them: only for files you trust')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision training in bf16 '
         '(set optim_wrapper.dtype=float16 for GPUs without bf16)')
@@ -63,8 +72,10 @@ def parse_args():
 def merge_args(cfg: Config, args) -> Config:
     """Fold the command-line options into the config."""
     cfg.launcher = args.launcher
+    file_cfg = copy.deepcopy(cfg)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    follow_loop_length(cfg, file_cfg, args.cfg_options or {})
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -80,12 +91,10 @@ def merge_args(cfg: Config, args) -> Config:
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
+    resolve_resume(cfg, args.resume)
+    # A resumed checkpoint must fit the model; `load_from` (fine-tuning from
+    # another stage) stays lenient (mmstvg/engine/run_safety.py).
+    apply_checkpoint_options(cfg, args.unsafe_load, check_fit=bool(cfg.get('resume')))
     if args.strategy is not None:
         cfg.strategy_preset = args.strategy
     return cfg

@@ -22,4 +22,8 @@ log_processor = dict(type='LogProcessor', window_size=10, by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
+# True fully unpickles checkpoints (trusted old files holding objects beyond
+# tensors and MMEngine's own types); the same as --unsafe-load. Unpickling can
+# run code stored in a file: mmstvg refuses such files by default.
+unsafe_load = False
 randomness = dict(seed=0, deterministic=False)

@@ -10,6 +10,7 @@ Example::
     pred = result['predictions'][0]
     pred['span_seconds'], pred['frames'][0]['box_xyxy']
 """
+import contextlib
 import json
 import os
 import os.path as osp
@@ -22,11 +23,12 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.infer import BaseInferencer
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
 from mmstvg.registry import FUNCTIONS, INFERENCERS, MODELS, VISUALIZERS
 from mmstvg.structures import GroundingDataSample, clip_boxes, frames_in_span
-from mmstvg.utils import register_all_modules
+from mmstvg.utils import (atomic_write, check_checkpoint_fits_model, check_writable,
+                          register_all_modules, unsafe_checkpoint_loading)
 from mmstvg.visualization import GroundingVisualizer
 from .inference_pipeline import (adapt_test_pipeline, build_inference_data_info,
                                  open_video_source)
@@ -114,6 +116,15 @@ class GroundingInferencer(BaseInferencer):
             available one.
         scope: the registry scope. Defaults to ``'mmstvg'``.
         show_progress: show a progress bar over batches.
+        unsafe_load: fully unpickle ``weights`` (trusted old files holding
+            objects outside the safe allow-list; this can run code stored in
+            the file; a config's ``unsafe_load = True`` does the same). By
+            default a checkpoint holding anything but tensors and the types
+            MMEngine writes is refused.
+
+    A checkpoint that does not fit the model (unexpected keys, missing
+    trained keys, other shapes: another config's checkpoint) is an error;
+    frozen pretrained parts may be absent (said once).
     """
 
     preprocess_kwargs: set = {'sentences', 'task', 'fps'}
@@ -127,8 +138,10 @@ class GroundingInferencer(BaseInferencer):
                  weights: Optional[str] = None,
                  device: Optional[str] = None,
                  scope: Optional[str] = 'mmstvg',
-                 show_progress: bool = False) -> None:
+                 show_progress: bool = False,
+                 unsafe_load: bool = False) -> None:
         register_all_modules(init_default_scope=True)
+        self._unsafe_load = unsafe_load
         self._out_dir: Optional[str] = None
         super().__init__(model=model, weights=weights, device=device, scope=scope,
                          show_progress=show_progress)
@@ -138,7 +151,12 @@ class GroundingInferencer(BaseInferencer):
         model = MODELS.build(cfg.model)
         model.cfg = cfg
         if weights is not None:
-            load_checkpoint(model, weights, map_location='cpu', logger='current')
+            unsafe = self._unsafe_load or cfg.get('unsafe_load', False)
+            opt_in = unsafe_checkpoint_loading() if unsafe else contextlib.nullcontext()
+            with opt_in:
+                checkpoint = _load_checkpoint(weights, map_location='cpu')
+            check_checkpoint_fits_model(model, checkpoint, str(weights))
+            _load_checkpoint_to_model(model, checkpoint)
         else:
             warnings.warn('GroundingInferencer: no checkpoint given; the model keeps '
                           'the weights it was built with (random where the config '
@@ -271,6 +289,8 @@ class GroundingInferencer(BaseInferencer):
             ``{'predictions': [per input dict or data sample], 'visualization':
             [per input uint8 (T, H', W, 3) drawn sampled frames] or None}``.
         """
+        if kwargs.get('out_dir'):
+            check_writable(kwargs['out_dir'], 'out_dir', is_dir=True)
         return super().__call__(inputs, return_datasamples=return_datasamples,
                                 batch_size=batch_size, sentences=sentences, **kwargs)
 
@@ -418,8 +438,7 @@ class GroundingInferencer(BaseInferencer):
             os.makedirs(self._out_dir, exist_ok=True)
             for index, (sample, result) in enumerate(zip(preds, dicts)):
                 path = osp.join(self._out_dir, f'{self.output_name(sample, index)}.json')
-                with open(path, 'w') as file:
-                    json.dump(result, file, indent=1)
+                atomic_write(json.dumps(result, indent=1), path)
         return dict(predictions=list(preds) if return_datasamples else dicts,
                     visualization=visualization)
 

@@ -1,43 +1,212 @@
-"""Loading MMEngine checkpoints under torch >= 2.6 with mmengine 0.10.7.
+"""Safe checkpoint loading for MMEngine's ``load_checkpoint``, ``load_from`` and ``--resume``.
 
-torch 2.6 changed ``torch.load``'s default to ``weights_only=True``. MMEngine's
-checkpoints hold more than tensors (the message hub, numpy scalars, the config
-text), and mmengine 0.10.7 calls ``torch.load`` without ``weights_only``, so
-``load_checkpoint`` and ``--resume`` fail (mmengine issue #1655; fixed upstream
-after 0.10.7).
+mmengine 0.10.7 calls ``torch.load`` without ``weights_only``. A checkpoint is
+a pickle, and unpickling runs whatever functions the file names, so loading a
+``.pth`` someone sent you can run code on your machine. This module
+re-registers MMEngine's loader for local files (the ``''`` scheme of
+``CheckpointLoader``) with :func:`load_local_checkpoint`, which unpickles with
+``torch.load(weights_only=True)`` and an explicit allow-list of the few
+non-tensor types MMEngine and mmstvg write (:data:`SAFE_CHECKPOINT_GLOBALS`):
+the message hub's ``HistoryBuffer`` (and the names of its statistics
+methods), numpy arrays, scalars and dtypes, ``ConfigDict``. Anything else is
+refused with :class:`UnsafeCheckpointError`, naming the file and the types.
 
-The fix lives here and only here: it re-registers MMEngine's loader for local
-files (the ``''`` scheme of ``CheckpointLoader``) with one that passes
-``weights_only=False``. Everything else — the other schemes, ``torch.load``
-itself — is left alone. Like every checkpoint loader, it must only be given
-files you trust.
-
-Remove this module (and its call in ``mmstvg/__init__.py``) once the pinned
-mmengine is newer than 0.10.7 and its ``load_from_local`` passes
-``weights_only`` itself.
+Trusted old files that hold other objects load with the explicit opt-in
+:func:`allow_unsafe_checkpoint_loading` (``--unsafe-load`` on the tools,
+``unsafe_load=True`` in a config or for :class:`~mmstvg.apis.GroundingInferencer`).
+``.safetensors`` files (``tools/misc/export_safetensors.py``) load as
+``{'state_dict': tensors, 'meta': their metadata}`` and can never hold code.
 """
-import inspect
+import contextlib
 import os.path as osp
+import pickle
+import zipfile
+from typing import Callable, Dict, Iterator, List, Optional
 
+import numpy as np
 import torch
+from mmengine.config import ConfigDict
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
+__all__ = [
+    'SAFE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError', 'CorruptCheckpointError',
+    'load_local_checkpoint', 'allow_unsafe_checkpoint_loading',
+    'unsafe_checkpoint_loading', 'unsafe_loading_allowed',
+    'patch_mmengine_checkpoint_loading', 'checkpoint_integrity_error'
+]
+
+_UNSAFE_ALLOWED = False
 _PATCHED = False
 
+OPT_IN_HINT = ('If you trust this file, load it with --unsafe-load (tools/train.py, '
+               'tools/test.py, demo/video_demo.py), `unsafe_load = True` in the config '
+               'or GroundingInferencer(..., unsafe_load=True).')
 
-def _torch_load_is_weights_only_by_default() -> bool:
-    params = inspect.signature(torch.load).parameters
-    if 'weights_only' not in params:
-        return False
-    major, minor = (int(v) for v in torch.__version__.split('.')[:2])
-    return (major, minor) >= (2, 6)
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint names a type or function outside the allow-list."""
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file cannot be read (truncated, corrupt, not a checkpoint)."""
+
+
+def _history_buffer_statistic(owner, name: str):
+    """Stands in for ``builtins.getattr`` while unpickling (ours).
+
+    A pickled ``HistoryBuffer`` refers to its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. A general ``getattr`` would let a
+    file reach any attribute of any allowed object (``ndarray.tofile``...),
+    so only these look-ups are answered.
+    """
+    if owner is HistoryBuffer and isinstance(name, str) and (
+            name in HistoryBuffer._statistics_methods
+            or name in ('min', 'max', 'mean', 'current')):
+        return getattr(HistoryBuffer, name)
+    raise UnsafeCheckpointError(
+        f'getattr({owner!r}, {name!r}) is not an allowed look-up in a checkpoint')
+
+
+def _numpy_dtype_classes() -> List[type]:
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is None:
+        return []
+    return [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
+
+
+def _safe_globals() -> List:
+    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    entries: List = [
+        HistoryBuffer,
+        ConfigDict,
+        np.ndarray,
+        np.dtype,
+        (_history_buffer_statistic, 'builtins.getattr'),
+    ]
+    for module in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        entries.append((multiarray._reconstruct, f'{module}._reconstruct'))
+        entries.append((multiarray.scalar, f'{module}.scalar'))
+    entries.extend(_numpy_dtype_classes())
+    return entries
+
+
+#: What a checkpoint may hold besides tensors and builtin containers: the
+#: types MMEngine 0.10.7's Runner and mmstvg write (found with
+#: ``torch.serialization.get_unsafe_globals_in_checkpoint`` on checkpoints
+#: saved by ``tools/train.py``: HistoryBuffer, numpy ``_reconstruct``,
+#: ``scalar``, ``ndarray``, ``dtype`` and ``getattr`` for HistoryBuffer's
+#: statistics), plus ConfigDict and numpy's dtype classes.
+SAFE_CHECKPOINT_GLOBALS: List = _safe_globals()
+
+
+def _allowed_names() -> set:
+    names = set()
+    for entry in SAFE_CHECKPOINT_GLOBALS:
+        if isinstance(entry, tuple):
+            names.add(entry[1])
+        else:
+            names.add(f'{entry.__module__}.{entry.__qualname__}')
+    return names
+
+
+def unsafe_loading_allowed() -> bool:
+    """Whether :func:`allow_unsafe_checkpoint_loading` is in effect."""
+    return _UNSAFE_ALLOWED
+
+
+def allow_unsafe_checkpoint_loading(enabled: bool = True) -> None:
+    """Opt in (or back out) of full unpickling for this process.
+
+    Only for checkpoints you trust: unpickling a file can run any code.
+
+    Args:
+        enabled: True to unpickle everything; False restores the default.
+    """
+    global _UNSAFE_ALLOWED
+    if enabled and not _UNSAFE_ALLOWED:
+        print_log('Unsafe checkpoint loading is ON: checkpoints are fully '
+                  'unpickled, which can run code stored in them. Use it only '
+                  'for files you trust.', logger='current', level=30)
+    _UNSAFE_ALLOWED = bool(enabled)
+
+
+@contextlib.contextmanager
+def unsafe_checkpoint_loading(enabled: bool = True) -> Iterator[None]:
+    """Context manager form of :func:`allow_unsafe_checkpoint_loading`."""
+    previous = _UNSAFE_ALLOWED
+    allow_unsafe_checkpoint_loading(enabled)
+    try:
+        yield
+    finally:
+        allow_unsafe_checkpoint_loading(previous)
+
+
+def checkpoint_integrity_error(filename: str, check_crc: bool = True) -> Optional[str]:
+    """Why a ``torch.save`` zip file is unreadable, or None when it is intact.
+
+    Args:
+        filename: a checkpoint path.
+        check_crc: also read every record and check its CRC (catches
+            corruption inside the file; reads the whole file once).
+
+    Returns:
+        A short reason (truncated, corrupt record...) or None.
+    """
+    if not osp.isfile(filename):
+        return 'no such file'
+    if osp.getsize(filename) == 0:
+        return 'empty file'
+    if filename.endswith('.safetensors'):
+        try:
+            from safetensors import safe_open
+            with safe_open(filename, framework='pt') as file:
+                file.keys()
+        except Exception as error:  # noqa: BLE001 (any reader failure)
+            return f'unreadable safetensors file ({error})'
+        return None
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            if not any(name.endswith('data.pkl') for name in archive.namelist()):
+                return 'no data.pkl record (not a torch.save file)'
+            if check_crc:
+                bad = archive.testzip()
+                if bad is not None:
+                    return f'record {bad} fails its CRC check (corrupt)'
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        return f'truncated or corrupt ({error})'
+    return None
+
+
+def _load_safetensors(filename: str, map_location) -> Dict:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    device = map_location if isinstance(map_location, str) else 'cpu'
+    with safe_open(filename, framework='pt') as file:
+        metadata = dict(file.metadata() or {})
+    return dict(state_dict=load_file(filename, device=device), meta=metadata)
+
+
+def _refusal(filename: str, error: Exception) -> UnsafeCheckpointError:
+    try:
+        found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+        names = sorted(set(found) - _allowed_names())
+    except Exception:  # noqa: BLE001 (legacy formats: fall back to torch's text)
+        names = []
+    what = (f'the type(s)/function(s) {", ".join(names)}' if names
+            else f'objects torch refuses ({error})')
+    return UnsafeCheckpointError(
+        f'{filename}: refusing to load this checkpoint: it holds {what}, which are '
+        'not on mmstvg\'s allow-list of checkpoint types (tensors, numpy arrays/'
+        'scalars/dtypes, MMEngine HistoryBuffer and ConfigDict). Unpickling it '
+        f'could run code stored in it. {OPT_IN_HINT}')
 
 
 def load_local_checkpoint(filename: str, map_location=None):
-    """Load a local MMEngine checkpoint, allowing non-tensor objects in it.
+    """Load a local checkpoint without unpickling code (unless opted in).
 
     Args:
-        filename: path of the checkpoint file.
+        filename: path of a ``torch.save`` file or a ``.safetensors`` file.
         map_location: as in ``torch.load``.
 
     Returns:
@@ -45,15 +214,36 @@ def load_local_checkpoint(filename: str, map_location=None):
 
     Raises:
         FileNotFoundError: if ``filename`` does not exist.
+        UnsafeCheckpointError: if the file holds a type outside
+            :data:`SAFE_CHECKPOINT_GLOBALS` (and unsafe loading is off).
+        CorruptCheckpointError: if the file is truncated or corrupt.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    if filename.endswith('.safetensors'):
+        return _load_safetensors(filename, map_location)
+    try:
+        if _UNSAFE_ALLOWED:
+            return torch.load(filename, map_location=map_location, weights_only=False)
+        with torch.serialization.safe_globals(SAFE_CHECKPOINT_GLOBALS):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        if isinstance(error, UnsafeCheckpointError) or _UNSAFE_ALLOWED:
+            raise
+        reason = checkpoint_integrity_error(filename, check_crc=False)
+        if reason is not None:
+            raise CorruptCheckpointError(f'{filename}: cannot read the checkpoint: '
+                                         f'{reason}') from error
+        raise _refusal(filename, error) from error
+    except (RuntimeError, OSError, EOFError, zipfile.BadZipFile) as error:
+        reason = checkpoint_integrity_error(filename, check_crc=False) or str(error)
+        raise CorruptCheckpointError(
+            f'{filename}: cannot read the checkpoint: {reason}') from error
 
 
-def patch_mmengine_checkpoint_loading() -> bool:
-    """Make MMEngine's local checkpoint loading work with torch >= 2.6.
+def patch_mmengine_checkpoint_loading(loader: Callable = load_local_checkpoint) -> bool:
+    """Route MMEngine's local checkpoint loading through :func:`load_local_checkpoint`.
 
     Idempotent.
 
@@ -61,8 +251,7 @@ def patch_mmengine_checkpoint_loading() -> bool:
         Whether the patch is in effect.
     """
     global _PATCHED
-    if _PATCHED or not _torch_load_is_weights_only_by_default():
-        return _PATCHED
-    CheckpointLoader.register_scheme(prefixes='', force=True)(load_local_checkpoint)
-    _PATCHED = True
+    if not _PATCHED:
+        CheckpointLoader.register_scheme(prefixes='', force=True)(loader)
+        _PATCHED = True
     return True

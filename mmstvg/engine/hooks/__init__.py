@@ -1,4 +1,5 @@
 """Runner hooks of mmstvg."""
+from .checkpoint_check_hook import CheckpointFitCheckHook
 from .grounding_visualization_hook import GroundingVisualizationHook
 
-__all__ = ['GroundingVisualizationHook']
+__all__ = ['CheckpointFitCheckHook', 'GroundingVisualizationHook']

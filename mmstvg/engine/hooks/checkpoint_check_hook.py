@@ -1,0 +1,33 @@
+"""A hook that refuses checkpoints whose weights do not fit the model (ours)."""
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmstvg.registry import HOOKS
+from mmstvg.utils.checkpoint_keys import check_checkpoint_fits_model
+
+
+@HOOKS.register_module()
+class CheckpointFitCheckHook(Hook):
+    """Raise when a loaded checkpoint misses trained keys or has unexpected ones.
+
+    MMEngine's Runner loads ``load_from`` and ``--resume`` checkpoints with
+    ``strict=False`` and only logs what does not match. This hook runs in
+    ``after_load_checkpoint`` (before the weights go into the model) and calls
+    :func:`~mmstvg.utils.checkpoint_keys.check_checkpoint_fits_model`: frozen,
+    untouched parts may be absent (said once), anything else that does not
+    fit is a :class:`~mmstvg.utils.checkpoint_keys.CheckpointMismatchError`.
+    ``tools/test.py`` always adds it; ``tools/train.py`` adds it for
+    ``--resume`` (``load_from`` for fine-tuning stays lenient: a stage-1
+    checkpoint may lack the new parts). Ours, not the paper's.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'state_dict' not in checkpoint and not all(
+                isinstance(v, torch.Tensor) for v in checkpoint.values()):
+            return  # no model weights here (a strategy loads them itself)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        check_checkpoint_fits_model(model, checkpoint,
+                                    str(runner._load_from or 'the checkpoint'))
