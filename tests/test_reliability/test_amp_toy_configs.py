@@ -17,27 +17,13 @@ from tests.test_configs.test_toy_configs_train import (CONFIG_ROOT, TOY_CONFIGS,
                                                        toy_assets)
 from tools.train import merge_args
 
-#: Configs whose one --amp step crashes for a reason owned elsewhere: the
-#: time pointer's bf16 scatter, fixed by the "house" engineer (issue 14).
-#: strict: once the fix is merged these xpass and fail, and the marks go.
-_POINTER_CRASH = ('--amp crash pending the house fix (issue 14): '
-                  'mmstvg/models/language/time_stamp_pointer.py raises "scatter(): '
-                  'Expected self.dtype to be equal to src.dtype" under bf16 autocast')
-KNOWN_AMP_CRASHES = {name: _POINTER_CRASH for name in (
-    'spacevllm_toy.py', 'baselines/appended_queries_toy.py',
-    'baselines/mlp_box_head_toy.py', 'baselines/qgsd_parameter_free_toy.py')}
-
-
 def amp_args(config: str, work_dir: str) -> argparse.Namespace:
     return argparse.Namespace(config=config, work_dir=work_dir, amp=True, resume=None,
                               unsafe_load=False, strategy=None, cfg_options=None,
                               launcher='none')
 
 
-@pytest.mark.parametrize('name', [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, raises=RuntimeError,
-                                              reason=KNOWN_AMP_CRASHES[n]))
-    if n in KNOWN_AMP_CRASHES else n for n in sorted(TOY_CONFIGS)])
+@pytest.mark.parametrize('name', sorted(TOY_CONFIGS))
 def test_toy_config_trains_one_step_under_amp(name, toy_assets, tmp_path):  # noqa: F811
     path = osp.join(CONFIG_ROOT, name)
     work_dir = str(tmp_path / 'work')
