@@ -69,7 +69,12 @@ def call_main(tool: str, argv, plugin_dir=None):
     import importlib
 
     from mmstvg.utils import allow_unsafe_checkpoint_loading
+    from mmengine.logging import MessageHub
     module = importlib.import_module(f'tools.{tool}')
+    # Two runs started in the same second share an experiment name, and
+    # MMEngine would hand the second one the first one's message hub (its
+    # loss history): each call starts without them, as a new process does.
+    MessageHub._instance_dict.clear()
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [f'tools/{tool}.py', *map(str, argv)]
     if plugin_dir is not None:
