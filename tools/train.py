@@ -75,7 +75,7 @@ def merge_args(cfg: Config, args) -> Config:
     file_cfg = copy.deepcopy(cfg)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    follow_loop_length(cfg, file_cfg, args.cfg_options or {})
+    follow_loop_length(cfg, file_cfg, getattr(args, 'cfg_options', None) or {})
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -91,10 +91,11 @@ def merge_args(cfg: Config, args) -> Config:
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    resolve_resume(cfg, args.resume)
+    resolve_resume(cfg, getattr(args, 'resume', None))
     # A resumed checkpoint must fit the model; `load_from` (fine-tuning from
     # another stage) stays lenient (mmstvg/engine/run_safety.py).
-    apply_checkpoint_options(cfg, args.unsafe_load, check_fit=bool(cfg.get('resume')))
+    apply_checkpoint_options(cfg, getattr(args, 'unsafe_load', False),
+                             check_fit=bool(cfg.get('resume')))
     if args.strategy is not None:
         cfg.strategy_preset = args.strategy
     return cfg

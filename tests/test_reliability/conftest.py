@@ -20,6 +20,34 @@ from tests.test_training.toy_plugin_source import CONFIG_TEMPLATE, PLUGIN_SOURCE
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+#: The toy regression plugin under names of its own: these tests import it in
+#: this process, where other tests may have registered the original names.
+PLUGIN_MODULE = 'reliability_toy_plugin'
+_RENAMES = {'ToyRegressionDataset': 'RelToyRegressionDataset',
+            'ToyRegressor': 'RelToyRegressor',
+            'DumpRankStateHook': 'RelDumpRankStateHook',
+            'ToyHeadFromOutside': 'RelToyHeadFromOutside'}
+
+
+def _renamed(text: str) -> str:
+    for old, new in _RENAMES.items():
+        text = text.replace(old, new)
+    return text
+
+
+TOY_PLUGIN_SOURCE = _renamed(PLUGIN_SOURCE)
+TOY_CONFIG_TEMPLATE = _renamed(CONFIG_TEMPLATE)
+
+
+def write_toy_training(root) -> str:
+    """Write the plugin and the 4-iteration toy config into ``root``."""
+    (root / f'{PLUGIN_MODULE}.py').write_text(TOY_PLUGIN_SOURCE)
+    config = root / 'toy_regression.py'
+    config.write_text(TOY_CONFIG_TEMPLATE.format(
+        runtime=osp.join(REPO_ROOT, 'configs', '_base_', 'default_runtime.py'),
+        module=PLUGIN_MODULE))
+    return config
+
 
 class Payload:
     """Unpickling this runs a shell command that creates ``marker``."""
@@ -41,7 +69,12 @@ def call_main(tool: str, argv, plugin_dir=None):
     import importlib
 
     from mmstvg.utils import allow_unsafe_checkpoint_loading
+    from mmengine.logging import MessageHub
     module = importlib.import_module(f'tools.{tool}')
+    # Two runs started in the same second share an experiment name, and
+    # MMEngine would hand the second one the first one's message hub (its
+    # loss history): each call starts without them, as a new process does.
+    MessageHub._instance_dict.clear()
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [f'tools/{tool}.py', *map(str, argv)]
     if plugin_dir is not None:
@@ -56,23 +89,14 @@ def call_main(tool: str, argv, plugin_dir=None):
 @pytest.fixture
 def toy_training(tmp_path):
     """``(config, plugin_dir)`` of the 4-iteration toy regression run."""
-    (tmp_path / 'resume_plugin.py').write_text(PLUGIN_SOURCE)
-    config = tmp_path / 'toy_regression.py'
-    config.write_text(CONFIG_TEMPLATE.format(
-        runtime=osp.join(REPO_ROOT, 'configs', '_base_', 'default_runtime.py'),
-        module='resume_plugin'))
-    return config, tmp_path
+    return write_toy_training(tmp_path), tmp_path
 
 
 @pytest.fixture(scope='module')
 def trained_work_dir(tmp_path_factory):
     """A finished toy regression run: ``iter_2.pth``, ``iter_4.pth``, its config."""
     root = tmp_path_factory.mktemp('toy_run')
-    (root / 'resume_plugin.py').write_text(PLUGIN_SOURCE)
-    config = root / 'toy_regression.py'
-    config.write_text(CONFIG_TEMPLATE.format(
-        runtime=osp.join(REPO_ROOT, 'configs', '_base_', 'default_runtime.py'),
-        module='resume_plugin'))
+    config = write_toy_training(root)
     call_main('train', [config, '--work-dir', root / 'work'], plugin_dir=root)
     return dict(config=config, plugin_dir=root, work_dir=root / 'work')
 

@@ -11,9 +11,8 @@ from mmengine.config import Config
 from mmengine.optim.scheduler import CosineAnnealingLR
 
 from mmstvg.engine.schedule_follow import follow_loop_length
-from tests.test_training.toy_plugin_source import PLUGIN_SOURCE
 
-from .conftest import REPO_ROOT, call_main
+from .conftest import PLUGIN_MODULE, REPO_ROOT, TOY_PLUGIN_SOURCE, call_main
 
 SCHEDULES = osp.join(REPO_ROOT, 'configs', '_base_', 'schedules')
 
@@ -66,15 +65,15 @@ def test_a_short_run_through_tools_train_decays(tmp_path):
     """``--cfg-options train_cfg.max_iters=4`` on the toy schedule: the lr
     decays from the base lr within the 4 iterations (without following, the
     run would stay in the warm-up at 1-4 % of it)."""
-    (tmp_path / 'resume_plugin.py').write_text(PLUGIN_SOURCE)
+    (tmp_path / f'{PLUGIN_MODULE}.py').write_text(TOY_PLUGIN_SOURCE)
     config = tmp_path / 'toy_schedule.py'
     config.write_text(
         f"_base_ = [{osp.join(REPO_ROOT, 'configs/_base_/default_runtime.py')!r}, "
         f"{osp.join(SCHEDULES, 'toy_cpu.py')!r}]\n"
-        "custom_imports = dict(imports=['resume_plugin'], allow_failed_imports=False)\n"
-        "model = dict(type='ToyRegressor')\n"
+        f"custom_imports = dict(imports=[{PLUGIN_MODULE!r}], allow_failed_imports=False)\n"
+        "model = dict(type='RelToyRegressor')\n"
         "train_dataloader = dict(batch_size=4, num_workers=0, sampler=dict("
-        "type='DefaultSampler', shuffle=True), dataset=dict(type='ToyRegressionDataset'))\n"
+        "type='DefaultSampler', shuffle=True), dataset=dict(type='RelToyRegressionDataset'))\n"
         "val_cfg = None\ntest_cfg = None\n"
         "default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=4, "
         "by_epoch=False))\n")
