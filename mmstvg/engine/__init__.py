@@ -1,5 +1,5 @@
 """Training and evaluation machinery of mmstvg: hooks, optim wrappers, the runner builder."""
-from .hooks import GroundingVisualizationHook
+from .hooks import EvalProgressBarHook, GroundingVisualizationHook
 from .optim_wrappers import CPUAutocastOptimWrapper
 
-__all__ = ['GroundingVisualizationHook', 'CPUAutocastOptimWrapper']
+__all__ = ['EvalProgressBarHook', 'GroundingVisualizationHook', 'CPUAutocastOptimWrapper']

@@ -1,4 +1,5 @@
 """Runner hooks of mmstvg."""
+from .eval_progress_bar_hook import EvalProgressBarHook
 from .grounding_visualization_hook import GroundingVisualizationHook
 
-__all__ = ['GroundingVisualizationHook']
+__all__ = ['EvalProgressBarHook', 'GroundingVisualizationHook']
