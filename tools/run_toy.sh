@@ -59,3 +59,5 @@ for key in keys:
     print(f"{key:<16}{model[key]:>16.2f}{trivial.get(key, float('nan')):>16.2f}")
 print(f"[toy] written {osp.join(work_dir, 'final_metrics.json')}")
 PY
+# The README's toy table must match this run (default config and schedule only; see the script).
+if [[ $CONFIG == configs/spacevllm_toy.py && $# -eq 0 && ${CHECK_README:-1} == 1 ]]; then "$PYTHON" tools/misc/check_readme_figures.py --metrics "$WORK_DIR/final_metrics.json"; fi

@@ -7,6 +7,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
+# A progress bar over the val/test batches (MMEngine's loops show none).
+custom_hooks = [dict(type='EvalProgressBarHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,
