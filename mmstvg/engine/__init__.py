@@ -1,5 +1,7 @@
 """Training and evaluation machinery of mmstvg: hooks, optim wrappers, the runner builder."""
 from .hooks import GroundingVisualizationHook
 from .optim_wrappers import CPUAutocastOptimWrapper
+from .strategies import LayerWrappedFSDPStrategy
 
-__all__ = ['GroundingVisualizationHook', 'CPUAutocastOptimWrapper']
+__all__ = ['GroundingVisualizationHook', 'CPUAutocastOptimWrapper',
+           'LayerWrappedFSDPStrategy']
