@@ -8,7 +8,8 @@ grounder cannot do without, and one that breaks on CPU:
 - FSDP flattens each unit into one tensor and refuses units whose weights
   have different dtypes (``Must flatten tensors with uniform dtype``), which a
   frozen bf16 tower next to fp32 trainable parts is;
-- ``device_id=LOCAL_RANK`` is passed even without CUDA;
+- ``device_id=LOCAL_RANK`` is passed even without CUDA (FSDP then needs
+  ``device_id=torch.device('cpu')`` to run on CPUs);
 - its ``'full'`` state dict offloads to CPU, which crashes (segfault) when the
   parameters already live on the CPU.
 
@@ -119,7 +120,10 @@ class LayerWrappedFSDPStrategy(FSDPStrategy):
         wrapper.setdefault('use_orig_params', True)
         default_args = dict(
             module=model,
-            device_id=torch.cuda.current_device() if device == 'cuda' else None,
+            # mmengine passes LOCAL_RANK, a CUDA index; FSDP wants the device
+            # itself, and an explicit 'cpu' to run without an accelerator.
+            device_id=(torch.device('cuda', torch.cuda.current_device())
+                       if device == 'cuda' else torch.device(device)),
             auto_wrap_policy=ModuleWrapPolicy(transformer_layer_classes(model)),
             mixed_precision=mixed_precision)
         model = MODEL_WRAPPERS.build(wrapper, default_args=default_args)
