@@ -17,17 +17,17 @@ from mmengine.runner import FlexibleRunner, Runner
 
 
 def _deepspeed(stage: int) -> dict:
+    zero = dict(
+        stage=stage,
+        allgather_partitions=True,
+        reduce_scatter=True,
+        allgather_bucket_size=int(5e8),
+        reduce_bucket_size=int(5e8),
+        overlap_comm=True,
+        contiguous_gradients=True)
     return dict(
         type='DeepSpeedStrategy',
-        zero_optimization=dict(
-            stage=stage,
-            allgather_partitions=True,
-            reduce_scatter=True,
-            allgather_bucket_size=int(5e8),
-            reduce_bucket_size=int(5e8),
-            overlap_comm=True,
-            contiguous_gradients=True,
-            cpu_offload=False),
+        zero_optimization=zero,
         bf16=dict(enabled=True),
         gradient_clipping=1.0,
         train_micro_batch_size_per_gpu=1,
@@ -57,8 +57,9 @@ def adapt_optim_wrapper(cfg: Config) -> Config:
       clipping and accumulation: the wrapper becomes ``DeepSpeedOptimWrapper``
       and the micro batch size is the train dataloader's batch size.
     - FSDP's ``MixedPrecision`` owns bf16 (fp32 shards, bf16 compute): an
-      autocasting wrapper becomes a plain ``OptimWrapper``; its dtype becomes
-      the strategy's ``compute_dtype`` unless the strategy sets one.
+      autocasting (or plain) wrapper becomes :class:`FSDPOptimWrapper`, which
+      clips by the norm over all shards; its dtype becomes the strategy's
+      ``compute_dtype`` unless the strategy sets one.
     - Otherwise (one process, DDP) the wrapper autocasts, and on a machine
       without a GPU ``AmpOptimWrapper`` (which refuses CPUs in mmengine
       0.10.7) becomes :class:`CPUAutocastOptimWrapper`, the same autocast on
@@ -82,11 +83,12 @@ def adapt_optim_wrapper(cfg: Config) -> Config:
         if 'train_dataloader' in cfg:
             strategy['train_micro_batch_size_per_gpu'] = cfg.train_dataloader.batch_size
     elif kind.endswith('FSDPStrategy'):
-        if optim.type in AUTOCAST_WRAPPERS:
+        if optim.type in AUTOCAST_WRAPPERS + ('OptimWrapper', ):
             dtype = optim.pop('dtype', None)
             if dtype is not None and kind.endswith('LayerWrappedFSDPStrategy'):
                 strategy.setdefault('compute_dtype', dtype)
-            optim.type = 'OptimWrapper'
+            # Clipping by the norm over all shards, not one rank's.
+            optim.type = 'FSDPOptimWrapper'
             optim.pop('loss_scale', None)
             optim.pop('use_fsdp', None)
     elif optim.type == 'AmpOptimWrapper':

@@ -245,7 +245,7 @@ def test_full_size_spacevllm_trains_a_step_in_bf16(tiny_dirs):
 @pytest.mark.parametrize('preset,wrapper,strategy',
                          [('deepspeed_zero2', 'DeepSpeedOptimWrapper', 'DeepSpeedStrategy'),
                           ('deepspeed_zero3', 'DeepSpeedOptimWrapper', 'DeepSpeedStrategy'),
-                          ('fsdp', 'OptimWrapper', 'mmstvg.LayerWrappedFSDPStrategy')])
+                          ('fsdp', 'FSDPOptimWrapper', 'mmstvg.LayerWrappedFSDPStrategy')])
 def test_full_size_config_takes_every_strategy(preset, wrapper, strategy):
     """`tools/train.py --strategy PRESET` on the 7B config: the per-part
     learning rates survive and DeepSpeed gets a micro batch of 1."""
