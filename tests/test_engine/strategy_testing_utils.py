@@ -15,23 +15,32 @@ from tests.test_configs.config_overrides import (point_data_root, shrink_model,
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs', 'spacevllm_hcstvg.py')
-NUM_TRAIN, NUM_VAL, NUM_FRAMES, SIZE = 4, 2, 2, 32
+NUM_TRAIN, NUM_VAL, NUM_FRAMES, SIZE = 4, 2, 4, 32
 MAX_ITERS = 3
 
 
 def write_tiny_full_size_config(root: str, config: str = CONFIG) -> str:
     """Synthetic data, a chat tokenizer and the reduced-width config under ``root``.
 
-    Only sizes and paths change (the tests' overrides): 2 frames of 32 px,
+    Only sizes and paths change (the tests' overrides): 4 frames of 32 px,
     one sample a rank, 3 iterations, a checkpoint after the last one, no
     validation during training.
+
+    Every training sample has a boxed frame: its span covers at least half
+    the video, longer than the sampler's 4 segments, each of which gives one
+    frame. ZeRO-3 needs that today: it gathers parameters at each module
+    call and every rank must make the same calls, but the space decoder's
+    loss skips its L1 / GIoU modules on a batch without boxes, and the two
+    ranks then exchange mismatched collectives (a hang, or gloo's "Received
+    data size doesn't match expected size").
 
     Returns:
         The path of the written config.
     """
     data_root = osp.join(root, 'synthetic')
     generate_synthetic_stvg(data_root, num_train=NUM_TRAIN, num_val=NUM_VAL, size=SIZE,
-                            frame_range=(8, 10), write_tvg=False, write_rec=False)
+                            frame_range=(8, 10), span_fraction=(0.5, 0.7), write_tvg=False,
+                            write_rec=False)
     tokenizer_dir = osp.join(root, 'chat_tokenizer')
     tokenizer = build_toy_tokenizer(chat_template=True)
     tokenizer.save_pretrained(tokenizer_dir)
