@@ -16,6 +16,7 @@ if REPO_ROOT not in sys.path:
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
+from mmstvg.engine.checkpoint_conversion import resolve_checkpoint  # noqa: E402
 from mmstvg.engine.run_safety import (apply_checkpoint_options,  # noqa: E402
                                      check_test_outputs_writable)
 from mmstvg.engine.runner_builder import build_runner  # noqa: E402
@@ -25,7 +26,7 @@ from mmstvg.utils import atomic_write  # noqa: E402
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file (or a DeepSpeed checkpoint directory)')
     parser.add_argument('--work-dir', help='the dir to save logs and results')
     parser.add_argument(
         '--out-prefix',
@@ -65,7 +66,8 @@ def main():
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    # A DeepSpeed checkpoint directory becomes one fp32 file here.
+    cfg.load_from = resolve_checkpoint(args.checkpoint, cfg.work_dir)
     if args.out_prefix is not None:
         evaluators = cfg.test_evaluator
         for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:

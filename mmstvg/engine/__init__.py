@@ -1,6 +1,7 @@
-"""Training and evaluation machinery of mmstvg: hooks, optim wrappers, the runner builder."""
+"""Training and evaluation machinery of mmstvg: hooks, optim wrappers, strategies, the runner builder."""
 from .hooks import CheckpointFitCheckHook, EvalProgressBarHook, GroundingVisualizationHook
-from .optim_wrappers import CPUAutocastOptimWrapper
+from .optim_wrappers import CPUAutocastOptimWrapper, FSDPOptimWrapper
+from .strategies import LayerWrappedFSDPStrategy
 
 __all__ = ['CheckpointFitCheckHook', 'EvalProgressBarHook', 'GroundingVisualizationHook',
-           'CPUAutocastOptimWrapper']
+           'CPUAutocastOptimWrapper', 'FSDPOptimWrapper', 'LayerWrappedFSDPStrategy']

@@ -17,17 +17,17 @@ from mmengine.runner import FlexibleRunner, Runner
 
 
 def _deepspeed(stage: int) -> dict:
+    zero = dict(
+        stage=stage,
+        allgather_partitions=True,
+        reduce_scatter=True,
+        allgather_bucket_size=int(5e8),
+        reduce_bucket_size=int(5e8),
+        overlap_comm=True,
+        contiguous_gradients=True)
     return dict(
         type='DeepSpeedStrategy',
-        zero_optimization=dict(
-            stage=stage,
-            allgather_partitions=True,
-            reduce_scatter=True,
-            allgather_bucket_size=int(5e8),
-            reduce_bucket_size=int(5e8),
-            overlap_comm=True,
-            contiguous_gradients=True,
-            cpu_offload=False),
+        zero_optimization=zero,
         bf16=dict(enabled=True),
         gradient_clipping=1.0,
         train_micro_batch_size_per_gpu=1,
@@ -37,19 +37,72 @@ def _deepspeed(stage: int) -> dict:
 STRATEGY_PRESETS = {
     'deepspeed_zero2': lambda: _deepspeed(2),
     'deepspeed_zero3': lambda: _deepspeed(3),
+    # One FSDP unit per decoder / encoder layer, fp32 shards, bf16 compute
+    # (mmstvg/engine/strategies/fsdp_strategy.py).
     'fsdp': lambda: dict(
-        type='FSDPStrategy',
+        type='mmstvg.LayerWrappedFSDPStrategy',
+        compute_dtype='bfloat16',
         model_wrapper=dict(use_orig_params=True),
         state_dict_cfg='full'),
 }
 
+#: Optim wrappers that autocast (their ``dtype`` is the compute dtype).
+AUTOCAST_WRAPPERS = ('AmpOptimWrapper', 'CPUAutocastOptimWrapper')
+
+
+def adapt_optim_wrapper(cfg: Config) -> Config:
+    """Give the optim wrapper to whatever owns mixed precision on this run.
+
+    - DeepSpeed owns bf16 (its ``bf16`` section keeps fp32 master weights),
+      clipping and accumulation: the wrapper becomes ``DeepSpeedOptimWrapper``
+      and the micro batch size is the train dataloader's batch size.
+    - FSDP's ``MixedPrecision`` owns bf16 (fp32 shards, bf16 compute): an
+      autocasting (or plain) wrapper becomes :class:`FSDPOptimWrapper`, which
+      clips by the norm over all shards; its dtype becomes the strategy's
+      ``compute_dtype`` unless the strategy sets one.
+    - Otherwise (one process, DDP) the wrapper autocasts, and on a machine
+      without a GPU ``AmpOptimWrapper`` (which refuses CPUs in mmengine
+      0.10.7) becomes :class:`CPUAutocastOptimWrapper`, the same autocast on
+      CPU without loss scaling (bf16 needs none).
+
+    Args:
+        cfg: the full config; changed in place and returned.
+
+    Returns:
+        The config.
+    """
+    optim = cfg.get('optim_wrapper', None)
+    if optim is None or 'type' not in optim:
+        return cfg
+    strategy = cfg.get('strategy', None) or {}
+    kind = str(strategy.get('type', ''))
+    if kind.endswith('DeepSpeedStrategy'):
+        optim.type = 'DeepSpeedOptimWrapper'
+        for key in ('loss_scale', 'dtype', 'clip_grad', 'accumulative_counts', 'use_fsdp'):
+            optim.pop(key, None)
+        if 'train_dataloader' in cfg:
+            strategy['train_micro_batch_size_per_gpu'] = cfg.train_dataloader.batch_size
+    elif kind.endswith('FSDPStrategy'):
+        if optim.type in AUTOCAST_WRAPPERS + ('OptimWrapper', ):
+            dtype = optim.pop('dtype', None)
+            if dtype is not None and kind.endswith('LayerWrappedFSDPStrategy'):
+                strategy.setdefault('compute_dtype', dtype)
+            # Clipping by the norm over all shards, not one rank's.
+            optim.type = 'FSDPOptimWrapper'
+            optim.pop('loss_scale', None)
+            optim.pop('use_fsdp', None)
+    elif optim.type == 'AmpOptimWrapper':
+        from mmengine.device import get_device
+        if get_device() == 'cpu':
+            optim.type = 'CPUAutocastOptimWrapper'
+            optim.pop('loss_scale', None)
+            optim.setdefault('dtype', 'bfloat16')
+    return cfg
+
 
 def resolve_strategy(cfg: Config) -> Config:
-    """Turn ``strategy_preset`` into a ``strategy`` dict and adapt the optim wrapper.
-
-    DeepSpeed owns mixed precision and the optimizer step, so its optim wrapper
-    must be ``DeepSpeedOptimWrapper``; the micro batch size is the train
-    dataloader's batch size.
+    """Turn ``strategy_preset`` into a ``strategy`` dict and adapt the optim
+    wrapper to it (:func:`adapt_optim_wrapper`).
 
     Args:
         cfg: the full config; changed in place and returned.
@@ -65,28 +118,21 @@ def resolve_strategy(cfg: Config) -> Config:
         strategy = STRATEGY_PRESETS[preset]()
         strategy.update(cfg.get('strategy', None) or {})
         cfg.strategy = strategy
-    strategy = cfg.get('strategy', None)
-    if strategy is None:
-        return cfg
-    if strategy['type'] == 'DeepSpeedStrategy':
-        optim = cfg.optim_wrapper
-        optim.type = 'DeepSpeedOptimWrapper'
-        for key in ('loss_scale', 'dtype', 'clip_grad', 'accumulative_counts'):
-            optim.pop(key, None)
-        if 'train_dataloader' in cfg:
-            strategy['train_micro_batch_size_per_gpu'] = cfg.train_dataloader.batch_size
-    return cfg
+    return adapt_optim_wrapper(cfg)
 
 
 def prepare_cpu_distributed(cfg: Config) -> Config:
-    """Let ``--launcher pytorch`` run DDP on machines without CUDA.
+    """Let ``--launcher pytorch`` run DDP, FSDP and DeepSpeed on machines without CUDA.
 
     mmengine 0.10.7 assumes a GPU there: its ``init_dist`` calls
-    ``torch.cuda.set_device`` unconditionally, and its Runner wraps the model
-    in DDP with ``device_ids=[LOCAL_RANK]``, which DDP refuses for a CPU
-    module. On a CPU-only machine this joins the process group over gloo
-    (from torchrun's environment) before the Runner is built — the Runner then
-    skips its own ``init_dist`` — and gives the DDP wrapper ``device_ids=None``.
+    ``torch.cuda.set_device`` unconditionally (for the plain Runner and for
+    every FlexibleRunner strategy, DeepSpeed's included), and its Runner wraps
+    the model in DDP with ``device_ids=[LOCAL_RANK]``, which DDP refuses for a
+    CPU module. On a CPU-only machine this joins the process group over gloo
+    (from torchrun's environment) before the runner is built — the runner and
+    its strategy then skip their own ``init_dist``; DeepSpeed wraps the group
+    that exists and picks its CPU accelerator, which talks gloo — and, for
+    the plain Runner, gives the DDP wrapper ``device_ids=None``.
 
     Args:
         cfg: the full config; changed in place and returned.
@@ -102,6 +148,8 @@ def prepare_cpu_distributed(cfg: Config) -> Config:
             print_log(f'No CUDA device: DDP uses gloo instead of {backend}.',
                       logger='current')
         torch_dist.init_process_group(backend='gloo')
+    if cfg.get('strategy', None) is not None:
+        return cfg
     wrapper = cfg.get('model_wrapper_cfg', None) or dict(
         type='MMDistributedDataParallel',
         broadcast_buffers=False,
@@ -121,10 +169,9 @@ def build_runner(cfg: Config):
         A :class:`Runner`, a :class:`FlexibleRunner` (when a strategy is set)
         or the registered runner named by ``runner_type``.
     """
-    cfg = resolve_strategy(copy.deepcopy(cfg))
+    cfg = prepare_cpu_distributed(resolve_strategy(copy.deepcopy(cfg)))
     if cfg.get('strategy', None) is not None:
         return FlexibleRunner.from_cfg(cfg)
-    cfg = prepare_cpu_distributed(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

@@ -190,7 +190,7 @@ def test_full_size_structure(name, tiny_dirs):
         assert model.query_interleaver.max_frames == 64
 
     # Per-part learning rates: every trainable parameter gets its part's rate.
-    wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    wrapper = build_optim_wrapper(model, resolve_strategy(copy.deepcopy(cfg)).optim_wrapper)
     lr_of = {id(p): group['lr'] for group in wrapper.optimizer.param_groups
              for p in group['params']}
     seen = set()
@@ -249,7 +249,7 @@ def test_full_size_spacevllm_trains_a_step_in_bf16(tiny_dirs):
 @pytest.mark.parametrize('preset,wrapper,strategy',
                          [('deepspeed_zero2', 'DeepSpeedOptimWrapper', 'DeepSpeedStrategy'),
                           ('deepspeed_zero3', 'DeepSpeedOptimWrapper', 'DeepSpeedStrategy'),
-                          ('fsdp', 'OptimWrapper', 'FSDPStrategy')])
+                          ('fsdp', 'FSDPOptimWrapper', 'mmstvg.LayerWrappedFSDPStrategy')])
 def test_full_size_config_takes_every_strategy(preset, wrapper, strategy):
     """`tools/train.py --strategy PRESET` on the 7B config: the per-part
     learning rates survive and DeepSpeed gets a micro batch of 1."""

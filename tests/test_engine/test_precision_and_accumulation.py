@@ -9,6 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
 
 TESTS_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REPO_ROOT = osp.dirname(TESTS_DIR)
@@ -25,6 +26,12 @@ from mmstvg.registry import MODELS  # noqa: E402
 
 LR = 0.1
 NUM_LLM_LAYERS = 2  # tiny_llm_config
+
+
+@pytest.fixture(autouse=True)
+def mmstvg_scope():
+    """Optim wrappers are looked up in mmstvg's registries (as the Runner does)."""
+    init_default_scope('mmstvg')
 
 
 @pytest.fixture(scope='module')

@@ -7,9 +7,14 @@
 #   vision_encoder.     2e-6  (lr_mult 0.02; frozen by default, see the model)
 #   llm.                2e-5  (lr_mult 0.2)
 #   projector. / query_interleaver. / space_decoder.   1e-4 (the base lr)
-# Under --strategy deepspeed_zero2|zero3 the runner builder swaps the wrapper
-# for DeepSpeedOptimWrapper (DeepSpeed then owns bf16 and clipping); the
-# optimizer and its parameter groups stay these.
+# Precision: fp32 master weights for everything that trains (the model
+# configs' dtype='bf16' is the compute dtype), bf16 compute through autocast
+# (AmpOptimWrapper; on a machine without a GPU the runner builder swaps in
+# CPUAutocastOptimWrapper, the same autocast on CPU). Under --strategy fsdp
+# FSDP's MixedPrecision owns bf16 (fp32 shards, bf16 compute); under
+# --strategy deepspeed_zero2|zero3 DeepSpeed does (its bf16 section, fp32
+# master copies, clipping) and the wrapper becomes DeepSpeedOptimWrapper. The
+# optimizer and its parameter groups stay these in every case.
 max_epochs = 2
 base_lr = 1e-4
 warmup_iters = 200
@@ -19,7 +24,8 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='AmpOptimWrapper',
+    dtype='bfloat16',
     optimizer=dict(type='AdamW', lr=base_lr, betas=(0.9, 0.999), weight_decay=0.0),
     clip_grad=dict(max_norm=1.0),
     paramwise_cfg=dict(

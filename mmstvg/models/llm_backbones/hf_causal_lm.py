@@ -1,4 +1,5 @@
 """The LLM backbone: a wrapper around transformers' ``AutoModelForCausalLM``."""
+import contextlib
 import importlib.util
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -9,7 +10,7 @@ from mmengine.model import BaseModule
 
 from mmstvg.registry import LLM_BACKBONES
 
-__all__ = ['HFCausalLM', 'resolve_dtype']
+__all__ = ['HFCausalLM', 'resolve_dtype', 'master_weight_dtype']
 
 _DTYPES = dict(float32=torch.float32, fp32=torch.float32, float16=torch.float16,
                fp16=torch.float16, bfloat16=torch.bfloat16, bf16=torch.bfloat16)
@@ -22,6 +23,31 @@ def resolve_dtype(dtype: Union[str, torch.dtype, None]) -> Optional[torch.dtype]
     if dtype not in _DTYPES:
         raise ValueError(f'unknown dtype {dtype!r}; use one of {sorted(_DTYPES)}')
     return _DTYPES[dtype]
+
+
+def master_weight_dtype(compute_dtype: Optional[torch.dtype],
+                        param_dtype: Optional[torch.dtype],
+                        trainable: bool) -> Optional[torch.dtype]:
+    """The dtype weights are stored in, given the dtype they compute in.
+
+    Weights that train keep fp32 master copies whatever the compute dtype:
+    one AdamW step at 2e-5 on bf16 weights rounds most updates away (a bf16
+    weight of magnitude 0.02 moves only by steps of ~8e-5). Frozen weights
+    need no master copy and are stored in the compute dtype.
+
+    Args:
+        compute_dtype: the dtype the model computes in (None: as stored).
+        param_dtype: an explicit storage dtype; wins when given.
+        trainable: whether any weight of the model trains.
+
+    Returns:
+        The storage dtype (None: leave the checkpoint's / config's dtype).
+    """
+    if param_dtype is not None:
+        return param_dtype
+    if compute_dtype is None:
+        return None
+    return torch.float32 if trainable else compute_dtype
 
 
 def check_attn_implementation(attn_implementation: str) -> str:
@@ -59,7 +85,12 @@ class HFCausalLM(BaseModule):
             weights; for tests, or before loading a LLaVA-OneVision checkpoint).
         tokenizer: hub name or directory for ``AutoTokenizer.from_pretrained``;
             defaults to ``pretrained_model_name_or_path``.
-        dtype: parameter dtype (``'bf16'``, ``'fp16'``, ``'fp32'``).
+        dtype: compute dtype (``'bf16'``, ``'fp16'``, ``'fp32'``). The
+            transformer and the LM head run under ``torch.autocast`` in it
+            when the weights are stored wider (see ``param_dtype``).
+        param_dtype: storage dtype of the weights. Default: fp32 master
+            weights when the LLM trains (``freeze=False``), ``dtype`` when it
+            is frozen (LoRA adapters then stay fp32, as peft makes them).
         attn_implementation: ``'sdpa'`` (default), ``'eager'`` or
             ``'flash_attention_2'`` (needs the flash-attn package).
         gradient_checkpointing: recompute activations in the backward pass.
@@ -79,6 +110,7 @@ class HFCausalLM(BaseModule):
                  llm_config: Optional[dict] = None,
                  tokenizer: Optional[str] = None,
                  dtype: Union[str, torch.dtype, None] = None,
+                 param_dtype: Union[str, torch.dtype, None] = None,
                  attn_implementation: str = 'sdpa',
                  gradient_checkpointing: bool = False,
                  special_tokens: Sequence[str] = (),
@@ -92,7 +124,9 @@ class HFCausalLM(BaseModule):
             raise ValueError('HFCausalLM needs exactly one of '
                              'pretrained_model_name_or_path and llm_config')
         attn_implementation = check_attn_implementation(attn_implementation)
-        torch_dtype = resolve_dtype(dtype)
+        self.compute_dtype = resolve_dtype(dtype)
+        torch_dtype = master_weight_dtype(self.compute_dtype, resolve_dtype(param_dtype),
+                                          trainable=not freeze)
         if pretrained_model_name_or_path is not None:
             kwargs = dict(attn_implementation=attn_implementation)
             if torch_dtype is not None:
@@ -181,8 +215,22 @@ class HFCausalLM(BaseModule):
         return int(self.hf_model.config.get_text_config().hidden_size)
 
     @property
-    def dtype(self) -> torch.dtype:
+    def param_dtype(self) -> torch.dtype:
+        """The dtype the input embeddings (and the other weights) are stored in."""
         return self.hf_model.get_input_embeddings().weight.dtype
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype the LLM computes in: its inputs are cast to it."""
+        return self.compute_dtype or self.param_dtype
+
+    def compute_context(self, device: torch.device):
+        """``torch.autocast`` to the compute dtype when it is narrower than
+        fp32 (a no-op context otherwise, or when the weights are already in
+        it, e.g. under FSDP's MixedPrecision or DeepSpeed's bf16)."""
+        if self.compute_dtype is None or self.compute_dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device.type, dtype=self.compute_dtype)
 
     @property
     def eos_token_id(self) -> int:
@@ -220,18 +268,20 @@ class HFCausalLM(BaseModule):
         if position_ids is None and attention_mask is not None:
             positions = attention_mask.long().cumsum(-1) - 1
             position_ids = positions.clamp(min=0)[:, -inputs_embeds.shape[1]:]
-        outputs = self.decoder(
-            inputs_embeds=inputs_embeds.to(self.dtype),
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=past_key_values,
-            use_cache=use_cache,
-            return_dict=True)
+        with self.compute_context(inputs_embeds.device):
+            outputs = self.decoder(
+                inputs_embeds=inputs_embeds.to(self.dtype),
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                past_key_values=past_key_values,
+                use_cache=use_cache,
+                return_dict=True)
         return outputs.last_hidden_state, (outputs.past_key_values if use_cache else None)
 
     def logits(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """Apply the LM head: ``(..., D)`` -> ``(..., V)`` logits in float32."""
-        return self.hf_model.get_output_embeddings()(hidden_states).float()
+        with self.compute_context(hidden_states.device):
+            return self.hf_model.get_output_embeddings()(hidden_states).float()
 
     def decode(self, token_ids: List[int]) -> str:
         """Token ids -> text, without special tokens."""
