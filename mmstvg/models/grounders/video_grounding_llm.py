@@ -89,8 +89,14 @@ class VideoGroundingLLM(BaseModel):
         loss_lm_weight: weight of the language loss.
         freeze_parts: names of parts to freeze (any of :attr:`PART_NAMES`),
             besides the parts' own ``freeze`` flags.
-        llava_onevision_path: a LLaVA-OneVision checkpoint directory whose
-            vision tower, projector and LLM weights are loaded at build time.
+        llava_onevision_path: a LLaVA-OneVision / LLaVA-Video checkpoint
+            directory (llava-hf or lmms-lab ``llava_qwen`` layout): the tower,
+            LLM and pooler are built from its configs, its weights loaded, and
+            the LLM's ``lora`` applied after (see
+            :mod:`mmstvg.models.utils.llava_checkpoints`).
+        feature_pooler: config of a part that pools each frame's projected
+            tokens ``(N, P, D)`` (e.g. :class:`LlavaFeaturePooler`, LLaVA-Video's
+            project-then-pool order; ``embed_dim`` filled in). None: none.
         data_preprocessor: config of the data preprocessor.
         init_cfg: MMEngine init config.
     """
@@ -113,15 +119,23 @@ class VideoGroundingLLM(BaseModel):
                  loss_lm_weight: float = 1.0,
                  freeze_parts: Sequence[str] = (),
                  llava_onevision_path: Optional[str] = None,
+                 feature_pooler: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = dict(type='GroundingDataPreprocessor'),
                  init_cfg: Optional[dict] = None):
         if isinstance(data_preprocessor, dict):
             # Built here so that mmstvg's registry is searched without a default scope.
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        lora = None
+        if llava_onevision_path is not None:  # parts built from the checkpoint's configs
+            from mmstvg.models.utils.llava_checkpoints import fill_part_configs
+            vision_encoder, llm, feature_pooler, lora = fill_part_configs(
+                llava_onevision_path, vision_encoder, llm, feature_pooler)
         self.vision_encoder = VISION_ENCODERS.build(vision_encoder)
         self.llm = LLM_BACKBONES.build(llm)
         hidden = self.llm.hidden_size
+        self.feature_pooler = (MODELS.build(_with_default(feature_pooler, embed_dim=hidden))
+                               if feature_pooler is not None else None)
         self.projector = MODELS.build(_with_default(
             projector, in_channels=self.vision_encoder.out_channels, out_channels=hidden))
         self.query_interleaver = (QUERY_INTERLEAVERS.build(
@@ -165,9 +179,11 @@ class VideoGroundingLLM(BaseModel):
             part = getattr(self, name)
             if part is not None:
                 part.requires_grad_(False)
-        if llava_onevision_path is not None:
-            from mmstvg.models.utils.llava_onevision import load_llava_onevision_weights
-            load_llava_onevision_weights(self, llava_onevision_path)
+        if llava_onevision_path is not None:  # weights once, then LoRA on them
+            from mmstvg.models.utils.llava_checkpoints import load_llava_weights
+            load_llava_weights(self, llava_onevision_path)
+            if lora is not None:
+                self.llm.apply_lora(lora)
 
     # ------------------------------------------------------------ building
     def encode_videos(self, inputs: torch.Tensor,
@@ -185,7 +201,12 @@ class VideoGroundingLLM(BaseModel):
             raise ValueError(f'inputs must be (B, T, 3, H, W), got {tuple(inputs.shape)}')
         counts = [self._num_frames(inputs, s) for s in data_samples]
         frames = torch.cat([inputs[b, :t] for b, t in enumerate(counts)], dim=0)
-        tokens = self.projector(self.vision_encoder(frames)).to(self.llm.dtype)
+        tokens = self.projector(self.vision_encoder(frames))
+        if self.feature_pooler is not None:  # LLaVA-Video: project, then pool
+            patch = self.vision_encoder.patch_size
+            tokens = self.feature_pooler(tokens, (frames.shape[-2] // patch,
+                                                  frames.shape[-1] // patch))
+        tokens = tokens.to(self.llm.dtype)
         return list(tokens.split(counts, dim=0))
 
     @staticmethod
