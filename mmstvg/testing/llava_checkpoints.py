@@ -68,9 +68,14 @@ def _vision_model_state(tower: nn.Module) -> dict:
 
 
 def _save_tokenizer(tokenizer_dir: Optional[str], path: str) -> None:
-    if tokenizer_dir is not None:
-        from transformers import AutoTokenizer
-        AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(path)
+    """Copy a saved tokenizer's files next to the weights (as the hub has them)."""
+    if tokenizer_dir is None:
+        return
+    import shutil
+    for name in os.listdir(tokenizer_dir):
+        if name.startswith(('tokenizer', 'special_tokens', 'vocab', 'merges', 'added_tokens',
+                            'chat_template')):
+            shutil.copy(osp.join(tokenizer_dir, name), osp.join(path, name))
 
 
 def write_llava_onevision_checkpoint(path: str, vision_config: dict = TINY_SIGLIP,
