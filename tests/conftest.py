@@ -10,3 +10,14 @@ if REPO_ROOT not in sys.path:
 
 # Two cores are shared by the whole suite; tiny models gain nothing from more threads.
 torch.set_num_threads(1)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope='session')
+def qwen2_tokenizer_dir():
+    """Qwen2-7B-Instruct's real tokenizer (built from the dashscope wheel's
+    ``qwen.tiktoken`` once, cached under ``$MMSTVG_CACHE`` or ``~/.cache/mmstvg``)."""
+    from mmstvg.testing.qwen2_tokenizer import cached_qwen2_tokenizer_dir
+    return cached_qwen2_tokenizer_dir()

@@ -15,6 +15,7 @@ frames. The tests change only size- and path-related values:
   ``lazy_init=True`` so annotation files that do not exist are not read.
 """
 import copy
+import os.path as osp
 from typing import Any, Callable, Optional
 
 #: The toy configs' pretrained directory (configs/_base_/models/spacevllm_toy.py).
@@ -126,3 +127,63 @@ def point_data_root(cfg, data_root: str) -> None:
         loader = cfg.get(key, None)
         if loader is not None:
             loader['dataset']['data_root'] = data_root
+
+
+# ----------------------------------------------------------------------------
+# Full-size configs at reduced width, from checkpoint files in the real formats.
+#: Frames and frame size of the reduced full-size runs (TINY_SIGLIP's 56 px:
+#: 7 x 7 patches -> 4 x 4 bilinear, an odd grid pooled with ceil as 27 -> 14).
+FULL_SIZE_FRAMES = 8
+FULL_SIZE_PIXELS = 56
+
+
+def write_full_size_checkpoint(path: str, tokenizer_dir: str) -> str:
+    """A reduced-width LLaVA-Video-7B-Qwen2 (lmms-lab ``llava_qwen`` layout:
+    26-of-27-layer SigLIP, mlp2x_gelu, 2-layer GQA Qwen2 of width 64, grid
+    newlines, bilinear stride 2) with the real Qwen2 tokenizer, in 2 shards."""
+    from mmstvg.testing.llava_checkpoints import write_llava_qwen_checkpoint
+    return write_llava_qwen_checkpoint(path, tokenizer_dir=tokenizer_dir, num_shards=2)
+
+
+def shrink_full_size(cfg, llava_dir: str, data_root: Optional[str] = None,
+                     work_dir: Optional[str] = None, max_iters: int = 5,
+                     cpu_fp32: bool = False) -> None:
+    """The one override of every full-size config for CI (in place).
+
+    The model is built from ``llava_dir`` (a :func:`write_full_size_checkpoint`
+    output) through the config's own ``llava_onevision_path`` path; every part
+    type, dtype, attention, gradient checkpointing, freezing, pooling and
+    prompt option stays the config's. Pipelines sample
+    :data:`FULL_SIZE_FRAMES` frames of :data:`FULL_SIZE_PIXELS` px; the
+    dataloaders read ``data_root`` (e.g. :func:`write_hcstvg_16x9` output)
+    with 2 samples a batch in the main process; the run is ``max_iters``
+    iterations without validation, checkpoints or schedulers.
+
+    ``cpu_fp32``: store the LLM and tower in fp32 instead of the config's bf16,
+    for runs that train on CPU: the backward pass of the real vocabulary's LM
+    head (151,646 x 64) takes 14.4 s in bf16 on this CPU, 0.7 s in fp32
+    (measured), i.e. minutes for 5 iterations. The precision path itself is
+    tested by the engine tests.
+    """
+    cfg.model.llava_onevision_path = llava_dir
+    if cpu_fp32:
+        cfg.model.llm.dtype = 'fp32'
+        cfg.model.vision_encoder.dtype = 'fp32'
+    if cfg.model.get('max_new_tokens', 0) > 64:
+        cfg.model.max_new_tokens = 64  # the text-box baseline's 2048 at 7B
+    shrink_pipelines(cfg, num_frames=FULL_SIZE_FRAMES, size=FULL_SIZE_PIXELS)
+    if data_root is None:
+        return
+    point_data_root(cfg, data_root)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].update(batch_size=2, num_workers=0, persistent_workers=False)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.param_scheduler = None
+    cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.log_level = 'WARNING'
+    cfg.randomness = dict(seed=0)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+        cfg.visualizer.name = f'visualizer_{osp.basename(work_dir)}'

@@ -21,8 +21,10 @@ from mmstvg.engine.runner_builder import resolve_strategy
 from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer
 from mmstvg.registry import DATASETS, METRICS, MODELS
 from mmstvg.structures import GroundingDataSample
-from tests.test_configs.config_overrides import (is_toy, lazy_datasets, shrink_model,
-                                                 shrink_pipelines, walk)
+from tests.test_configs.config_overrides import (is_toy, lazy_datasets,
+                                                 shrink_full_size, shrink_model,
+                                                 shrink_pipelines, walk,
+                                                 write_full_size_checkpoint)
 from tools.misc.create_toy_pretrained import create_toy_pretrained
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -146,19 +148,28 @@ def test_build_config(name, tiny_dirs):
 
 
 FULL_SIZE = [name for name in CONFIGS if 'toy' not in osp.basename(name)]
+FULL_SIZE_LR['feature_pooler.'] = 1e-4  # image_newline: the base lr, as the projector
+
+
+@pytest.fixture(scope='module')
+def llava_video_dir(tmp_path_factory, qwen2_tokenizer_dir):
+    """A reduced-width LLaVA-Video-7B-Qwen2 in lmms-lab's layout + the real tokenizer."""
+    return write_full_size_checkpoint(str(tmp_path_factory.mktemp('llava_video')),
+                                      qwen2_tokenizer_dir)
 
 
 @pytest.mark.parametrize('name', FULL_SIZE)
-def test_full_size_structure(name, tiny_dirs):
-    """The 7B recipe's choices survive the tiny replacement: bf16 LLM with sdpa
-    and gradient checkpointing, frozen bf16 SigLIP read at layer -2 with 2x2
-    pooling, 64 frames of 384 px, per-part learning rates."""
-    cfg, model_cfg = load(name, tiny_dirs)
+def test_full_size_structure(name, llava_video_dir):
+    """Each full-size config builds from a LLaVA-Video checkpoint in its real
+    file format (through the config's own ``llava_onevision_path``): the tower,
+    LLM, tokenizer and pooling come from the checkpoint; the 7B recipe's
+    choices stay: bf16 LLM with sdpa and gradient checkpointing, frozen bf16
+    tower, project-then-pool, 64 frames at 384 px, per-part learning rates."""
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, name))
     assert not is_toy(cfg)
     assert cfg.pretrained_root == 'checkpoints/'
-    assert cfg.model.llm.pretrained_model_name_or_path == 'checkpoints/Qwen2-7B-Instruct'
-    assert (cfg.model.vision_encoder.pretrained_model_name_or_path
-            == 'checkpoints/siglip-so400m-patch14-384')
+    assert cfg.model.llava_onevision_path == 'checkpoints/LLaVA-Video-7B-Qwen2'
+    assert cfg.model.feature_pooler.type == 'LlavaFeaturePooler'
     samplers, resizes = [], []
 
     def visit(node):
@@ -172,10 +183,12 @@ def test_full_size_structure(name, tiny_dirs):
     assert set(samplers) - {1} == {64}  # REC images in the mixture: 1 frame
     assert set(resizes) == {(384, 384)}
 
+    shrink_full_size(cfg, llava_video_dir)
     init_default_scope('mmstvg')
     torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(cfg.model)
     hf_llm = model.llm.hf_model
+    assert len(model.llm.tokenizer) == 151646  # the real Qwen2 vocabulary
     assert model.llm.dtype == torch.bfloat16
     assert hf_llm.config._attn_implementation == 'sdpa'
     checkpointing = getattr(hf_llm, 'is_activation_checkpointing', None)  # transformers>=5
@@ -183,7 +196,11 @@ def test_full_size_structure(name, tiny_dirs):
         checkpointing = hf_llm.is_gradient_checkpointing
     assert checkpointing
     encoder = model.vision_encoder
-    assert (encoder.select_layer, encoder.pool_size, encoder.pool_mode) == (-2, 2, 'avg')
+    # LLaVA-NeXT's tower: so400m minus its last layer (here 3 -> 2), read at the last.
+    assert len(dict(encoder.model.named_modules())['encoder.layers']) == 2
+    assert (encoder.select_layer, encoder.pool_size) == (-1, 1)
+    pooler = model.feature_pooler
+    assert (pooler.mode, pooler.stride, pooler.newline) == ('bilinear', 2, 'grid')
     assert encoder.frozen and not any(p.requires_grad for p in encoder.parameters())
     assert next(encoder.parameters()).dtype == torch.bfloat16
     if type_name(model.query_interleaver) not in (None, 'NoQueries'):
@@ -200,7 +217,7 @@ def test_full_size_structure(name, tiny_dirs):
         part = next(key for key in FULL_SIZE_LR if pname.startswith(key))
         assert lr_of[id(param)] == pytest.approx(FULL_SIZE_LR[part]), pname
         seen.add(part)
-    expected_parts = {'llm.', 'projector.'}
+    expected_parts = {'llm.', 'projector.', 'feature_pooler.'}
     if model.space_decoder is not None:
         expected_parts |= {'query_interleaver.', 'space_decoder.'}
     assert seen == expected_parts

@@ -130,3 +130,39 @@ def test_unused_parameters_are_frozen_so_ddp_sees_every_gradient(select_layer,
     for name, param in encoder.named_parameters():
         if param.requires_grad:
             assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+# ------------------------------------------------------------ LlavaFeaturePooler
+def test_feature_pooler_pools_as_llava_next():
+    import math
+
+    import torch.nn.functional as F
+
+    from mmstvg.models.vision_encoders import LlavaFeaturePooler
+    torch.manual_seed(0)
+    tokens = torch.randn(2, 27 * 27, 8)
+    grid = tokens.view(2, 27, 27, 8).permute(0, 3, 1, 2)
+    expected = {
+        'bilinear': F.interpolate(grid, size=[math.ceil(27 / 2)] * 2, mode='bilinear'),
+        'average': F.avg_pool2d(grid, 2),  # LLaVA-NeXT's get_2dPool: floor
+        'max': F.max_pool2d(grid, 2)}
+    for mode, ref in expected.items():
+        pooler = LlavaFeaturePooler(mode=mode, stride=2)
+        out = pooler(tokens)
+        side = 14 if mode == 'bilinear' else 13
+        assert out.shape == (2, side * side, 8) == (2, pooler.num_tokens((27, 27)), 8)
+        assert torch.equal(out, ref.permute(0, 2, 3, 1).reshape(2, -1, 8))
+    # a newline after each pooled row: 14 x 15 tokens a frame
+    pooler = LlavaFeaturePooler(newline='grid', embed_dim=8)
+    out = pooler(tokens)
+    assert out.shape == (2, 14 * 15, 8) and pooler.num_tokens((27, 27)) == 210
+    rows = out.view(2, 14, 15, 8)
+    assert torch.equal(rows[:, :, 14], pooler.image_newline.expand(2, 14, 8))
+    assert torch.equal(rows[:, :, :14].reshape(2, -1, 8), LlavaFeaturePooler()(tokens))
+    # non-square grids need their shape; stride 1 keeps the tokens
+    with pytest.raises(ValueError, match='not a square grid'):
+        LlavaFeaturePooler()(torch.randn(1, 27 * 40, 8))
+    assert LlavaFeaturePooler()(torch.randn(1, 27 * 40, 8), (27, 40)).shape == (1, 14 * 20, 8)
+    assert torch.equal(LlavaFeaturePooler(stride=1)(tokens), tokens)
+    with pytest.raises(ValueError, match='mode'):
+        LlavaFeaturePooler(mode='avg')

@@ -15,18 +15,19 @@
 # the command line: --cfg-options model.llm.pretrained_model_name_or_path=DIR
 # ---------------------------------------------------------------------------
 pretrained_root = 'checkpoints/'
-# google/siglip-so400m-patch14-384 (the dual-tower checkpoint is fine: its
-# vision side is loaded).
+# The base video LLM the paper starts from: lmms-lab/LLaVA-Video-7B-Qwen2
+# (LLaVA-NeXT's llava_qwen layout; llava-hf LlavaOnevision directories such as
+# llava-hf/llava-onevision-qwen2-7b-ov-hf load too). Its configs build the
+# SigLIP tower (26 layers, read at the last), the LLM, the tokenizer and the
+# video pooling (mm_spatial_pool_mode / _stride, mm_newline_position); its
+# weights are read once, then LoRA (if any) is applied. See
+# docs/en/full_size_models.md.
+llava_onevision_path = pretrained_root + 'LLaVA-Video-7B-Qwen2'
+# Without a LLaVA checkpoint (llava_onevision_path = None): separate
+# google/siglip-so400m-patch14-384 (27 layers, read at -2 = LLaVA's layer) and
+# Qwen/Qwen2-7B-Instruct, with a randomly initialised projector.
 vision_tower_path = pretrained_root + 'siglip-so400m-patch14-384'
-# Qwen/Qwen2-7B-Instruct (model + tokenizer with its chat template).
 llm_path = pretrained_root + 'Qwen2-7B-Instruct'
-# Optional: a LLaVA-OneVision / LLaVA-Video checkpoint in transformers'
-# LlavaOnevision format (e.g. llava-hf/llava-onevision-qwen2-7b-ov-hf) whose
-# vision tower, projector and LLM weights replace the ones above at build time
-# (the paper starts from such a video LLM). The tower's layer count must match
-# the checkpoint's (the loader is strict). None: start from the separate
-# SigLIP and Qwen2 checkpoints, with a randomly initialised projector.
-llava_onevision_path = None
 
 # SpaceVLLM's parts (InterleavedQueries, QueryGuidedSpaceDecoder) live in the
 # plugin and register themselves on import.
@@ -37,22 +38,26 @@ model = dict(
     # SigLIP normalises pixels to [-1, 1]: mean = std = 0.5 * 255.
     data_preprocessor=dict(
         type='GroundingDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
-    # 384 px frames -> 27 x 27 patches -> 2x2 average pooling (LLaVA-Video)
-    # -> 14 x 14 = 196 tokens per frame; 64 frames -> 12,544 visual tokens.
-    # select_layer=-2: the second last layer, as LLaVA reads it.
+    # 384 px frames -> 27 x 27 patches of 1152 channels; select_layer=-2:
+    # LLaVA's layer of the 27-layer so400m (a LLaVA checkpoint sets its own).
     # The tower is frozen (ours; set freeze=False to tune it at the 2e-6 of
     # the optimizer's custom_keys).
     vision_encoder=dict(
         type='HFVisionEncoder',
         pretrained_model_name_or_path=vision_tower_path,
         select_layer=-2,
-        pool_size=2,
-        pool_mode='avg',
+        pool_size=1,
         chunk_size=16,
         dtype='bf16',
         freeze=True),
     # LLaVA's 2-layer MLP (GELU); sizes are filled from the tower and the LLM.
     projector=dict(type='MLPProjector'),
+    # LLaVA-Video's order: project every patch token, then pool each frame's
+    # grid 2x2 bilinearly (27 x 27 -> 14 x 14 = 196 tokens; 64 frames ->
+    # 12,544 visual tokens). With a LLaVA checkpoint, mode, stride and
+    # image_newline placement are read from its config (LLaVA-NeXT's
+    # mm_newline_position='grid': a newline after each row, 14 x 15 = 210).
+    feature_pooler=dict(type='LlavaFeaturePooler'),
     # Qwen2-7B-Instruct in bf16 with PyTorch's sdpa attention and gradient
     # checkpointing (a 64-frame sample is ~13K tokens). Full fine-tuning at
     # 2e-5 (ours). LoRA instead (needs `pip install peft`): add

@@ -50,8 +50,8 @@ class VideoGroundingLLM(BaseModel):
             None builds): frames only.
         feature_pooler: config of a ``MODELS`` part applied to the projected
             ``(N, P, D)`` tokens of the ``N`` frames (e.g. LLaVA-Video's
-            bilinear pooling after the projector); None: no pooling after the
-            projector.
+            bilinear pooling after the projector, :class:`LlavaFeaturePooler`;
+            ``embed_dim`` filled in); None: no pooling after the projector.
         space_decoder: config of a ``SPACE_DECODERS`` part (``hidden_dim``
             filled in); None: no boxes, or boxes from the answer's text.
         answer: config of the answer part (``tokenizer`` filled in):
@@ -64,8 +64,11 @@ class VideoGroundingLLM(BaseModel):
         loss_lm_weight: weight of the language loss.
         freeze_parts: names of parts to freeze (any of :attr:`PART_NAMES`),
             besides the parts' own ``freeze`` flags.
-        llava_onevision_path: a LLaVA-OneVision checkpoint directory whose
-            vision tower, projector and LLM weights are loaded at build time.
+        llava_onevision_path: a LLaVA-OneVision / LLaVA-Video checkpoint
+            directory (llava-hf or lmms-lab ``llava_qwen`` layout): the tower,
+            LLM and pooler are built from its configs, its weights loaded, and
+            the LLM's ``lora`` applied after (see
+            :mod:`mmstvg.models.utils.llava_checkpoints`).
         data_preprocessor: config of the data preprocessor.
         init_cfg: MMEngine init config.
     """
@@ -92,15 +95,18 @@ class VideoGroundingLLM(BaseModel):
             # Built here so that mmstvg's registry is searched without a default scope.
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        lora = None
+        if llava_onevision_path is not None:  # parts built from the checkpoint's configs
+            from mmstvg.models.utils.llava_checkpoints import fill_part_configs
+            vision_encoder, llm, feature_pooler, lora = fill_part_configs(
+                llava_onevision_path, vision_encoder, llm, feature_pooler)
         self.vision_encoder = VISION_ENCODERS.build(vision_encoder)
         self.llm = LLM_BACKBONES.build(llm)
         hidden = self.llm.hidden_size
+        self.feature_pooler = (MODELS.build(_with_default(feature_pooler, embed_dim=hidden))
+                               if feature_pooler is not None else None)
         self.projector = MODELS.build(_with_default(
             projector, in_channels=self.vision_encoder.out_channels, out_channels=hidden))
-        # Applied per frame to the projector's (N, P, D) tokens (LLaVA-Video
-        # pools after the projector); None: the projected tokens as they are.
-        self.feature_pooler = (MODELS.build(feature_pooler)
-                               if feature_pooler is not None else None)
         self.query_interleaver = QUERY_INTERLEAVERS.build(
             _with_default(query_interleaver or dict(type='NoQueries'), embed_dim=hidden))
         self.space_decoder = (SPACE_DECODERS.build(
@@ -126,10 +132,12 @@ class VideoGroundingLLM(BaseModel):
         self.loss_lm_weight = loss_lm_weight
         self.freeze(freeze_parts)
 
-        # ---- pretrained base model: LLaVA-OneVision weights into the built parts
+        # ---- pretrained base model: weights read once, then LoRA on them
         if llava_onevision_path is not None:
-            from mmstvg.models.utils.llava_onevision import load_llava_onevision_weights
-            load_llava_onevision_weights(self, llava_onevision_path)
+            from mmstvg.models.utils.llava_checkpoints import load_llava_weights
+            load_llava_weights(self, llava_onevision_path)
+            if lora is not None:
+                self.llm.apply_lora(lora)
         # ----
 
     def freeze(self, names: Sequence[str]) -> None:
@@ -169,8 +177,10 @@ class VideoGroundingLLM(BaseModel):
         counts = [self._num_frames(inputs, s) for s in data_samples]
         frames = torch.cat([inputs[b, :t] for b, t in enumerate(counts)], dim=0)
         tokens = self.projector(self.vision_encoder(frames))
-        if self.feature_pooler is not None:
-            tokens = self.feature_pooler(tokens)
+        if self.feature_pooler is not None:  # LLaVA-Video: project, then pool
+            patch = self.vision_encoder.patch_size
+            tokens = self.feature_pooler(tokens, (frames.shape[-2] // patch,
+                                                  frames.shape[-1] // patch))
         tokens = tokens.to(self.llm.dtype)
         return list(tokens.split(counts, dim=0))
 

@@ -160,7 +160,7 @@ class HFCausalLM(BaseModule):
         if freeze:
             self.model.requires_grad_(False)
         if lora is not None:
-            self._apply_lora(lora)
+            self.apply_lora(lora)
 
     # ------------------------------------------------------------ set-up
     def _prepare_tokenizer(self, special_tokens: Sequence[str]) -> None:
@@ -183,7 +183,14 @@ class HFCausalLM(BaseModule):
                       f'for added tokens {missing}', logger='current')
             self.model.resize_token_embeddings(len(tokenizer))
 
-    def _apply_lora(self, lora: dict) -> None:
+    def apply_lora(self, lora: dict) -> None:
+        """Wrap the LLM in peft LoRA adapters (``lora``: ``LoraConfig`` keywords).
+
+        Called at build time, or by the grounder after pretrained LLaVA
+        weights are loaded (so they load into the plain model's keys).
+        """
+        if hasattr(self.model, 'peft_config'):
+            raise RuntimeError('LoRA is already applied')
         if importlib.util.find_spec('peft') is None:
             raise ImportError('LoRA needs the peft package: pip install peft '
                               '(or pip install mmstvg[optional])')

@@ -1,3 +1,3 @@
-from .llava_onevision import load_llava_onevision_weights
+from .llava_checkpoints import LlavaCheckpoint, fill_part_configs, load_llava_weights
 
-__all__ = ['load_llava_onevision_weights']
+__all__ = ['LlavaCheckpoint', 'fill_part_configs', 'load_llava_weights']
