@@ -1,3 +1,4 @@
+import importlib.util
 import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
@@ -82,7 +83,7 @@ def test_gradient_checkpointing_same_loss_and_grads(toy_tokenizer_dir):
     assert torch.allclose(results[0][1], results[1][1], atol=1e-6)
 
 
-def test_freeze_dtype_and_clear_errors(toy_tokenizer_dir):
+def test_freeze_dtype_and_clear_errors(toy_tokenizer_dir, monkeypatch):
     llm = HFCausalLM(llm_config=tiny_llm_config(VOCAB), tokenizer=toy_tokenizer_dir,
                      freeze=True, dtype='bf16')
     assert llm.dtype == torch.bfloat16
@@ -90,9 +91,14 @@ def test_freeze_dtype_and_clear_errors(toy_tokenizer_dir):
     with pytest.raises(ImportError, match='pip install flash-attn'):
         HFCausalLM(llm_config=tiny_llm_config(VOCAB), tokenizer=toy_tokenizer_dir,
                    attn_implementation='flash_attention_2')
+    # peft is a test requirement: hide it to check the message a user without it gets.
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec',
+                        lambda name, *a: None if name == 'peft' else real_find_spec(name, *a))
     with pytest.raises(ImportError, match='pip install peft'):
         HFCausalLM(llm_config=tiny_llm_config(VOCAB), tokenizer=toy_tokenizer_dir,
                    lora=dict(r=4, target_modules=['q_proj']))
+    monkeypatch.undo()
     with pytest.raises(ValueError, match='tokenizer'):
         HFCausalLM(llm_config=tiny_llm_config(VOCAB))
     with pytest.raises(ValueError, match='unknown dtype'):
