@@ -37,7 +37,7 @@ VARIANTS=(
   "no_time_pointer|configs/spacevllm_toy.py|model.time_pointer=None"
   "no_frame_score_head|configs/spacevllm_toy.py|model.frame_score_head=None"
   "frame_states_from_llm_queries|configs/spacevllm_toy.py|model.frame_state_source=llm_queries"
-  "exact_answer_times|configs/spacevllm_toy.py|model.prompt.answer_times=exact model.time_pointer=None"
+  "exact_answer_times|configs/spacevllm_toy.py|model.answer.type=SpanAnswer model.time_pointer=None"
   "no_reference_points|configs/spacevllm_toy.py|model.space_decoder.frame_token_grid=None"
 )
 # ======================================================================================
