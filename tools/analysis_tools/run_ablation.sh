@@ -70,6 +70,9 @@ for entry in "${VARIANTS[@]}"; do
   train_opts=($SEED_OPTIONS $SCHEDULE_OPTIONS $VAL_OPTIONS $options $EXTRA_OPTIONS)
   # shellcheck disable=SC2206
   test_opts=($VAL_OPTIONS $options $EXTRA_OPTIONS)
+  # argparse refuses a bare --cfg-options: pass it only with options behind it.
+  test_cfg_options=()
+  [[ ${#test_opts[@]} -eq 0 ]] || test_cfg_options=(--cfg-options "${test_opts[@]}")
   echo "[ablation] ($index/${#VARIANTS[@]}) $name: $config ${options:-(as configured)}"
   start=$(date +%s)
   status=ok
@@ -82,7 +85,7 @@ for entry in "${VARIANTS[@]}"; do
     [[ -n $checkpoint ]] || checkpoint=$(cat "$work_dir/last_checkpoint")
     if ! "$PYTHON" tools/test.py "$config" "$checkpoint" --work-dir "$work_dir" \
         --metrics-out "$work_dir/final_metrics.json" \
-        --cfg-options "${test_opts[@]}" > "$work_dir/test.log" 2>&1; then
+        "${test_cfg_options[@]}" > "$work_dir/test.log" 2>&1; then
       status="test failed (see $work_dir/test.log)"
     fi
   fi
