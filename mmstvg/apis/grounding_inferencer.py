@@ -26,6 +26,7 @@ from mmengine.infer import BaseInferencer
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
 from mmstvg.datasets.validation import DEFAULT_MAX_SENTENCE_WORDS
+from mmstvg.engine.checkpoint_conversion import resolve_checkpoint
 from mmstvg.registry import FUNCTIONS, INFERENCERS, MODELS, VISUALIZERS
 from mmstvg.structures import GroundingDataSample, clip_boxes, frames_in_span
 from mmstvg.utils import (atomic_write, check_checkpoint_fits_model, check_writable,
@@ -152,6 +153,7 @@ class GroundingInferencer(BaseInferencer):
         model = MODELS.build(cfg.model)
         model.cfg = cfg
         if weights is not None:
+            weights = resolve_checkpoint(weights)  # a DeepSpeed directory: one fp32 file
             unsafe = self._unsafe_load or cfg.get('unsafe_load', False)
             opt_in = unsafe_checkpoint_loading() if unsafe else contextlib.nullcontext()
             with opt_in:
