@@ -31,6 +31,7 @@ if REPO_ROOT not in sys.path:  # configs may import `projects.*`
 import cv2  # noqa: E402
 
 from mmstvg.apis import GroundingInferencer, prediction_to_dict  # noqa: E402
+from mmstvg.datasets.validation import check_sentence  # noqa: E402
 from mmstvg.utils import atomic_write, check_writable  # noqa: E402
 
 
@@ -62,6 +63,9 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     """Run the demo; returns the result dict that was written as JSON."""
     args = parse_args(argv)
+    # The datasets' rules, before the model is built (the budget is the
+    # config's, checked by the inferencer).
+    check_sentence(args.sentence, 'sentence', dict(ann_file='demo'), max_words=None)
     check_writable(args.out, '--out')  # before the model runs
     if args.grid:
         check_writable(args.grid, '--grid')

@@ -25,6 +25,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.infer import BaseInferencer
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
+from mmstvg.datasets.validation import DEFAULT_MAX_SENTENCE_WORDS
+from mmstvg.engine.checkpoint_conversion import resolve_checkpoint
 from mmstvg.registry import FUNCTIONS, INFERENCERS, MODELS, VISUALIZERS
 from mmstvg.structures import GroundingDataSample, clip_boxes, frames_in_span
 from mmstvg.utils import (atomic_write, check_checkpoint_fits_model, check_writable,
@@ -151,6 +153,7 @@ class GroundingInferencer(BaseInferencer):
         model = MODELS.build(cfg.model)
         model.cfg = cfg
         if weights is not None:
+            weights = resolve_checkpoint(weights)  # a DeepSpeed directory: one fp32 file
             unsafe = self._unsafe_load or cfg.get('unsafe_load', False)
             opt_in = unsafe_checkpoint_loading() if unsafe else contextlib.nullcontext()
             with opt_in:
@@ -180,7 +183,19 @@ class GroundingInferencer(BaseInferencer):
         raise KeyError('the config has neither test_dataloader.dataset.pipeline nor '
                        'test_pipeline')
 
+    @staticmethod
+    def sentence_rules(cfg: ConfigType) -> dict:
+        """The test dataset's sentence budget (``max_sentence_words``,
+        ``long_sentence``; the datasets' defaults where it names none)."""
+        dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+        while dataset.get('datasets'):
+            dataset = dataset['datasets'][0]  # a ConcatDataset: its first part
+        rules = dict(max_sentence_words=DEFAULT_MAX_SENTENCE_WORDS, long_sentence='error')
+        rules.update({key: dataset[key] for key in rules if key in dataset})
+        return rules
+
     def _init_pipeline(self, cfg: ConfigType) -> Compose:
+        self.sentence_cfg = self.sentence_rules(cfg)
         self.pipeline_cfg = adapt_test_pipeline(self.test_pipeline_cfg(cfg))
         return Compose(self.pipeline_cfg)
 
@@ -267,7 +282,8 @@ class GroundingInferencer(BaseInferencer):
         for index, item in enumerate(inputs):
             item = self._as_item(item, index, sentences, task, fps)
             infos.append(build_inference_data_info(item['video'], item['sentence'], index,
-                                                   item['task'], item['fps']))
+                                                   item['task'], item['fps'],
+                                                   **self.sentence_cfg))
         chunks = self._get_chunk_data(map(self.pipeline, infos), batch_size)
         yield from map(self.collate_fn, chunks)
 

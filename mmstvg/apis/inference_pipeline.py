@@ -18,14 +18,17 @@ makes the difference explicit:
   in test mode; every other step is kept as configured.
 """
 import copy
+import logging
 import os.path as osp
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
+from mmengine.logging import print_log
 
 from mmstvg.datasets.transforms.loading import (IMAGE_EXTENSIONS,
                                                 GroundingDecordInit,
                                                 ImageAsVideo, pipeline_error)
+from mmstvg.datasets.validation import DEFAULT_MAX_SENTENCE_WORDS, check_sentence
 from mmstvg.registry import TRANSFORMS
 from mmstvg.structures import TASKS
 
@@ -134,7 +137,9 @@ def build_inference_data_info(video: VideoSource,
                               sentence: str,
                               index: int = 0,
                               task: Optional[str] = None,
-                              fps: Optional[float] = None) -> dict:
+                              fps: Optional[float] = None,
+                              max_sentence_words: Optional[int] = DEFAULT_MAX_SENTENCE_WORDS,
+                              long_sentence: str = 'error') -> dict:
     """The data info of one inference input: no ground truth, no video facts yet.
 
     :class:`InferenceVideoInit` adds ``num_frames``, ``fps``, ``duration``,
@@ -147,6 +152,10 @@ def build_inference_data_info(video: VideoSource,
         task: ``'stvg'``, ``'tvg'`` or ``'rec'``; None infers ``'rec'`` for an
             image and ``'stvg'`` otherwise.
         fps: frame rate of a frame array.
+        max_sentence_words: the sentence budget in words (None: none), as
+            the datasets' ``max_sentence_words``.
+        long_sentence: ``'error'`` or ``'truncate'`` (logged), as the
+            datasets' ``long_sentence``.
 
     Returns:
         A dict with ``sample_id``, ``video_id``, ``video_path`` (``''`` for an
@@ -154,19 +163,23 @@ def build_inference_data_info(video: VideoSource,
         ``qtype`` (``''``), and ``video_source`` / ``source_fps`` for the loader.
 
     Raises:
-        ValueError: on an empty sentence or an unknown task, naming the input.
+        ValueError: on a sentence the datasets would refuse (not text, not
+            UTF-8, empty, over the budget: :func:`check_sentence`) or an
+            unknown task, naming the input.
     """
     is_path = isinstance(video, str)
     video_id = osp.splitext(osp.basename(video))[0] if is_path else f'array{index}'
     name = f'input {index} ({video if is_path else video_id})'
-    if not isinstance(sentence, str) or not sentence.strip():
-        raise ValueError(f'{name}: field "sentence": a non-empty string is needed, '
-                         f'got {sentence!r}')
+    sentence, truncated = check_sentence(sentence, 'sentence', dict(ann_file=name),
+                                         max_sentence_words, long_sentence)
+    if truncated:
+        print_log(f'{name}: the sentence was cut to max_sentence_words='
+                  f'{max_sentence_words} words', logger='current', level=logging.WARNING)
     task = task or infer_task(video)
     if task not in TASKS:
         raise ValueError(f'{name}: field "task": must be one of {TASKS}, got {task!r}')
     return dict(sample_id=f'{index}:{video_id}', video_id=video_id,
-                video_path=video if is_path else '', task=task, sentence=sentence.strip(),
+                video_path=video if is_path else '', task=task, sentence=sentence,
                 dataset_name='inference', qtype='', video_source=video,
                 source_fps=fps)
 

@@ -43,7 +43,7 @@ def test_data_info_has_no_ground_truth_and_checks_its_fields():
     assert not any(key.startswith('gt_') for key in info)
     assert build_inference_data_info('/images/x.JPG', 'the cat')['task'] == 'rec'
     assert build_inference_data_info(np.zeros((4, 4, 3), np.uint8), 'cat')['task'] == 'rec'
-    with pytest.raises(ValueError, match=r'input 2 \(a.mp4\): field "sentence"'):
+    with pytest.raises(ValueError, match=r"input 2 \(a.mp4\): field .sentence.: is empty"):
         build_inference_data_info('a.mp4', ' ', index=2)
     with pytest.raises(ValueError, match='field "task"'):
         build_inference_data_info('a.mp4', 'x', task='detection')

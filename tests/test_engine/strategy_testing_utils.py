@@ -28,11 +28,12 @@ def write_tiny_full_size_config(root: str, config: str = CONFIG) -> str:
 
     Every training sample has a boxed frame: its span covers at least half
     the video, longer than the sampler's 4 segments, each of which gives one
-    frame. ZeRO-3 needs that today: it gathers parameters at each module
-    call and every rank must make the same calls, but the space decoder's
-    loss skips its L1 / GIoU modules on a batch without boxes, and the two
-    ranks then exchange mismatched collectives (a hang, or gloo's "Received
-    data size doesn't match expected size").
+    frame. ZeRO-3 gathers parameters at each module call and every rank must
+    make the same calls; the heads now call their loss modules (with zero
+    weights) on a batch without boxes too
+    (tests/test_models/test_head_losses_without_boxes.py), so boxed samples
+    are no longer needed for that, but these slow tests were not rerun with
+    unboxed ones.
 
     Returns:
         The path of the written config.

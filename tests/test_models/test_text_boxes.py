@@ -1,6 +1,8 @@
 import pytest
 import torch
+from mmengine.logging import MMLogger
 
+from mmstvg.evaluation import STVGMetric
 from mmstvg.models.language import format_frame_boxes, parse_frame_boxes
 from mmstvg.registry import MODELS
 from models_testing_utils import make_batch, make_sample
@@ -88,7 +90,7 @@ def test_text_box_model_learns_and_parses(text_box_cfg):
     assert model.num_malformed_boxes == 0 and model.num_missing_boxes == 0
 
 
-def test_text_box_missing_and_malformed_boxes_are_counted(text_box_cfg, monkeypatch):
+def test_text_box_missing_and_malformed_boxes_are_counted(text_box_cfg, monkeypatch, capsys):
     model = MODELS.build(text_box_cfg).eval()
     monkeypatch.setattr(model.llm, 'decode', lambda ids: (
         'The event happens from 1.0 to 3.0 seconds. frame 1: [0.1, 0.1, 0.5]'))
@@ -97,6 +99,22 @@ def test_text_box_missing_and_malformed_boxes_are_counted(text_box_cfg, monkeypa
     assert pred.pred_parse_ok and pred.pred_box_mask.tolist() == [False, True, True, False]
     assert pred.pred_boxes.abs().sum() == 0 and pred.pred_box_scores.sum() == 0
     assert model.num_malformed_boxes == 1 and model.num_missing_boxes == 2
+    assert pred.pred_num_malformed_boxes == 1 and pred.pred_num_missing_boxes == 2
+    # The metric reports them (summed over samples) and says so in the log.
+    second = model(**model.data_preprocessor(make_batch([make_sample(seed=1)]), False),
+                   mode='predict')[0]
+    MMLogger.get_instance('test_text_box_counts')
+    metric = STVGMetric()
+    metric.process({}, [pred.to_dict(), second.to_dict()])
+    metrics = metric.compute_metrics(metric.results)
+    log = capsys.readouterr()
+    log = log.out + log.err
+    assert metrics['num_malformed_boxes'] == 2 and metrics['num_missing_boxes'] == 4
+    assert '2 malformed box entries in the generated text in 2 samples' in log
+    assert '4 frames in the predicted span left without a box in 2 samples' in log
+    plain = STVGMetric()
+    plain.process({}, [make_sample().to_dict()])
+    assert 'num_malformed_boxes' not in plain.compute_metrics(plain.results)
     with pytest.raises(ValueError, match='no space_decoder'):
         MODELS.build(dict(text_box_cfg, space_decoder=dict(type='MLPBoxHead')))
 

@@ -1,0 +1,14 @@
+"""Issue 15's cases, one test each (here unless named otherwise).
+
+1. safe loading: test_safe_loading.py.
+2. checkpoint fit: test_checkpoint_fit.py, test_deepspeed_checkpoint_fit.py.
+3. atomic saves, resume, writable outputs: test_atomic_saves_and_resume.py.
+4. validation at the boundary: datasets in tests/test_datasets/test_validation.py
+   (field types, fps, captions, budget, UTF-8, dump frame indices); the
+   inferencer and the demo in test_inference_sentences.py.
+5. part outputs: test_part_outputs.py and
+   tests/test_models/test_grounder.py::test_part_outputs_are_checked_against_the_contract.
+6. ``--amp``, launchers, schedules: test_amp_toy_configs.py,
+   test_schedule_and_launchers.py.
+Text-box counters: tests/test_models/test_text_boxes.py.
+"""

@@ -36,17 +36,24 @@ def a_video(synthetic_root):
 
 
 
-def test_another_architecture_fails_in_tools_test(qgsd_cfg, grounder_checkpoint,
-                                                  tmp_path):
-    config = grounder_config_file(qgsd_cfg, tmp_path / 'qgsd.py', tmp_path / 'work')
+def assert_tools_test_refuses_for_the_space_decoder(cfg, checkpoint, loaded, tmp_path):
+    """``tools/test.py`` with ``checkpoint`` (read as the file ``loaded``) fails
+    before inference, naming the file and the space decoder's keys."""
+    config = grounder_config_file(cfg, tmp_path / 'qgsd.py', tmp_path / 'work')
     metrics = tmp_path / 'metrics.json'
     with pytest.raises(CheckpointMismatchError) as error:
-        call_main('test', [config, grounder_checkpoint, '--metrics-out', metrics])
+        call_main('test', [config, checkpoint, '--metrics-out', metrics])
     message = str(error.value)
-    assert message.startswith(f'{grounder_checkpoint} does not fit the model')
+    assert message.startswith(f'{loaded} does not fit the model')
     assert "unexpected key(s) in parts ['space_decoder']" in message
     assert "trained key(s) of the model missing, in parts ['space_decoder']" in message
     assert not metrics.exists()
+
+
+def test_another_architecture_fails_in_tools_test(qgsd_cfg, grounder_checkpoint,
+                                                  tmp_path):
+    assert_tools_test_refuses_for_the_space_decoder(qgsd_cfg, grounder_checkpoint,
+                                                    grounder_checkpoint, tmp_path)
 
 
 def test_another_architecture_fails_in_the_inferencer_and_demo(qgsd_cfg, a_video,

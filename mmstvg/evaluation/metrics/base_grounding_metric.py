@@ -23,6 +23,11 @@ _FLAG_TEXT = dict(
     'non-finite or outside the video)',
     no_boxes='no usable predicted box',
     nan_boxes='NaN predicted boxes')
+#: Per-sample counts an answer part may set (the text-box baseline's), summed
+#: into ``num_<name>`` when any sample carries them.
+_ANSWER_COUNTS = dict(
+    malformed_boxes='malformed box entries in the generated text',
+    missing_boxes='frames in the predicted span left without a box')
 
 
 def _jsonable(value: Any) -> Any:
@@ -129,6 +134,10 @@ class BaseGroundingMetric(BaseMetric):
             qtype=get('qtype') or '',
             num_frames=get('num_frames'),
             frame_inds=frame_inds)
+        counts = {name: get(f'pred_num_{name}') for name in _ANSWER_COUNTS
+                  if get(f'pred_num_{name}') is not None}
+        if counts:
+            record['answer_counts'] = {name: int(v) for name, v in counts.items()}
         if self.outfile_prefix is not None:
             record['pred'] = dict(
                 pred_span_frames=read_span(sample, 'pred_span_frames', name),
@@ -179,6 +188,7 @@ class BaseGroundingMetric(BaseMetric):
         for flag in STATUS_FLAGS:
             metrics[f'num_{flag}'] = int(flags[flag].sum())
         self._log_failures(results, flags)
+        metrics.update(self._answer_counts(results))
         if self.outfile_prefix is not None:
             self.dump(results, scores, flags, metrics)
         return metrics
@@ -203,6 +213,20 @@ class BaseGroundingMetric(BaseMetric):
                 f'{type(self).__name__}: {len(rows)} of {len(results)} samples '
                 f'have {_FLAG_TEXT[flag]}; scored 0 there and kept in the '
                 f'means: {named}{more}')
+
+    @staticmethod
+    def _answer_counts(results: List[dict]) -> Dict[str, int]:
+        """``num_<count>`` over the records that carry answer counts; logs any."""
+        counted = [r['answer_counts'] for r in results if 'answer_counts' in r]
+        if not counted:
+            return {}
+        logger = MMLogger.get_current_instance()
+        out = {}
+        for name, text in _ANSWER_COUNTS.items():
+            out[f'num_{name}'] = total = sum(c.get(name, 0) for c in counted)
+            if total:
+                logger.warning(f'{total} {text} in {len(counted)} samples')
+        return out
 
     def dump(self, results: List[dict], scores: Dict[str, np.ndarray],
              flags: Dict[str, np.ndarray], metrics: Dict[str, float]) -> str:

@@ -16,6 +16,7 @@ from mmstvg.models.query_interleavers.base import InterleavedVideo
 from mmstvg.structures import GroundingDataSample
 
 __all__ = ['SequenceLayout', 'SequenceBuilder', 'assemble_sequence', 'pad_sequences',
+           'check_one_query_per_frame',
            'gather_head_inputs', 'frame_times_and_duration', 'IGNORE_INDEX']
 
 #: Label of positions that carry no language loss.
@@ -185,6 +186,16 @@ class SequenceBuilder:
             labels.append(lab)
             layouts.append(layout)
         return embeds, labels, layouts
+
+
+def check_one_query_per_frame(video_tokens: Sequence[torch.Tensor],
+                              layouts: Sequence[SequenceLayout], part: str) -> None:
+    """A space decoder's contract: the interleaver ``part`` placed one query a frame."""
+    for tokens, layout in zip(video_tokens, layouts):
+        if layout.query_pos.numel() != tokens.shape[0]:
+            raise ValueError(
+                f'query interleaver {part} placed {layout.query_pos.numel()} queries for '
+                f'{tokens.shape[0]} frames; the space decoder needs one query per frame')
 
 
 def gather_head_inputs(hidden: torch.Tensor, layouts: Sequence[SequenceLayout]):

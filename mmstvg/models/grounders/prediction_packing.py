@@ -1,5 +1,5 @@
 """Post-processing: a parsed answer and per-frame boxes -> the sample's ``pred_*`` fields."""
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -7,7 +7,7 @@ import torch
 from mmstvg.structures import GroundingDataSample, denormalize_boxes, frames_in_span, \
     seconds_to_frames
 
-__all__ = ['pack_prediction']
+__all__ = ['pack_prediction', 'pack_answers']
 
 
 def pack_prediction(sample: GroundingDataSample, text: str,
@@ -43,3 +43,30 @@ def pack_prediction(sample: GroundingDataSample, text: str,
     sample.pred_box_scores = (torch.ones(num_frames) if box_scores is None else
                               box_scores[:num_frames].float().cpu())
     sample.pred_box_mask = torch.from_numpy(frames_in_span(frame_inds, span_frames))
+
+
+def pack_answers(data_samples: Sequence[GroundingDataSample], texts: Sequence[str], answer,
+                 boxes: Optional[torch.Tensor],
+                 box_scores: Optional[torch.Tensor] = None) -> None:
+    """Parse each generated text with the answer part and pack the sample.
+
+    Args:
+        data_samples: the batch's samples, filled in place.
+        texts: each sample's generated text ('' where nothing was generated).
+        answer: the answer part (parses spans, and boxes where ``boxes`` is
+            None; counts the predictions and failures).
+        boxes: ``(B, T, 4)`` normalised boxes of a space decoder, or None:
+            the boxes come from the texts.
+        box_scores: ``(B, T)`` scores of those boxes, or None.
+    """
+    for b, (sample, text) in enumerate(zip(data_samples, texts)):
+        if boxes is not None:
+            sample_boxes = boxes[b].float()
+            sample_scores = None if box_scores is None else box_scores[b]
+        else:
+            sample_boxes = answer.boxes_from_text(sample, text)
+            sample_scores = (None if sample_boxes is None else
+                             answer.box_scores_from_text(sample_boxes))
+        pack_prediction(sample, text, answer.parse(sample, text), sample_boxes,
+                        sample_scores)
+        answer.update_counters(sample)

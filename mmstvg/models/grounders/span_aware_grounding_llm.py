@@ -14,7 +14,8 @@ from mmstvg.registry import MODELS
 
 from .decoding import LogitsProcessor
 from .multimodal_sequence import frame_times_and_duration, gather_head_inputs
-from .video_grounding_llm import VideoGroundingLLM, _with_default
+from .part_configs import with_default
+from .video_grounding_llm import VideoGroundingLLM
 
 __all__ = ['SpanAwareGroundingLLM']
 
@@ -53,9 +54,9 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
         super().__init__(*args, **kwargs)
         hidden = self.llm.hidden_size
         self.frame_score_head = (MODELS.build(
-            _with_default(frame_score_head, hidden_dim=hidden))
+            with_default(frame_score_head, hidden_dim=hidden))
                                  if frame_score_head is not None else None)
-        self.time_pointer = (MODELS.build(_with_default(time_pointer, hidden_dim=hidden))
+        self.time_pointer = (MODELS.build(with_default(time_pointer, hidden_dim=hidden))
                              if time_pointer is not None else None)
         # The base froze its own parts; these two are built only now.
         self.freeze([n for n in kwargs.get('freeze_parts', ())

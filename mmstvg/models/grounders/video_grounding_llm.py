@@ -1,5 +1,4 @@
 """The generic grounder: vision encoder -> projector -> queries -> LLM -> heads -> answer."""
-import copy
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -13,21 +12,15 @@ from mmstvg.registry import (LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, SPACE_DE
 from mmstvg.structures import GroundingDataSample
 
 from .decoding import LogitsProcessor, answer_lm_loss, greedy_generate
-from .multimodal_sequence import SequenceBuilder, gather_head_inputs, pad_sequences
-from .prediction_packing import pack_prediction
+from .multimodal_sequence import (SequenceBuilder, check_one_query_per_frame,
+                                  gather_head_inputs, pad_sequences)
+from .part_configs import answer_and_prompt_configs, with_default
+from .prediction_packing import pack_answers
+from .video_encoding import encode_videos
 
 __all__ = ['VideoGroundingLLM']
 
 ForwardResults = Union[Dict[str, torch.Tensor], List[GroundingDataSample], dict]
-
-
-def _with_default(cfg: Optional[dict], **defaults) -> Optional[dict]:
-    if cfg is None:
-        return None
-    cfg = copy.deepcopy(dict(cfg))
-    for key, value in defaults.items():
-        cfg.setdefault(key, value)
-    return cfg
 
 
 @MODELS.register_module()
@@ -103,27 +96,19 @@ class VideoGroundingLLM(BaseModel):
         self.vision_encoder = VISION_ENCODERS.build(vision_encoder)
         self.llm = LLM_BACKBONES.build(llm)
         hidden = self.llm.hidden_size
-        self.feature_pooler = (MODELS.build(_with_default(feature_pooler, embed_dim=hidden))
+        self.feature_pooler = (MODELS.build(with_default(feature_pooler, embed_dim=hidden))
                                if feature_pooler is not None else None)
-        self.projector = MODELS.build(_with_default(
+        self.projector = MODELS.build(with_default(
             projector, in_channels=self.vision_encoder.out_channels, out_channels=hidden))
         self.query_interleaver = QUERY_INTERLEAVERS.build(
-            _with_default(query_interleaver or dict(type='NoQueries'), embed_dim=hidden))
+            with_default(query_interleaver or dict(type='NoQueries'), embed_dim=hidden))
         self.space_decoder = (SPACE_DECODERS.build(
-            _with_default(space_decoder, hidden_dim=hidden))
+            with_default(space_decoder, hidden_dim=hidden))
                               if space_decoder is not None else None)
         if self.space_decoder is not None and isinstance(self.query_interleaver, NoQueries):
             raise ValueError('a space_decoder reads query states: give a '
                              'query_interleaver that places queries')
-        prompt = dict(prompt or {})
-        answer = copy.deepcopy(dict(answer))
-        if 'span_precision' in prompt:
-            span_cfg = answer['span'] if 'span' in answer else answer
-            span_cfg.setdefault('precision', prompt.pop('span_precision'))
-        if 'answer_times' in prompt:
-            raise ValueError("prompt.answer_times is gone: the answer part writes the "
-                             "times; use answer=dict(type='SnappedSpanAnswer') for "
-                             "answer_times='sampled_frames'")
+        answer, prompt = answer_and_prompt_configs(answer, prompt)
         self.answer = MODELS.build(dict(answer, tokenizer=self.llm.tokenizer))
         prompt.setdefault('use_chat_template', getattr(self.llm, 'use_chat_template', True))
         self.prompt_builder = PromptBuilder(self.llm.tokenizer, **prompt)
@@ -131,14 +116,11 @@ class VideoGroundingLLM(BaseModel):
         self.max_new_tokens = max_new_tokens
         self.loss_lm_weight = loss_lm_weight
         self.freeze(freeze_parts)
-
-        # ---- pretrained base model: weights read once, then LoRA on them
-        if llava_onevision_path is not None:
+        if llava_onevision_path is not None:  # base weights read once, then LoRA on them
             from mmstvg.models.utils.llava_checkpoints import load_llava_weights
             load_llava_weights(self, llava_onevision_path)
             if lora is not None:
                 self.llm.apply_lora(lora)
-        # ----
 
     def freeze(self, names: Sequence[str]) -> None:
         """Freeze the named parts (any of :attr:`PART_NAMES`; absent ones are skipped)."""
@@ -163,36 +145,9 @@ class VideoGroundingLLM(BaseModel):
     # ------------------------------------------------------------ stages
     def encode_videos(self, inputs: torch.Tensor,
                       data_samples: Sequence[GroundingDataSample]) -> List[torch.Tensor]:
-        """Frames -> projected (and pooled) visual tokens, per sample.
-
-        Args:
-            inputs: ``(B, T_max, 3, H, W)`` from the data preprocessor.
-            data_samples: the batch's samples (their real frame counts).
-
-        Returns:
-            ``B`` tensors ``(T_b, P, D)`` in the LLM's dtype.
-        """
-        if inputs.dim() != 5:
-            raise ValueError(f'inputs must be (B, T, 3, H, W), got {tuple(inputs.shape)}')
-        counts = [self._num_frames(inputs, s) for s in data_samples]
-        frames = torch.cat([inputs[b, :t] for b, t in enumerate(counts)], dim=0)
-        tokens = self.projector(self.vision_encoder(frames))
-        if self.feature_pooler is not None:  # LLaVA-Video: project, then pool
-            patch = self.vision_encoder.patch_size
-            tokens = self.feature_pooler(tokens, (frames.shape[-2] // patch,
-                                                  frames.shape[-1] // patch))
-        tokens = tokens.to(self.llm.dtype)
-        return list(tokens.split(counts, dim=0))
-
-    @staticmethod
-    def _num_frames(inputs: torch.Tensor, sample: GroundingDataSample) -> int:
-        if 'frame_inds' not in sample.metainfo:
-            return inputs.shape[1]
-        num = sample.num_sampled_frames
-        if num > inputs.shape[1]:
-            raise ValueError(f"sample {sample.metainfo.get('video_id')!r} has {num} "
-                             f'frame_inds but the batch holds {inputs.shape[1]} frames')
-        return num
+        """``B`` tensors ``(T_b, P, D)`` of visual tokens (see :func:`encode_videos`)."""
+        return encode_videos(self.vision_encoder, self.projector, self.feature_pooler,
+                             inputs, data_samples, self.llm.dtype)
 
     def build_sequences(self, inputs: torch.Tensor,
                         data_samples: Sequence[GroundingDataSample], with_answer: bool):
@@ -202,12 +157,8 @@ class VideoGroundingLLM(BaseModel):
             video_tokens, data_samples, with_answer, self.llm.embed_tokens,
             self.query_interleaver)
         if self.space_decoder is not None:
-            for tokens, layout in zip(video_tokens, layouts):
-                if layout.query_pos.numel() != tokens.shape[0]:
-                    raise ValueError(
-                        f'query interleaver {type(self.query_interleaver).__name__} '
-                        f'placed {layout.query_pos.numel()} queries for {tokens.shape[0]} '
-                        'frames; the space decoder needs one query per frame')
+            check_one_query_per_frame(video_tokens, layouts,
+                                      type(self.query_interleaver).__name__)
         return embeds, labels, layouts
 
     def decode_frames(self, hidden: torch.Tensor, layouts, data_samples,
@@ -293,17 +244,7 @@ class VideoGroundingLLM(BaseModel):
         processor = self.logits_processor(frames, shifted, data_samples)
         token_ids = greedy_generate(self.llm, hidden, cache, mask, active,
                                     self.max_new_tokens, processor)
-        boxes, scores = frames['boxes'], frames.get('box_scores')
-        for b, sample in enumerate(data_samples):
-            text = self.llm.decode(token_ids[b]) if active[b] else ''
-            if boxes is not None:
-                sample_boxes = boxes[b].float()
-                sample_scores = None if scores is None else scores[b]
-            else:
-                sample_boxes = self.answer.boxes_from_text(sample, text)
-                sample_scores = (None if sample_boxes is None else
-                                 self.answer.box_scores_from_text(sample_boxes))
-            pack_prediction(sample, text, self.answer.parse(sample, text), sample_boxes,
-                            sample_scores)
-            self.answer.update_counters(sample)
+        texts = [self.llm.decode(ids) if on else '' for ids, on in zip(token_ids, active)]
+        pack_answers(data_samples, texts, self.answer, frames['boxes'],
+                     frames.get('box_scores'))
         return list(data_samples)

@@ -26,7 +26,10 @@ class SpanAndBoxesAnswer:
     Every sample generates text (REC too). A sampled frame without a
     well-formed box gets a zero box with score 0 (scored as a miss);
     malformed entries are counted in :attr:`num_malformed_boxes`, frames in
-    the predicted span left without a box in :attr:`num_missing_boxes`.
+    the predicted span left without a box in :attr:`num_missing_boxes`; each
+    sample also carries its own two counts (``pred_num_malformed_boxes``,
+    ``pred_num_missing_boxes``), which the metrics sum and report as
+    ``num_malformed_boxes`` / ``num_missing_boxes``.
 
     Args:
         tokenizer: the LLM's tokenizer (filled in by the grounder).
@@ -85,6 +88,7 @@ class SpanAndBoxesAnswer:
         num_frames = sample.num_sampled_frames
         parsed, malformed = parse_frame_boxes(text, num_frames)
         self.num_malformed_boxes += malformed
+        sample.pred_num_malformed_boxes = int(malformed)
         boxes = torch.zeros(num_frames, 4)
         for index, box in parsed.items():
             boxes[index] = bbox_xyxy_to_cxcywh(torch.tensor(box))
@@ -96,6 +100,10 @@ class SpanAndBoxesAnswer:
 
     def update_counters(self, sample: GroundingDataSample) -> None:
         """Count the frames in the predicted span that got no box."""
+        missing = 0
         if 'pred_boxes' in sample:
-            self.num_missing_boxes += int(
-                (sample.pred_box_mask & ~sample.pred_box_scores.bool()).sum())
+            missing = int((sample.pred_box_mask & ~sample.pred_box_scores.bool()).sum())
+        self.num_missing_boxes += missing
+        sample.pred_num_missing_boxes = missing
+        if 'pred_num_malformed_boxes' not in sample:
+            sample.pred_num_malformed_boxes = 0

@@ -138,19 +138,22 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
                 ground-truth span and has a box.
 
         Returns:
-            ``dict(loss_bbox=..., loss_iou=...)``; both are zero (and keep the
-            graph) when the batch has no box at all, e.g. a TVG-only batch.
+            ``dict(loss_bbox=..., loss_iou=...)``. A batch with no box at all
+            (e.g. TVG only) still calls both loss modules, with zero weights:
+            both losses are exactly 0 and every gradient 0, and under ZeRO-3
+            every rank makes the same module calls whatever its batch.
         """
         box_mask = box_mask.bool()
         num_boxes = int(box_mask.sum())
-        if num_boxes == 0:
-            zero = pred_boxes.sum() * 0
-            return dict(loss_bbox=zero, loss_iou=zero.clone())
-        pred = pred_boxes[box_mask].float()
-        target = gt_boxes[box_mask].float()
+        if num_boxes:
+            pred, target = pred_boxes[box_mask].float(), gt_boxes[box_mask].float()
+            weight = None
+        else:
+            pred = pred_boxes.flatten(0, 1).float()
+            target, weight = pred.detach(), pred.new_zeros(pred.shape)
         # As in DETR: L1 summed over the 4 coordinates, averaged over boxes.
-        loss_bbox = self.loss_bbox(pred, target, avg_factor=num_boxes)
+        loss_bbox = self.loss_bbox(pred, target, weight=weight, avg_factor=max(num_boxes, 1))
         loss_iou = self.loss_iou(
-            bbox_cxcywh_to_xyxy(pred), bbox_cxcywh_to_xyxy(target),
-            avg_factor=num_boxes)
+            bbox_cxcywh_to_xyxy(pred), bbox_cxcywh_to_xyxy(target), weight=weight,
+            avg_factor=max(num_boxes, 1))
         return dict(loss_bbox=loss_bbox, loss_iou=loss_iou)

@@ -107,12 +107,16 @@ class QuerySpanScoreHead(BaseModule):
             valid: ``(B, T)`` bool, the real sampled frames.
 
         Returns:
-            ``dict(loss_span_score=...)``, zero (keeping the graph) when no
-            frame is valid.
+            ``dict(loss_span_score=...)``. With no valid frame the loss module
+            still runs, with zero weights: exactly 0, every gradient 0, and
+            the same module calls on every ZeRO-3 rank.
         """
         valid = valid.bool()
         num = int(valid.sum())
-        if num == 0:
-            return dict(loss_span_score=logits.sum() * 0)
-        loss = self.loss_span_score(logits[valid], targets[valid].float(), avg_factor=num)
+        if num:
+            logits, targets, weight = logits[valid], targets[valid].float(), None
+        else:
+            logits = logits.flatten()
+            targets, weight = logits.detach().sigmoid(), logits.new_zeros(logits.shape)
+        loss = self.loss_span_score(logits, targets, weight=weight, avg_factor=max(num, 1))
         return dict(loss_span_score=loss)
