@@ -291,8 +291,9 @@ class VideoGroundingLLM(BaseModel):
         shifted = [layout.shifted(off) for layout, off in zip(layouts, offsets)]
         frames = self.decode_frames(hidden, shifted, data_samples, predicting=True)
         processor = self.logits_processor(frames, shifted, data_samples)
-        token_ids = greedy_generate(self.llm, hidden, cache, mask, active,
-                                    self.max_new_tokens, processor)
+        token_ids = greedy_generate(
+            self.llm, hidden, cache, mask, active, self.max_new_tokens, processor,
+            stop_token_ids=self.llm.stop_token_ids | self.prompt_builder.stop_token_ids)
         boxes, scores = frames['boxes'], frames.get('box_scores')
         for b, sample in enumerate(data_samples):
             text = self.llm.decode(token_ids[b]) if active[b] else ''
