@@ -9,6 +9,7 @@ from .time_stamp_pointer import TimeStampPointer
 __all__ = [
     'format_frame_boxes', 'parse_frame_boxes', 'PROMPT_TEMPLATES', 'PromptBuilder',
     'PromptPieces', 'prompt_words', 'SpanAndBoxesAnswer', 'SnappedSpanAnswer', 'SpanAnswer',
-    'snap_span_to_frames', 'sampled_frames_in_span', 'digits_for_fps', 'REC_ANSWER', 'SPAN_TEMPLATE', 'TimeStampPointer',
+    'snap_span_to_frames', 'sampled_frames_in_span', 'digits_for_fps', 'REC_ANSWER',
+    'SPAN_TEMPLATE', 'TimeStampPointer',
     'format_seconds', 'format_span', 'parse_span'
 ]
