@@ -77,6 +77,9 @@ def test_lora_adapters_save_reload_and_merge(chat_tokenizer_dir, tmp_path):
     plain_path = str(tmp_path / 'merged_config.py')
     info = merge_main([config_path, ckpt, merged_path, '--out-config', plain_path])
     assert info['merged_modules'] == 4
+    # tensors only: it loads without unpickling objects (as tools/test.py loads it)
+    merged_state = torch.load(merged_path, map_location='cpu', weights_only=True)
+    assert not any('lora_' in k for k in merged_state['state_dict'])
     plain_cfg = Config.fromfile(plain_path)
     assert 'lora' not in plain_cfg.model.llm
     torch.manual_seed(2)
