@@ -18,6 +18,7 @@ model = dict(
     llm={{_base_.model.llm}},
     query_interleaver=dict(type='NoQueries'),
     span=dict(type='SnappedSpanAnswer'),
+    prompt={{_base_.model.prompt}},
     box_precision=2,
     # ~12 tokens per box with the toy tokenizer; 16 frames and the span.
     max_new_tokens=256)

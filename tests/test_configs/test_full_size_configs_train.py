@@ -39,7 +39,7 @@ def assets(tmp_path_factory, qwen2_tokenizer_dir):
 
 
 @pytest.mark.parametrize('name', ['spacevllm_hcstvg.py', 'baselines/text_boxes_hcstvg.py'])
-def test_full_size_config_trains_tests_and_parses(name, assets, tmp_path):
+def test_full_size_config_trains_tests_and_parses(name, assets, tmp_path, monkeypatch):
     cfg = Config.fromfile(osp.join(CONFIG_ROOT, name))
     shrink_full_size(cfg, assets['llava'], assets['data'], str(tmp_path / 'work'),
                      max_iters=5, cpu_fp32=True)
@@ -68,8 +68,10 @@ def test_full_size_config_trains_tests_and_parses(name, assets, tmp_path):
     # tokens; decoding, parsing and the 25 fps frame mapping give [10, 30).
     answer_ids = model.llm.tokenizer(ANSWER, add_special_tokens=False).input_ids
     assert len(answer_ids) > 12
-    model.generate = lambda hidden, cache, mask, active, *args: [
-        list(answer_ids) if a else [] for a in active]
+    from mmstvg.models.grounders import video_grounding_llm
+    monkeypatch.setattr(video_grounding_llm, 'greedy_generate',
+                        lambda llm, hidden, cache, mask, active, *args, **kwargs: [
+                            list(answer_ids) if a else [] for a in active])
     seen = []
     predict = model.predict
 

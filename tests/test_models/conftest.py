@@ -21,7 +21,8 @@ def chat_tokenizer_dir(tmp_path_factory):
 
 @pytest.fixture
 def grounder_cfg(toy_tokenizer_dir):
-    """A config dict of a tiny grounder (appended queries + MLP box head)."""
+    """A config dict of a tiny grounder (appended queries + MLP box head), with
+    the toy's prompt template (``mmstvg``: the toy tokenizer has its words)."""
     vocab = len(build_toy_tokenizer())
     return dict(
         type='VideoGroundingLLM',
@@ -32,4 +33,5 @@ def grounder_cfg(toy_tokenizer_dir):
                  tokenizer=toy_tokenizer_dir),
         query_interleaver=dict(type='AppendedQueries'),
         space_decoder=dict(type='MLPBoxHead', num_layers=2),
+        prompt=dict(template='mmstvg'),
         max_new_tokens=12)

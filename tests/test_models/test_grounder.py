@@ -54,7 +54,7 @@ def test_sequence_layout_and_label_mask(grounder_cfg):
 
 def test_sentence_first_puts_the_question_before_the_video(grounder_cfg):
     video_first = build(grounder_cfg)
-    grounder_cfg['prompt'] = dict(sentence_first=True)
+    grounder_cfg['prompt'] = dict(template='mmstvg', sentence_first=True)
     model = build(grounder_cfg)
     sample = make_sample('stvg', num_sampled=4, num_frames=20, fps=5.0, span=(5, 15))
     data = model.data_preprocessor(make_batch([sample]), False)
@@ -186,7 +186,7 @@ def test_each_part_is_swapped_by_naming_another_type(grounder_cfg, chat_tokenize
     cfg['llm'] = dict(cfg['llm'], tokenizer=chat_tokenizer_dir)
     cfg['query_interleaver'] = dict(type='NoQueries')
     cfg['space_decoder'] = None
-    cfg['prompt'] = dict(time_style='prompt_list')
+    cfg['prompt'] = dict(template='mmstvg', time_style='prompt_list')
     model = build(cfg)
     names = [type(getattr(model, n)).__name__ for n in model.PART_NAMES]
     assert names == ['HFVisionEncoder', 'LinearProjector', 'NoneType', 'NoQueries', 'HFCausalLM',
@@ -317,9 +317,16 @@ def test_a_mixtures_prompt_template_replaces_the_question(grounder_cfg):
 
 
 class _PairMeanPooler(torch.nn.Module):
-    """Test pooler: the mean of each pair of a frame's projected tokens."""
+    """Test pooler: the mean of each pair of a frame's projected tokens (built
+    with ``embed_dim`` and called with the frames' patch grid, as
+    :class:`LlavaFeaturePooler`)."""
 
-    def forward(self, tokens):
+    def __init__(self, embed_dim):
+        super().__init__()
+        self.embed_dim = embed_dim
+
+    def forward(self, tokens, grid):
+        assert tokens.shape[-1] == self.embed_dim
         frames, num, dim = tokens.shape
         return tokens.reshape(frames, num // 2, 2, dim).mean(2)
 

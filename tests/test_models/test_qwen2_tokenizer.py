@@ -1,19 +1,15 @@
 """The real Qwen2 tokenizer rebuilt from ``qwen.tiktoken``, and the prompt,
 generation and parsing behaviours a BPE tokenizer exposes.
-
-Tests marked ``xfail(strict=True)`` state behaviours issue 13 asks for that
-today's prompt builder / decoder (being refactored in issue 14) do not have
-yet; they turn into failures as soon as the behaviour is fixed, so the mark is
-removed then.
 """
 import numpy as np
 import pytest
 import torch
 from transformers import AutoTokenizer
 
-from mmstvg.models.language.prompt_builder import PromptBuilder
+from mmstvg.models.language import PromptBuilder, SnappedSpanAnswer, SpanAnswer
+from mmstvg.models.language.span_answer import digits_for_fps, snap_span_to_frames
 from mmstvg.models.language.span_text import format_span, parse_span
-from mmstvg.structures import seconds_to_frames
+from mmstvg.structures import GroundingDataSample, seconds_to_frames
 from mmstvg.testing.qwen2_tokenizer import (QWEN2_PATTERN, QWEN2_SPECIAL_TOKENS,
                                             find_qwen_tiktoken, load_tiktoken_ranks)
 
@@ -81,10 +77,17 @@ def test_reloads_identically(tokenizer, tmp_path):
 
 # --------------------------------------------------------------------------------
 # The prompt builder and decoder with the real tokenizer (issue 13 item 3 / 4).
+def _stvg_sample(span_seconds=(0.5, 1.5)):
+    sample = GroundingDataSample(metainfo=dict(task='stvg', video_id='v'))
+    sample.gt_span_seconds = torch.tensor(span_seconds)
+    return sample
+
+
 def _pieces(tokenizer, sentence='The man in the white shirt walks to the door.'):
     builder = PromptBuilder(tokenizer)
     times = [0.0, 0.5, 1.0, 1.5]
-    return builder, builder.build('stvg', sentence, 2.0, times, span_seconds=(0.5, 1.5))
+    answer = SpanAnswer(tokenizer).text(_stvg_sample((0.5, 1.5)), times, 2.0)
+    return builder, builder.build('stvg', sentence, 2.0, times, answer=answer)
 
 
 def test_multi_token_times_parse_back(tokenizer):
@@ -101,23 +104,20 @@ def test_answer_ends_with_the_eos_id(tokenizer):
     assert tokenizer.decode(pieces.answer_ids[:-1]) == format_span(0.5, 1.5, 1)
 
 
-@pytest.mark.xfail(strict=True, reason='issue 13 item 3: prompt pieces are tokenised '
-                   'one by one, so the space before the sentence becomes its own token '
-                   "(': ', 'The' -> ':', 'Ġ', 'The' instead of ':', 'ĠThe')")
 def test_prompt_pieces_tokenise_as_the_whole_text(tokenizer):
     """Around the sentence, the pieces' ids are those of the joined text."""
     _, pieces = _pieces(tokenizer)
     joined = pieces.between_ids + pieces.sentence_ids + pieces.tail_ids
     text = tokenizer.decode(joined)
     assert joined == tokenizer(text, add_special_tokens=False).input_ids
-    space = tokenizer.convert_tokens_to_ids('Ġ')
-    assert space not in pieces.between_ids + pieces.head_ids
+    # The sentence's space is merged into its first word (a lone 'Ġ' is right
+    # only before a digit, which Qwen2 splits off: ' 2.00' -> 'Ġ', '2', ...).
+    assert tokenizer.convert_ids_to_tokens(pieces.between_ids[-2:] +
+                                           pieces.sentence_ids[:1]) == ['Ġhappens', ':', 'ĠThe']
+    assert tokenizer.decode(pieces.sentence_ids) == ' ' + 'The man in the white shirt ' \
+        'walks to the door.'
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 3: the default prompt is ours, not "
-                   "LLaVA-Video's qwen_1_5 (system 'You are a helpful assistant.', 'The "
-                   "video lasts for X seconds, and N frames are uniformly sampled from "
-                   "it. These frames are located at ...')")
 def test_default_prompt_is_llava_videos_qwen_1_5(tokenizer):
     builder, pieces = _pieces(tokenizer)
     head = tokenizer.decode(pieces.head_ids)
@@ -129,58 +129,79 @@ def test_default_prompt_is_llava_videos_qwen_1_5(tokenizer):
     assert 'These frames are located at 0.00s,0.50s,1.00s,1.50s.' in text
 
 
-_ENDOFTEXT_XFAIL = pytest.mark.xfail(
-    strict=True, reason="issue 13 item 3: generation stops on the tokenizer's "
-    'eos_token_id only; Qwen2-Instruct also ends with <|endoftext|> (151643)')
-
-
-@pytest.mark.parametrize('stop_id', [pytest.param(151643, marks=_ENDOFTEXT_XFAIL), 151645])
+@pytest.mark.parametrize('stop_id', [151643, 151645])
 def test_both_eos_ids_stop_generation(grounder_cfg, qwen2_tokenizer_dir, stop_id):
+    """The LLM writes "1", then the stop id: predict's answer is "1" for both
+    of Qwen2-Instruct's end tokens (not "11111" up to max_new_tokens)."""
     from mmstvg.registry import MODELS
-    from models_testing_utils import tiny_llm_config
+    from models_testing_utils import make_batch, make_sample, tiny_llm_config
     cfg = dict(grounder_cfg)
+    cfg.pop('prompt')  # the default template, LLaVA-Video's qwen_1_5
     cfg['llm'] = dict(type='HFCausalLM', llm_config=tiny_llm_config(151646),
                       tokenizer=qwen2_tokenizer_dir)
     cfg['max_new_tokens'] = 5
+    torch.manual_seed(0)
     model = MODELS.build(cfg).eval()
-    vocab = 151646
+    one = model.llm.tokenizer.convert_tokens_to_ids('1')
+    calls = []
 
-    def logits(hidden):  # the LLM writes "1", then the stop id
-        out = torch.zeros(*hidden.shape[:-1], vocab)
-        out[..., stop_id] = 1.0
+    def logits(hidden):
+        out = torch.zeros(*hidden.shape[:-1], 151646)
+        out[..., stop_id if calls else one] = 1.0
+        calls.append(1)
         return out
 
     model.llm.logits = logits
-    hidden = torch.zeros(1, 3, model.llm.hidden_size)
-    mask = torch.ones(1, 3, dtype=torch.long)
-    assert model.generate(hidden, None, mask, [True]) == [[]]
+    data = model.data_preprocessor(make_batch([make_sample()]), False)
+    pred = model(**data, mode='predict')[0]
+    assert pred.pred_text == '1' and len(calls) == 2
 
 
-_SNAP_XFAIL = pytest.mark.xfail(
-    strict=True, reason='issue 13 item 4: answers snapped to frame times are written at '
-    '0.1 s and read back by rounding to the nearest frame, which misses at real frame rates')
+def _pipeline_sample(span_frames, fps, num_frames, frame_inds):
+    """An STVG sample as the pipeline packs it (float32 seconds, frame indices)."""
+    sample = GroundingDataSample(metainfo=dict(
+        task='stvg', video_id='v', fps=fps, num_frames=num_frames,
+        duration=num_frames / fps, frame_inds=frame_inds, frame_times=frame_inds / fps))
+    sample.gt_span_frames = torch.tensor(span_frames)
+    sample.gt_span_seconds = torch.tensor(span_frames, dtype=torch.float32) / fps
+    return sample
 
 
-@pytest.mark.parametrize('fps', [5.0, 8.0] + [pytest.param(fps, marks=_SNAP_XFAIL)
-                                              for fps in (24.0, 25.0, 29.97, 30.0, 60.0)])
+@pytest.mark.parametrize('fps', [5.0, 8.0, 10.0, 12.5, 15.0, 23.976, 24.0, 25.0, 29.97, 30.0,
+                                 48.0, 50.0, 59.94, 60.0])
 def test_snapped_answers_map_back_to_exactly_their_sampled_frames(tokenizer, fps):
-    """Property (issue 13 item 4): for random lengths and spans, the answer the
-    prompt builder writes parses back to a frame span holding exactly the
-    ground truth's sampled frames."""
-    builder = PromptBuilder(tokenizer, answer_times='sampled_frames')
+    """Property (issue 13 item 4): for random video lengths, sampled frame
+    counts and spans, the answer SnappedSpanAnswer writes, decoded by the real
+    tokenizer, parsed and mapped to frames at the video's fps, holds exactly
+    the ground truth's sampled frames (0 wrong). At the toy's 8 fps it writes
+    what it always wrote (one decimal, the shown frame times)."""
+    snapped = SnappedSpanAnswer(tokenizer)
     rng = np.random.default_rng(int(fps * 100))
-    wrong = 0
-    for _ in range(200):
+    checked = wrong = 0
+    for _ in range(150):
         num_frames = int(rng.integers(16, int(120 * fps)))
-        inds = np.linspace(0, num_frames - 1, 64).round().astype(int)
+        num_sampled = int(rng.choice([8, 16, 32, 64]))
+        inds = np.linspace(0, num_frames - 1, num_sampled).round().astype(np.int64)
         start = int(rng.integers(0, num_frames - 1))
         end = int(rng.integers(start + 1, num_frames + 1))
         gt_inside = (inds >= start) & (inds < end)
         if not gt_inside.any():
             continue
-        answer = builder.answer_text('stvg', (start / fps, end / fps), inds / fps,
-                                     num_frames / fps)
+        sample = _pipeline_sample((start, end), fps, num_frames, inds)
+        answer = snapped.text(sample, inds / fps, num_frames / fps)
+        assert answer.count('.') == 3 and snapped.digits(sample) == (1 if fps < 10 else 2)
         span = parse_span(tokenizer.decode(tokenizer(answer).input_ids))
         pred = seconds_to_frames(span, fps, num_frames)
         wrong += int(((inds >= pred[0]) & (inds < pred[1]) != gt_inside).any())
-    assert wrong == 0
+        checked += 1
+        if fps == 8.0:  # the toy's answers, as written before (seconds snapped at 0.1 s)
+            old = snap_span_to_frames((start / fps, end / fps), inds / fps, num_frames / fps)
+            assert answer == format_span(*old, 1)
+    assert checked > 100 and wrong == 0
+
+
+def test_digits_for_fps():
+    assert [digits_for_fps(f) for f in (0.5, 1.0, 5.0, 8.0, 9.99, 10.0, 29.97, 60.0, 120.0)] \
+        == [0, 1, 1, 1, 1, 2, 2, 2, 3]
+    with pytest.raises(ValueError, match='fps'):
+        digits_for_fps(0.0)

@@ -93,8 +93,9 @@ def test_the_answer_parts_write_exact_and_snapped_answers(toy_tokenizer_dir):
     assert snapped.text(sample, times, 1.6) == format_span(0.8, 1.2)
     rec = GroundingDataSample(metainfo=dict(task='rec'))
     assert snapped.text(rec, [0.0], 1.0) == exact.text(rec, [0.0], 1.0) == REC_ANSWER
-    pieces = PromptBuilder(tokenizer).build('stvg', 'the red circle moves left', 1.6, times,
-                                            answer=snapped.text(sample, times, 1.6))
+    pieces = PromptBuilder(tokenizer, template='mmstvg').build(
+        'stvg', 'the red circle moves left', 1.6, times,
+        answer=snapped.text(sample, times, 1.6))
     answer = tokenizer(format_span(0.8, 1.2), add_special_tokens=False)['input_ids']
     assert pieces.answer_ids == answer + [tokenizer.eos_token_id]
     # the answer's start token is the very token of that frame's time stamp

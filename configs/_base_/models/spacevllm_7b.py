@@ -89,9 +89,12 @@ model = dict(
         num_mlp_layers=3,
         loss_bbox=dict(type='mmdet.L1Loss', loss_weight=5.0),
         loss_iou=dict(type='mmdet.GIoULoss', loss_weight=2.0)),
-    # Each frame's visual tokens follow its time stamp ("3.2s"); the answer
+    # LLaVA-Video's prompt (qwen_1_5: ChatML, "The video lasts for 20.00
+    # seconds, and 64 frames are uniformly sampled from it. These frames are
+    # located at 0.00s,0.31s,..."), what the base model was trained on; ours
+    # (a time stamp before each frame) is template='mmstvg'. The answer
     # states the span in seconds ("... from 12.0 to 18.5 seconds").
-    prompt=dict(time_style='frame_prefix', time_format='{:.1f}s', span_precision=1),
+    prompt=dict(template='qwen_1_5', span_precision=1),
     max_new_tokens=32,
     loss_lm_weight=1.0,
     llava_onevision_path=llava_onevision_path)

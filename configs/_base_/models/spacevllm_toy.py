@@ -48,5 +48,8 @@ model = dict(
     frame_state_source='space_decoder',
     # Ours: the answer states the span on the shown frame times (SnappedSpanAnswer).
     answer=dict(type='SnappedSpanAnswer'),
+    # Ours: the toy's own prompt (its word-level tokenizer has no LLaVA-Video
+    # words), each frame after its time stamp ("3.2s").
+    prompt=dict(template='mmstvg'),
     max_new_tokens=16,
 )

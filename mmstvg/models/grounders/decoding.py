@@ -6,7 +6,7 @@ same in training (:func:`answer_lm_loss`) and generation
 (:func:`greedy_generate`); e.g. the toy's :class:`TimeStampPointer`. ``rows``
 names each position's sample (None in generation: row ``b`` is sample ``b``).
 """
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Iterable, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -46,7 +46,8 @@ def answer_lm_loss(llm, hidden: torch.Tensor, labels: torch.Tensor,
 @torch.no_grad()
 def greedy_generate(llm, prompt_hidden: torch.Tensor, cache, mask: torch.Tensor,
                     active: Sequence[bool], max_new_tokens: int,
-                    logits_processor: Optional[LogitsProcessor] = None) -> List[List[int]]:
+                    logits_processor: Optional[LogitsProcessor] = None,
+                    stop_token_ids: Optional[Iterable[int]] = None) -> List[List[int]]:
     """Greedy decoding after the (left-padded) prompt pass, on its key/value cache.
 
     Args:
@@ -57,15 +58,18 @@ def greedy_generate(llm, prompt_hidden: torch.Tensor, cache, mask: torch.Tensor,
         active: which samples generate text (others only pad).
         max_new_tokens: generation budget.
         logits_processor: applied at every step; None: the LM head alone.
+        stop_token_ids: tokens that end a sample's answer (e.g. Qwen2-Instruct's
+            ``<|im_end|>`` and ``<|endoftext|>``); None: the LLM's EOS alone.
 
     Returns:
-        The generated ids of each sample, EOS excluded.
+        The generated ids of each sample, the stop token excluded.
     """
     finished = torch.tensor([not a for a in active], device=prompt_hidden.device)
     outputs: List[List[int]] = [[] for _ in active]
     positions = mask.sum(-1, keepdim=True) - 1
     last = prompt_hidden[:, -1]
     eos = llm.eos_token_id
+    stops = torch.tensor(sorted({eos, *(stop_token_ids or ())}), device=prompt_hidden.device)
     for _ in range(max_new_tokens):
         if bool(finished.all()):
             break
@@ -74,10 +78,11 @@ def greedy_generate(llm, prompt_hidden: torch.Tensor, cache, mask: torch.Tensor,
             logits = logits_processor(logits, last, None)
         next_ids = logits.argmax(-1)
         next_ids = torch.where(finished, torch.full_like(next_ids, eos), next_ids)
-        for b, token in enumerate(next_ids.tolist()):
-            if not finished[b] and token != eos:
+        stopped = torch.isin(next_ids, stops)
+        for b, (token, stop) in enumerate(zip(next_ids.tolist(), stopped.tolist())):
+            if not finished[b] and not stop:
                 outputs[b].append(token)
-        finished = finished | (next_ids == eos)
+        finished = finished | stopped
         if bool(finished.all()):
             break
         mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)

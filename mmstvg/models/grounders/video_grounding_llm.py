@@ -242,8 +242,9 @@ class VideoGroundingLLM(BaseModel):
         shifted = [layout.shifted(off) for layout, off in zip(layouts, offsets)]
         frames = self.decode_frames(hidden, shifted, data_samples, predicting=True)
         processor = self.logits_processor(frames, shifted, data_samples)
-        token_ids = greedy_generate(self.llm, hidden, cache, mask, active,
-                                    self.max_new_tokens, processor)
+        token_ids = greedy_generate(
+            self.llm, hidden, cache, mask, active, self.max_new_tokens, processor,
+            stop_token_ids=self.llm.stop_token_ids | self.prompt_builder.stop_token_ids)
         texts = [self.llm.decode(ids) if on else '' for ids, on in zip(token_ids, active)]
         pack_answers(data_samples, texts, self.answer, frames['boxes'],
                      frames.get('box_scores'))

@@ -1,13 +1,15 @@
 from .box_text import format_frame_boxes, parse_frame_boxes
-from .prompt_builder import DEFAULT_PROMPTS, PromptBuilder, PromptPieces, prompt_words
+from .prompt_builder import PROMPT_TEMPLATES, PromptBuilder, PromptPieces, prompt_words
 from .span_and_boxes_answer import SpanAndBoxesAnswer
-from .span_answer import SnappedSpanAnswer, SpanAnswer, snap_span_to_frames
+from .span_answer import (SnappedSpanAnswer, SpanAnswer, digits_for_fps,
+                          sampled_frames_in_span, snap_span_to_frames)
 from .span_text import REC_ANSWER, SPAN_TEMPLATE, format_seconds, format_span, parse_span
 from .time_stamp_pointer import TimeStampPointer
 
 __all__ = [
-    'format_frame_boxes', 'parse_frame_boxes', 'DEFAULT_PROMPTS', 'PromptBuilder',
+    'format_frame_boxes', 'parse_frame_boxes', 'PROMPT_TEMPLATES', 'PromptBuilder',
     'PromptPieces', 'prompt_words', 'SpanAndBoxesAnswer', 'SnappedSpanAnswer', 'SpanAnswer',
-    'snap_span_to_frames', 'REC_ANSWER', 'SPAN_TEMPLATE', 'TimeStampPointer',
+    'snap_span_to_frames', 'sampled_frames_in_span', 'digits_for_fps', 'REC_ANSWER',
+    'SPAN_TEMPLATE', 'TimeStampPointer',
     'format_seconds', 'format_span', 'parse_span'
 ]

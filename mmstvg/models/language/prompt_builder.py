@@ -1,41 +1,97 @@
 """The text around the video: system/user prompt, per-frame time stamps, the answer's tokens.
 
 :class:`PromptBuilder` renders the prompt once with markers for the video and
-the sentence (through the tokenizer's chat template when it has one), splits
-it there and tokenises each piece, so the sequence builder knows where the
-video goes and which tokens are the sentence. The answer's text comes from the
-grounder's answer part. Layouts and time styles: ``docs/en/model_core.md``.
+the sentence in one of :data:`PROMPT_TEMPLATES` (LLaVA-Video's ``qwen_1_5``
+by default), and tokenises each text run between media (the video segment,
+the frames' time stamps) as one string, so a BPE tokenizer merges across the
+sentence's edges as it would in the whole text; the sentence's tokens are
+found by their character offsets. The answer's text comes from the
+grounder's answer part. Layouts, templates and time styles:
+``docs/en/model_core.md``.
 """
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .span_text import REC_ANSWER, format_span
 
-__all__ = ['PromptBuilder', 'PromptPieces', 'DEFAULT_PROMPTS']
+__all__ = ['PromptBuilder', 'PromptPieces', 'PROMPT_TEMPLATES']
 
 VIDEO_MARK = '\u2063VIDEO\u2063'
 SENTENCE_MARK = '\u2063SENTENCE\u2063'
 
-#: Default prompt texts; ``{...}`` fields are filled per sample.
-DEFAULT_PROMPTS = dict(
-    system='You are a helpful assistant that grounds sentences in videos.',
-    intro_frame_prefix=('The video lasts {duration} seconds. {num_frames} frames '
-                        'are shown, each after its time.'),
-    intro_prompt_list=('The video lasts {duration} seconds. {num_frames} frames '
-                       'are sampled at {times}.'),
-    questions=dict(
-        stvg='Find when and where this happens: {sentence}',
-        tvg='When does this happen: {sentence}',
-        rec='Where is this object: {sentence}'),
-    plain_user='USER:',
-    plain_assistant='ASSISTANT:',
+_QUESTIONS = dict(
+    stvg='Find when and where this happens: {sentence}',
+    tvg='When does this happen: {sentence}',
+    rec='Where is this object: {sentence}')
+
+#: The named prompt templates; ``{...}`` fields are filled per sample.
+#:
+#: - ``qwen_1_5``: LLaVA-Video's (LLaVA-NeXT's ``conv_qwen``, ChatML with the
+#:   system "You are a helpful assistant.", and its time instruction after the
+#:   video: times at 0.01 s, comma-joined), what the base model was trained on.
+#: - ``mmstvg``: ours, not the base model's (the toy's): an own system prompt,
+#:   the tokenizer's chat template when it has one (else ``USER:`` /
+#:   ``ASSISTANT:``), the intro before the video, times at 0.1 s.
+#:
+#: ``conversation``: ``'chatml'`` (rendered here, ``<|im_start|>`` /
+#: ``<|im_end|>`` turns) or ``'chat_template'`` (the tokenizer's, when it has
+#: one and ``use_chat_template``). ``user``: the user turn's layout with
+#: ``{intro}``, ``{video}`` and ``{question}``. ``stop_tokens``: tokens that end
+#: the assistant's turn besides the tokenizer's EOS (when the tokenizer has them).
+PROMPT_TEMPLATES = dict(
+    qwen_1_5=dict(
+        conversation='chatml',
+        system='You are a helpful assistant.',
+        intro_prompt_list=('The video lasts for {duration} seconds, and {num_frames} frames '
+                           'are uniformly sampled from it. These frames are located at '
+                           '{times}.Please answer the following questions related to '
+                           'this video.'),
+        intro_frame_prefix=('The video lasts for {duration} seconds, and {num_frames} '
+                            'frames are uniformly sampled from it. These frames are '
+                            'located at {times}.Please answer the following questions '
+                            'related to this video.'),
+        user='{video}\n{intro}\n{question}',
+        user_sentence_first='{question}\n{intro}\n{video}',
+        time_style='prompt_list',
+        time_format='{:.2f}s',
+        times_separator=',',
+        questions=_QUESTIONS,
+        stop_tokens=('<|im_end|>', '<|endoftext|>'),
+        plain_user='USER:',
+        plain_assistant='ASSISTANT:'),
+    mmstvg=dict(
+        conversation='chat_template',
+        system='You are a helpful assistant that grounds sentences in videos.',
+        intro_frame_prefix=('The video lasts {duration} seconds. {num_frames} frames '
+                            'are shown, each after its time.'),
+        intro_prompt_list=('The video lasts {duration} seconds. {num_frames} frames '
+                           'are sampled at {times}.'),
+        user='{intro}\n{video}\n{question}',
+        user_sentence_first='{question}\n{intro}\n{video}',
+        time_style='frame_prefix',
+        time_format='{:.1f}s',
+        times_separator=', ',
+        questions=_QUESTIONS,
+        stop_tokens=(),
+        plain_user='USER:',
+        plain_assistant='ASSISTANT:'),
 )
+
+#: Keys of a template that may be given as ``prompts`` overrides.
+_TEXT_KEYS = ('system', 'intro_frame_prefix', 'intro_prompt_list', 'questions',
+              'plain_user', 'plain_assistant', 'user', 'user_sentence_first',
+              'times_separator', 'stop_tokens')
 
 
 def prompt_words(prompts: Optional[dict] = None) -> List[str]:
-    """Every word and punctuation mark of the prompt texts (for toy vocabularies)."""
-    prompts = prompts or DEFAULT_PROMPTS
+    """Every word and punctuation mark of a template's texts (for toy vocabularies).
+
+    Args:
+        prompts: a template of :data:`PROMPT_TEMPLATES`; default ``mmstvg``
+            (the toy's).
+    """
+    prompts = prompts or PROMPT_TEMPLATES['mmstvg']
     texts = [prompts['system'], prompts['intro_frame_prefix'],
              prompts['intro_prompt_list'], prompts['plain_user'],
              prompts['plain_assistant'], format_span(1.0, 2.0), REC_ANSWER]
@@ -74,42 +130,84 @@ class PromptBuilder:
     """Builds the text pieces of a grounding sample for a given tokenizer.
 
     Args:
-        tokenizer: a Hugging Face tokenizer (``eos_token`` must be set).
-        time_style: ``'frame_prefix'`` or ``'prompt_list'``.
-        time_format: format of one time stamp, e.g. ``'{:.1f}s'``.
-        use_chat_template: use the tokenizer's chat template when it has one.
-        sentence_first: put the question with the sentence before the video
-            (see the module docstring); False keeps LLaVA's video-first order.
-        prompts: overrides of :data:`DEFAULT_PROMPTS` (same keys).
+        tokenizer: a Hugging Face fast tokenizer (``eos_token`` must be set;
+            character offsets locate the sentence).
+        template: a name of :data:`PROMPT_TEMPLATES`: ``'qwen_1_5'``
+            (LLaVA-Video's, the default) or ``'mmstvg'`` (ours, the toy's).
+        time_style: ``'frame_prefix'`` (each frame's time stamp before its
+            visual tokens) or ``'prompt_list'`` (all times in the intro);
+            None: the template's.
+        time_format: format of one time stamp, e.g. ``'{:.1f}s'``; None: the
+            template's. The duration is written the same way, without the unit.
+        use_chat_template: with a ``'chat_template'`` template, use the
+            tokenizer's chat template when it has one.
+        sentence_first: put the question with the sentence before the video;
+            False keeps LLaVA's video-first order.
+        prompts: overrides of the template's texts (``system``, ``questions``,
+            ``intro_*``, ...).
     """
 
     def __init__(self,
                  tokenizer,
-                 time_style: str = 'frame_prefix',
-                 time_format: str = '{:.1f}s',
+                 template: str = 'qwen_1_5',
+                 time_style: Optional[str] = None,
+                 time_format: Optional[str] = None,
                  use_chat_template: bool = True,
                  sentence_first: bool = False,
                  prompts: Optional[dict] = None):
+        if template not in PROMPT_TEMPLATES:
+            raise ValueError(f'unknown prompt template {template!r}; known: '
+                             f'{sorted(PROMPT_TEMPLATES)}')
+        self.template = template
+        self.prompts = dict(PROMPT_TEMPLATES[template])
+        if prompts:
+            unknown = set(prompts) - set(_TEXT_KEYS)
+            if unknown:
+                raise KeyError(f'unknown prompt keys {sorted(unknown)}; known: '
+                               f'{sorted(_TEXT_KEYS)}')
+            self.prompts.update(prompts)
+        time_style = time_style or self.prompts['time_style']
         if time_style not in ('frame_prefix', 'prompt_list'):
             raise ValueError("time_style must be 'frame_prefix' or 'prompt_list', "
                              f'got {time_style!r}')
         if tokenizer.eos_token_id is None:
             raise ValueError('the tokenizer has no eos_token; the grounder ends '
                              'every answer with it')
+        if not getattr(tokenizer, 'is_fast', False):
+            raise TypeError(f'PromptBuilder needs a fast tokenizer (character offsets '
+                            f'locate the sentence), got {type(tokenizer).__name__}')
         self.tokenizer = tokenizer
         self.time_style = time_style
-        self.time_format = time_format
+        self.time_format = time_format or self.prompts['time_format']
         self.sentence_first = sentence_first
-        self.use_chat_template = bool(use_chat_template and getattr(
-            tokenizer, 'chat_template', None))
-        self.prompts = dict(DEFAULT_PROMPTS)
-        if prompts:
-            unknown = set(prompts) - set(DEFAULT_PROMPTS)
-            if unknown:
-                raise KeyError(f'unknown prompt keys {sorted(unknown)}; known: '
-                               f'{sorted(DEFAULT_PROMPTS)}')
-            self.prompts.update(prompts)
-        self._cache: Dict[tuple, List[int]] = {}
+        self.conversation = self.prompts['conversation']
+        if self.conversation == 'chatml':
+            self._check_single_tokens(('<|im_start|>', '<|im_end|>'))
+        self.use_chat_template = bool(
+            self.conversation == 'chat_template' and use_chat_template
+            and getattr(tokenizer, 'chat_template', None))
+        self._cache: Dict[str, List[int]] = {}
+
+    def _check_single_tokens(self, tokens: Sequence[str]) -> None:
+        for token in tokens:
+            ids = self.encode(token)
+            if len(ids) != 1 or ids == [self.tokenizer.unk_token_id]:
+                raise ValueError(
+                    f'prompt template {self.template!r} writes {token!r}, which '
+                    f'{type(self.tokenizer).__name__} does not have as one token '
+                    f'(got ids {ids}); use a ChatML tokenizer (Qwen2) or '
+                    "template='mmstvg'")
+
+    @property
+    def stop_token_ids(self) -> Set[int]:
+        """Tokens that end the assistant's turn: EOS and the template's ``stop_tokens``
+        that the tokenizer has as one token (Qwen2-Instruct ends with
+        ``<|im_end|>`` or ``<|endoftext|>``)."""
+        ids = {int(self.tokenizer.eos_token_id)}
+        vocab = self.tokenizer.get_vocab()
+        ids.update(int(vocab[token]) for token in self.prompts['stop_tokens']
+                   if token in vocab)
+        return ids
 
     # ------------------------------------------------------------------ text
     def encode(self, text: str) -> List[int]:
@@ -137,24 +235,47 @@ class PromptBuilder:
         elif '{sentence}' not in question_template:
             raise ValueError(f'question template {question_template!r} has no '
                              '{sentence} field')
+        separator = self.prompts['times_separator']
         fields = dict(duration=self.format_time(duration).rstrip('s'),
                       num_frames=len(frame_times),
-                      times=', '.join(self.format_time(t) for t in frame_times))
-        intro_key = f'intro_{self.time_style}'
-        intro = self.prompts[intro_key].format(**fields)
+                      times=separator.join(self.format_time(t) for t in frame_times))
+        intro = self.prompts[f'intro_{self.time_style}'].format(**fields)
         question = question_template.format(sentence=SENTENCE_MARK)
-        if self.sentence_first:
-            user = f'{question}\n{intro}\n{VIDEO_MARK}'
-        else:
-            user = f'{intro}\n{VIDEO_MARK}\n{question}'
+        layout = self.prompts['user_sentence_first' if self.sentence_first else 'user']
+        user = layout.format(intro=intro, video=VIDEO_MARK, question=question)
+        system = self.prompts['system']
+        if self.conversation == 'chatml':  # LLaVA-NeXT's conv_qwen (SeparatorStyle.CHATML)
+            return (f'<|im_start|>system\n{system}<|im_end|>\n'
+                    f'<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n')
         if self.use_chat_template:
-            messages = [dict(role='system', content=self.prompts['system']),
-                        dict(role='user', content=user)]
+            messages = [dict(role='system', content=system), dict(role='user', content=user)]
             return self.tokenizer.apply_chat_template(
                 messages, tokenize=False, add_generation_prompt=True)
         bos = self.tokenizer.bos_token or ''
-        return (f"{bos}{self.prompts['system']} {self.prompts['plain_user']} "
+        return (f"{bos}{system} {self.prompts['plain_user']} "
                 f"{user} {self.prompts['plain_assistant']}")
+
+    def _split_run(self, run: str, sentence: str) -> Tuple[List[int], List[int], List[int]]:
+        """Tokenise a text run holding the sentence mark as one string.
+
+        Returns the ids before the sentence, of the sentence (every token
+        that overlaps its characters, e.g. Qwen2's ``'ĠThe'`` whose space
+        comes from the text before) and after it.
+        """
+        before, after = run.split(SENTENCE_MARK)
+        text = before + sentence + after
+        encoded = self.tokenizer(text, add_special_tokens=False,
+                                 return_offsets_mapping=True)
+        start, end = len(before), len(before) + len(sentence)
+        parts: Tuple[List[int], List[int], List[int]] = ([], [], [])
+        for token, (first, last) in zip(encoded['input_ids'], encoded['offset_mapping']):
+            if first < end and last > start:
+                parts[1].append(token)
+            elif last <= start:
+                parts[0].append(token)
+            else:
+                parts[2].append(token)
+        return parts
 
     def build(self,
               task: str,
@@ -164,6 +285,10 @@ class PromptBuilder:
               answer: Optional[str] = None,
               question_template: Optional[str] = None) -> PromptPieces:
         """Token pieces of one sample.
+
+        The text before the video and the text after it are each tokenised as
+        one string (the sentence inside its run); each frame's time stamp
+        (``'frame_prefix'``) and the answer are runs of their own.
 
         Args:
             task: ``'stvg'``, ``'tvg'`` or ``'rec'``.
@@ -180,10 +305,13 @@ class PromptBuilder:
             The :class:`PromptPieces`.
         """
         text = self._render(task, duration, frame_times, question_template)
-        first, second = ((SENTENCE_MARK, VIDEO_MARK) if self.sentence_first else
-                         (VIDEO_MARK, SENTENCE_MARK))
-        head, rest = text.split(first)
-        between, tail = rest.split(second)
+        before_video, after_video = text.split(VIDEO_MARK)
+        if self.sentence_first:
+            head, sentence_ids, between = self._split_run(before_video, sentence)
+            tail = self._encode_cached(after_video)
+        else:
+            head = self._encode_cached(before_video)
+            between, sentence_ids, tail = self._split_run(after_video, sentence)
         if self.time_style == 'frame_prefix':
             prefix_ids = [self._encode_cached(self.format_time(t)) for t in frame_times]
         else:
@@ -193,10 +321,10 @@ class PromptBuilder:
             answer_ids = self.encode(answer)
             answer_ids.append(self.tokenizer.eos_token_id)
         return PromptPieces(
-            head_ids=self._encode_cached(head),
-            between_ids=self._encode_cached(between),
-            sentence_ids=self.encode(sentence),
-            tail_ids=self._encode_cached(tail),
+            head_ids=list(head),
+            between_ids=between,
+            sentence_ids=sentence_ids,
+            tail_ids=tail,
             frame_prefix_ids=prefix_ids,
             answer_ids=answer_ids,
             sentence_first=self.sentence_first)

@@ -17,7 +17,15 @@ from mmstvg.structures import GroundingDataSample
 
 from .span_text import REC_ANSWER, format_seconds, format_span, parse_span
 
-__all__ = ['SpanAnswer', 'SnappedSpanAnswer', 'snap_span_to_frames']
+__all__ = ['SpanAnswer', 'SnappedSpanAnswer', 'snap_span_to_frames', 'sampled_frames_in_span',
+           'digits_for_fps']
+
+
+def _first_at_or_after(times: np.ndarray, value: float) -> int:
+    """Index of the first time ``>= value``, with a tolerance of float32 rounding
+    (a span stored as float32 seconds still keeps a frame on its boundary)."""
+    eps = 1e-6 * max(1.0, abs(value))
+    return int(np.searchsorted(times, value - eps, side='left'))
 
 
 def snap_span_to_frames(span_seconds: Sequence[float], frame_times: Sequence[float],
@@ -40,14 +48,44 @@ def snap_span_to_frames(span_seconds: Sequence[float], frame_times: Sequence[flo
     """
     start, end = float(span_seconds[0]), float(span_seconds[1])
     times = np.asarray(frame_times, dtype=np.float64)
-    # A tolerance keeps a frame exactly on a boundary (t == start) inside.
-    eps = 1e-6
-    first_in = int(np.searchsorted(times, start - eps, side='left'))
-    first_after = int(np.searchsorted(times, end - eps, side='left'))
+    first_in, first_after = _first_at_or_after(times, start), _first_at_or_after(times, end)
     if first_in >= first_after:
         return start, end
     snapped_end = float(times[first_after]) if first_after < len(times) else float(duration)
     return float(times[first_in]), snapped_end
+
+
+def sampled_frames_in_span(span_frames: Sequence[int],
+                           frame_inds: Sequence[int]) -> Tuple[int, int]:
+    """Which sampled frames a half-open frame span ``[start, end)`` holds.
+
+    Args:
+        span_frames: ``(start, end)`` frame indices of the video.
+        frame_inds: ascending indices of the sampled frames.
+
+    Returns:
+        ``(j0, j1)``: sampled frames ``j0 .. j1 - 1`` lie inside (``j0 == j1``:
+        none does); ``j1 == len(frame_inds)`` when none comes after the span.
+    """
+    inds = np.asarray(frame_inds, dtype=np.int64)
+    return (int(np.searchsorted(inds, int(span_frames[0]), side='left')),
+            int(np.searchsorted(inds, int(span_frames[1]), side='left')))
+
+
+def digits_for_fps(fps: float) -> int:
+    """The fewest decimals that keep every frame's time on its frame.
+
+    A time written with ``p`` decimals is off by at most ``0.5 * 10**-p`` s,
+    i.e. ``0.5 * 10**-p * fps`` frames; it rounds back to its own frame when
+    that is below half a frame: ``10**p > fps`` (1 decimal up to 9.99 fps,
+    2 up to 99.9 fps).
+    """
+    if fps <= 0:
+        raise ValueError(f'fps must be positive, got {fps}')
+    digits = 0
+    while 10**digits <= fps:
+        digits += 1
+    return digits
 
 
 @MODELS.register_module()
@@ -148,23 +186,59 @@ class SpanAnswer:
 
 @MODELS.register_module()
 class SnappedSpanAnswer(SpanAnswer):
-    """The span stated on the shown frame times (:func:`snap_span_to_frames`).
+    """The span stated on the shown frame times, exact at any frame rate.
 
     Ours, not the paper's: the answer's start is the time stamp of the first
     sampled frame inside the span, its end that of the first one after it
     (the duration when none), so the toy LLM copies a time it was shown
     instead of computing one it never saw (see ``docs/en/model_core.md``).
-    It also gives each frame boundary's time token to a
+    The frames are found on the ground truth's frame indices
+    (``gt_span_frames`` and ``frame_inds``; seconds only when a sample has
+    none, :func:`snap_span_to_frames`), and the times are written with
+    enough decimals for the video's frame rate (:func:`digits_for_fps`), so
+    the answer read back at that frame rate holds exactly the ground truth's
+    sampled frames. It also gives each frame boundary's time token to a
     :class:`TimeStampPointer` (:meth:`boundary_time_ids`).
 
     Args:
         tokenizer: the LLM's tokenizer (filled in by the grounder).
-        precision: digits of the times in the answer.
+        precision: the fewest digits of the times in the answer (more when
+            the frame rate needs them: 2 from 10 fps).
     """
 
     def span_to_write(self, span_seconds: Sequence[float], frame_times: Sequence[float],
                       duration: float) -> Tuple[float, float]:
         return snap_span_to_frames(span_seconds, frame_times, duration)
+
+    def digits(self, sample: GroundingDataSample) -> int:
+        """Decimals of the sample's answer times: ``precision``, or more for its fps."""
+        fps = sample.metainfo.get('fps')
+        return self.precision if fps is None else max(self.precision,
+                                                      digits_for_fps(float(fps)))
+
+    def snapped_span(self, sample: GroundingDataSample, frame_times: Sequence[float],
+                     duration: float) -> Tuple[float, float]:
+        """The span the answer states for the sample's ground truth, in seconds."""
+        meta = sample.metainfo
+        if 'gt_span_frames' not in sample or 'frame_inds' not in meta:
+            return self.span_to_write(sample.gt_span_seconds.tolist(), frame_times,
+                                      duration)
+        inds = np.asarray(meta['frame_inds'])[:len(frame_times)]
+        first_in, first_after = sampled_frames_in_span(sample.gt_span_frames.tolist(), inds)
+        if first_in >= first_after:  # no sampled frame inside: the span as it is
+            return tuple(float(t) for t in sample.gt_span_seconds.tolist())
+        end = (float(frame_times[first_after]) if first_after < len(frame_times) else
+               float(duration))
+        return float(frame_times[first_in]), end
+
+    def span_text(self, sample: GroundingDataSample, frame_times: Sequence[float],
+                  duration: float) -> str:
+        meta = sample.metainfo
+        if 'gt_span_seconds' not in sample:
+            raise KeyError(f"data sample {meta.get('video_id')!r} "
+                           f"(task {meta['task']}) has no gt_span_seconds")
+        start, end = self.snapped_span(sample, frame_times, duration)
+        return format_span(start, end, self.digits(sample))
 
     def boundary_time_ids(self, frame_times: Sequence[float], duration: float) -> list:
         """The token an answer writes for each of the ``T + 1`` frame boundaries.

@@ -1,7 +1,7 @@
 """The LLM backbone: a wrapper around transformers' ``AutoModelForCausalLM``."""
 import contextlib
 import importlib.util
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -242,6 +242,17 @@ class HFCausalLM(BaseModule):
     @property
     def eos_token_id(self) -> int:
         return int(self.tokenizer.eos_token_id)
+
+    @property
+    def stop_token_ids(self) -> Set[int]:
+        """Tokens that end generation: EOS and the generation config's
+        ``eos_token_id`` (one id or a list; Qwen2-7B-Instruct's
+        ``generation_config.json`` names ``<|im_end|>`` and ``<|endoftext|>``)."""
+        ids = {self.eos_token_id}
+        eos = getattr(getattr(self.hf_model, 'generation_config', None), 'eos_token_id', None)
+        if eos is not None:
+            ids.update(int(i) for i in (eos if isinstance(eos, (list, tuple)) else [eos]))
+        return ids
 
     @property
     def pad_token_id(self) -> int:
