@@ -167,7 +167,12 @@ def infer_seconds(cfg_model: dict, sample: GroundingDataSample, args, device) ->
     """Seconds per sample of ``test_step``, generating the answer's length."""
     register_all_modules()
     torch.manual_seed(0)
-    probe = MODELS.build(copy.deepcopy(cfg_model))
+    # The answer's length depends on the tokenizer and the answer part only:
+    # a tiny model of the same config tells it without building the large one.
+    probe_cfg = copy.deepcopy(cfg_model)
+    probe_cfg['llm']['llm_config'].update(LLM_SHAPES['tiny'])
+    probe_cfg['vision_encoder']['vision_config'].update(VISION_SHAPES['tiny'])
+    probe = MODELS.build(probe_cfg)
     new_tokens = answer_tokens(probe, sample)
     del probe
     meter = PeakMemoryMeter(device)
@@ -187,7 +192,10 @@ def train_tokens_per_s(cfg_model: dict, sample: GroundingDataSample, args,
     """Training steps of the model with its gradient checkpointing."""
     register_all_modules()
     torch.manual_seed(0)
-    model = MODELS.build(copy.deepcopy(cfg_model)).to(device).train()
+    # Built on the device itself (a 7B random init on the host takes minutes).
+    with torch.device(device):
+        model = MODELS.build(copy.deepcopy(cfg_model))
+    model.to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
     llm_params = sum(p.numel() for p in model.llm.parameters())
     gen = torch.Generator().manual_seed(0)
