@@ -20,13 +20,57 @@ LETTERBOX = [dict(type='GroundingResize', scale=(384, 384), keep_ratio=True),
              dict(type='GroundingPad', size=(384, 384))]
 
 
+FULL_SIZE_CONFIGS = ['configs/spacevllm_hcstvg.py', 'configs/spacevllm_hcstvg_v2.py',
+                     'configs/spacevllm_vidstg.py', 'configs/spacevllm_unistg.py',
+                     'configs/baselines/text_boxes_hcstvg.py']
+
+
+def _resizes_and_pads(cfg):
+    """Every resize / pad step in the config's loaders (mixtures included)."""
+    found = []
+
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get('type') in ('GroundingResize', 'GroundingPad'):
+                found.append(node)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        visit(cfg.get(key))
+    return found
+
+
+@pytest.mark.parametrize('path', FULL_SIZE_CONFIGS)
+def test_full_size_configs_resize_frames_as_llava_video_by_default(path):
+    from mmengine.config import Config
+    steps = _resizes_and_pads(Config.fromfile(path))
+    assert len(steps) >= 2
+    for step in steps:
+        assert step == dict(LLAVA_VIDEO_RESIZE), step
+
+
+def test_toy_keeps_its_letterbox():
+    from mmengine.config import Config
+    steps = _resizes_and_pads(Config.fromfile('configs/spacevllm_toy.py'))
+    assert {s['type'] for s in steps} == {'GroundingResize', 'GroundingPad'}
+    assert all(s.get('keep_ratio', True) for s in steps if s['type'] == 'GroundingResize')
+
+
 def _pipeline(resize):
-    return [dict(type='GroundingDecordInit', num_threads=1),
-            dict(type='UniformSampleFrames', num_frames=8, test_mode=True),
-            dict(type='GroundingDecordDecode'),
-            dict(type='LoadGroundingAnnotations'),
-            *resize,
-            dict(type='PackGroundingInputs')]
+    """HC-STVG v1's full-size test pipeline (from the config) at 8 frames,
+    with its resize (index 4) replaced by ``resize`` when given."""
+    from mmengine.config import Config
+    pipeline = copy.deepcopy(
+        Config.fromfile('configs/spacevllm_hcstvg.py').test_dataloader.dataset.pipeline)
+    pipeline[0]['num_threads'] = 1
+    pipeline[1]['num_frames'] = 8
+    if resize is not None:
+        pipeline[4:5] = resize
+    return pipeline
 
 
 def _dataset(root, resize):
@@ -43,7 +87,7 @@ def test_16x9_frames_resized_as_llava_video_and_letterboxed(tmp_path, fps):
     root = str(tmp_path) + '/'
     entries = write_hcstvg_16x9(root, num_train=0, num_test=1, size=(96, 54), fps=fps)['test']
     (name, entry), = entries.items()
-    squash = _dataset(root, [LLAVA_VIDEO_RESIZE])[0]
+    squash = _dataset(root, None)[0]  # the config's default
     boxed = _dataset(root, LETTERBOX)[0]
     for sample in (squash, boxed):
         meta = sample['data_samples'].metainfo

@@ -1,7 +1,8 @@
 # RefCOCO / RefCOCO+ / RefCOCOg (REC) in MDETR's COCO-style json
 # (final_refcoco_*.json, final_refcoco+_*.json, final_refcocog_*.json) and the
 # COCO train2014 images. An image runs through the video pipeline as a
-# one-frame video (the samplers return frame 0). Edit `data_root`.
+# one-frame video (the samplers return frame 0), resized to 384 x 384 as
+# LLaVA-Video's SigLIP processor does (see video_grounding.py). Edit `data_root`.
 dataset_type = 'RefCOCODataset'
 data_root = 'data/refcoco/'
 num_frames = 1
@@ -12,9 +13,9 @@ train_pipeline = [
     dict(type='UniformSampleFrames', num_frames=num_frames, test_mode=False),
     dict(type='GroundingDecordDecode'),
     dict(type='LoadGroundingAnnotations'),
-    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
+    dict(type='GroundingResize', scale=img_scale, keep_ratio=False,
+         interpolation='bicubic'),
     dict(type='GroundingRandomFlip', prob=0.5),
-    dict(type='GroundingPad', size=img_scale),
     dict(type='PackGroundingInputs'),
 ]
 test_pipeline = [
@@ -22,8 +23,8 @@ test_pipeline = [
     dict(type='UniformSampleFrames', num_frames=num_frames, test_mode=True),
     dict(type='GroundingDecordDecode'),
     dict(type='LoadGroundingAnnotations'),
-    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
-    dict(type='GroundingPad', size=img_scale),
+    dict(type='GroundingResize', scale=img_scale, keep_ratio=False,
+         interpolation='bicubic'),
     dict(type='PackGroundingInputs'),
 ]
 

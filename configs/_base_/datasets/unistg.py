@@ -4,9 +4,12 @@
 # ratio (round(ratio * len) samples per epoch). Edit the data roots.
 # SpaceVLLM's Uni-STG has ~110K auto-made STVG, ~50K TVG and ~320K REC
 # samples; the public parts are listed here, the ratios are a starting point.
-# `num_frames` is overridden by model configs; the sampler is at index 1.
-num_frames = 64
-img_scale = (384, 384)
+_base_ = ['./video_grounding.py']
+
+# The frames of every member (a RefCOCO image is a one-frame video) go through
+# the shared pipelines of configs/_base_/datasets/video_grounding.py.
+train_pipeline = {{_base_.train_pipeline}}
+test_pipeline = {{_base_.test_pipeline}}
 
 hcstvg_v1_root = 'data/hcstvg_v1/'
 hcstvg_v2_root = 'data/hcstvg_v2/'
@@ -15,26 +18,6 @@ charades_root = 'data/charades_sta/'
 didemo_root = 'data/didemo/'
 tacos_root = 'data/tacos/'
 refcoco_root = 'data/refcoco/'
-
-train_pipeline = [
-    dict(type='GroundingDecordInit', num_threads=2),
-    dict(type='UniformSampleFrames', num_frames=num_frames, test_mode=False),
-    dict(type='GroundingDecordDecode'),
-    dict(type='LoadGroundingAnnotations'),
-    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
-    dict(type='GroundingRandomFlip', prob=0.5),
-    dict(type='GroundingPad', size=img_scale),
-    dict(type='PackGroundingInputs'),
-]
-test_pipeline = [
-    dict(type='GroundingDecordInit', num_threads=2),
-    dict(type='UniformSampleFrames', num_frames=num_frames, test_mode=True),
-    dict(type='GroundingDecordDecode'),
-    dict(type='LoadGroundingAnnotations'),
-    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
-    dict(type='GroundingPad', size=img_scale),
-    dict(type='PackGroundingInputs'),
-]
 
 prompt_templates = dict(
     stvg=[
@@ -53,11 +36,8 @@ prompt_templates = dict(
 
 train_dataloader = dict(
     batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='pseudo_collate'),
     dataset=dict(
+        _delete_=True,
         type='UniSTGDataset',
         prompt_templates=prompt_templates,
         # HC-STVG v1, HC-STVG v2, VidSTG, Charades-STA, DiDeMo, TACoS,
@@ -104,15 +84,10 @@ train_dataloader = dict(
 # Uni-STG is a training mixture; validate on HC-STVG v1 (test split).
 val_dataloader = dict(
     batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='pseudo_collate'),
     dataset=dict(
         type='HCSTVGDataset', data_root=hcstvg_v1_root,
         ann_file='annos/hcstvg_v1/test.json',
-        data_prefix=dict(video='v1_video'), test_mode=True,
-        pipeline=test_pipeline))
+        data_prefix=dict(video='v1_video')))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type='STVGMetric', protocol='tubedetr')
