@@ -138,7 +138,12 @@ def test_image_phrase_gives_one_box(inferencer, tmp_path):
         1, 1.0, 30, 44)
     assert result['span_frames'] == [0, 1] and result['span_seconds'] == [0.0, 1.0]
     assert len(result['frames']) == 1 and result['frames'][0]['in_span']
-    assert cv2.imread(str(tmp_path / '0_picture.png')).shape[1] == 44
+    written = cv2.imread(str(tmp_path / '0_picture.png'))
+    # an image: the sentence alone as caption (no span line), no time bar under it
+    visualizer = inferencer.visualizer
+    assert written.shape[:2] == (
+        visualizer.render_caption('the red circle', 44).shape[0] + 30
+        + visualizer.footer_layout(44, time_bar=False)['height'], 44)
 
 
 def test_bad_inputs_name_the_input_and_field(inferencer, videos, tmp_path):
