@@ -17,9 +17,9 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAGE = osp.join(REPO, 'docs', 'en', 'config.md')
 
 
-def page_blocks():
+def page_blocks(page=PAGE):
     """``{file name: text}`` of the page's python blocks that name their file."""
-    with open(PAGE) as f:
+    with open(page) as f:
         text = f.read()
     blocks = {}
     for body in re.findall(r'```python\n(.*?)```', text, flags=re.S):
@@ -50,6 +50,11 @@ def test_the_page_has_its_complete_configs():
     assert sorted(page_blocks()) == [
         'configs/my_box_head_toy.py', 'configs/my_hcstvg_stage1.py',
         'configs/my_toy_1k.py', 'configs/my_toy_slow_llm.py', 'my_box_head.py']
+
+
+def test_get_started_shows_the_same_first_config():
+    started = page_blocks(osp.join(REPO, 'docs', 'en', 'get_started.md'))
+    assert started == {'configs/my_toy_1k.py': page_blocks()['configs/my_toy_1k.py']}
 
 
 def test_first_config_keeps_the_schedule_shape(config_dir):
