@@ -407,10 +407,10 @@ class GroundingInferencer(BaseInferencer):
                 os.makedirs(out_dir, exist_ok=True)
                 cv2.imwrite(osp.join(out_dir, f'{name}.png'), drawn[0][..., ::-1])
             if show:
-                num, height, width = drawn.shape[:3]
+                height, width = sample.metainfo['ori_shape'][:2]
                 small = self.draw_sampled_frames(
                     video, sample, draw_pred,
-                    self.visualizer.grid_frame_width(num, height, width))
+                    self.visualizer.grid_frame_width(len(drawn), height, width))
                 self.visualizer.show(self.visualizer.make_grid(small), win_name=name,
                                      wait_time=wait_time)
             results.append(drawn)
