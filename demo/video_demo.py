@@ -87,8 +87,12 @@ def main(argv=None) -> dict:
                                render_all_frames=not args.sampled_frames_only)
     result['output'] = out_file
     if args.grid:
-        drawn = inferencer.draw_sampled_frames(args.video, sample)
-        grid = inferencer.visualizer.make_grid(drawn)
+        visualizer = inferencer.visualizer
+        height, width = sample.metainfo['ori_shape'][:2]
+        num = len(sample.metainfo['frame_inds'])
+        drawn = inferencer.draw_sampled_frames(
+            args.video, sample, max_width=visualizer.grid_frame_width(num, height, width))
+        grid = visualizer.make_grid(drawn)  # at most max_grid_size a side
         if osp.dirname(args.grid):
             os.makedirs(osp.dirname(args.grid), exist_ok=True)
         cv2.imwrite(args.grid, grid[..., ::-1])

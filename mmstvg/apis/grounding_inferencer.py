@@ -4,8 +4,8 @@ Example::
 
     from mmstvg.apis import GroundingInferencer
 
-    inferencer = GroundingInferencer('configs/spacevllm_toy.py', 'work_dirs/x/iter_3000.pth',
-                                     device='cpu')
+    inferencer = GroundingInferencer('configs/spacevllm_toy.py',
+                                     'work_dirs/spacevllm_toy/iter_4000.pth', device='cpu')
     result = inferencer('video.mp4', 'the red circle moves left', out_dir='outputs')
     pred = result['predictions'][0]
     pred['span_seconds'], pred['frames'][0]['box_xyxy']
@@ -30,7 +30,7 @@ from mmstvg.engine.checkpoint_conversion import resolve_checkpoint
 from mmstvg.registry import FUNCTIONS, INFERENCERS, MODELS, VISUALIZERS
 from mmstvg.structures import GroundingDataSample, clip_boxes, frames_in_span
 from mmstvg.utils import (atomic_write, check_checkpoint_fits_model, check_writable,
-                          register_all_modules, unsafe_checkpoint_loading)
+                          register_all_modules, safe_file_stem, unsafe_checkpoint_loading)
 from mmstvg.visualization import GroundingVisualizer
 from .inference_pipeline import (adapt_test_pipeline, build_inference_data_info,
                                  open_video_source)
@@ -352,9 +352,15 @@ class GroundingInferencer(BaseInferencer):
 
     def draw_sampled_frames(self, video: Union[str, np.ndarray],
                             sample: GroundingDataSample,
-                            draw_pred: bool = True) -> np.ndarray:
+                            draw_pred: bool = True,
+                            max_width: Optional[int] = None) -> np.ndarray:
         """The sampled frames at original size with the predicted tube, the
         caption (sentence and span) and the footer (time, span bar).
+
+        An image (task ``rec``) gets the sentence alone as caption and no
+        time bar. ``max_width`` shrinks wider frames before drawing (see
+        ``GroundingVisualizer.draw_frames``; ``grid_frame_width`` gives the
+        width for a capped grid).
 
         Returns:
             uint8 ``(T, H', W, 3)`` RGB (see ``GroundingVisualizer.draw_frames``).
@@ -367,12 +373,13 @@ class GroundingInferencer(BaseInferencer):
         frames = frames.asnumpy() if hasattr(frames, 'asnumpy') else np.asarray(frames)
         span = [int(v) for v in sample.pred_span_frames.tolist()]
         boxes = self._reported_boxes(sample) if draw_pred else None
+        caption = meta['sentence'] if meta['task'] == 'rec' else span_caption(
+            meta['sentence'], sample.pred_span_seconds.tolist(),
+            bool(sample.pred_parse_ok))
         drawn_sample = tube_sample_for_frames(
-            sample, frame_inds, boxes, frames_in_span(frame_inds, span),
-            span_caption(meta['sentence'], sample.pred_span_seconds.tolist(),
-                         bool(sample.pred_parse_ok)))
+            sample, frame_inds, boxes, frames_in_span(frame_inds, span), caption)
         return self.visualizer.draw_frames(frames, drawn_sample, draw_gt=False,
-                                           draw_pred=draw_pred)
+                                           draw_pred=draw_pred, max_width=max_width)
 
     def visualize(self, inputs: list, preds: List[GroundingDataSample],
                   return_vis: bool = False, show: bool = False, wait_time: float = 0,
@@ -416,7 +423,11 @@ class GroundingInferencer(BaseInferencer):
                 os.makedirs(out_dir, exist_ok=True)
                 cv2.imwrite(osp.join(out_dir, f'{name}.png'), drawn[0][..., ::-1])
             if show:
-                self.visualizer.show(self.visualizer.make_grid(drawn), win_name=name,
+                height, width = sample.metainfo['ori_shape'][:2]
+                small = self.draw_sampled_frames(
+                    video, sample, draw_pred,
+                    self.visualizer.grid_frame_width(len(drawn), height, width))
+                self.visualizer.show(self.visualizer.make_grid(small), win_name=name,
                                      wait_time=wait_time)
             results.append(drawn)
         return results if (return_vis or show) else None
@@ -432,7 +443,7 @@ class GroundingInferencer(BaseInferencer):
     @staticmethod
     def output_name(sample: GroundingDataSample, index: int) -> str:
         """File stem of an input's outputs: ``<index>_<video_id>``."""
-        return f'{index}_{sample.metainfo["video_id"]}'
+        return f'{index}_{safe_file_stem(sample.metainfo["video_id"])}'
 
     def postprocess(self, preds: List[GroundingDataSample],
                     visualization: Optional[List[np.ndarray]],

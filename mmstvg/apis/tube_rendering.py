@@ -58,10 +58,15 @@ def densify_tube(sampled_inds: np.ndarray, boxes: np.ndarray, span_frames: Tuple
 
 
 def span_caption(sentence: str, span_seconds, parse_ok: bool = True) -> str:
-    """The caption drawn above the frames: the sentence and the predicted span."""
+    """The caption drawn above the frames: the sentence, then the predicted span.
+
+    The span is on its own line, which the visualizer's caption never cuts
+    (:func:`~mmstvg.visualization.drawing.render_caption`): a long sentence
+    is shortened, the span always shows.
+    """
     if not parse_ok:
-        return f'{sentence} | span: (no parsable answer)'
-    return f'{sentence} | span: {float(span_seconds[0]):.2f}s - {float(span_seconds[1]):.2f}s'
+        return f'{sentence}\nspan: (no parsable answer)'
+    return f'{sentence}\nspan: {float(span_seconds[0]):.2f}s - {float(span_seconds[1]):.2f}s'
 
 
 def tube_sample_for_frames(sample: GroundingDataSample, frame_inds: np.ndarray,

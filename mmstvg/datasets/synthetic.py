@@ -27,10 +27,12 @@ the videos are not 20 s long.
 import json
 import os
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+from mmengine.utils import ProgressBar
 
 from mmstvg.structures import paired_box_iou, span_iou
 
@@ -228,7 +230,8 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
                             appear_prob: float = 0.5,
                             seed: int = 0,
                             write_tvg: bool = True,
-                            write_rec: bool = True) -> dict:
+                            write_rec: bool = True,
+                            show_progress: bool = False) -> dict:
     """Write the synthetic STVG set (videos + HC-STVG / TVG / REC annotations).
 
     Same arguments and seed give the same files.
@@ -247,6 +250,8 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
         seed: the random seed.
         write_tvg: also write the Charades-STA-format files.
         write_rec: also write the REC images and MDETR-style json.
+        show_progress: a progress bar per split on stderr (mmengine's
+            ``ProgressBar``); it touches no random state.
 
     Returns:
         A summary: ``{'root', 'num_videos': {split: n}, 'files': [...],
@@ -269,6 +274,7 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
         images, annotations = [], []
         if write_rec:
             os.makedirs(osp.join(out_dir, 'images', split), exist_ok=True)
+        bar = ProgressBar(count, file=sys.stderr) if show_progress and count else None
         for index in range(count):
             rng = np.random.default_rng([seed, split_id, index])
             num_frames = int(rng.integers(frame_range[0], frame_range[1] + 1))
@@ -303,6 +309,10 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
                 annotations.append(dict(id=index, image_id=index, bbox=box,
                                         area=box[2] * box[3], iscrowd=0,
                                         category_id=1))
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            sys.stderr.write('\n')
         path = osp.join(ann_dir, f'hcstvg_v1_{split}.json')
         with open(path, 'w') as f:
             json.dump(hcstvg, f)

@@ -11,6 +11,7 @@ from .checkpoint_compat import (CorruptCheckpointError, UnsafeCheckpointError,  
                                 patch_mmengine_checkpoint_loading,
                                 unsafe_checkpoint_loading)
 from .checkpoint_keys import CheckpointMismatchError, check_checkpoint_fits_model  # noqa: E402
+from .file_names import safe_file_stem  # noqa: E402
 from .setup_env import register_all_modules  # noqa: E402
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     'patch_mmengine_local_writes', 'CorruptCheckpointError', 'UnsafeCheckpointError',
     'allow_unsafe_checkpoint_loading', 'load_local_checkpoint',
     'patch_mmengine_checkpoint_loading', 'unsafe_checkpoint_loading',
-    'CheckpointMismatchError', 'check_checkpoint_fits_model', 'register_all_modules'
+    'CheckpointMismatchError', 'check_checkpoint_fits_model', 'safe_file_stem',
+    'register_all_modules'
 ]

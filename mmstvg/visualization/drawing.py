@@ -100,24 +100,41 @@ def text_metrics(width: int,
     return scale, text_h + baseline, baseline, pad
 
 
-def wrap_text(text: str, width: int, scale: float, max_lines: int) -> List[str]:
+def _split_to_width(word: str, width: int, scale: float) -> List[str]:
+    """Cut a word wider than ``width`` pixels into pieces that fit (>= 1 char)."""
+    pieces: List[str] = []
+    current = ''
+    for char in word:
+        if current and cv2.getTextSize(current + char, FONT, scale, 1)[0][0] > width:
+            pieces.append(current)
+            current = char
+        else:
+            current += char
+    return pieces + [current] if current else pieces
+
+
+def wrap_text(text: str, width: int, scale: float,
+              max_lines: Optional[int] = None) -> List[str]:
     """Greedy word wrap of ``text`` into lines no wider than ``width`` pixels.
 
-    A single word wider than ``width`` stays on its own line (cut by the
-    band). Beyond ``max_lines`` lines, the last kept line ends with ``...``.
+    A word wider than ``width`` is cut between characters, so every character
+    lands inside the band however narrow it is. Beyond ``max_lines`` lines
+    (None: no limit), the last kept line ends with ``...``.
     """
     lines: List[str] = []
     current = ''
     for word in text.split():
         candidate = f'{current} {word}'.strip()
-        if current and cv2.getTextSize(candidate, FONT, scale, 1)[0][0] > width:
-            lines.append(current)
-            current = word
-        else:
+        if cv2.getTextSize(candidate, FONT, scale, 1)[0][0] <= width:
             current = candidate
+            continue
+        if current:
+            lines.append(current)
+        *full, current = _split_to_width(word, width, scale)
+        lines.extend(full)
     if current:
         lines.append(current)
-    if len(lines) > max_lines:
+    if max_lines is not None and len(lines) > max_lines:
         lines = lines[:max_lines]
         lines[-1] = lines[-1] + ' ...'
     return lines or ['']
@@ -129,18 +146,29 @@ def render_caption(text: str,
                    max_lines: int = 3) -> np.ndarray:
     """Render ``text``, wrapped, as a band ``(h, width, 3)`` to put on top.
 
+    The first line of ``text`` (the sentence) is wrapped to at most
+    ``max_lines`` lines; every further line (``\n``-separated, e.g. the
+    predicted span) is wrapped and always shown in full, so it survives any
+    frame width and sentence length.
+
     Args:
-        text: the sentence.
+        text: the sentence, optionally followed by ``\n`` and lines that
+            must stay visible.
         width: width of the band in pixels.
         font_scale: see :func:`text_metrics`.
-        max_lines: most lines of text.
+        max_lines: most lines of the sentence.
 
     Returns:
         uint8 RGB array with white text on a dark background; ``h`` is even
         and grows by one line height (plus padding) per line.
     """
     scale, line_h, baseline, pad = text_metrics(width, font_scale)
-    lines = wrap_text(text, max(1, width - 2 * pad), scale, max_lines)
+    text_width = max(1, width - 2 * pad)
+    sentence, *kept = text.split('\n')
+    lines = wrap_text(sentence, text_width, scale, max_lines) if (
+        sentence.strip() or not kept) else []
+    for line in kept:
+        lines.extend(wrap_text(line, text_width, scale))
     height = to_even(len(lines) * (line_h + pad) + pad)
     band = np.empty((height, width, 3), dtype=np.uint8)
     band[:] = BACKGROUND

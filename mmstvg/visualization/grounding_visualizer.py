@@ -15,7 +15,12 @@ sampled frames:
   box score) and a time bar over the whole video: the GT span in the upper
   half, the predicted span in the lower half, a white tick at the frame;
 - the sentence, wrapped, as a caption above a grid of all frames (pictures)
-  or above every frame (videos).
+  or above every frame (videos);
+- images (task ``rec``) carry no time: their footer is the label row alone.
+
+Picture grids are capped at ``max_grid_size`` pixels a side: the frames of a
+large video are drawn smaller first (so the text is drawn at the size it is
+read at), and a grid still over the cap is shrunk to fit.
 
 Drawing is plain numpy slicing and ``cv2.putText`` (:mod:`.drawing`,
 :mod:`.time_bar`), not MMEngine's matplotlib-backed ``draw_bboxes``: boxes land
@@ -67,6 +72,8 @@ class GroundingVisualizer(Visualizer):
         max_caption_lines: the sentence is wrapped to at most this many lines
             (the last one ends with ``...`` when cut).
         grid_gap: pixels of white between grid cells.
+        max_grid_size: longest side in pixels of a picture grid (png, the
+            window, the vis backends); None for no cap.
         fig_save_cfg: passed to MMEngine's :class:`Visualizer`.
         fig_show_cfg: passed to MMEngine's :class:`Visualizer`.
     """
@@ -84,6 +91,7 @@ class GroundingVisualizer(Visualizer):
                  grid_ncols: Optional[int] = None,
                  max_caption_lines: int = 3,
                  grid_gap: int = 2,
+                 max_grid_size: Optional[int] = 4096,
                  fig_save_cfg: dict = dict(frameon=False),
                  fig_show_cfg: dict = dict(frameon=False)) -> None:
         super().__init__(
@@ -101,6 +109,9 @@ class GroundingVisualizer(Visualizer):
         self.grid_ncols = grid_ncols
         self.max_caption_lines = max_caption_lines
         self.grid_gap = grid_gap
+        if max_grid_size is not None and max_grid_size < 16:
+            raise ValueError(f'max_grid_size must be at least 16 px, got {max_grid_size}')
+        self.max_grid_size = max_grid_size
 
     # ------------------------------------------------------------------ frames
     @staticmethod
@@ -195,12 +206,12 @@ class GroundingVisualizer(Visualizer):
         return render_caption(text, width, self.font_scale,
                               self.max_caption_lines)
 
-    def footer_layout(self, width: int) -> dict:
+    def footer_layout(self, width: int, time_bar: bool = True) -> dict:
         """Geometry of the footer under a frame of this width.
 
         See :func:`~mmstvg.visualization.time_bar.footer_layout`.
         """
-        return footer_layout(width, self.font_scale)
+        return footer_layout(width, self.font_scale, time_bar)
 
     # ---------------------------------------------------------------- drawing
     def _draw_tube(self, frames: np.ndarray, data_sample: GroundingDataSample,
@@ -232,7 +243,8 @@ class GroundingVisualizer(Visualizer):
                     draw_gt: bool = True,
                     draw_pred: bool = True,
                     show_text: bool = True,
-                    show_sentence: bool = True) -> np.ndarray:
+                    show_sentence: bool = True,
+                    max_width: Optional[int] = None) -> np.ndarray:
         """Draw the GT and predicted tubes of a sample on its sampled frames.
 
         Args:
@@ -250,11 +262,14 @@ class GroundingVisualizer(Visualizer):
                 box score, time bar).
             show_sentence: with ``show_text``, also put the sentence as a
                 caption above every frame.
+            max_width: frames wider than this are shrunk to it (aspect kept,
+                ``cv2.INTER_AREA``) before drawing, boxes with them.
 
         Returns:
             uint8 RGB array ``(T, H', W, 3)``; ``H' = H`` without text, else
             ``H`` plus the footer (and caption) heights. The frame itself
-            occupies rows ``[caption_h, caption_h + H)``.
+            occupies rows ``[caption_h, caption_h + H)``. With ``max_width``
+            below the frame width, ``W`` and ``H`` are the shrunk size.
 
         Raises:
             ValueError: naming the sample and field on inconsistent input.
@@ -268,6 +283,15 @@ class GroundingVisualizer(Visualizer):
             raise ValueError(f'{sample_name(data_sample)}: {num} frames given '
                              f'for {len(meta["frame_inds"])} frame_inds')
         scale = self.box_scale((height, width), data_sample)
+        if max_width is not None and width > max_width:
+            new_w = max(1, int(max_width))
+            new_h = max(1, int(round(height * new_w / width)))
+            source = np.stack([
+                cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_AREA)
+                for frame in source
+            ])
+            scale = (scale[0] * new_w / width, scale[1] * new_h / height)
+            height, width = new_h, new_w
 
         # One canvas for caption, frame and footer: the frames are copied
         # (and transposed from a tensor) once, straight into it.
@@ -300,6 +324,30 @@ class GroundingVisualizer(Visualizer):
                             line_width)
         return canvas
 
+    def _grid_ncols(self, num: int, ncols: Optional[int] = None) -> int:
+        """Columns of a grid of ``num`` frames."""
+        ncols = ncols or self.grid_ncols or int(math.ceil(math.sqrt(num)))
+        return max(1, min(int(ncols), num))
+
+    def grid_frame_width(self, num: int, height: int, width: int,
+                         ncols: Optional[int] = None) -> int:
+        """Width to draw ``num`` frames of ``height x width`` at for a grid.
+
+        The widest frames whose grid (frames, footers, gaps) fits
+        ``max_grid_size`` on both sides, and at most ``width``; the caption
+        is left out, so :meth:`make_grid` may still shrink the grid a little.
+        """
+        if self.max_grid_size is None:
+            return width
+        ncols = self._grid_ncols(num, ncols)
+        nrows = int(math.ceil(num / ncols))
+        gap = self.grid_gap
+        cell_w = (self.max_grid_size - (ncols - 1) * gap) / ncols
+        cell_h = (self.max_grid_size - (nrows - 1) * gap) / nrows
+        footer_h = self.footer_layout(width)['height']
+        factor = min(1.0, cell_w / width, cell_h / (height + footer_h))
+        return max(1, min(width, int(math.floor(width * factor))))
+
     def make_grid(self,
                   frames: np.ndarray,
                   ncols: Optional[int] = None,
@@ -315,15 +363,15 @@ class GroundingVisualizer(Visualizer):
             uint8 array of ``rows * H + (rows - 1) * gap`` (plus the caption)
             by ``ncols * W + (ncols - 1) * gap``; cell ``(r, c)`` starts at
             ``(r * (H + gap), c * (W + gap))`` below the caption; unused
-            cells are black, gaps white.
+            cells are black, gaps white. A grid over ``max_grid_size``
+            on a side is then shrunk to fit (``cv2.INTER_AREA``).
         """
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[0] == 0:
             raise ValueError(f'make_grid needs frames (T, H, W, 3) with T > 0, '
                              f'got {frames.shape}')
         num, height, width = frames.shape[:3]
-        ncols = ncols or self.grid_ncols or int(math.ceil(math.sqrt(num)))
-        ncols = max(1, min(int(ncols), num))
+        ncols = self._grid_ncols(num, ncols)
         nrows = int(math.ceil(num / ncols))
         gap = self.grid_gap
         grid = np.full((nrows * height + (nrows - 1) * gap,
@@ -335,6 +383,12 @@ class GroundingVisualizer(Visualizer):
         if caption is not None:
             grid = np.concatenate(
                 [self.render_caption(caption, grid.shape[1]), grid], axis=0)
+        longest = max(grid.shape[:2])
+        if self.max_grid_size is not None and longest > self.max_grid_size:
+            factor = self.max_grid_size / longest
+            size = (max(1, int(grid.shape[1] * factor)),
+                    max(1, int(grid.shape[0] * factor)))
+            grid = cv2.resize(grid, size, interpolation=cv2.INTER_AREA)
         return grid
 
     @staticmethod
@@ -425,13 +479,13 @@ class GroundingVisualizer(Visualizer):
                              f'{IMAGE_EXTENSIONS + VIDEO_EXTENSIONS}')
         if add_to_backends is None:
             add_to_backends = out_file is None
-        drawn = self.draw_frames(
-            image, data_sample, draw_gt, draw_pred, show_text=True,
-            show_sentence=False)
         sentence = None if data_sample is None else data_sample.metainfo.get(
             'sentence')
 
         if ext in VIDEO_EXTENSIONS:
+            drawn = self.draw_frames(
+                image, data_sample, draw_gt, draw_pred, show_text=True,
+                show_sentence=False)
             if sentence is not None:
                 caption = self.render_caption(sentence, drawn.shape[2])
                 video = np.concatenate([
@@ -443,11 +497,16 @@ class GroundingVisualizer(Visualizer):
             self.write_video(video, out_file,
                              self._video_fps(data_sample, len(drawn)))
         if ext in IMAGE_EXTENSIONS or show or add_to_backends:
+            frames = self.frames_to_numpy(image, data_sample)
+            max_width = self.grid_frame_width(*frames.shape[:3])
+            drawn = self.draw_frames(
+                frames, data_sample, draw_gt, draw_pred, show_text=True,
+                show_sentence=False, max_width=max_width)
             grid = self.make_grid(drawn, caption=sentence)
             if ext in IMAGE_EXTENSIONS:
                 if osp.dirname(out_file):
                     os.makedirs(osp.dirname(out_file), exist_ok=True)
-                # Fast PNG compression: a 64-frame grid is ~4k px square.
+                # Fast PNG compression: a grid can be max_grid_size square.
                 params = [cv2.IMWRITE_PNG_COMPRESSION, 1] if ext == '.png' else []
                 if not cv2.imwrite(out_file, grid[..., ::-1], params):
                     raise IOError(f'{out_file}: OpenCV could not write it')

@@ -10,6 +10,9 @@ Layout of a footer (rows from the top; see :func:`footer_layout`):
   ``[start, end)`` fills the upper half, the predicted span the lower half,
   and a white tick marks the frame itself.
 
+An image (task ``rec``) has no time: its footer is the label row alone,
+without the time, and no bar.
+
 Spans are the half-open frame spans of the data sample (``*_span_frames``; or
 ``*_span_seconds`` times ``fps``); a sample without a span falls back to its
 box mask for the flags.
@@ -26,12 +29,14 @@ from .drawing import (BACKGROUND, BAR_BASE, FONT, OFF_COLOR, TEXT_COLOR, Color,
 __all__ = ['footer_layout', 'timeline_x', 'span_in_frames', 'render_footers']
 
 
-def footer_layout(width: int, font_scale: Optional[float] = None) -> dict:
+def footer_layout(width: int, font_scale: Optional[float] = None,
+                  time_bar: bool = True) -> dict:
     """Geometry of the footer under a frame of a given width.
 
     Args:
         width: frame width in pixels.
         font_scale: see :func:`~mmstvg.visualization.drawing.text_metrics`.
+        time_bar: False (images): the label row alone, ``bar_h`` 0.
 
     Returns:
         A dict with ``height`` (even), ``label_h`` (the label row),
@@ -42,9 +47,9 @@ def footer_layout(width: int, font_scale: Optional[float] = None) -> dict:
     """
     scale, line_h, baseline, pad = text_metrics(width, font_scale)
     label_h = line_h + 2 * pad
-    bar_h = max(4, to_even(line_h))
+    bar_h = max(4, to_even(line_h)) if time_bar else 0
     return dict(
-        height=to_even(label_h + bar_h + pad),
+        height=to_even(label_h + bar_h + pad) if time_bar else to_even(label_h),
         label_h=label_h,
         bar_top=label_h,
         bar_h=bar_h,
@@ -132,6 +137,9 @@ def render_footers(data_sample: GroundingDataSample,
                    font_scale: Optional[float] = None) -> np.ndarray:
     """Render the footers of all sampled frames of a sample.
 
+    A sample of task ``rec`` (an image) gets the label row alone: no time,
+    no time bar.
+
     Args:
         data_sample: the sample (metainfo ``frame_inds``, ``frame_times`` or
             ``fps``, ``num_frames``; GT / predicted spans, ``pred_box_scores``).
@@ -142,9 +150,11 @@ def render_footers(data_sample: GroundingDataSample,
         font_scale: see :func:`footer_layout`.
 
     Returns:
-        uint8 RGB array ``(T, footer_layout(width)['height'], width, 3)``.
+        uint8 RGB array ``(T, footer_layout(width, font_scale, time_bar)
+        ['height'], width, 3)``, ``time_bar`` False for task ``rec``.
     """
-    layout = footer_layout(width, font_scale)
+    time_bar = data_sample.metainfo.get('task') != 'rec'
+    layout = footer_layout(width, font_scale, time_bar)
     frame_inds, labels, num_frames = _time_info(data_sample, num_sampled)
     margin, top, bar_h = layout['margin'], layout['bar_top'], layout['bar_h']
     half = bar_h // 2
@@ -154,7 +164,8 @@ def render_footers(data_sample: GroundingDataSample,
     base[:] = BACKGROUND
     bar_start = timeline_x(0, num_frames, width, margin)
     bar_end = timeline_x(num_frames, num_frames, width, margin)
-    base[top:top + bar_h, bar_start:bar_end] = BAR_BASE
+    if time_bar:
+        base[top:top + bar_h, bar_start:bar_end] = BAR_BASE
     flags = {}
     for prefix, color, rows in (('gt', gt_color, slice(top, top + half)),
                                 ('pred', pred_color, slice(top + half, top + bar_h))):
@@ -163,7 +174,7 @@ def render_footers(data_sample: GroundingDataSample,
             continue
         flags[prefix] = _in_span_flags(data_sample, prefix, frame_inds)
         span = span_in_frames(data_sample, prefix)
-        if span is None or span[1] <= span[0]:
+        if not time_bar or span is None or span[1] <= span[0]:
             continue
         start = timeline_x(span[0], num_frames, width, margin)
         end = max(start + 1, timeline_x(span[1], num_frames, width, margin))
@@ -178,8 +189,10 @@ def render_footers(data_sample: GroundingDataSample,
         index = frame_inds[k] if k < len(frame_inds) else 0
         tick = min(timeline_x(index, num_frames, width, margin),
                    max(bar_end - tick_w, bar_start))
-        footer[top:top + bar_h, tick:tick + tick_w] = TEXT_COLOR
-        parts = [(labels[k] if k < len(labels) else '', TEXT_COLOR)]
+        parts = []
+        if time_bar:
+            footer[top:top + bar_h, tick:tick + tick_w] = TEXT_COLOR
+            parts.append((labels[k] if k < len(labels) else '', TEXT_COLOR))
         for prefix, name, color in (('gt', 'GT', gt_color),
                                     ('pred', 'Pred', pred_color)):
             if flags[prefix] is None:

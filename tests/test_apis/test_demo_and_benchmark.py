@@ -9,6 +9,7 @@ import cv2
 import decord
 import numpy as np
 import pytest
+import torch
 
 from mmstvg.apis import span_caption
 from mmstvg.visualization import GroundingVisualizer
@@ -83,8 +84,14 @@ def test_benchmark_reports_median_and_mean_seconds(config_file, capsys):
     assert bench.frame_size_of(bench.Config.fromfile(config_file)) == (32, 32)
     result = bench.main([config_file, '--num-frames', '6', '--num-samples', '3',
                          '--warmup', '1', '--device', 'cpu', '--max-new-tokens', '4'])
-    last_line = capsys.readouterr().out.strip().splitlines()[-1]
-    assert json.loads(last_line) == json.loads(json.dumps(result))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert json.loads(lines[-1]) == json.loads(json.dumps(result))
+    # the split is printed in ms, so a fast space decoder does not read as 0
+    split_line = next(line for line in lines if line.startswith('split (mean ms/sample)'))
+    boxes_ms = float(split_line.split('boxes ')[1].split(',')[0])
+    assert boxes_ms == pytest.approx(1000 * result['split_seconds_per_sample']['boxes'],
+                                     abs=1e-3) and boxes_ms > 0
+    assert result['untimed_parts'] == []
     calls = result['per_call_seconds']
     assert len(calls) == 3 and result['num_frames'] == 6
     assert result['seconds_per_sample'] == statistics.median(calls)
@@ -94,3 +101,18 @@ def test_benchmark_reports_median_and_mean_seconds(config_file, capsys):
     assert min(split['vision'], split['llm'], split['boxes']) > 0
     assert sum(split.values()) == pytest.approx(statistics.fmean(calls))
     assert 0 <= result['generated_tokens_per_sample'] <= 4
+
+
+def test_benchmark_part_timer_times_only_the_parts_a_model_has():
+    bench = load_script('tools/analysis_tools/benchmark_infer.py')
+    model = torch.nn.Module()
+    model.llm = torch.nn.Linear(2, 2)  # no vision encoder, no space decoder
+    timer = bench.PartTimer(model, dict(vision=['vision_encoder'], llm=['llm'],
+                                        boxes=['space_decoder']), torch.device('cpu'))
+    assert timer.groups == ['llm']
+    model.llm(torch.zeros(1, 2))
+    totals = timer.reset()
+    assert set(totals) == {'llm'} and totals['llm'] > 0
+    timer.remove()
+    model.llm(torch.zeros(1, 2))
+    assert timer.reset() == {}

@@ -138,7 +138,12 @@ def test_image_phrase_gives_one_box(inferencer, tmp_path):
         1, 1.0, 30, 44)
     assert result['span_frames'] == [0, 1] and result['span_seconds'] == [0.0, 1.0]
     assert len(result['frames']) == 1 and result['frames'][0]['in_span']
-    assert cv2.imread(str(tmp_path / '0_picture.png')).shape[1] == 44
+    written = cv2.imread(str(tmp_path / '0_picture.png'))
+    # an image: the sentence alone as caption (no span line), no time bar under it
+    visualizer = inferencer.visualizer
+    assert written.shape[:2] == (
+        visualizer.render_caption('the red circle', 44).shape[0] + 30
+        + visualizer.footer_layout(44, time_bar=False)['height'], 44)
 
 
 def test_bad_inputs_name_the_input_and_field(inferencer, videos, tmp_path):
@@ -179,3 +184,19 @@ def test_prediction_to_dict_by_hand():
     del sample.pred_box_scores
     assert all(f['box_xyxy'] is None and f['score'] is None
                for f in prediction_to_dict(sample)['frames'])
+
+
+def test_shown_grid_is_capped(inferencer, monkeypatch):
+    shown = []
+    visualizer = inferencer.visualizer
+    monkeypatch.setattr(visualizer, 'show', lambda image, **kwargs: shown.append(image))
+    monkeypatch.setattr(visualizer, 'max_grid_size', 64)
+    frames = np.random.default_rng(2).integers(0, 255, (6, 60, 80, 3), dtype=np.uint8)
+    out = inferencer(frames, 'the red circle', fps=2.0, show=True, return_vis=True)
+    drawn = out['visualization'][0]
+    assert drawn.shape[2] == 80  # the returned frames stay at their own size
+    assert len(shown) == 1 and max(shown[0].shape[:2]) <= 64
+    # 4 frames drawn at most 28 px wide for the 2 x 2 grid (each with its caption,
+    # which make_grid then shrinks to the cap)
+    assert visualizer.grid_frame_width(len(drawn), 60, 80) == 28
+    assert shown[0].shape[1] <= 2 * 28 + 2

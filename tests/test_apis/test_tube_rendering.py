@@ -78,5 +78,5 @@ def test_render_tube_video_draws_the_box_on_span_frames_only(tmp_path):
 
 
 def test_span_caption():
-    assert span_caption('a dog', (1.0, 2.25)) == 'a dog | span: 1.00s - 2.25s'
-    assert span_caption('a dog', (0.0, 0.0), False) == 'a dog | span: (no parsable answer)'
+    assert span_caption('a dog', (1.0, 2.25)) == 'a dog\nspan: 1.00s - 2.25s'
+    assert span_caption('a dog', (0.0, 0.0), False) == 'a dog\nspan: (no parsable answer)'

@@ -96,3 +96,15 @@ def test_whole_video_centre_baseline_by_hand():
     entry['bbox'] = [[10, 5, 10, 10]] * 4
     scores = whole_video_centre_baseline({'a.mp4': entry})
     assert scores['m_vIoU'] == pytest.approx(4 * (50 / 150) / 10)
+
+
+def test_progress_bar_goes_to_stderr_and_changes_no_file(tmp_path, capsys):
+    kwargs = dict(num_train=2, num_val=0, size=32, frame_range=(8, 9), write_tvg=False,
+                  write_rec=False)
+    generate_synthetic_stvg(str(tmp_path / 'quiet'), **kwargs)
+    assert capsys.readouterr().err == ''
+    generate_synthetic_stvg(str(tmp_path / 'bar'), show_progress=True, **kwargs)
+    captured = capsys.readouterr()
+    assert '2/2, ' in captured.err and captured.out == ''
+    for name in ('annotations/hcstvg_v1_train.json', 'videos/synth_train_00001.mp4'):
+        assert (tmp_path / 'quiet' / name).read_bytes() == (tmp_path / 'bar' / name).read_bytes()

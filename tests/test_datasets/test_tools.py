@@ -1,5 +1,6 @@
 """The converter, browse and benchmark tools run end to end on a tiny set."""
 import json
+import os
 import os.path as osp
 import runpy
 import sys
@@ -38,7 +39,9 @@ def test_browse_dataset_writes_a_grid(tiny_set, tmp_path, monkeypatch):
              [osp.join(REPO, 'configs/_base_/datasets/synthetic_stvg.py'),
               '--output-dir', out, '--num-samples', '2'] + options(tiny_set),
              monkeypatch)
-    picture = cv2.imread(osp.join(out, '00000_synth_train_00000.mp4#0.png'))
+    assert sorted(os.listdir(out)) == ['00000_synth_train_00000.mp4_0.png',
+                                       '00001_synth_train_00001.mp4_0.png']
+    picture = cv2.imread(osp.join(out, '00000_synth_train_00000.mp4_0.png'))
     assert picture is not None and picture.shape[0] > 32 and picture.shape[1] > 64
 
 

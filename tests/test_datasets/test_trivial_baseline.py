@@ -44,6 +44,8 @@ def test_vidstg_trivial_span_is_the_clip(tmp_path, helpers, capsys):
     # (3 / 20 if the whole video were predicted).
     assert metrics['stvg/m_tIoU'] == pytest.approx(100 * 3 / 16)
     assert json.load(open(tmp_path / 'trivial.json')) == metrics
-    table = capsys.readouterr().out.splitlines()[-2:]
+    captured = capsys.readouterr()
+    assert '2/2, ' in captured.err  # mmengine's progress bar (2 samples), on stderr
+    table = captured.out.splitlines()[-2:]
     assert table[0].split() == ['metric', 'model', 'trivial']
     assert table[1].split() == ['stvg/m_tIoU', '50.00', '18.75']

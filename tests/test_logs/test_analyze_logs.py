@@ -73,3 +73,43 @@ def test_bad_lines_and_missing_logs_are_named(tool, tmp_path):
         tool.load_json_log(str(bad))
     with pytest.raises(FileNotFoundError, match='no json log'):
         tool.resolve_log(str(tmp_path / 'nowhere'))
+
+
+# A toy run's scalars.json as MMEngine 0.10.7 wrote it (tools/train.py
+# configs/spacevllm_toy.py, max_iters=6, val_interval=3, logger interval 2;
+# figures rounded): train records carry iter/step, val records step 0.
+TOY_RECORDS = [
+    dict(lr=0.001, data_time=0.156, grad_norm=17.1613, loss=11.48, loss_lm=7.2139,
+         loss_bbox=2.0278, loss_iou=1.5335, loss_span_score=0.7048, time=1.6962, iter=2,
+         step=2),
+    {'stvg/m_tIoU': 0.0, 'stvg/m_vIoU': 0.0, 'stvg/gt_vIoU': 36.0211,
+     'stvg/num_samples': 2, 'stvg/num_failed_parse': 2, 'data_time': 0.6124,
+     'time': 1.4883, 'step': 0},
+    dict(lr=0.0007, data_time=0.5693, grad_norm=14.4238, loss=10.5975, loss_lm=6.9332,
+         loss_bbox=1.5646, loss_iou=1.4101, loss_span_score=0.6896, time=1.9971, iter=4,
+         step=4),
+    dict(lr=0.0001, data_time=0.4122, grad_norm=14.2611, loss=10.2471, loss_lm=6.7183,
+         loss_bbox=1.4517, loss_iou=1.395, loss_span_score=0.682, time=1.7083, iter=6,
+         step=6),
+    {'stvg/m_tIoU': 0.0, 'stvg/m_vIoU': 0.0, 'stvg/gt_vIoU': 39.4323,
+     'stvg/num_samples': 2, 'stvg/num_failed_parse': 2, 'data_time': 0.3771,
+     'time': 1.0781, 'step': 0},
+]
+
+
+def test_plot_curve_on_a_toy_work_dir(tool, tmp_path):
+    # an earlier, failed run left a timestamp folder without a log
+    (tmp_path / '20261202_155139' / 'vis_data').mkdir(parents=True)
+    vis = tmp_path / '20261202_155357' / 'vis_data'
+    vis.mkdir(parents=True)
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in TOY_RECORDS) + '\n')
+    assert tool.resolve_log(str(tmp_path)) == str(vis / 'scalars.json')
+    log = tool.load_json_log(str(vis / 'scalars.json'))
+    assert tool.curve(log, 'stvg/gt_vIoU') == ([2, 6], [36.0211, 39.4323])
+    assert tool.curve(log, 'loss_span_score') == ([2, 4, 6], [0.7048, 0.6896, 0.682])
+    out = tmp_path / 'curves.png'
+    result = tool.main(['plot_curve', str(tmp_path), '--keys', 'loss', 'loss_lm',
+                        'stvg/gt_vIoU', '--out', str(out), '--dpi', '40'])
+    assert result['points'] == {'20261202_155357': {'loss': 3, 'loss_lm': 3,
+                                                    'stvg/gt_vIoU': 2}}
+    assert cv2.imread(str(out)).shape[:2] == (312, 280)  # (2.4 * 3 + 0.6, 7) in at 40 dpi

@@ -55,10 +55,10 @@ def test_hook_draws_first_num_samples_of_each_val_run(tmp_path, stvg_sample):
     for batch_idx, ids in enumerate((['a#0', 'a#1'], ['b#0', 'b#1'], ['c#0'])):
         batch, outputs = make_batch(stvg_sample, ids)
         hook.after_val_iter(runner, batch_idx, batch, outputs)
-    assert vis_files(tmp_path, 7) == ['a#0.png', 'a#1.png', 'b#0.png']
+    assert vis_files(tmp_path, 7) == ['a_0.png', 'a_1.png', 'b_0.png']
 
     written = cv2.imread(str(tmp_path / '20260101_000000' / 'vis' / '7' /
-                             'a#0.png'))[..., ::-1]
+                             'a_0.png'))[..., ::-1]
     vis = Visualizer.get_current_instance()
     sample = stvg_sample('a#0')
     caption_h = vis.render_caption(sample.sentence, written.shape[1]).shape[0]
@@ -74,7 +74,7 @@ def test_hook_draws_first_num_samples_of_each_val_run(tmp_path, stvg_sample):
     hook.before_val_epoch(runner)
     batch, outputs = make_batch(stvg_sample, ['a#0', 'a#1'])
     hook.after_val_iter(runner, 0, batch, outputs)
-    assert vis_files(tmp_path, 9) == ['a#0.png', 'a#1.png']
+    assert vis_files(tmp_path, 9) == ['a_0.png', 'a_1.png']
 
 
 def test_hook_interval_enabled_and_test_mode(tmp_path, stvg_sample):
@@ -86,7 +86,7 @@ def test_hook_interval_enabled_and_test_mode(tmp_path, stvg_sample):
     for batch_idx in range(5):
         batch, outputs = make_batch(stvg_sample, [f'v{batch_idx}#0'])
         hook.after_val_iter(runner, batch_idx, batch, outputs)
-    assert vis_files(tmp_path, 7) == ['v0#0.png', 'v2#0.png', 'v4#0.png']
+    assert vis_files(tmp_path, 7) == ['v0_0.png', 'v2_0.png', 'v4_0.png']
 
     disabled = HOOKS.build(dict(type='GroundingVisualizationHook', enabled=False))
     runner.iter = 8
@@ -100,7 +100,7 @@ def test_hook_interval_enabled_and_test_mode(tmp_path, stvg_sample):
     tester.before_test_epoch(runner)
     batch, outputs = make_batch(stvg_sample, ['dir/clip 1#0', 'dir/clip 2#0'])
     tester.after_test_iter(runner, 0, batch, outputs)
-    assert vis_files(tmp_path, 0) == ['dir_clip_1#0.png']
+    assert vis_files(tmp_path, 0) == ['dir_clip_1_0.png']
 
 
 def test_hook_writes_videos_and_backend_images(tmp_path, stvg_sample):
@@ -113,12 +113,12 @@ def test_hook_writes_videos_and_backend_images(tmp_path, stvg_sample):
     hook.before_val_epoch(runner)
     batch, outputs = make_batch(stvg_sample, ['a#0', 'a#1', 'a#2'])
     hook.after_val_iter(runner, 0, batch, outputs)
-    assert vis_files(tmp_path, 5) == ['a#0.mp4', 'a#1.mp4']
+    assert vis_files(tmp_path, 5) == ['a_0.mp4', 'a_1.mp4']
     reader = decord.VideoReader(
-        str(tmp_path / '20260101_000000' / 'vis' / '5' / 'a#0.mp4'))
+        str(tmp_path / '20260101_000000' / 'vis' / '5' / 'a_0.mp4'))
     assert len(reader) == 4
     backend_dir = tmp_path / 'backend' / 'vis_data' / 'vis_image'
-    assert sorted(os.listdir(backend_dir)) == ['val_a#0_5.png', 'val_a#1_5.png']
+    assert sorted(os.listdir(backend_dir)) == ['val_a_0_5.png', 'val_a_1_5.png']
 
 
 def test_hook_trims_time_padding_and_reports_missing_inputs(tmp_path, stvg_sample):
@@ -129,7 +129,7 @@ def test_hook_trims_time_padding_and_reports_missing_inputs(tmp_path, stvg_sampl
     # Frames stacked to T_max = 6 (two padded frames) are cut to the 4 real ones.
     padded = torch.zeros(1, 6, 3, 48, 64, dtype=torch.uint8)
     hook.after_val_iter(runner, 0, dict(inputs=padded), [stvg_sample('p#0')])
-    assert vis_files(tmp_path, 7) == ['p#0.png']
+    assert vis_files(tmp_path, 7) == ['p_0.png']
     with pytest.raises(KeyError, match='val data batch 1 has no "inputs"'):
         hook.after_val_iter(runner, 1, dict(data_samples=[]), [stvg_sample('q#0')])
     with pytest.raises(ValueError, match='interval must be >= 1'):
@@ -148,9 +148,9 @@ def test_hook_falls_back_to_grounding_visualizer_with_shared_backends(
     batch, outputs = make_batch(stvg_sample, ['f#0'])
     with pytest.warns(UserWarning, match='GroundingVisualizer'):
         hook.after_val_iter(runner, 0, batch, outputs)
-    assert vis_files(tmp_path, 7) == ['f#0.png']
+    assert vis_files(tmp_path, 7) == ['f_0.png']
     assert os.listdir(tmp_path / 'plain' / 'vis_data' / 'vis_image') == [
-        'val_f#0_7.png'
+        'val_f_0_7.png'
     ]
     assert hook.visualizer._vis_backends is plain._vis_backends
 
@@ -217,8 +217,8 @@ def test_hook_in_a_runner_val_loop(tmp_path, stvg_sample):
         experiment_name=f'vis_runner_{_COUNTER[0]}')
     assert runner.val() == dict(count=3)
     folder = tmp_path / runner.timestamp / 'vis' / '0'
-    assert sorted(os.listdir(folder)) == ['r0#0.png', 'r1#0.png']
-    written = cv2.imread(str(folder / 'r0#0.png'))[..., ::-1]
+    assert sorted(os.listdir(folder)) == ['r0_0.png', 'r1_0.png']
+    written = cv2.imread(str(folder / 'r0_0.png'))[..., ::-1]
     vis = runner.visualizer
     caption_h = vis.render_caption('the red ball rolls to the left',
                                    written.shape[1]).shape[0]

@@ -2,7 +2,9 @@
 
 Runs the config's pipeline (the train one by default) and writes, per sample,
 a grid of the sampled frames with the GT box on the frames inside the span
-(png) or an mp4 of them, using ``GroundingVisualizer``.
+(png) or an mp4 of them, using ``GroundingVisualizer``, named
+``<index>_<sample id>`` with the id made a plain file name
+(``v.mp4#0`` -> ``00000_v.mp4_0.png``).
 
 Example::
 
@@ -25,7 +27,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 from mmstvg.registry import DATASETS, VISUALIZERS
-from mmstvg.utils import register_all_modules
+from mmstvg.utils import register_all_modules, safe_file_stem
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,7 +62,7 @@ def main() -> None:
     for index in range(args.start, end):
         packed = dataset[index]
         sample = packed['data_samples']
-        name = str(sample.metainfo.get('sample_id', index)).replace('/', '_')
+        name = safe_file_stem(sample.metainfo.get('sample_id', index))  # no '#', '/'
         out_file = osp.join(args.output_dir, f'{index:05d}_{name}.{args.format}')
         visualizer.add_datasample(name, packed['inputs'], sample, draw_gt=True,
                                   draw_pred=False, out_file=out_file)

@@ -27,6 +27,7 @@ import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.evaluator import Evaluator  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.utils import track_iter_progress  # noqa: E402
 
 from mmstvg.registry import DATASETS  # noqa: E402
 from mmstvg.structures import GroundingDataSample  # noqa: E402
@@ -84,7 +85,8 @@ def main(argv=None):
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     evaluator = Evaluator(cfg.test_evaluator)
     evaluator.dataset_meta = dataset.metainfo
-    for index in range(len(dataset)):
+    # the bar on stderr: stdout stays the metrics' JSON
+    for index in track_iter_progress(range(len(dataset)), file=sys.stderr):
         packed = dataset[index]
         sample = trivial_prediction(packed['data_samples'], args.box_fraction)
         evaluator.process([sample], dict(inputs=[packed['inputs']], data_samples=[sample]))

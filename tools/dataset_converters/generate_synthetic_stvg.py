@@ -44,7 +44,8 @@ def main() -> None:
         num_distractors=tuple(args.num_distractors),
         object_size=tuple(args.object_size), appear_prob=args.appear_prob,
         seed=args.seed,
-        write_tvg=not args.no_tvg, write_rec=not args.no_rec)
+        write_tvg=not args.no_tvg, write_rec=not args.no_rec,
+        show_progress=True)  # on stderr: stdout stays the JSON summary
     summary['seconds'] = round(time.time() - tic, 2)
     print(json.dumps(summary, indent=1))
 

@@ -16,6 +16,8 @@ import os
 import os.path as osp
 import sys
 
+from mmengine.utils import track_iter_progress
+
 from mmstvg.datasets.charades_sta import probe_video_meta
 
 VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.avi', '.webm', '.mov')
@@ -27,15 +29,16 @@ def main() -> None:
     parser.add_argument('out_file')
     args = parser.parse_args()
     meta, failed = {}, []
-    for root, _, files in os.walk(args.video_dir):
-        for name in sorted(files):
-            if osp.splitext(name)[1].lower() not in VIDEO_EXTENSIONS:
-                continue
-            try:
-                meta[osp.splitext(name)[0]] = probe_video_meta(osp.join(root, name))
-            except Exception as error:  # decord raises its own types
-                failed.append(name)
-                print(f'cannot read {osp.join(root, name)}: {error}', file=sys.stderr)
+    paths = [osp.join(root, name) for root, _, files in os.walk(args.video_dir)
+             for name in sorted(files)
+             if osp.splitext(name)[1].lower() in VIDEO_EXTENSIONS]
+    for path in track_iter_progress(paths, file=sys.stderr):
+        name = osp.basename(path)
+        try:
+            meta[osp.splitext(name)[0]] = probe_video_meta(path)
+        except Exception as error:  # decord raises its own types
+            failed.append(name)
+            print(f'cannot read {path}: {error}', file=sys.stderr)
     with open(args.out_file, 'w') as f:
         json.dump(meta, f)
     print(f'{len(meta)} videos written to {args.out_file}, {len(failed)} unreadable')

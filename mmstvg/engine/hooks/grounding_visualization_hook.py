@@ -1,6 +1,5 @@
 """A hook that draws GT vs predicted tubes of a few samples during val/test."""
 import os.path as osp
-import re
 import warnings
 from typing import Optional, Sequence
 
@@ -13,12 +12,8 @@ from mmengine.visualization import Visualizer
 
 from mmstvg.registry import HOOKS
 from mmstvg.structures import GroundingDataSample
+from mmstvg.utils import safe_file_stem
 from mmstvg.visualization import GroundingVisualizer
-
-
-def _safe_file_name(name: str) -> str:
-    """Make a sample id usable as a file name (no path separators)."""
-    return re.sub(r'[^\w.#+=-]+', '_', name).strip('._') or 'sample'
 
 
 @HOOKS.register_module()
@@ -29,7 +24,8 @@ class GroundingVisualizationHook(Hook):
     ``interval``, the samples of the batch are drawn with the runner's
     :class:`~mmstvg.visualization.GroundingVisualizer`, until ``num_samples``
     samples of the current val/test run are drawn. Each one is written to
-    ``<work_dir>/<timestamp>/<out_dir_name>/<step>/<sample_id>.png`` (a grid
+    ``<work_dir>/<timestamp>/<out_dir_name>/<step>/<sample_id>.png`` (the id
+    through :func:`~mmstvg.utils.safe_file_stem`: ``a.mp4#0`` -> ``a.mp4_0``) (a grid
     of the frames with the sentence on top) or ``.mp4`` with
     ``save_video=True``; ``step`` is the training iteration (0 in a test run
     without a training loop). With ``add_to_backends`` the grid also goes to
@@ -185,7 +181,7 @@ class GroundingVisualizationHook(Hook):
             if self._num_drawn >= self.num_samples:
                 break
             sample_id = self._sample_id(data_sample, mode, batch_idx, index)
-            file_name = _safe_file_name(sample_id)
+            file_name = safe_file_stem(sample_id)
             frames = self._sample_frames(inputs, index, data_sample)
             if not isinstance(frames, (np.ndarray, torch.Tensor)):
                 raise TypeError(f'{sample_id}: inputs must hold tensors or '

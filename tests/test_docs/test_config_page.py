@@ -1,0 +1,120 @@
+"""Every complete config on docs/en/config.md reads, and means what the page says."""
+import os
+import os.path as osp
+import re
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from torch import nn
+
+from mmstvg.registry import MODELS, SPACE_DECODERS
+from mmstvg.utils import register_all_modules
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+PAGE = osp.join(REPO, 'docs', 'en', 'config.md')
+
+
+def page_blocks(page=PAGE):
+    """``{file name: text}`` of the page's python blocks that name their file."""
+    with open(page) as f:
+        text = f.read()
+    blocks = {}
+    for body in re.findall(r'```python\n(.*?)```', text, flags=re.S):
+        first = body.splitlines()[0]
+        match = re.fullmatch(r'# ((?:configs/)?[\w.]+\.py)', first.strip())
+        if match:
+            blocks[match.group(1)] = body
+    return blocks
+
+
+@pytest.fixture(scope='module')
+def config_dir(tmp_path_factory):
+    """A configs/ folder: links to the repository's configs plus the page's."""
+    root = tmp_path_factory.mktemp('config_page')
+    configs = root / 'configs'
+    configs.mkdir()
+    for name in os.listdir(osp.join(REPO, 'configs')):
+        os.symlink(osp.join(REPO, 'configs', name), configs / name)
+    for name, body in page_blocks().items():
+        (root / name).write_text(body)
+    sys.path[:0] = [str(root), REPO]
+    yield configs
+    sys.path.remove(str(root))
+    sys.path.remove(REPO)
+
+
+def test_the_page_has_its_complete_configs():
+    assert sorted(page_blocks()) == [
+        'configs/my_box_head_toy.py', 'configs/my_hcstvg_stage1.py',
+        'configs/my_toy_1k.py', 'configs/my_toy_slow_llm.py', 'my_box_head.py']
+
+
+def test_get_started_shows_the_same_first_config():
+    started = page_blocks(osp.join(REPO, 'docs', 'en', 'get_started.md'))
+    assert started == {'configs/my_toy_1k.py': page_blocks()['configs/my_toy_1k.py']}
+
+
+def test_first_config_keeps_the_schedule_shape(config_dir):
+    cfg = Config.fromfile(str(config_dir / 'my_toy_1k.py'))
+    assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=1000, val_interval=500)
+    assert [s['end'] for s in cfg.param_scheduler] == [100, 1000]
+    assert cfg.default_hooks.checkpoint.interval == 500
+    assert cfg.default_hooks.checkpoint.save_best == 'stvg/m_vIoU'  # merged, not replaced
+    base = Config.fromfile(osp.join(REPO, 'configs', 'spacevllm_toy.py'))
+    assert base.param_scheduler[1]['end'] == 4000  # what the page warns about
+
+
+def test_custom_imports_register_the_page_head(config_dir):
+    register_all_modules()
+    cfg = Config.fromfile(str(config_dir / 'my_box_head_toy.py'))
+    assert cfg.model.space_decoder == dict(type='MyBoxHead')  # _delete_ dropped the rest
+    assert cfg.custom_imports.imports == ['projects.spacevllm.spacevllm', 'my_box_head']
+    head = SPACE_DECODERS.build(dict(cfg.model.space_decoder, hidden_dim=8))
+    boxes = head(torch.zeros(2, 3, 8), torch.zeros(2, 3, 4, 8), torch.zeros(2, 5, 8),
+                 torch.ones(2, 5, dtype=torch.bool))
+    assert boxes.shape == (2, 3, 4)
+    assert torch.allclose(boxes, torch.sigmoid(head.fc.bias).expand(2, 3, 4))
+
+
+class Parts(nn.Module):
+    """Parameters named as the grounder's parts name them."""
+
+    def __init__(self):
+        super().__init__()
+        for name in ('vision_encoder', 'projector', 'llm', 'query_interleaver',
+                     'space_decoder', 'frame_score_head'):
+            setattr(self, name, nn.Linear(2, 2))
+
+
+def group_lrs(optim_cfg):
+    model = Parts()
+    wrapper = build_optim_wrapper(model, optim_cfg)
+    names = {id(p): n.split('.')[0] for n, p in model.named_parameters()}
+    return {names[id(g['params'][0])]: g['lr'] for g in wrapper.optimizer.param_groups}
+
+
+def test_per_part_rates_on_the_toy(config_dir):
+    cfg = Config.fromfile(str(config_dir / 'my_toy_slow_llm.py'))
+    lrs = group_lrs(cfg.optim_wrapper)
+    assert lrs['llm'] == lrs['vision_encoder'] == pytest.approx(1e-4)
+    for part in ('projector', 'query_interleaver', 'space_decoder', 'frame_score_head'):
+        assert lrs[part] == pytest.approx(1e-3)
+
+
+def test_stage1_merges_rates_and_freezes_real_parts(config_dir):
+    cfg = Config.fromfile(str(config_dir / 'my_hcstvg_stage1.py'))
+    keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
+    assert set(keys) == {'vision_encoder.', 'llm.', 'projector.', 'query_interleaver.',
+                         'space_decoder.'}
+    optim_cfg = dict(cfg.optim_wrapper, type='OptimWrapper')  # no GPU needed for the groups
+    optim_cfg.pop('dtype')
+    lrs = group_lrs(optim_cfg)
+    assert lrs['projector'] == pytest.approx(2e-5)
+    assert lrs['llm'] == pytest.approx(2e-5) and lrs['vision_encoder'] == pytest.approx(2e-6)
+    assert lrs['space_decoder'] == lrs['query_interleaver'] == pytest.approx(1e-4)
+    register_all_modules()
+    grounder = MODELS.get(cfg.model.type)
+    assert set(cfg.model.freeze_parts) <= set(grounder.PART_NAMES)
