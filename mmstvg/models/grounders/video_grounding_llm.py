@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from mmengine.model import BaseModel
 
+from mmstvg.models.language.multiple_choice_answer import is_qa_sample
 from mmstvg.models.language.prompt_builder import PromptBuilder
 from mmstvg.models.query_interleavers.appended_queries import NoQueries
 from mmstvg.models.space_decoders.base import check_box_output
@@ -56,7 +57,10 @@ class VideoGroundingLLM(BaseModel):
             filled in); None: no boxes, or boxes from the answer's text.
         answer: config of the answer part (``tokenizer`` filled in):
             ``SpanAnswer`` (the paper's), ``SnappedSpanAnswer``,
-            ``SpanAndBoxesAnswer`` (boxes as text).
+            ``SpanAndBoxesAnswer`` (boxes as text); ``MultipleChoiceAnswer``
+            (ours) also answers multiple-choice QA samples (task ``'mcqa'``:
+            no span, no boxes, so no head loss; ``predict`` sets
+            ``pred_choice``).
         prompt: keyword arguments of :class:`PromptBuilder`. A
             ``span_precision`` here (older configs) is the answer's
             ``precision``.
@@ -296,6 +300,9 @@ class VideoGroundingLLM(BaseModel):
         boxes, scores = frames['boxes'], frames.get('box_scores')
         for b, sample in enumerate(data_samples):
             text = self.llm.decode(token_ids[b]) if active[b] else ''
+            if is_qa_sample(sample):  # a chosen option, no span or boxes
+                self.answer.pack_choice(sample, text)
+                continue
             if boxes is not None:
                 sample_boxes = boxes[b].float()
                 sample_scores = None if scores is None else scores[b]

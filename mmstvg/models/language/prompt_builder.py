@@ -27,7 +27,10 @@ DEFAULT_PROMPTS = dict(
     questions=dict(
         stvg='Find when and where this happens: {sentence}',
         tvg='When does this happen: {sentence}',
-        rec='Where is this object: {sentence}'),
+        rec='Where is this object: {sentence}',
+        # A multiple-choice question: the dataset writes the question, the
+        # options and the benchmark's instructions (its prompt_template).
+        mcqa='{sentence}'),
     plain_user='USER:',
     plain_assistant='ASSISTANT:',
 )
@@ -166,7 +169,7 @@ class PromptBuilder:
         """Token pieces of one sample.
 
         Args:
-            task: ``'stvg'``, ``'tvg'`` or ``'rec'``.
+            task: ``'stvg'``, ``'tvg'``, ``'rec'`` or ``'mcqa'`` (multiple-choice QA).
             sentence: the query sentence.
             duration: video duration in seconds.
             frame_times: time in seconds of each sampled frame.
