@@ -78,6 +78,15 @@ def test_videomme_rows_and_duration(tmp_path, qa_writers):
     assert dataset.get_data_info(1)['qa_category'] == 'long'
 
 
+def test_videomme_parquet(tmp_path):
+    pa = pytest.importorskip('pyarrow')
+    import pyarrow.parquet as pq
+    path = str(tmp_path / 'test-00000-of-00001.parquet')
+    pq.write_table(pa.Table.from_pylist([videomme_row()]), path)
+    dataset = VideoMMEDataset(ann_file=path, check_video_exists=False)
+    assert dataset.get_data_info(0)['gt_choice'] == 2
+
+
 @pytest.mark.parametrize('field,value,match', [
     ('duration', 'very long', 'duration'), ('answer', 'E', 'answer'),
     ('options', 'A. 1', 'options')])

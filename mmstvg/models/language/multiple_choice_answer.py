@@ -47,15 +47,20 @@ class MultipleChoiceAnswer:
             (default: the paper's ``SpanAnswer``).
         answer_template: the training answer of a QA sample, with fields
             ``{letter}`` and ``{option}``.
+        precision: the grounding part's ``precision`` when its config has
+            none (where a config's ``prompt.span_precision`` lands).
     """
 
     def __init__(self, tokenizer=None, grounding: dict = dict(type='SpanAnswer'),
-                 answer_template: str = '{letter}'):
+                 answer_template: str = '{letter}', precision: Optional[int] = None):
         if '{letter}' not in answer_template and '{option}' not in answer_template:
             raise ValueError(f'answer_template {answer_template!r} names neither '
                              '{letter} nor {option}')
         self.tokenizer = tokenizer
-        self.grounding = MODELS.build(dict(grounding, tokenizer=tokenizer))
+        grounding = dict(grounding, tokenizer=tokenizer)
+        if precision is not None:
+            grounding.setdefault('precision', precision)
+        self.grounding = MODELS.build(grounding)
         self.answer_template = answer_template
         self.num_qa_predictions = 0
         self.num_qa_parse_failures = 0
