@@ -86,3 +86,19 @@ def test_tiny_grounder_answers_the_toy_qa_above_chance(tmp_path):
     counts = Counter(x['data_samples'].gt_choice for x in items['val'])
     prior = 100.0 * max(counts.values()) / len(items['val'])
     assert scores['accuracy'] >= 45.0 and scores['accuracy'] > prior + 10, (scores, prior)
+
+
+
+def test_converter_cli_writes_the_rows(tmp_path):
+    import subprocess
+    source = tmp_path / 'hcstvg_v1_val.json'
+    source.write_text(json.dumps(
+        {'synth_val_00000.mp4': dict(caption='the red circle moves left')}))
+    out = tmp_path / 'qa_val.json'
+    repo = Path(__file__).parents[2]
+    tool = str(repo / 'tools' / 'dataset_converters' / 'synthetic_qa.py')
+    result = subprocess.run([sys.executable, tool, str(source), str(out)],
+                            capture_output=True, text=True, timeout=300, cwd=str(repo))
+    assert result.returncode == 0, result.stderr
+    assert 'wrote 1 questions' in result.stdout
+    assert [r['answer'] for r in json.loads(out.read_text())] == ['A']

@@ -72,8 +72,9 @@ def parse_choice(text: str, options: Sequence[str]) -> Optional[int]:
     4. Exactly one distinct valid capital letter standing alone anywhere in
        the reply (``"I think it is C"``; Video-MME and MVBench search the
        reply for a letter). Two different ones (``"B or C"``) make the
-       reply ambiguous: None (checked before rule 3). Unlike Video-MME's search, a capital inside a word
-       (the ``B`` of ``"Because"``) is not a letter.
+       reply ambiguous: None (checked before rule 3). Unlike Video-MME's
+       search, a capital inside a word (the ``B`` of ``"Because"``) is not
+       a letter.
     5. Exactly one option's text occurs in the reply.
 
     Args:
