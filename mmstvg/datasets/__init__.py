@@ -13,6 +13,8 @@ from .unistg import DEFAULT_PROMPT_TEMPLATES, UniSTGDataset
 from .validation import (as_boxes, as_float, as_int, check_fps,
                          check_frame_inds, check_sentence, load_json,
                          read_text)
+from .video_qa import (EgoSchemaDataset, MVBenchDataset, TempCompassDataset,
+                       VideoMMEDataset)
 from .vidstg import VidSTGDataset
 
 __all__ = [
@@ -21,5 +23,6 @@ __all__ = [
     'RefCOCODataset', 'UniSTGDataset', 'DEFAULT_PROMPT_TEMPLATES',
     'generate_synthetic_stvg', 'probe_video_meta', 'TemporalGroundingDataset',
     'DiDeMoDataset', 'TACoSDataset', 'as_boxes', 'as_float', 'as_int',
-    'check_fps', 'check_frame_inds', 'check_sentence', 'load_json', 'read_text'
+    'check_fps', 'check_frame_inds', 'check_sentence', 'load_json', 'read_text',
+    'EgoSchemaDataset', 'MVBenchDataset', 'TempCompassDataset', 'VideoMMEDataset'
 ]

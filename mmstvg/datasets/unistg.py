@@ -27,12 +27,24 @@ DEFAULT_PROMPT_TEMPLATES: Dict[str, List[str]] = dict(
     rec=[
         'Where is "{sentence}" in the image?',
         'Locate the object described by: {sentence}',
+    ],
+    # Multiple-choice QA (ours): the sentence is the question with its
+    # lettered options; the answer is the letter (MultipleChoiceAnswer).
+    mcqa=[
+        "{sentence}\nAnswer with the option's letter from the given choices directly.",
+        '{sentence}\nRespond with only the letter of the correct option.',
     ])
 
 
 @DATASETS.register_module()
 class UniSTGDataset(Dataset):
     """A mixture of grounding datasets with per-task prompts and sampling ratios.
+
+    Multiple-choice QA datasets (:class:`BaseVideoQADataset`, task
+    ``'mcqa'``; ours, not the paper's) mix in like the grounding ones: their
+    own ratio, and the mixture's ``'mcqa'`` templates replace the
+    benchmark's instructions around the question; with
+    ``MultipleChoiceAnswer`` their loss is the answer's cross-entropy.
 
     Each sub-dataset (any :class:`BaseGroundingDataset`: HC-STVG, VidSTG,
     Charades-STA, RefCOCO, the synthetic set ...) keeps its own pipeline and

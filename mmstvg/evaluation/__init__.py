@@ -2,10 +2,10 @@
 from .functional import (PROTOCOLS, rescore_dump, sample_from_data_info,
                          samples_from_dump, score_stvg)
 from .metrics import (BaseGroundingMetric, DiDeMoMetric, RECMetric, STVGMetric,
-                      TemporalGroundingMetric)
+                      TemporalGroundingMetric, VideoQAMetric)
 
 __all__ = [
     'BaseGroundingMetric', 'DiDeMoMetric', 'PROTOCOLS', 'RECMetric', 'STVGMetric',
     'TemporalGroundingMetric', 'rescore_dump', 'sample_from_data_info',
-    'samples_from_dump', 'score_stvg'
+    'samples_from_dump', 'score_stvg', 'VideoQAMetric'
 ]

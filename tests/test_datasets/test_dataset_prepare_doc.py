@@ -66,7 +66,8 @@ def test_tree_parser_and_page_roots():
     roots = {p for p in on_page if p.count('/') == 1}
     assert roots == {'data/hcstvg_v1', 'data/hcstvg_v2', 'data/vidstg',
                      'data/charades_sta', 'data/didemo', 'data/tacos',
-                     'data/refcoco', 'data/synthetic_stvg'}
+                     'data/refcoco', 'data/synthetic_stvg', 'data/mvbench',
+                     'data/videomme', 'data/egoschema', 'data/tempcompass'}
 
 
 def test_project_readme_points_to_the_page():
@@ -76,3 +77,18 @@ def test_project_readme_points_to_the_page():
     assert 'docs/en/dataset_prepare.md' in section
     # No second directory tree that could disagree with the configs.
     assert '```text' not in section
+
+
+QA_CONFIGS = ('mvbench', 'videomme', 'egoschema', 'tempcompass')
+
+
+@pytest.mark.parametrize('name', QA_CONFIGS)
+def test_every_video_qa_config_path_is_on_the_page(name):
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'video_qa', f'spacevllm_{name}.py'))
+    dataset = cfg.test_dataloader.dataset
+    root = dataset.data_root.rstrip('/')
+    paths = {osp.normpath(osp.join(root, rel)) for rel in (
+        dataset.ann_file, dataset.get('answer_file'), dataset.data_prefix.get('video'))
+        if rel}
+    missing = sorted(paths - tree_paths(open(DOC, encoding='utf-8').read()))
+    assert not missing, f'{name}: the page does not name {missing}'

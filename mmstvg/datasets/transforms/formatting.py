@@ -15,7 +15,8 @@ DEFAULT_META_KEYS = (
     'dataset_name', 'qtype', 'num_frames', 'fps', 'duration', 'ori_shape',
     'img_shape', 'pad_shape', 'scale_factor', 'flip', 'flip_direction',
     'frame_inds', 'frame_times', 'prompt_template', 'clip_span_frames',
-    'gt_spans_seconds_all')
+    'gt_spans_seconds_all', 'options', 'gt_choice', 'qa_benchmark', 'qa_category',
+    'question_id')
 
 
 @TRANSFORMS.register_module()

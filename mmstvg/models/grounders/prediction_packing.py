@@ -4,6 +4,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from mmstvg.models.language.multiple_choice_answer import is_qa_sample
 from mmstvg.structures import GroundingDataSample, denormalize_boxes, frames_in_span, \
     seconds_to_frames
 
@@ -54,12 +55,16 @@ def pack_answers(data_samples: Sequence[GroundingDataSample], texts: Sequence[st
         data_samples: the batch's samples, filled in place.
         texts: each sample's generated text ('' where nothing was generated).
         answer: the answer part (parses spans, and boxes where ``boxes`` is
-            None; counts the predictions and failures).
+            None; counts the predictions and failures; packs the chosen option
+            of a multiple-choice sample).
         boxes: ``(B, T, 4)`` normalised boxes of a space decoder, or None:
             the boxes come from the texts.
         box_scores: ``(B, T)`` scores of those boxes, or None.
     """
     for b, (sample, text) in enumerate(zip(data_samples, texts)):
+        if is_qa_sample(sample):  # a chosen option, no span or boxes
+            answer.pack_choice(sample, text)
+            continue
         if boxes is not None:
             sample_boxes = boxes[b].float()
             sample_scores = None if box_scores is None else box_scores[b]

@@ -49,7 +49,10 @@ class VideoGroundingLLM(BaseModel):
             filled in); None: no boxes, or boxes from the answer's text.
         answer: config of the answer part (``tokenizer`` filled in):
             ``SpanAnswer`` (the paper's), ``SnappedSpanAnswer``,
-            ``SpanAndBoxesAnswer`` (boxes as text).
+            ``SpanAndBoxesAnswer`` (boxes as text); ``MultipleChoiceAnswer``
+            (ours) also answers multiple-choice QA samples (task ``'mcqa'``:
+            no span, no boxes, so no head loss; ``predict`` sets
+            ``pred_choice``).
         prompt: keyword arguments of :class:`PromptBuilder`. A
             ``span_precision`` here (older configs) is the answer's
             ``precision``.

@@ -1,4 +1,6 @@
 from .box_text import format_frame_boxes, parse_frame_boxes
+from .choice_text import OPTION_LETTERS, format_options, parse_choice, strip_option_letter
+from .multiple_choice_answer import QA_TASK, MultipleChoiceAnswer, is_qa_sample
 from .prompt_builder import PROMPT_TEMPLATES, PromptBuilder, PromptPieces, prompt_words
 from .span_and_boxes_answer import SpanAndBoxesAnswer
 from .span_answer import (SnappedSpanAnswer, SpanAnswer, digits_for_fps,
@@ -11,5 +13,7 @@ __all__ = [
     'PromptPieces', 'prompt_words', 'SpanAndBoxesAnswer', 'SnappedSpanAnswer', 'SpanAnswer',
     'snap_span_to_frames', 'sampled_frames_in_span', 'digits_for_fps', 'REC_ANSWER',
     'SPAN_TEMPLATE', 'TimeStampPointer',
-    'format_seconds', 'format_span', 'parse_span'
+    'format_seconds', 'format_span', 'parse_span',
+    'OPTION_LETTERS', 'format_options', 'parse_choice', 'strip_option_letter', 'QA_TASK',
+    'MultipleChoiceAnswer', 'is_qa_sample'
 ]

@@ -23,7 +23,10 @@ SENTENCE_MARK = '\u2063SENTENCE\u2063'
 _QUESTIONS = dict(
     stvg='Find when and where this happens: {sentence}',
     tvg='When does this happen: {sentence}',
-    rec='Where is this object: {sentence}')
+    rec='Where is this object: {sentence}',
+    # A multiple-choice question: the dataset writes the question, the
+    # options and the benchmark's instructions (its prompt_template).
+    mcqa='{sentence}')
 
 #: The named prompt templates; ``{...}`` fields are filled per sample.
 #:
@@ -291,7 +294,7 @@ class PromptBuilder:
         (``'frame_prefix'``) and the answer are runs of their own.
 
         Args:
-            task: ``'stvg'``, ``'tvg'`` or ``'rec'``.
+            task: ``'stvg'``, ``'tvg'``, ``'rec'`` or ``'mcqa'`` (multiple-choice QA).
             sentence: the query sentence.
             duration: video duration in seconds.
             frame_times: time in seconds of each sampled frame.
