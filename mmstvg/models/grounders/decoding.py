@@ -46,7 +46,8 @@ def answer_lm_loss(llm, hidden: torch.Tensor, labels: torch.Tensor,
 @torch.no_grad()
 def greedy_generate(llm, prompt_hidden: torch.Tensor, cache, mask: torch.Tensor,
                     active: Sequence[bool], max_new_tokens: int,
-                    logits_processor: Optional[LogitsProcessor] = None) -> List[List[int]]:
+                    logits_processor: Optional[LogitsProcessor] = None,
+                    position_ids: Optional[torch.Tensor] = None) -> List[List[int]]:
     """Greedy decoding after the (left-padded) prompt pass, on its key/value cache.
 
     Args:
@@ -57,13 +58,18 @@ def greedy_generate(llm, prompt_hidden: torch.Tensor, cache, mask: torch.Tensor,
         active: which samples generate text (others only pad).
         max_new_tokens: generation budget.
         logits_processor: applied at every step; None: the LM head alone.
+        position_ids: the prompt pass's ``(..., B, L)`` position ids when the
+            LLM part computed its own (e.g. ``(3, B, L)`` multimodal RoPE);
+            each new token takes the last prompt token's + 1, 2, ...
+            None: positions count the mask's real tokens.
 
     Returns:
         The generated ids of each sample, EOS excluded.
     """
     finished = torch.tensor([not a for a in active], device=prompt_hidden.device)
     outputs: List[List[int]] = [[] for _ in active]
-    positions = mask.sum(-1, keepdim=True) - 1
+    positions = (mask.sum(-1, keepdim=True) - 1 if position_ids is None else
+                 position_ids[..., -1:])
     last = prompt_hidden[:, -1]
     eos = llm.eos_token_id
     for _ in range(max_new_tokens):

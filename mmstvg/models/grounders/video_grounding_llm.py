@@ -13,7 +13,8 @@ from mmstvg.registry import (LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, SPACE_DE
 from mmstvg.structures import GroundingDataSample
 
 from .decoding import LogitsProcessor, answer_lm_loss, greedy_generate
-from .multimodal_sequence import SequenceBuilder, gather_head_inputs, pad_sequences
+from .multimodal_sequence import (SequenceBuilder, frame_times_and_duration, gather_head_inputs,
+                                  pad_sequences)
 from .prediction_packing import pack_prediction
 
 __all__ = ['VideoGroundingLLM']
@@ -210,6 +211,18 @@ class VideoGroundingLLM(BaseModel):
                         'frames; the space decoder needs one query per frame')
         return embeds, labels, layouts
 
+    def position_ids(self, inputs: torch.Tensor, layouts, offsets: Sequence[int],
+                     length: int, data_samples) -> Optional[torch.Tensor]:
+        """Position ids from the layouts when the LLM part computes its own
+        (``layout_position_ids``, e.g. multimodal RoPE); None: 1-D from the mask."""
+        compute = getattr(self.llm, 'layout_position_ids', None)
+        if compute is None:
+            return None
+        times = [frame_times_and_duration(s, l.frame_token_pos.shape[0])[0]
+                 for s, l in zip(data_samples, layouts)]
+        grid = self.vision_encoder.token_grid(*inputs.shape[-2:])
+        return compute(layouts, offsets, length, grid, times)
+
     def decode_frames(self, hidden: torch.Tensor, layouts, data_samples,
                       predicting: bool = False) -> dict:
         """The heads' per-frame outputs: ``dict(boxes=(B, T, 4) or None)``.
@@ -257,8 +270,9 @@ class VideoGroundingLLM(BaseModel):
              data_samples: Sequence[GroundingDataSample]) -> Dict[str, torch.Tensor]:
         """Language loss on the answers and the heads' losses."""
         embeds, labels, layouts = self.build_sequences(inputs, data_samples, True)
-        embeds, mask, labels, _ = pad_sequences(embeds, labels, side='right')
-        hidden, _ = self.llm(embeds, attention_mask=mask)
+        embeds, mask, labels, offsets = pad_sequences(embeds, labels, side='right')
+        positions = self.position_ids(inputs, layouts, offsets, mask.shape[1], data_samples)
+        hidden, _ = self.llm(embeds, attention_mask=mask, position_ids=positions)
         frames = self.decode_frames(hidden, layouts, data_samples)
         processor = self.logits_processor(frames, layouts, data_samples)
         losses = dict(loss_lm=answer_lm_loss(self.llm, hidden, labels, processor) *
@@ -270,8 +284,9 @@ class VideoGroundingLLM(BaseModel):
                  data_samples: Sequence[GroundingDataSample]) -> dict:
         """Prompt-only forward: hidden states, mask, layouts and normalised boxes."""
         embeds, _, layouts = self.build_sequences(inputs, data_samples, False)
-        embeds, mask, _, _ = pad_sequences(embeds, side='right')
-        hidden, _ = self.llm(embeds, attention_mask=mask)
+        embeds, mask, _, offsets = pad_sequences(embeds, side='right')
+        positions = self.position_ids(inputs, layouts, offsets, mask.shape[1], data_samples)
+        hidden, _ = self.llm(embeds, attention_mask=mask, position_ids=positions)
         boxes = self.decode_frames(hidden, layouts, data_samples)['boxes']
         return dict(hidden_states=hidden, attention_mask=mask, layouts=layouts,
                     pred_boxes=boxes)
@@ -287,12 +302,14 @@ class VideoGroundingLLM(BaseModel):
         embeds, _, layouts = self.build_sequences(inputs, data_samples, False)
         active = [self.answer.generates_text(s) for s in data_samples]
         batch, mask, _, offsets = pad_sequences(embeds, side='left')
-        hidden, cache = self.llm(batch, attention_mask=mask, use_cache=True)
+        positions = self.position_ids(inputs, layouts, offsets, mask.shape[1], data_samples)
+        hidden, cache = self.llm(batch, attention_mask=mask, position_ids=positions,
+                                 use_cache=True)
         shifted = [layout.shifted(off) for layout, off in zip(layouts, offsets)]
         frames = self.decode_frames(hidden, shifted, data_samples, predicting=True)
         processor = self.logits_processor(frames, shifted, data_samples)
         token_ids = greedy_generate(self.llm, hidden, cache, mask, active,
-                                    self.max_new_tokens, processor)
+                                    self.max_new_tokens, processor, positions)
         boxes, scores = frames['boxes'], frames.get('box_scores')
         for b, sample in enumerate(data_samples):
             text = self.llm.decode(token_ids[b]) if active[b] else ''
