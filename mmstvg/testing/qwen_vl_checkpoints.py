@@ -9,13 +9,16 @@ QWEN_VL_TOKEN_IDS = dict(vision_start=151652, vision_end=151653, image_pad=15165
 
 
 def write_tiny_qwen2_5_vl(directory: str, hidden_size: int = 32, num_layers: int = 2,
-                          seed: int = 0, text_overrides: Optional[dict] = None) -> str:
+                          seed: int = 0, text_overrides: Optional[dict] = None,
+                          tokenizer_dir: Optional[str] = None) -> str:
     """Save a random ``Qwen2_5_VLForConditionalGeneration`` of tiny widths.
 
     The vision tower keeps the real architecture (14-pixel patches, 2x2
     merger, 2-frame temporal patches, window attention with one full-attention
     block); the text model is Qwen2's with M-RoPE sections scaled to its head
     size. The vocabulary covers Qwen2's tokenizer and the vision tokens.
+    ``tokenizer_dir``: a tokenizer saved beside the weights (as a hub
+    snapshot holds its own).
     """
     import torch
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
@@ -41,4 +44,7 @@ def write_tiny_qwen2_5_vl(directory: str, hidden_size: int = 32, num_layers: int
     torch.manual_seed(seed)
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
     model.save_pretrained(directory)
+    if tokenizer_dir is not None:
+        from transformers import AutoTokenizer
+        AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(directory)
     return directory
