@@ -187,3 +187,22 @@ def shrink_full_size(cfg, llava_dir: str, data_root: Optional[str] = None,
     if work_dir is not None:
         cfg.work_dir = work_dir
         cfg.visualizer.name = f'visualizer_{osp.basename(work_dir)}'
+
+
+# ----------------------------------------------------------------------------
+# Qwen2.5-VL configs at reduced width.
+def write_qwen2_5_vl_checkpoint(path: str, tokenizer_dir: str) -> str:
+    """A reduced-width Qwen2.5-VL-7B-Instruct (its real tower architecture,
+    2-layer M-RoPE Qwen2 of width 64) with the real Qwen2 tokenizer."""
+    from mmstvg.testing.qwen_vl_checkpoints import write_tiny_qwen2_5_vl
+    return write_tiny_qwen2_5_vl(path, hidden_size=64, tokenizer_dir=tokenizer_dir)
+
+
+def shrink_qwen_vl(cfg, qwen_dir: str, data_root: str, work_dir: str,
+                   max_iters: int = 3) -> None:
+    """:func:`shrink_full_size` for a config whose parts load a Qwen-VL
+    checkpoint: both parts read ``qwen_dir``; 56 px frames (2 x 2 merged
+    tokens) in fp32 on CPU."""
+    shrink_full_size(cfg, None, data_root, work_dir, max_iters=max_iters, cpu_fp32=True)
+    cfg.model.vision_encoder.pretrained_model_name_or_path = qwen_dir
+    cfg.model.llm.pretrained_model_name_or_path = qwen_dir

@@ -47,7 +47,8 @@ def answer_lm_loss(llm, hidden: torch.Tensor, labels: torch.Tensor,
 def greedy_generate(llm, prompt_hidden: torch.Tensor, cache, mask: torch.Tensor,
                     active: Sequence[bool], max_new_tokens: int,
                     logits_processor: Optional[LogitsProcessor] = None,
-                    stop_token_ids: Optional[Iterable[int]] = None) -> List[List[int]]:
+                    stop_token_ids: Optional[Iterable[int]] = None,
+                    position_ids: Optional[torch.Tensor] = None) -> List[List[int]]:
     """Greedy decoding after the (left-padded) prompt pass, on its key/value cache.
 
     Args:
@@ -60,13 +61,18 @@ def greedy_generate(llm, prompt_hidden: torch.Tensor, cache, mask: torch.Tensor,
         logits_processor: applied at every step; None: the LM head alone.
         stop_token_ids: tokens that end a sample's answer (e.g. Qwen2-Instruct's
             ``<|im_end|>`` and ``<|endoftext|>``); None: the LLM's EOS alone.
+        position_ids: the prompt pass's ``(..., B, L)`` position ids when the
+            LLM part computed its own (e.g. ``(3, B, L)`` multimodal RoPE);
+            each new token takes the last prompt token's + 1, 2, ...
+            None: positions count the mask's real tokens.
 
     Returns:
         The generated ids of each sample, the stop token excluded.
     """
     finished = torch.tensor([not a for a in active], device=prompt_hidden.device)
     outputs: List[List[int]] = [[] for _ in active]
-    positions = mask.sum(-1, keepdim=True) - 1
+    positions = (mask.sum(-1, keepdim=True) - 1 if position_ids is None else
+                 position_ids[..., -1:])
     last = prompt_hidden[:, -1]
     eos = llm.eos_token_id
     stops = torch.tensor(sorted({eos, *(stop_token_ids or ())}), device=prompt_hidden.device)

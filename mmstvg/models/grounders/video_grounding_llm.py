@@ -13,7 +13,7 @@ from mmstvg.structures import GroundingDataSample
 
 from .decoding import LogitsProcessor, answer_lm_loss, greedy_generate
 from .multimodal_sequence import (SequenceBuilder, check_one_query_per_frame,
-                                  gather_head_inputs, pad_sequences)
+                                  frame_times_and_duration, gather_head_inputs, pad_sequences)
 from .part_configs import answer_and_prompt_configs, with_default
 from .prediction_packing import pack_answers
 from .video_encoding import encode_videos
@@ -164,6 +164,18 @@ class VideoGroundingLLM(BaseModel):
                                       type(self.query_interleaver).__name__)
         return embeds, labels, layouts
 
+    def position_ids(self, inputs: torch.Tensor, layouts, offsets: Sequence[int],
+                     length: int, data_samples) -> Optional[torch.Tensor]:
+        """Position ids from the layouts when the LLM part computes its own
+        (``layout_position_ids``, e.g. multimodal RoPE); None: 1-D from the mask."""
+        compute = getattr(self.llm, 'layout_position_ids', None)
+        if compute is None:
+            return None
+        times = [frame_times_and_duration(s, l.frame_token_pos.shape[0])[0]
+                 for s, l in zip(data_samples, layouts)]
+        grid = self.vision_encoder.token_grid(*inputs.shape[-2:])
+        return compute(layouts, offsets, length, grid, times)
+
     def decode_frames(self, hidden: torch.Tensor, layouts, data_samples,
                       predicting: bool = False) -> dict:
         """The heads' per-frame outputs: ``dict(boxes=(B, T, 4) or None)``.
@@ -211,8 +223,9 @@ class VideoGroundingLLM(BaseModel):
              data_samples: Sequence[GroundingDataSample]) -> Dict[str, torch.Tensor]:
         """Language loss on the answers and the heads' losses."""
         embeds, labels, layouts = self.build_sequences(inputs, data_samples, True)
-        embeds, mask, labels, _ = pad_sequences(embeds, labels, side='right')
-        hidden, _ = self.llm(embeds, attention_mask=mask)
+        embeds, mask, labels, offsets = pad_sequences(embeds, labels, side='right')
+        positions = self.position_ids(inputs, layouts, offsets, mask.shape[1], data_samples)
+        hidden, _ = self.llm(embeds, attention_mask=mask, position_ids=positions)
         frames = self.decode_frames(hidden, layouts, data_samples)
         processor = self.logits_processor(frames, layouts, data_samples)
         losses = dict(loss_lm=answer_lm_loss(self.llm, hidden, labels, processor) *
@@ -224,8 +237,9 @@ class VideoGroundingLLM(BaseModel):
                  data_samples: Sequence[GroundingDataSample]) -> dict:
         """Prompt-only forward: hidden states, mask, layouts and normalised boxes."""
         embeds, _, layouts = self.build_sequences(inputs, data_samples, False)
-        embeds, mask, _, _ = pad_sequences(embeds, side='right')
-        hidden, _ = self.llm(embeds, attention_mask=mask)
+        embeds, mask, _, offsets = pad_sequences(embeds, side='right')
+        positions = self.position_ids(inputs, layouts, offsets, mask.shape[1], data_samples)
+        hidden, _ = self.llm(embeds, attention_mask=mask, position_ids=positions)
         boxes = self.decode_frames(hidden, layouts, data_samples)['boxes']
         return dict(hidden_states=hidden, attention_mask=mask, layouts=layouts,
                     pred_boxes=boxes)
@@ -241,13 +255,16 @@ class VideoGroundingLLM(BaseModel):
         embeds, _, layouts = self.build_sequences(inputs, data_samples, False)
         active = [self.answer.generates_text(s) for s in data_samples]
         batch, mask, _, offsets = pad_sequences(embeds, side='left')
-        hidden, cache = self.llm(batch, attention_mask=mask, use_cache=True)
+        positions = self.position_ids(inputs, layouts, offsets, mask.shape[1], data_samples)
+        hidden, cache = self.llm(batch, attention_mask=mask, position_ids=positions,
+                                 use_cache=True)
         shifted = [layout.shifted(off) for layout, off in zip(layouts, offsets)]
         frames = self.decode_frames(hidden, shifted, data_samples, predicting=True)
         processor = self.logits_processor(frames, shifted, data_samples)
         token_ids = greedy_generate(
             self.llm, hidden, cache, mask, active, self.max_new_tokens, processor,
-            stop_token_ids=self.llm.stop_token_ids | self.prompt_builder.stop_token_ids)
+            stop_token_ids=self.llm.stop_token_ids | self.prompt_builder.stop_token_ids,
+            position_ids=positions)
         texts = [self.llm.decode(ids) if on else '' for ids, on in zip(token_ids, active)]
         pack_answers(data_samples, texts, self.answer, frames['boxes'],
                      frames.get('box_scores'))

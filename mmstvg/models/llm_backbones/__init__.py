@@ -1,5 +1,6 @@
 from .hf_causal_lm import HFCausalLM, resolve_dtype
 from .toy_tokenizer import TOY_CHAT_TEMPLATE, build_toy_tokenizer, toy_vocabulary
+from .qwen_vl_causal_lm import QwenVLCausalLM
 
-__all__ = ['HFCausalLM', 'resolve_dtype', 'TOY_CHAT_TEMPLATE', 'build_toy_tokenizer',
+__all__ = ['QwenVLCausalLM', 'HFCausalLM', 'resolve_dtype', 'TOY_CHAT_TEMPLATE', 'build_toy_tokenizer',
            'toy_vocabulary']

@@ -105,6 +105,10 @@ class HFCausalLM(BaseModule):
         init_cfg: MMEngine init config (the HF weights are not re-initialised).
     """
 
+    #: the transformers auto class that loads the checkpoint (a subclass for
+    #: a multimodal checkpoint names ``'AutoModelForImageTextToText'``)
+    auto_model_class = 'AutoModelForCausalLM'
+
     def __init__(self,
                  pretrained_model_name_or_path: Optional[str] = None,
                  llm_config: Optional[dict] = None,
@@ -119,7 +123,9 @@ class HFCausalLM(BaseModule):
                  lora: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+        import transformers
+        from transformers import AutoConfig, AutoTokenizer
+        auto_model = getattr(transformers, self.auto_model_class)
         if (pretrained_model_name_or_path is None) == (llm_config is None):
             raise ValueError('HFCausalLM needs exactly one of '
                              'pretrained_model_name_or_path and llm_config')
@@ -131,14 +137,14 @@ class HFCausalLM(BaseModule):
             kwargs = dict(attn_implementation=attn_implementation)
             if torch_dtype is not None:
                 kwargs['dtype'] = torch_dtype
-            self.model = AutoModelForCausalLM.from_pretrained(
+            self.model = auto_model.from_pretrained(
                 pretrained_model_name_or_path, **kwargs)
         else:
             cfg = dict(llm_config)
             if 'model_type' not in cfg:
                 raise ValueError("llm_config needs a 'model_type', e.g. 'qwen2'")
             config = AutoConfig.for_model(cfg.pop('model_type'), **cfg)
-            self.model = AutoModelForCausalLM.from_config(
+            self.model = auto_model.from_config(
                 config, attn_implementation=attn_implementation)
             if torch_dtype is not None:
                 self.model.to(torch_dtype)

@@ -1,3 +1,4 @@
 from .mlp_projector import LinearProjector, MLPProjector
+from .identity_projector import IdentityProjector
 
-__all__ = ['LinearProjector', 'MLPProjector']
+__all__ = ['IdentityProjector', 'LinearProjector', 'MLPProjector']

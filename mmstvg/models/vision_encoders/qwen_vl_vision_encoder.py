@@ -1,0 +1,200 @@
+"""Qwen2.5-VL's vision tower (window attention, 2-frame patches, merger) as a part."""
+import json
+import os.path as osp
+from typing import Optional, Union
+
+import torch
+from mmengine.model import BaseModule
+
+from mmstvg.models.llm_backbones.hf_causal_lm import resolve_dtype
+from mmstvg.registry import VISION_ENCODERS
+
+__all__ = ['QwenVLVisionEncoder', 'patchify_frames']
+
+#: Prefixes of the tower's tensors in a saved ``*ForConditionalGeneration``.
+_TOWER_PREFIXES = ('model.visual.', 'visual.')
+
+
+def patchify_frames(frames: torch.Tensor, patch_size: int, merge_size: int,
+                    temporal_patch_size: int, repeat: bool) -> torch.Tensor:
+    """Frames -> the tower's flat patch rows, in Qwen's processor order.
+
+    Args:
+        frames: ``(N, C, H, W)``; ``H`` and ``W`` multiples of
+            ``patch_size * merge_size``.
+        patch_size: spatial patch size (14).
+        merge_size: the merger's window (2).
+        temporal_patch_size: frames per temporal patch (2).
+        repeat: each frame fills a temporal patch alone (Qwen's still-image
+            rule, one token grid per frame); False: consecutive frames are
+            paired (Qwen's video rule, ``N`` a multiple of
+            ``temporal_patch_size``).
+
+    Returns:
+        ``(groups * gh * gw, C * temporal_patch_size * patch_size ** 2)`` rows,
+        ``groups = N`` (repeat) or ``N // temporal_patch_size``.
+    """
+    num, channels, height, width = frames.shape
+    stride = patch_size * merge_size
+    if height % stride or width % stride:
+        raise ValueError(f'frame size {height}x{width} must be a multiple of {stride} '
+                         '(patch_size * spatial_merge_size); resize the frames to it')
+    if repeat:
+        frames = frames[:, None].expand(-1, temporal_patch_size, -1, -1, -1)
+    else:
+        if num % temporal_patch_size:
+            raise ValueError(f'{num} frames do not pair into temporal patches of '
+                             f'{temporal_patch_size}')
+        frames = frames.reshape(num // temporal_patch_size, temporal_patch_size, channels,
+                                height, width)
+    groups = frames.shape[0]
+    gh, gw = height // patch_size, width // patch_size
+    patches = frames.reshape(groups, temporal_patch_size, channels, gh // merge_size,
+                             merge_size, patch_size, gw // merge_size, merge_size, patch_size)
+    # (group, h/m, w/m, m, m, channel, time, patch, patch): the processor's order
+    patches = patches.permute(0, 3, 6, 4, 7, 2, 1, 5, 8)
+    return patches.reshape(groups * gh * gw,
+                           channels * temporal_patch_size * patch_size * patch_size)
+
+
+@VISION_ENCODERS.register_module()
+class QwenVLVisionEncoder(BaseModule):
+    """The vision tower of a Qwen2.5-VL checkpoint: frames -> merged tokens.
+
+    Runs transformers' own tower (dynamic resolution, window attention, the
+    temporal patch of ``temporal_patch_size`` frames and the 2x2 merger that
+    projects to the LLM width), so the grounder's projector is an
+    :class:`IdentityProjector`. Each sampled frame fills one temporal patch
+    on its own (``frame_mode='repeat'``, Qwen's rule for a still image), so
+    every frame keeps its own token grid, as the per-frame queries and boxes
+    need; :meth:`encode_video` pairs frames as Qwen's video processor does.
+
+    Args:
+        pretrained_model_name_or_path: a local
+            ``Qwen2_5_VLForConditionalGeneration.save_pretrained`` directory;
+            only the tower's tensors (``visual.*`` / ``model.visual.*``) are read.
+        vision_config: alternatively a vision config dict (random weights).
+        dtype: parameter dtype of the tower.
+        chunk_size: frames per forward pass of the tower.
+        freeze: freeze the tower (its forward then runs without autograd).
+        init_cfg: MMEngine init config (the HF weights are not re-initialised).
+    """
+
+    def __init__(self,
+                 pretrained_model_name_or_path: Optional[str] = None,
+                 vision_config: Optional[dict] = None,
+                 dtype: Union[str, torch.dtype, None] = None,
+                 chunk_size: int = 16,
+                 freeze: bool = True,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        from transformers import AutoConfig
+        from transformers.models.auto.modeling_auto import MODEL_MAPPING
+        if (pretrained_model_name_or_path is None) == (vision_config is None):
+            raise ValueError('QwenVLVisionEncoder needs exactly one of '
+                             'pretrained_model_name_or_path and vision_config')
+        if pretrained_model_name_or_path is not None:
+            config = AutoConfig.from_pretrained(pretrained_model_name_or_path).vision_config
+        else:
+            cfg = dict(vision_config)
+            config = AutoConfig.for_model(cfg.pop('model_type', 'qwen2_5_vl_vision'), **cfg)
+        self.model = MODEL_MAPPING[type(config)]._from_config(config)
+        if pretrained_model_name_or_path is not None:
+            self._load_tower(pretrained_model_name_or_path)
+        torch_dtype = resolve_dtype(dtype)
+        if torch_dtype is not None:
+            self.model.to(torch_dtype)
+        self.merge_size = int(config.spatial_merge_size)
+        self.vit_patch_size = int(config.patch_size)
+        self.temporal_patch_size = int(config.temporal_patch_size)
+        #: pixels per merged token along each side
+        self.patch_size = self.vit_patch_size * self.merge_size
+        self.out_channels = int(config.out_hidden_size)
+        self.chunk_size = chunk_size
+        self.frozen = freeze
+        if freeze:
+            self.model.requires_grad_(False)
+
+    def _load_tower(self, directory: str) -> None:
+        """Read the tower's tensors from the checkpoint's safetensors shards."""
+        from safetensors import safe_open
+        index = osp.join(directory, 'model.safetensors.index.json')
+        if osp.exists(index):
+            with open(index) as f:
+                files = sorted(set(json.load(f)['weight_map'].values()))
+        elif osp.exists(osp.join(directory, 'model.safetensors')):
+            files = ['model.safetensors']
+        else:
+            raise FileNotFoundError(f'{directory}: no model.safetensors(.index.json); '
+                                    'pickled checkpoints are not read')
+        own = self.model.state_dict()
+        loaded = set()
+        for name in files:
+            with safe_open(osp.join(directory, name), 'pt') as f:
+                for key in f.keys():
+                    prefix = next((p for p in _TOWER_PREFIXES if key.startswith(p)), None)
+                    if prefix is None:
+                        continue
+                    target = key[len(prefix):]
+                    if target not in own:
+                        raise KeyError(f'{directory}/{name}: tensor {key!r} has no place '
+                                       'in the vision tower')
+                    tensor = f.get_tensor(key)
+                    if tensor.shape != own[target].shape:
+                        raise ValueError(f'{directory}/{name}: {key!r} has shape '
+                                         f'{tuple(tensor.shape)}, the tower expects '
+                                         f'{tuple(own[target].shape)}')
+                    own[target].copy_(tensor)
+                    loaded.add(target)
+        missing = sorted(set(own) - loaded)
+        if missing:
+            raise KeyError(f'{directory}: vision tower tensors missing: {missing[:5]}')
+
+    def init_weights(self) -> None:
+        """Keep the pretrained (or config-initialised) Hugging Face weights."""
+        self._is_init = True
+
+    def token_grid(self, height: int, width: int):
+        """The merged token grid ``(rows, cols)`` of a ``height x width`` frame."""
+        return height // self.patch_size, width // self.patch_size
+
+    def num_tokens_per_frame(self, height: int, width: int) -> int:
+        rows, cols = self.token_grid(height, width)
+        return rows * cols
+
+    def _run(self, frames: torch.Tensor, repeat: bool) -> torch.Tensor:
+        dtype = next(self.model.parameters()).dtype
+        rows = patchify_frames(frames.to(dtype), self.vit_patch_size, self.merge_size,
+                               self.temporal_patch_size, repeat)
+        groups = frames.shape[0] if repeat else frames.shape[0] // self.temporal_patch_size
+        gh, gw = frames.shape[-2] // self.vit_patch_size, frames.shape[-1] // self.vit_patch_size
+        grid_thw = torch.tensor([[1, gh, gw]] * groups, device=frames.device)
+        merged = self.model(rows, grid_thw=grid_thw).pooler_output
+        return merged.reshape(groups, -1, merged.shape[-1])
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """Encode frames, each its own temporal patch.
+
+        Args:
+            frames: ``(N, 3, H, W)`` normalised frames (Qwen's CLIP mean/std).
+
+        Returns:
+            ``(N, P, out_channels)``, ``P = num_tokens_per_frame(H, W)``.
+        """
+        if frames.dim() != 4 or frames.shape[1] != 3:
+            raise ValueError(f'frames must be (N, 3, H, W), got {tuple(frames.shape)}')
+        grad = torch.is_grad_enabled() and not self.frozen
+        with torch.set_grad_enabled(grad):
+            return torch.cat([self._run(chunk, repeat=True)
+                              for chunk in frames.split(self.chunk_size, dim=0)])
+
+    def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
+        """Qwen's video rule: consecutive frames paired into temporal patches.
+
+        Args:
+            frames: ``(T, 3, H, W)``, ``T`` a multiple of ``temporal_patch_size``.
+
+        Returns:
+            ``(T // temporal_patch_size, P, out_channels)``.
+        """
+        return self._run(frames, repeat=False)
