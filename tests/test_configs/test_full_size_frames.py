@@ -22,7 +22,11 @@ LETTERBOX = [dict(type='GroundingResize', scale=(384, 384), keep_ratio=True),
 
 FULL_SIZE_CONFIGS = ['configs/spacevllm_hcstvg.py', 'configs/spacevllm_hcstvg_v2.py',
                      'configs/spacevllm_vidstg.py', 'configs/spacevllm_unistg.py',
-                     'configs/baselines/text_boxes_hcstvg.py']
+                     'configs/baselines/text_boxes_hcstvg.py',
+                     'configs/video_qa/spacevllm_mvbench.py',
+                     'configs/video_qa/spacevllm_videomme.py',
+                     'configs/video_qa/spacevllm_egoschema.py',
+                     'configs/video_qa/spacevllm_tempcompass.py']
 
 
 def _resizes_and_pads(cfg):
