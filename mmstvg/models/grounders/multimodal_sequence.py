@@ -6,7 +6,7 @@ samples into the LLM's input embeddings, answer labels and a
 per-frame states the heads decode from the LLM's hidden states by layout.
 """
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -15,8 +15,8 @@ from mmstvg.models.language.prompt_builder import PromptBuilder, PromptPieces
 from mmstvg.models.query_interleavers.base import InterleavedVideo
 from mmstvg.structures import GroundingDataSample
 
-__all__ = ['SequenceLayout', 'SequenceBuilder', 'assemble_sequence', 'pad_sequences',
-           'check_one_query_per_frame',
+__all__ = ['SequenceLayout', 'LLMPass', 'SequenceBuilder', 'assemble_sequence', 'pad_sequences',
+           'check_one_query_per_frame', 'layout_position_ids',
            'gather_head_inputs', 'frame_times_and_duration', 'IGNORE_INDEX']
 
 #: Label of positions that carry no language loss.
@@ -134,6 +134,38 @@ def frame_times_and_duration(sample: GroundingDataSample,
     times = list(times)
     duration = float(sample.metainfo.get('duration', times[-1] if times else 0.0))
     return times, duration
+
+
+class LLMPass(NamedTuple):
+    """One padded batch through the LLM (:meth:`VideoGroundingLLM.run_llm`)."""
+    hidden: torch.Tensor          # (B, L, D) last hidden states
+    cache: object                 # the LLM's key/value cache, or None
+    mask: torch.Tensor            # (B, L) attention mask
+    labels: Optional[torch.Tensor]  # (B, L) answer labels (training), or None
+    layouts: list                 # one SequenceLayout a sample, before padding
+    offsets: List[int]            # left-padding offset of each sample
+    positions: Optional[torch.Tensor]  # position ids, or None (1-D from the mask)
+
+
+def layout_position_ids(llm, vision_encoder, frame_size: Sequence[int],
+                        layouts: Sequence['SequenceLayout'], offsets: Sequence[int],
+                        length: int, data_samples: Sequence[GroundingDataSample]
+                        ) -> Optional[torch.Tensor]:
+    """Position ids of a padded batch, when the LLM part computes its own.
+
+    An LLM part with a ``layout_position_ids`` method (e.g. multimodal RoPE,
+    :mod:`mmstvg.models.llm_backbones.multimodal_rope`) gets the layouts, the
+    padding offsets, the frames' token grid (from the vision encoder and the
+    frame size ``(H, W)``) and the frame times; otherwise None: the LLM counts
+    1-D positions from the attention mask.
+    """
+    compute = getattr(llm, 'layout_position_ids', None)
+    if compute is None:
+        return None
+    times = [frame_times_and_duration(sample, layout.frame_token_pos.shape[0])[0]
+             for sample, layout in zip(data_samples, layouts)]
+    grid = vision_encoder.token_grid(*frame_size)
+    return compute(layouts, offsets, length, grid, times)
 
 
 class SequenceBuilder:

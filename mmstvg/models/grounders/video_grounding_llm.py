@@ -12,8 +12,8 @@ from mmstvg.registry import (LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, SPACE_DE
 from mmstvg.structures import GroundingDataSample
 
 from .decoding import LogitsProcessor, answer_lm_loss, greedy_generate
-from .multimodal_sequence import (SequenceBuilder, check_one_query_per_frame,
-                                  frame_times_and_duration, gather_head_inputs, pad_sequences)
+from .multimodal_sequence import (LLMPass, SequenceBuilder, check_one_query_per_frame,
+                                  gather_head_inputs, layout_position_ids, pad_sequences)
 from .part_configs import answer_and_prompt_configs, with_default
 from .prediction_packing import pack_answers
 from .video_encoding import encode_videos
@@ -41,30 +41,23 @@ class VideoGroundingLLM(BaseModel):
         query_interleaver: config of a ``QUERY_INTERLEAVERS`` part
             (``embed_dim`` filled in); ``dict(type='NoQueries')`` (also what
             None builds): frames only.
-        feature_pooler: config of a ``MODELS`` part applied to the projected
-            ``(N, P, D)`` tokens of the ``N`` frames (e.g. LLaVA-Video's
-            bilinear pooling after the projector, :class:`LlavaFeaturePooler`;
-            ``embed_dim`` filled in); None: no pooling after the projector.
+        feature_pooler: config of a ``MODELS`` part pooling the projected
+            ``(N, P, D)`` frame tokens (LLaVA-Video's bilinear pooling,
+            :class:`LlavaFeaturePooler`); None: no pooling.
         space_decoder: config of a ``SPACE_DECODERS`` part (``hidden_dim``
             filled in); None: no boxes, or boxes from the answer's text.
-        answer: config of the answer part (``tokenizer`` filled in):
-            ``SpanAnswer`` (the paper's), ``SnappedSpanAnswer``,
-            ``SpanAndBoxesAnswer`` (boxes as text); ``MultipleChoiceAnswer``
-            (ours) also answers multiple-choice QA samples (task ``'mcqa'``:
-            no span, no boxes, so no head loss; ``predict`` sets
-            ``pred_choice``).
-        prompt: keyword arguments of :class:`PromptBuilder`. A
-            ``span_precision`` here (older configs) is the answer's
-            ``precision``.
+        answer: config of the answer part: ``SpanAnswer`` (the paper's),
+            ``SnappedSpanAnswer``, ``SpanAndBoxesAnswer`` (boxes as text),
+            ``MultipleChoiceAnswer`` (also QA samples, task ``'mcqa'``).
+        prompt: keyword arguments of :class:`PromptBuilder`.
         max_new_tokens: generation budget of ``predict``.
         loss_lm_weight: weight of the language loss.
         freeze_parts: names of parts to freeze (any of :attr:`PART_NAMES`),
             besides the parts' own ``freeze`` flags.
-        llava_onevision_path: a LLaVA-OneVision / LLaVA-Video checkpoint
-            directory (llava-hf or lmms-lab ``llava_qwen`` layout): the tower,
-            LLM and pooler are built from its configs, its weights loaded, and
-            the LLM's ``lora`` applied after (see
-            :mod:`mmstvg.models.utils.llava_checkpoints`).
+        llava_onevision_path: a LLaVA-OneVision / LLaVA-Video directory
+            (llava-hf or lmms-lab layout): parts built from its configs, its
+            weights loaded, then the LLM's ``lora`` applied
+            (:mod:`mmstvg.models.utils.llava_checkpoints`).
         data_preprocessor: config of the data preprocessor.
         init_cfg: MMEngine init config.
     """
@@ -164,17 +157,17 @@ class VideoGroundingLLM(BaseModel):
                                       type(self.query_interleaver).__name__)
         return embeds, labels, layouts
 
-    def position_ids(self, inputs: torch.Tensor, layouts, offsets: Sequence[int],
-                     length: int, data_samples) -> Optional[torch.Tensor]:
-        """Position ids from the layouts when the LLM part computes its own
-        (``layout_position_ids``, e.g. multimodal RoPE); None: 1-D from the mask."""
-        compute = getattr(self.llm, 'layout_position_ids', None)
-        if compute is None:
-            return None
-        times = [frame_times_and_duration(s, l.frame_token_pos.shape[0])[0]
-                 for s, l in zip(data_samples, layouts)]
-        grid = self.vision_encoder.token_grid(*inputs.shape[-2:])
-        return compute(layouts, offsets, length, grid, times)
+    def run_llm(self, inputs: torch.Tensor, data_samples: Sequence[GroundingDataSample],
+                with_answer: bool, side: str, use_cache: bool = False) -> LLMPass:
+        """Build, pad (``side``: right to train, left to generate) and run a batch."""
+        embeds, labels, layouts = self.build_sequences(inputs, data_samples, with_answer)
+        embeds, mask, labels, offsets = pad_sequences(
+            embeds, labels if with_answer else None, side=side)
+        positions = layout_position_ids(self.llm, self.vision_encoder, inputs.shape[-2:],
+                                        layouts, offsets, mask.shape[1], data_samples)
+        hidden, cache = self.llm(embeds, attention_mask=mask, position_ids=positions,
+                                 use_cache=use_cache)
+        return LLMPass(hidden, cache, mask, labels, layouts, offsets, positions)
 
     def decode_frames(self, hidden: torch.Tensor, layouts, data_samples,
                       predicting: bool = False) -> dict:
@@ -222,13 +215,10 @@ class VideoGroundingLLM(BaseModel):
     def loss(self, inputs: torch.Tensor,
              data_samples: Sequence[GroundingDataSample]) -> Dict[str, torch.Tensor]:
         """Language loss on the answers and the heads' losses."""
-        embeds, labels, layouts = self.build_sequences(inputs, data_samples, True)
-        embeds, mask, labels, offsets = pad_sequences(embeds, labels, side='right')
-        positions = self.position_ids(inputs, layouts, offsets, mask.shape[1], data_samples)
-        hidden, _ = self.llm(embeds, attention_mask=mask, position_ids=positions)
-        frames = self.decode_frames(hidden, layouts, data_samples)
-        processor = self.logits_processor(frames, layouts, data_samples)
-        losses = dict(loss_lm=answer_lm_loss(self.llm, hidden, labels, processor) *
+        run = self.run_llm(inputs, data_samples, with_answer=True, side='right')
+        frames = self.decode_frames(run.hidden, run.layouts, data_samples)
+        processor = self.logits_processor(frames, run.layouts, data_samples)
+        losses = dict(loss_lm=answer_lm_loss(self.llm, run.hidden, run.labels, processor) *
                       self.loss_lm_weight)
         losses.update(self.head_losses(frames, data_samples))
         return losses
@@ -236,12 +226,9 @@ class VideoGroundingLLM(BaseModel):
     def _forward(self, inputs: torch.Tensor,
                  data_samples: Sequence[GroundingDataSample]) -> dict:
         """Prompt-only forward: hidden states, mask, layouts and normalised boxes."""
-        embeds, _, layouts = self.build_sequences(inputs, data_samples, False)
-        embeds, mask, _, offsets = pad_sequences(embeds, side='right')
-        positions = self.position_ids(inputs, layouts, offsets, mask.shape[1], data_samples)
-        hidden, _ = self.llm(embeds, attention_mask=mask, position_ids=positions)
-        boxes = self.decode_frames(hidden, layouts, data_samples)['boxes']
-        return dict(hidden_states=hidden, attention_mask=mask, layouts=layouts,
+        run = self.run_llm(inputs, data_samples, with_answer=False, side='right')
+        boxes = self.decode_frames(run.hidden, run.layouts, data_samples)['boxes']
+        return dict(hidden_states=run.hidden, attention_mask=run.mask, layouts=run.layouts,
                     pred_boxes=boxes)
 
     @torch.no_grad()
@@ -252,19 +239,16 @@ class VideoGroundingLLM(BaseModel):
         One prompt pass gives the states of the queries, frames and sentence
         (the heads read them) and starts generation.
         """
-        embeds, _, layouts = self.build_sequences(inputs, data_samples, False)
+        run = self.run_llm(inputs, data_samples, with_answer=False, side='left',
+                           use_cache=True)
         active = [self.answer.generates_text(s) for s in data_samples]
-        batch, mask, _, offsets = pad_sequences(embeds, side='left')
-        positions = self.position_ids(inputs, layouts, offsets, mask.shape[1], data_samples)
-        hidden, cache = self.llm(batch, attention_mask=mask, position_ids=positions,
-                                 use_cache=True)
-        shifted = [layout.shifted(off) for layout, off in zip(layouts, offsets)]
-        frames = self.decode_frames(hidden, shifted, data_samples, predicting=True)
+        shifted = [layout.shifted(off) for layout, off in zip(run.layouts, run.offsets)]
+        frames = self.decode_frames(run.hidden, shifted, data_samples, predicting=True)
         processor = self.logits_processor(frames, shifted, data_samples)
         token_ids = greedy_generate(
-            self.llm, hidden, cache, mask, active, self.max_new_tokens, processor,
+            self.llm, run.hidden, run.cache, run.mask, active, self.max_new_tokens, processor,
             stop_token_ids=self.llm.stop_token_ids | self.prompt_builder.stop_token_ids,
-            position_ids=positions)
+            position_ids=run.positions)
         texts = [self.llm.decode(ids) if on else '' for ids, on in zip(token_ids, active)]
         pack_answers(data_samples, texts, self.answer, frames['boxes'],
                      frames.get('box_scores'))
