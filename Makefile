@@ -8,7 +8,8 @@ STAMP := $(VENV)/.mmstvg-setup-done
 
 .PHONY: setup test toy
 
-$(STAMP): tools/setup_env.sh setup.py requirements/build.txt requirements/runtime.txt requirements/tests.txt
+$(STAMP): tools/setup_env.sh setup.py requirements/build.txt requirements/runtime.txt requirements/tests.txt \
+		requirements/lmms_eval.txt
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $@
 

@@ -31,6 +31,11 @@ setup(
     extras_require={
         'tests': read_requirements('tests.txt'),
         'optional': read_requirements('optional.txt'),
+        'lmms_eval': ['lmms-eval'],
+    },
+    # `python -m lmms_eval --model mmstvg ...` (mmstvg/apis/lmms_eval_model.py).
+    entry_points={
+        'lmms_eval.models': ['mmstvg = mmstvg.apis.lmms_eval_model:lmms_eval_manifest'],
     },
     license='Apache License 2.0',
 )

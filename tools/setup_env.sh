@@ -58,6 +58,9 @@ pip_install -r "$repo_root/requirements/runtime.txt"
 # deepspeed (in tests.txt) ships only as an sdist whose setup.py imports torch: build it
 # against the torch installed above, not in an isolated environment without it.
 pip_install --no-build-isolation -r "$repo_root/requirements/tests.txt"
+# lmms-eval for its model adapter, without its dependencies (they would replace torch;
+# see the file's comment).
+pip_install --no-deps -r "$repo_root/requirements/lmms_eval.txt"
 pip_install --no-build-isolation --no-deps -e "$repo_root"
 
 "$py" -c 'import mmcv.ops, mmdet.models, mmstvg; print("[setup_env] ok: torch", __import__("torch").__version__, "mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmstvg", mmstvg.__version__)'

@@ -93,3 +93,16 @@ def test_answer_part_rejects_bad_qa_samples():
     sample.set_metainfo(dict(task='mcqa', sample_id='q1', options=['only one']))
     with pytest.raises(KeyError, match='at least 2 options'):
         answer.text(sample, [0.0], 1.0)
+
+
+def test_options_in_prompt_reads_each_benchmarks_listing():
+    from mmstvg.models.language import format_options, options_in_prompt
+    options = ['a red ball', 'two (small) cubes', 'B-roll']
+    for style in ('dot', 'paren'):
+        prompt = f'Question: what?\nOption:\n{format_options(options, style)}\nAnswer:'
+        assert options_in_prompt(prompt) == options
+    assert options_in_prompt('Earlier: A. x\nB. y\nNow:\nA) one\nB) two\nC: three') == [
+        'one', 'two', 'three']
+    assert options_in_prompt('A. only one') == []
+    assert options_in_prompt('A. x\nC. skipped B') == []
+    assert options_in_prompt('Describe the video.') == []

@@ -1,5 +1,6 @@
 from .box_text import format_frame_boxes, parse_frame_boxes
-from .choice_text import OPTION_LETTERS, format_options, parse_choice, strip_option_letter
+from .choice_text import (OPTION_LETTERS, format_options, options_in_prompt, parse_choice,
+                          strip_option_letter)
 from .multiple_choice_answer import QA_TASK, MultipleChoiceAnswer, is_qa_sample
 from .prompt_builder import PROMPT_TEMPLATES, PromptBuilder, PromptPieces, prompt_words
 from .span_and_boxes_answer import SpanAndBoxesAnswer
@@ -14,6 +15,7 @@ __all__ = [
     'snap_span_to_frames', 'sampled_frames_in_span', 'digits_for_fps', 'REC_ANSWER',
     'SPAN_TEMPLATE', 'TimeStampPointer',
     'format_seconds', 'format_span', 'parse_span',
-    'OPTION_LETTERS', 'format_options', 'parse_choice', 'strip_option_letter', 'QA_TASK',
+    'OPTION_LETTERS', 'format_options', 'options_in_prompt', 'parse_choice',
+    'strip_option_letter', 'QA_TASK',
     'MultipleChoiceAnswer', 'is_qa_sample'
 ]

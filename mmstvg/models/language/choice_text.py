@@ -9,9 +9,10 @@ unparsable and scores wrong.
 """
 import re
 import string
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
-__all__ = ['OPTION_LETTERS', 'format_options', 'parse_choice', 'strip_option_letter']
+__all__ = ['OPTION_LETTERS', 'format_options', 'options_in_prompt', 'parse_choice',
+           'strip_option_letter']
 
 #: Letters of options ``0, 1, 2, ...``.
 OPTION_LETTERS = string.ascii_uppercase
@@ -28,6 +29,8 @@ _ANSWER_PREFIXES = ('the best answer is', 'the correct answer is', 'the answer i
 _LEADING_LETTER = re.compile(r'^[(\[]?([A-Z])(?:[)\].:,]|\s|$)')
 _LONE_LETTER = re.compile(r'(?<![A-Za-z])([A-Z])(?![A-Za-z])')
 _OPTION_PREFIX = re.compile(r'^\(?([A-Z])[.):]\s*')
+# An option line of a prompt: ``A. text``, ``(A) text``, ``A) text`` or ``A: text``.
+_OPTION_LINE = re.compile(r'^\s*(?:\(([A-Z])\)|([A-Z])[.):])\s*(\S.*?)\s*$')
 
 
 def strip_option_letter(option: str) -> str:
@@ -49,6 +52,36 @@ def format_options(options: Sequence[str], style: str = 'dot') -> str:
                          f'options, got {len(options)}')
     return '\n'.join(OPTION_STYLES[style].format(letter=OPTION_LETTERS[i], option=text)
                      for i, text in enumerate(options))
+
+
+def options_in_prompt(prompt: str) -> List[str]:
+    """The lettered options a prompt lists (the inverse of :func:`format_options`).
+
+    An option is a line ``A. text``, ``(A) text``, ``A) text`` or
+    ``A: text``; the options are the last run of such lines lettered
+    ``A, B, C ...`` in order (a question may quote an earlier list).
+
+    Args:
+        prompt: a multiple-choice prompt as a benchmark writes it.
+
+    Returns:
+        The option texts without their letters; ``[]`` when the prompt has
+        fewer than two.
+    """
+    runs, current = [], []
+    for line in prompt.splitlines():
+        match = _OPTION_LINE.match(line)
+        letter = match and (match.group(1) or match.group(2))
+        if match and len(current) < len(OPTION_LETTERS) and \
+                letter == OPTION_LETTERS[len(current)]:
+            current.append(match.group(3))
+            continue
+        if len(current) >= 2:
+            runs.append(current)
+        current = [match.group(3)] if match and letter == 'A' else []
+    if len(current) >= 2:
+        runs.append(current)
+    return runs[-1] if runs else []
 
 
 def _normalise(text: str) -> str:

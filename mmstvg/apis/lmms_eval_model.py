@@ -1,0 +1,210 @@
+"""An lmms-eval model that answers with an mmstvg config + checkpoint.
+
+Installing mmstvg registers it with lmms-eval (entry point ``mmstvg`` of the
+``lmms_eval.models`` group, ``setup.py``)::
+
+    python -m lmms_eval --model mmstvg \\
+        --model_args config=configs/video_qa/spacevllm_videomme.py,checkpoint=CKPT,device=cuda \\
+        --tasks videomme --batch_size 1
+
+Importing this module needs lmms-eval (``pip install lmms-eval``, the
+optional extra). Use and limits: ``docs/en/dataset_prepare.md``, "Scoring with
+lmms-eval".
+"""
+import logging
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from lmms_eval.api.instance import Instance
+from lmms_eval.api.model import lmms
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+from mmstvg.models.language import QA_TASK, options_in_prompt
+from mmstvg.structures import GroundingDataSample
+from .grounding_inferencer import GroundingInferencer
+
+__all__ = ['MMSTVGLMMs', 'lmms_eval_manifest', 'LMMS_EVAL_MODEL_ID']
+
+#: The name lmms-eval knows the model by (``--model mmstvg``).
+LMMS_EVAL_MODEL_ID = 'mmstvg'
+
+
+def lmms_eval_manifest():
+    """The entry point lmms-eval loads: the model's manifest."""
+    from lmms_eval.models.registry_v2 import ModelManifest
+    return ModelManifest(model_id=LMMS_EVAL_MODEL_ID,
+                         simple_class_path=f'{__name__}.{MMSTVGLMMs.__name__}')
+
+
+def _as_bool(value: Union[str, bool]) -> bool:
+    """lmms-eval hands ``--model_args`` over as strings."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ('1', 'true', 'yes')
+
+
+def qa_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
+    """A config whose model answers multiple-choice questions.
+
+    A grounding config's answer part is wrapped in ``MultipleChoiceAnswer``
+    (as ``configs/video_qa/_base_/spacevllm_video_qa.py`` does), so any
+    grounding checkpoint can be asked; a QA config is kept as it is.
+
+    Args:
+        config: a config path or a loaded config.
+        cfg_options: more settings, as ``--cfg-options`` (merged last).
+    """
+    cfg = Config.fromfile(config) if isinstance(config, str) else config.copy()
+    answer = cfg.model.get('answer') or dict(type='SpanAnswer')
+    if answer.get('type') != 'MultipleChoiceAnswer':
+        cfg.model.answer = dict(type='MultipleChoiceAnswer', grounding=dict(answer))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+class MMSTVGLMMs(lmms):
+    """mmstvg's grounder as an lmms-eval model (multiple-choice video tasks).
+
+    Ours, not the paper's. Each request's context (the task's prompt, with
+    the question, the lettered options and the task's instructions, exactly
+    as lmms-eval writes it) is the whole user turn: the config's chat
+    template wraps it around the video, and the model's greedy reply goes
+    back to lmms-eval *as text*, so lmms-eval's own answer extraction and
+    metrics score it. The video is read as the config's test pipeline reads
+    a video (its frame sampler and resize). Grounding heads stay idle.
+
+    Not supported (a clear error names the task and document): requests
+    without exactly one video file (image tasks; MVBench's frame-folder
+    tasks), contexts that list no lettered options, ``loglikelihood`` and
+    multi-round requests. Decoding is greedy: a sampling temperature is
+    ignored (said once). One process: lmms-eval's ``accelerate launch`` data
+    parallelism is not wired.
+
+    Args:
+        config: an mmstvg config path (a grounding config or one of
+            ``configs/video_qa/*.py``).
+        checkpoint: the checkpoint (``.pth``, safetensors, a DeepSpeed
+            directory); None keeps the config's pretrained weights (warned).
+        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'`` ...; None picks one.
+        batch_size: requests per model call.
+        max_new_tokens: the generation budget when a request's
+            ``gen_kwargs`` names none (default: the config's).
+        unsafe_load: fully unpickle a trusted old checkpoint (see
+            :class:`GroundingInferencer`).
+        **kwargs: ``--cfg-options``-style settings for the config
+            (``--model_args ...,model.max_new_tokens=8``; lmms-eval reads
+            numbers and booleans as such).
+    """
+
+    def __init__(self, config: str, checkpoint: Optional[str] = None,
+                 device: Optional[str] = None, batch_size: Union[int, str] = 1,
+                 max_new_tokens: Optional[Union[int, str]] = None,
+                 unsafe_load: Union[bool, str] = False, **kwargs) -> None:
+        super().__init__()
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'--model_args config={config!r}: no such file')
+        kwargs.pop('max_batch_size', None)  # lmms-eval's; requests are not re-batched
+        self.cfg = qa_config(config, kwargs)
+        self.inferencer = GroundingInferencer(self.cfg, checkpoint, device=device,
+                                              unsafe_load=_as_bool(unsafe_load))
+        self.model = self.inferencer.model
+        self.batch_size = int(batch_size)
+        if self.batch_size < 1:
+            raise ValueError(f'batch_size must be at least 1, got {batch_size!r}')
+        self.default_max_new_tokens = (int(max_new_tokens) if max_new_tokens is not None
+                                       else int(self.model.max_new_tokens))
+        self._warned_sampling = False
+
+    # ------------------------------------------------------------ lmms API
+    def loglikelihood(self, requests: List[Instance]) -> List[Tuple[float, bool]]:
+        raise NotImplementedError(
+            "mmstvg's lmms-eval model generates answers; it has no loglikelihood "
+            "(use the benchmarks' generate_until tasks: videomme, mvbench, "
+            'egoschema_subset, tempcompass_multi_choice)')
+
+    def generate_until_multi_round(self, requests) -> List[str]:
+        raise NotImplementedError("mmstvg's lmms-eval model answers single-turn questions")
+
+    def generate_until(self, requests: List[Instance]) -> List[str]:
+        """The model's reply to each request, cut at the request's stop strings.
+
+        Requests are answered ``batch_size`` at a time, grouped by their
+        generation settings, and returned in the order given.
+        """
+        replies: List[Optional[str]] = [None] * len(requests)
+        groups: Dict[Tuple[int, Tuple[str, ...]], List[int]] = {}
+        infos = []
+        for index, request in enumerate(requests):
+            context, gen_kwargs, doc_to_visual, doc_id, task, split = request.args
+            budget, until = self._generation_settings(gen_kwargs or {}, task)
+            groups.setdefault((budget, until), []).append(index)
+            doc = self.task_dict[task][split][doc_id]
+            infos.append(self.data_info(context, doc_to_visual(doc), task, doc_id))
+        for (budget, until), indices in groups.items():
+            for start in range(0, len(indices), self.batch_size):
+                chunk = indices[start:start + self.batch_size]
+                samples = self._predict([infos[i] for i in chunk], budget)
+                for i, sample in zip(chunk, samples):
+                    replies[i] = cut_at_stop_strings(sample.pred_text, until)
+        return replies
+
+    # ------------------------------------------------------------ helpers
+    def _generation_settings(self, gen_kwargs: dict, task: str) -> Tuple[int, Tuple[str, ...]]:
+        budget = int(gen_kwargs.get('max_new_tokens') or self.default_max_new_tokens)
+        until = gen_kwargs.get('until') or ()
+        until = (until, ) if isinstance(until, str) else tuple(until)
+        sampling = gen_kwargs.get('do_sample') or float(gen_kwargs.get('temperature') or 0) > 0
+        if sampling and not self._warned_sampling:
+            self._warned_sampling = True
+            print_log(f'task {task}: mmstvg decodes greedily; do_sample / temperature '
+                      'are ignored', logger='current', level=logging.WARNING)
+        return budget, until
+
+    @staticmethod
+    def data_info(context: str, visuals: Sequence, task: str, doc_id) -> dict:
+        """The data info of one request: its video and the context as the turn.
+
+        Raises:
+            ValueError: when the request has not exactly one video file or its
+                context lists no lettered options, naming the task and doc.
+        """
+        name = f'lmms-eval task {task!r} doc {doc_id!r}'
+        visuals = list(visuals or [])
+        if len(visuals) != 1 or not isinstance(visuals[0], str):
+            kinds = ', '.join(sorted({type(v).__name__ for v in visuals})) or 'none'
+            raise ValueError(f'{name}: mmstvg answers about one video file, got '
+                             f'{len(visuals)} visuals ({kinds})')
+        video = visuals[0]
+        if osp.isdir(video):
+            raise ValueError(f'{name}: {video} is a folder of frames; mmstvg reads video '
+                             'files (frame-folder tasks are not supported)')
+        options = options_in_prompt(context)
+        if not options:
+            raise ValueError(f'{name}: the context lists no lettered options (A. / (A) '
+                             '...); mmstvg answers multiple-choice tasks')
+        video_id = osp.splitext(osp.basename(video))[0]
+        return dict(sample_id=f'{task}:{doc_id}', video_id=video_id, video_path=video,
+                    task=QA_TASK, sentence=context, prompt_template='{sentence}',
+                    options=options, dataset_name=f'lmms_eval_{task}', qtype='',
+                    video_source=video, source_fps=None)
+
+    def _predict(self, infos: List[dict], max_new_tokens: int) -> List[GroundingDataSample]:
+        batch = self.inferencer.collate_fn([self.inferencer.pipeline(dict(info))
+                                            for info in infos])
+        saved = self.model.max_new_tokens
+        self.model.max_new_tokens = max_new_tokens
+        try:
+            return self.inferencer.forward(batch)
+        finally:
+            self.model.max_new_tokens = saved
+
+
+def cut_at_stop_strings(text: str, until: Sequence[str]) -> str:
+    """``text`` up to the first of the stop strings (lmms-eval's ``until``)."""
+    for stop in until:
+        if stop and stop in text:
+            text = text.split(stop, 1)[0]
+    return text
+
