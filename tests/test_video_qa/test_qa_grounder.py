@@ -101,3 +101,55 @@ def test_predict_on_a_real_generation_gives_a_valid_field(letter_tokenizer_dir):
     assert isinstance(out.pred_text, str)
     assert out.pred_choice in (-1, 0, 1, 2, 3)
     assert out.pred_parse_ok == (out.pred_choice >= 0)
+
+
+def test_the_time_pointer_leaves_qa_answers_alone(letter_tokenizer_dir):
+    """The toy's time pointer (ours) raises time tokens in span answers only:
+    a QA answer's loss is the LM's, though the pointer still runs (zero
+    gradients), and a mixed batch predicts a choice and a span."""
+    torch.manual_seed(0)
+    vocab = len(build_toy_tokenizer(extra_words=list('ABCD')))
+    model = MODELS.build(dict(
+        type='SpanAwareGroundingLLM',
+        vision_encoder=dict(type='HFVisionEncoder', vision_config=dict(TINY_VISION),
+                            select_layer=-1, pool_size=2, freeze=True),
+        projector=dict(type='MLPProjector'),
+        llm=dict(type='HFCausalLM', llm_config=tiny_llm_config(vocab),
+                 tokenizer=letter_tokenizer_dir),
+        query_interleaver=dict(type='AppendedQueries'),
+        space_decoder=dict(type='MLPBoxHead', num_layers=2),
+        frame_score_head=dict(type='QuerySpanScoreHead'),
+        time_pointer=dict(type='TimeStampPointer'), prompt=dict(template='mmstvg'),
+        answer=dict(type='MultipleChoiceAnswer', grounding=dict(type='SnappedSpanAnswer')),
+        max_new_tokens=6))
+    pointer = model.time_pointer
+    qa = model.data_preprocessor(make_batch([make_qa_sample(), make_qa_sample(1, seed=1)]),
+                                 False)
+    stvg = model.data_preprocessor(
+        make_batch([make_sample('stvg', num_sampled=4, num_frames=20, span=(5, 15))]), False)
+
+    def lm_loss(data, with_pointer):
+        model.time_pointer = pointer if with_pointer else None
+        try:
+            return model.loss(data['inputs'], data['data_samples'])
+        finally:
+            model.time_pointer = pointer
+
+    losses = lm_loss(qa, True)
+    torch.testing.assert_close(losses['loss_lm'], lm_loss(qa, False)['loss_lm'])
+    assert float(losses['loss_span_score']) == 0.0
+    losses['loss_lm'].backward()
+    grads = [p.grad for p in pointer.parameters()]
+    assert all(g is not None and not g.any() for g in grads)
+    # ... while a span answer's loss is the pointer's:
+    assert abs(float(lm_loss(stvg, True)['loss_lm']) -
+               float(lm_loss(stvg, False)['loss_lm'])) > 1e-4
+
+    model.eval()
+    mixed = model.data_preprocessor(make_batch(
+        [make_sample('stvg', num_sampled=4, num_frames=20, span=(5, 15)), make_qa_sample()]),
+        False)
+    with torch.no_grad():
+        span, choice = model.predict(mixed['inputs'], mixed['data_samples'])
+    assert 'pred_span_seconds' in span and 'pred_choice' not in span
+    assert choice.pred_choice in (-1, 0, 1, 2, 3) and 'pred_span_seconds' not in choice

@@ -9,6 +9,7 @@ from typing import Dict, Optional
 
 import torch
 
+from mmstvg.models.language.multiple_choice_answer import is_qa_sample
 from mmstvg.models.query_interleavers.appended_queries import NoQueries
 from mmstvg.registry import MODELS
 
@@ -33,7 +34,10 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
         time_pointer: config of a logits processor for the answer's times
             (e.g. :class:`TimeStampPointer`, ``hidden_dim`` filled in), in
             training and generation alike; needs an answer part that gives
-            each frame boundary's time token (``SnappedSpanAnswer``).
+            each frame boundary's time token (``SnappedSpanAnswer``). A
+            multiple-choice sample's answer is left as the LM wrote it (the
+            pointer still runs on it, so that every rank calls the same
+            modules, and its result is dropped).
         frame_state_source: which per-frame states both heads read:
             ``'llm_queries'`` (the LLM's last-layer query states) or
             ``'space_decoder'`` (the states its boxes are decoded from, e.g.
@@ -114,9 +118,15 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
                                  f'{len(times)} frame_times for {count} queries')
             ids[b, :count + 1] = torch.tensor(self.answer.boundary_time_ids(times, duration))
         ids = ids.to(states.device)
+        pointed = torch.tensor([not is_qa_sample(s) for s in data_samples],
+                               device=states.device)
 
         def point(logits, answer_states, rows):
-            return self.time_pointer(logits, answer_states, states, counts, ids, rows)
+            out = self.time_pointer(logits, answer_states, states, counts, ids, rows)
+            keep = pointed if rows is None else pointed[rows]
+            if bool(keep.all()):
+                return out
+            return torch.where(keep[:, None], out, logits.to(out.dtype))
 
         return point
 
