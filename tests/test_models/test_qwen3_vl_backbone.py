@@ -202,3 +202,41 @@ def test_qwen3_vl_interleaved_query_sees_its_frame_and_earlier(qwen3_vl):
             moved = (states - base).abs().amax(-1)
             assert torch.all(moved[:frame] == 0), frame
             assert torch.all(moved[frame:] > 1e-4), frame
+
+
+def test_deepstack_is_refused_where_it_would_be_dropped():
+    from torch import nn
+
+    from mmstvg.models.grounders.video_encoding import encode_video_features
+    from mmstvg.structures import GroundingDataSample
+
+    layout = SequenceLayout(torch.zeros(0).long(), torch.arange(2, 6).view(2, 2),
+                            torch.tensor([2, 4]), torch.zeros(0).long(), 2, 7, 7)
+    features = [torch.randn(3, 2, 2, 4)]
+    with pytest.raises(ValueError, match='takes none'):
+        deepstack_inputs(nn.Identity(), features, [layout], [0], 7)
+
+    class _DeepStackLLM:
+        takes_deepstack, num_deepstack_layers = True, 3
+
+    out = deepstack_inputs(_DeepStackLLM(), features, [layout], [1], 8)
+    assert out['visual_pos_masks'].tolist() == [[False] * 3 + [True] * 4 + [False]]
+    assert torch.equal(out['deepstack_visual_embeds'][2], features[0][2].flatten(0, 1))
+    _DeepStackLLM.num_deepstack_layers = 2
+    with pytest.raises(ValueError, match='3 DeepStack levels'):
+        deepstack_inputs(_DeepStackLLM(), features, [layout], [0], 7)
+
+    class _Tower(nn.Module):
+        num_deepstack_layers, patch_size = 1, 2
+
+        def forward(self, frames, return_deepstack=False):
+            tokens = frames.new_zeros(frames.shape[0], 4, 8)
+            return (tokens, tokens[None]) if return_deepstack else tokens
+
+    inputs, samples = torch.zeros(1, 2, 3, 4, 4), [GroundingDataSample(metainfo={})]
+    video = encode_video_features(_Tower(), nn.Identity(), None, inputs, samples,
+                                  torch.float32)
+    assert video.deepstack[0].shape == (1, 2, 4, 8)
+    with pytest.raises(ValueError, match='cannot be pooled'):
+        encode_video_features(_Tower(), nn.Identity(), nn.Identity(), inputs, samples,
+                              torch.float32)
