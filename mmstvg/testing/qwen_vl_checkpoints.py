@@ -1,9 +1,9 @@
-"""Tiny random Qwen2.5-VL checkpoints written with ``save_pretrained`` (tests)."""
+"""Tiny random Qwen2.5-VL / Qwen3-VL checkpoints written with ``save_pretrained`` (tests)."""
 from typing import Optional
 
-__all__ = ['QWEN_VL_TOKEN_IDS', 'write_tiny_qwen2_5_vl']
+__all__ = ['QWEN_VL_TOKEN_IDS', 'write_tiny_qwen2_5_vl', 'write_tiny_qwen3_vl']
 
-#: Qwen2.5-VL's vision special tokens (its tokenizer's ids).
+#: Qwen2.5-VL's and Qwen3-VL's vision special tokens (their tokenizers' ids).
 QWEN_VL_TOKEN_IDS = dict(vision_start=151652, vision_end=151653, image_pad=151655,
                          video_pad=151656)
 
@@ -43,6 +43,47 @@ def write_tiny_qwen2_5_vl(directory: str, hidden_size: int = 32, num_layers: int
         vision_start_token_id=QWEN_VL_TOKEN_IDS['vision_start'])
     torch.manual_seed(seed)
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
+    model.save_pretrained(directory)
+    if tokenizer_dir is not None:
+        from transformers import AutoTokenizer
+        AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(directory)
+    return directory
+
+
+def write_tiny_qwen3_vl(directory: str, hidden_size: int = 32, num_layers: int = 2,
+                        seed: int = 0, text_overrides: Optional[dict] = None,
+                        tokenizer_dir: Optional[str] = None) -> str:
+    """Save a random ``Qwen3VLForConditionalGeneration`` of tiny widths.
+
+    The vision tower keeps the real architecture (16-pixel patches, 2x2
+    merger, 2-frame temporal patches, an 8 x 8 learned position grid
+    interpolated to each frame, DeepStack mergers after its layers 0 and 1);
+    the text model is Qwen3's (q / k norms, ``head_dim`` 16) with the
+    interleaved M-RoPE sections of the real ``[24, 20, 20]`` scaled to its
+    head (``[4, 2, 2]``). The vocabulary covers Qwen2's tokenizer and the
+    vision tokens. ``tokenizer_dir``: a tokenizer saved beside the weights.
+    """
+    import torch
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+    head_dim = 16
+    text = dict(hidden_size=hidden_size, intermediate_size=2 * hidden_size,
+                num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2,
+                head_dim=head_dim, vocab_size=151657, max_position_embeddings=4096,
+                rope_parameters=dict(rope_type='default', rope_theta=5000000.0,
+                                     mrope_section=[4, 2, 2], mrope_interleaved=True))
+    text.update(text_overrides or {})
+    config = Qwen3VLConfig(
+        text_config=text,
+        vision_config=dict(depth=3, hidden_size=32, intermediate_size=64, num_heads=4,
+                           out_hidden_size=hidden_size, patch_size=16, spatial_merge_size=2,
+                           temporal_patch_size=2, num_position_embeddings=64,
+                           deepstack_visual_indexes=[0, 1]),
+        image_token_id=QWEN_VL_TOKEN_IDS['image_pad'],
+        video_token_id=QWEN_VL_TOKEN_IDS['video_pad'],
+        vision_start_token_id=QWEN_VL_TOKEN_IDS['vision_start'],
+        vision_end_token_id=QWEN_VL_TOKEN_IDS['vision_end'])
+    torch.manual_seed(seed)
+    model = Qwen3VLForConditionalGeneration(config).eval()
     model.save_pretrained(directory)
     if tokenizer_dir is not None:
         from transformers import AutoTokenizer

@@ -190,7 +190,11 @@ def shrink_full_size(cfg, llava_dir: str, data_root: Optional[str] = None,
 
 
 # ----------------------------------------------------------------------------
-# Qwen2.5-VL configs at reduced width.
+# Qwen2.5-VL / Qwen3-VL configs at reduced width.
+#: Frame size of the reduced Qwen3-VL runs (sides multiples of 32: 2 x 2 merged tokens).
+QWEN3_VL_PIXELS = 64
+
+
 def write_qwen2_5_vl_checkpoint(path: str, tokenizer_dir: str) -> str:
     """A reduced-width Qwen2.5-VL-7B-Instruct (its real tower architecture,
     2-layer M-RoPE Qwen2 of width 64) with the real Qwen2 tokenizer."""
@@ -198,11 +202,22 @@ def write_qwen2_5_vl_checkpoint(path: str, tokenizer_dir: str) -> str:
     return write_tiny_qwen2_5_vl(path, hidden_size=64, tokenizer_dir=tokenizer_dir)
 
 
+def write_qwen3_vl_checkpoint(path: str, tokenizer_dir: str) -> str:
+    """A reduced-width Qwen3-VL-8B-Instruct (its real tower architecture with
+    DeepStack mergers, 2-layer interleaved M-RoPE Qwen3 of width 64) with the
+    real Qwen2 tokenizer (Qwen3's BPE is Qwen2's)."""
+    from mmstvg.testing.qwen_vl_checkpoints import write_tiny_qwen3_vl
+    return write_tiny_qwen3_vl(path, hidden_size=64, tokenizer_dir=tokenizer_dir)
+
+
 def shrink_qwen_vl(cfg, qwen_dir: str, data_root: str, work_dir: str,
-                   max_iters: int = 3) -> None:
+                   max_iters: int = 3, pixels: int = FULL_SIZE_PIXELS) -> None:
     """:func:`shrink_full_size` for a config whose parts load a Qwen-VL
-    checkpoint: both parts read ``qwen_dir``; 56 px frames (2 x 2 merged
-    tokens) in fp32 on CPU."""
+    checkpoint: both parts read ``qwen_dir``; ``pixels`` px frames (56 for
+    Qwen2.5-VL, :data:`QWEN3_VL_PIXELS` for Qwen3-VL: 2 x 2 merged tokens) in
+    fp32 on CPU."""
     shrink_full_size(cfg, None, data_root, work_dir, max_iters=max_iters, cpu_fp32=True)
+    if pixels != FULL_SIZE_PIXELS:
+        shrink_pipelines(cfg, num_frames=FULL_SIZE_FRAMES, size=pixels)
     cfg.model.vision_encoder.pretrained_model_name_or_path = qwen_dir
     cfg.model.llm.pretrained_model_name_or_path = qwen_dir

@@ -35,8 +35,8 @@ CONFIGS = sorted(
     if not {'_base_', 'data_construction'} & set(osp.relpath(path, CONFIG_ROOT).split(osp.sep)))
 # (configs/data_construction/ holds build_stvg.py's configs, not model configs.)
 #: Configs on a Qwen-VL base (their own parts; built, trained and tested in
-#: test_qwen_vl_configs.py from a Qwen2.5-VL checkpoint).
-QWEN_VL_CONFIGS = [name for name in CONFIGS if 'qwen2_5_vl' in name]
+#: test_qwen_vl_configs.py from a Qwen2.5-VL / Qwen3-VL checkpoint).
+QWEN_VL_CONFIGS = [name for name in CONFIGS if 'qwen2_5_vl' in name or 'qwen3_vl' in name]
 LLAVA_CONFIGS = [name for name in CONFIGS if name not in QWEN_VL_CONFIGS]
 
 SPACEVLLM = dict(grounder='VideoGroundingLLM', interleaver='InterleavedQueries',

@@ -1,8 +1,8 @@
-"""The Qwen2.5-VL configs train, test and parse at reduced width.
+"""The Qwen2.5-VL and Qwen3-VL configs train, test and parse at reduced width.
 
-Both configs are built through their own part types from a reduced-width
-Qwen2.5-VL checkpoint written by ``save_pretrained`` (the real tower
-architecture, the real Qwen2 tokenizer) with the one override
+Each config is built through its own part types from a reduced-width
+Qwen2.5-VL / Qwen3-VL checkpoint written by ``save_pretrained`` (the real
+tower architecture, the real Qwen2 tokenizer) with the one override
 ``config_overrides.shrink_qwen_vl``; HC-STVG v1 16:9 videos at 25 fps.
 """
 import math
@@ -15,12 +15,23 @@ from mmengine.config import Config
 import mmstvg.models.grounders.video_grounding_llm as grounder_module
 from mmstvg.engine.runner_builder import build_runner
 from tests.fixtures.hcstvg_videos import write_hcstvg_16x9
-from tests.test_configs.config_overrides import (FULL_SIZE_FRAMES, shrink_qwen_vl,
-                                                 write_qwen2_5_vl_checkpoint)
+from tests.test_configs.config_overrides import (FULL_SIZE_FRAMES, FULL_SIZE_PIXELS,
+                                                 QWEN3_VL_PIXELS, shrink_qwen_vl,
+                                                 write_qwen2_5_vl_checkpoint,
+                                                 write_qwen3_vl_checkpoint)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 ANSWER = 'The event happens from 0.4 to 1.2 seconds.'
+
+#: backbone -> (its checkpoint directory in ``assets``, the config's path,
+#: the LLM part, the reduced frame size)
+BACKBONES = {
+    'qwen2_5_vl': ('qwen', 'checkpoints/Qwen2.5-VL-7B-Instruct', 'QwenVLCausalLM',
+                   FULL_SIZE_PIXELS),
+    'qwen3_vl': ('qwen3', 'checkpoints/Qwen3-VL-8B-Instruct', 'Qwen3VLCausalLM',
+                 QWEN3_VL_PIXELS),
+}
 
 
 @pytest.fixture(scope='module')
@@ -28,45 +39,71 @@ def assets(tmp_path_factory, qwen2_tokenizer_dir):
     root = tmp_path_factory.mktemp('qwen_vl')
     qwen = write_qwen2_5_vl_checkpoint(str(root / 'Qwen2.5-VL-7B-Instruct'),
                                        qwen2_tokenizer_dir)
+    qwen3 = write_qwen3_vl_checkpoint(str(root / 'Qwen3-VL-8B-Instruct'),
+                                      qwen2_tokenizer_dir)
     data = str(root / 'hcstvg_16x9') + '/'
     write_hcstvg_16x9(data, num_train=4, num_test=2, size=(96, 54), fps=25.0)
-    return dict(qwen=qwen, data=data)
+    return dict(qwen=qwen, qwen3=qwen3, data=data)
 
 
-def test_qwen2_5_vl_text_box_baseline_builds(assets, tmp_path):
+@pytest.mark.parametrize('backbone', ['qwen2_5_vl', 'qwen3_vl'])
+def test_qwen_vl_text_box_baseline_builds(backbone, assets, tmp_path):
     # Its train / test run is the SpaceVLLM one's minus the heads, at 5x the
     # CPU time (boxes as text: ~250 answer tokens a sample); built here.
-    cfg = Config.fromfile(osp.join(CONFIG_ROOT, 'baselines/text_boxes_qwen2_5_vl_hcstvg.py'))
-    shrink_qwen_vl(cfg, assets['qwen'], assets['data'], str(tmp_path / 'work'))
+    checkpoint, _, llm_type, pixels = BACKBONES[backbone]
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, f'baselines/text_boxes_{backbone}_hcstvg.py'))
+    shrink_qwen_vl(cfg, assets[checkpoint], assets['data'], str(tmp_path / 'work'),
+                   pixels=pixels)
     model = build_runner(cfg).model
     assert type(model).__name__ == 'TextBoxGroundingLLM'
     assert type(model.query_interleaver).__name__ == 'NoQueries'
     assert model.space_decoder is None
-    assert type(model.llm).__name__ == 'QwenVLCausalLM'
+    assert type(model.llm).__name__ == llm_type
     assert type(model.projector).__name__ == 'IdentityProjector'
 
 
-@pytest.mark.parametrize('name, types', [
-    ('spacevllm_qwen2_5_vl_hcstvg.py',
-     ('VideoGroundingLLM', 'InterleavedQueries', 'QueryGuidedSpaceDecoder')),
-])
-def test_qwen2_5_vl_config_trains_tests_and_parses(name, types, assets, tmp_path,
-                                                   monkeypatch):
-    cfg = Config.fromfile(osp.join(CONFIG_ROOT, name))
-    assert cfg.model.llm.pretrained_model_name_or_path == 'checkpoints/Qwen2.5-VL-7B-Instruct'
+@pytest.mark.parametrize('backbone', ['qwen2_5_vl', 'qwen3_vl'])
+def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monkeypatch):
+    checkpoint, path, llm_type, pixels = BACKBONES[backbone]
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, f'spacevllm_{backbone}_hcstvg.py'))
+    assert cfg.model.llm.pretrained_model_name_or_path == path
     assert cfg.model.llm.dtype == 'bf16' and cfg.model.llm.gradient_checkpointing
-    shrink_qwen_vl(cfg, assets['qwen'], assets['data'], str(tmp_path / 'work'), max_iters=3)
+    shrink_qwen_vl(cfg, assets[checkpoint], assets['data'], str(tmp_path / 'work'),
+                   max_iters=3, pixels=pixels)
     cfg.model.max_new_tokens = 8  # CPU time: a random model rarely stops early
     runner = build_runner(cfg)
     model = runner.model
     assert (type(model).__name__, type(model.query_interleaver).__name__,
-            type(model.space_decoder).__name__ if model.space_decoder else None) == types
+            type(model.space_decoder).__name__) == (
+                'VideoGroundingLLM', 'InterleavedQueries', 'QueryGuidedSpaceDecoder')
     assert type(model.vision_encoder).__name__ == 'QwenVLVisionEncoder'
-    assert type(model.llm).__name__ == 'QwenVLCausalLM'
+    assert type(model.llm).__name__ == llm_type
     assert model.llm.hf_model.model.visual is None  # the tower lives in the vision part
     assert len(model.llm.tokenizer) == 151646
+    deepstack_rows = []
+    if backbone == 'qwen3_vl':
+        # Qwen3-VL's time stamps before each frame; the duration a bare number
+        pieces = model.prompt_builder.build('stvg', 'a man runs', 2.0, [0.0, 0.5])
+        decode = model.llm.tokenizer.decode
+        assert [decode(ids) for ids in pieces.frame_prefix_ids] == [
+            '<0.0 seconds>', '<0.5 seconds>']
+        assert 'The video lasts for 2.0 seconds, and 2 frames' in decode(pieces.between_ids)
+        # DeepStack: every LLM pass over a prompt gets the tower's 2 levels at
+        # the visual tokens (2 samples x 8 frames x 2 x 2 tokens)
+        assert model.vision_encoder.num_deepstack_layers == model.llm.num_deepstack_layers == 2
+        forward = model.llm.forward
+
+        def recording_forward(*args, **kwargs):
+            if kwargs.get('visual_pos_masks') is not None:
+                assert len(kwargs['deepstack_visual_embeds']) == 2
+                deepstack_rows.append(int(kwargs['visual_pos_masks'].sum()))
+            return forward(*args, **kwargs)
+
+        monkeypatch.setattr(model.llm, 'forward', recording_forward)
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     runner.train()
+    if backbone == 'qwen3_vl':
+        assert deepstack_rows == [2 * FULL_SIZE_FRAMES * 4] * 3
     hub = runner.message_hub
     losses = {k: hub.get_scalar(k).data[0] for k in hub.log_scalars
               if k.startswith('train/loss')}

@@ -16,7 +16,7 @@ from mmstvg.models.query_interleavers.base import InterleavedVideo
 from mmstvg.structures import GroundingDataSample
 
 __all__ = ['SequenceLayout', 'LLMPass', 'SequenceBuilder', 'assemble_sequence', 'pad_sequences',
-           'check_one_query_per_frame', 'layout_position_ids',
+           'check_one_query_per_frame', 'layout_position_ids', 'deepstack_inputs',
            'gather_head_inputs', 'frame_times_and_duration', 'IGNORE_INDEX']
 
 #: Label of positions that carry no language loss.
@@ -166,6 +166,53 @@ def layout_position_ids(llm, vision_encoder, frame_size: Sequence[int],
              for sample, layout in zip(data_samples, layouts)]
     grid = vision_encoder.token_grid(*frame_size)
     return compute(layouts, offsets, length, grid, times)
+
+
+def deepstack_inputs(llm, features: Sequence[torch.Tensor],
+                     layouts: Sequence['SequenceLayout'], offsets: Sequence[int],
+                     length: int) -> dict:
+    """The LLM part's DeepStack inputs of a padded batch (Qwen3-VL).
+
+    Each sample's DeepStack features go to its visual tokens' positions
+    (``layout.frame_token_pos`` moved by its padding offset); query tokens,
+    time stamps and text get none, as in Qwen3-VL, where only the vision
+    placeholders do.
+
+    Args:
+        llm: the LLM part; it must declare ``takes_deepstack``.
+        features: ``B`` tensors ``(K, T_b, P, D)``.
+        layouts: each sample's layout (before padding).
+        offsets: each sample's left padding.
+        length: the padded length.
+
+    Returns:
+        ``dict(visual_pos_masks=(B, length) bool, deepstack_visual_embeds=K
+        tensors (M, D))``, the rows in the mask's order (batch-major, then
+        position), the keyword arguments of the LLM part's forward.
+    """
+    if not getattr(llm, 'takes_deepstack', False):
+        raise ValueError(f'the vision encoder gives DeepStack features but the LLM part '
+                         f'{type(llm).__name__} takes none; use an LLM part that does '
+                         '(Qwen3VLCausalLM)')
+    expected = getattr(llm, 'num_deepstack_layers', None)
+    levels = features[0].shape[0]
+    if expected is not None and expected != levels:
+        raise ValueError(f'the vision encoder gives {levels} DeepStack levels, the LLM '
+                         f'part expects {expected}')
+    device = features[0].device
+    mask = torch.zeros(len(layouts), length, dtype=torch.bool, device=device)
+    rows = []
+    for b, (feature, layout, offset) in enumerate(zip(features, layouts, offsets)):
+        positions = layout.frame_token_pos.flatten() + offset
+        if feature.shape[1:3] != layout.frame_token_pos.shape:
+            raise ValueError(f'sample {b}: DeepStack features of {tuple(feature.shape[1:3])} '
+                             f'frames x tokens for a layout of '
+                             f'{tuple(layout.frame_token_pos.shape)}')
+        order = torch.argsort(positions)
+        mask[b, positions] = True
+        rows.append(feature.flatten(1, 2)[:, order])
+    embeds = torch.cat(rows, dim=1)
+    return dict(visual_pos_masks=mask, deepstack_visual_embeds=list(embeds.unbind(0)))
 
 
 class SequenceBuilder:

@@ -1,12 +1,17 @@
-"""Frames -> visual tokens: vision encoder, projector, then the optional pooler."""
-from typing import List, Optional, Sequence
+"""Frames -> visual tokens: vision encoder, projector, then the optional pooler.
+
+A vision encoder with DeepStack features (Qwen3-VL's tower,
+``num_deepstack_layers > 0``) also gives them, per sample, for the LLM part
+(:func:`encode_video_features`).
+"""
+from typing import List, NamedTuple, Optional, Sequence
 
 import torch
 from torch import nn
 
 from mmstvg.structures import GroundingDataSample
 
-__all__ = ['encode_videos', 'num_real_frames']
+__all__ = ['encode_videos', 'encode_video_features', 'VideoFeatures', 'num_real_frames']
 
 
 def num_real_frames(inputs: torch.Tensor, sample: GroundingDataSample) -> int:
@@ -23,36 +28,77 @@ def num_real_frames(inputs: torch.Tensor, sample: GroundingDataSample) -> int:
     return num
 
 
+class VideoFeatures(NamedTuple):
+    """A batch's visual tokens and, when the tower gives them, DeepStack features."""
+    tokens: List[torch.Tensor]  # B tensors (T_b, P, D)
+    deepstack: Optional[List[torch.Tensor]]  # B tensors (K, T_b, P, D), or None
+
+
 def encode_videos(vision_encoder: nn.Module, projector: nn.Module,
                   feature_pooler: Optional[nn.Module], inputs: torch.Tensor,
                   data_samples: Sequence[GroundingDataSample],
                   dtype: torch.dtype) -> List[torch.Tensor]:
     """Frames -> projected (and pooled) visual tokens, per sample.
 
+    The tokens of :func:`encode_video_features` (its arguments), without
+    DeepStack features.
+
+    Returns:
+        ``B`` tensors ``(T_b, P, D)``.
+    """
+    return encode_video_features(vision_encoder, projector, feature_pooler, inputs,
+                                 data_samples, dtype, with_deepstack=False).tokens
+
+
+def encode_video_features(vision_encoder: nn.Module, projector: nn.Module,
+                          feature_pooler: Optional[nn.Module], inputs: torch.Tensor,
+                          data_samples: Sequence[GroundingDataSample],
+                          dtype: torch.dtype, with_deepstack: bool = True) -> VideoFeatures:
+    """Frames -> projected (and pooled) visual tokens and DeepStack features, per sample.
+
     The real frames of the whole batch go through the parts at once
-    (LLaVA-Video's order: project, then pool).
+    (LLaVA-Video's order: project, then pool). DeepStack features are the
+    tower's own (its mergers already give the LLM width): they are neither
+    projected nor pooled, so a pooler or a projector that changes the width
+    is refused with them.
 
     Args:
         vision_encoder: gives ``(N, P, C)`` per frame; has ``patch_size``
-            when a pooler is given.
+            when a pooler is given; with ``num_deepstack_layers > 0`` it is
+            called with ``return_deepstack=True`` and also gives
+            ``(K, N, P, C)``.
         projector: ``(N, P, C)`` -> ``(N, P, D)``.
         feature_pooler: called as ``pooler(tokens, (H // patch, W // patch))``;
             None: no pooling.
         inputs: ``(B, T_max, 3, H, W)`` from the data preprocessor.
         data_samples: the batch's samples (their real frame counts).
         dtype: the LLM's dtype, which the tokens are cast to.
+        with_deepstack: read the DeepStack features when the tower has them.
 
     Returns:
-        ``B`` tensors ``(T_b, P, D)``.
+        :class:`VideoFeatures` (``deepstack`` None for a tower without them).
     """
     if inputs.dim() != 5:
         raise ValueError(f'inputs must be (B, T, 3, H, W), got {tuple(inputs.shape)}')
     counts = [num_real_frames(inputs, s) for s in data_samples]
     frames = torch.cat([inputs[b, :t] for b, t in enumerate(counts)], dim=0)
-    tokens = projector(vision_encoder(frames))
+    deepstack = None
+    if with_deepstack and getattr(vision_encoder, 'num_deepstack_layers', 0) > 0:
+        features, deepstack = vision_encoder(frames, return_deepstack=True)
+    else:
+        features = vision_encoder(frames)
+    tokens = projector(features)
     if feature_pooler is not None:
+        if deepstack is not None:
+            raise ValueError(f'{type(vision_encoder).__name__} gives DeepStack features, '
+                             'which cannot be pooled; use feature_pooler=None')
         patch = vision_encoder.patch_size
         tokens = feature_pooler(tokens, (frames.shape[-2] // patch,
                                          frames.shape[-1] // patch))
     tokens = tokens.to(dtype)
-    return list(tokens.split(counts, dim=0))
+    if deepstack is not None:
+        if deepstack.shape[-1] != tokens.shape[-1]:
+            raise ValueError(f'DeepStack features have {deepstack.shape[-1]} channels but '
+                             f'the LLM takes {tokens.shape[-1]}')
+        deepstack = list(deepstack.to(dtype).split(counts, dim=1))
+    return VideoFeatures(list(tokens.split(counts, dim=0)), deepstack)

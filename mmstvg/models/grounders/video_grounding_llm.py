@@ -13,10 +13,11 @@ from mmstvg.structures import GroundingDataSample
 
 from .decoding import LogitsProcessor, answer_lm_loss, greedy_generate
 from .multimodal_sequence import (LLMPass, SequenceBuilder, check_one_query_per_frame,
-                                  gather_head_inputs, layout_position_ids, pad_sequences)
+                                  deepstack_inputs, gather_head_inputs, layout_position_ids,
+                                  pad_sequences)
 from .part_configs import answer_and_prompt_configs, with_default
 from .prediction_packing import pack_answers
-from .video_encoding import encode_videos
+from .video_encoding import VideoFeatures, encode_video_features, encode_videos
 
 __all__ = ['VideoGroundingLLM']
 
@@ -148,25 +149,40 @@ class VideoGroundingLLM(BaseModel):
     def build_sequences(self, inputs: torch.Tensor,
                         data_samples: Sequence[GroundingDataSample], with_answer: bool):
         """Per-sample embeddings, labels and layouts (not yet padded)."""
-        video_tokens = self.encode_videos(inputs, data_samples)
+        return self._build_sequences(inputs, data_samples, with_answer)[:3]
+
+    def _build_sequences(self, inputs: torch.Tensor,
+                         data_samples: Sequence[GroundingDataSample], with_answer: bool):
+        """:meth:`build_sequences` and the tower's DeepStack features (or None)."""
+        video: VideoFeatures = encode_video_features(
+            self.vision_encoder, self.projector, self.feature_pooler, inputs, data_samples,
+            self.llm.dtype)
         embeds, labels, layouts = self.sequence_builder.build(
-            video_tokens, data_samples, with_answer, self.llm.embed_tokens,
+            video.tokens, data_samples, with_answer, self.llm.embed_tokens,
             self.query_interleaver)
         if self.space_decoder is not None:
-            check_one_query_per_frame(video_tokens, layouts,
+            check_one_query_per_frame(video.tokens, layouts,
                                       type(self.query_interleaver).__name__)
-        return embeds, labels, layouts
+        return embeds, labels, layouts, video.deepstack
 
     def run_llm(self, inputs: torch.Tensor, data_samples: Sequence[GroundingDataSample],
                 with_answer: bool, side: str, use_cache: bool = False) -> LLMPass:
-        """Build, pad (``side``: right to train, left to generate) and run a batch."""
-        embeds, labels, layouts = self.build_sequences(inputs, data_samples, with_answer)
+        """Build, pad (``side``: right to train, left to generate) and run a batch.
+
+        DeepStack features, when the tower gives them, go to the LLM part at
+        the visual tokens' positions (:func:`deepstack_inputs`); generation
+        steps after the prompt get none (their tokens are text).
+        """
+        embeds, labels, layouts, deepstack = self._build_sequences(inputs, data_samples,
+                                                                   with_answer)
         embeds, mask, labels, offsets = pad_sequences(
             embeds, labels if with_answer else None, side=side)
         positions = layout_position_ids(self.llm, self.vision_encoder, inputs.shape[-2:],
                                         layouts, offsets, mask.shape[1], data_samples)
+        extra = ({} if deepstack is None else
+                 deepstack_inputs(self.llm, deepstack, layouts, offsets, mask.shape[1]))
         hidden, cache = self.llm(embeds, attention_mask=mask, position_ids=positions,
-                                 use_cache=use_cache)
+                                 use_cache=use_cache, **extra)
         return LLMPass(hidden, cache, mask, labels, layouts, offsets, positions)
 
     def decode_frames(self, hidden: torch.Tensor, layouts, data_samples,

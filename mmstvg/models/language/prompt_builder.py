@@ -140,8 +140,9 @@ class PromptBuilder:
         time_style: ``'frame_prefix'`` (each frame's time stamp before its
             visual tokens) or ``'prompt_list'`` (all times in the intro);
             None: the template's.
-        time_format: format of one time stamp, e.g. ``'{:.1f}s'``; None: the
-            template's. The duration is written the same way, without the unit.
+        time_format: format of one time stamp, e.g. ``'{:.1f}s'``, or
+            Qwen3-VL's ``'<{:.1f} seconds>'`` stamps; None: the template's. The
+            duration is written as the bare number of the format's field.
         use_chat_template: with a ``'chat_template'`` template, use the
             tokenizer's chat template when it has one.
         sentence_first: put the question with the sentence before the video;
@@ -229,6 +230,12 @@ class PromptBuilder:
     def format_time(self, seconds: float) -> str:
         return self.time_format.format(float(seconds))
 
+    def format_duration(self, seconds: float) -> str:
+        """The duration as a bare number in the time format's precision
+        (``'{:.2f}s'`` -> ``'20.00'``; Qwen3-VL's ``'<{:.1f} seconds>'`` -> ``'20.0'``)."""
+        field = re.search(r'\{[^{}]*\}', self.time_format)
+        return (field.group(0) if field else '{}').format(float(seconds))
+
     def _render(self, task: str, duration: float, frame_times: Sequence[float],
                 question_template: Optional[str] = None) -> str:
         if question_template is None:
@@ -239,7 +246,7 @@ class PromptBuilder:
             raise ValueError(f'question template {question_template!r} has no '
                              '{sentence} field')
         separator = self.prompts['times_separator']
-        fields = dict(duration=self.format_time(duration).rstrip('s'),
+        fields = dict(duration=self.format_duration(duration),
                       num_frames=len(frame_times),
                       times=separator.join(self.format_time(t) for t in frame_times))
         intro = self.prompts[f'intro_{self.time_style}'].format(**fields)

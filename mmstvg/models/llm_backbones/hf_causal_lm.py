@@ -274,7 +274,8 @@ class HFCausalLM(BaseModule):
                 attention_mask: Optional[torch.Tensor] = None,
                 position_ids: Optional[torch.Tensor] = None,
                 past_key_values=None,
-                use_cache: bool = False) -> Tuple[torch.Tensor, object]:
+                use_cache: bool = False,
+                **decoder_inputs) -> Tuple[torch.Tensor, object]:
         """Run the transformer on embeddings.
 
         Args:
@@ -283,6 +284,8 @@ class HFCausalLM(BaseModule):
             position_ids: ``(B, L)``; derived from the mask when None.
             past_key_values: a KV cache from a previous call.
             use_cache: return the updated KV cache.
+            **decoder_inputs: model-specific inputs of the decoder, given by
+                subclasses (e.g. Qwen3-VL's DeepStack features).
 
         Returns:
             ``(hidden_states, past_key_values)``: the last layer's hidden
@@ -299,7 +302,8 @@ class HFCausalLM(BaseModule):
                 position_ids=position_ids,
                 past_key_values=past_key_values,
                 use_cache=use_cache,
-                return_dict=True)
+                return_dict=True,
+                **decoder_inputs)
         return outputs.last_hidden_state, (outputs.past_key_values if use_cache else None)
 
     def logits(self, hidden_states: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
-"""Qwen2.5-VL's multimodal RoPE positions, computed from mmstvg's SequenceLayout.
+"""Qwen2.5-VL's and Qwen3-VL's multimodal RoPE positions, from mmstvg's SequenceLayout.
 
-The rules are transformers' ``Qwen2_5_VLModel.get_rope_index``: a text token
+Qwen2.5-VL (:func:`qwen2_5_vl_position_ids`): the rules are transformers' ``Qwen2_5_VLModel.get_rope_index``: a text token
 takes the next position on all three axes; a visual token of a frame at time
 ``s`` (seconds after the first sampled frame) on merged-grid cell ``(r, c)``
 takes ``(base + floor(s * tokens_per_second), base + r, base + c)``, with
@@ -10,13 +10,18 @@ frame's tokens the running position is at least ``base + max(rows, cols)``.
 Text inside the video (time stamps, query tokens) follows the text rule, so
 with no such tokens the positions are exactly transformers'. Rationale and
 the full sequence: ``docs/en/backbones.md``.
+
+Qwen3-VL (:func:`qwen3_vl_position_ids`): transformers'
+``Qwen3VLModel.get_rope_index``, where every frame (temporal patch) is a
+block of its own: time lives in the ``<t seconds>`` text before each frame,
+not in the temporal index (see that function).
 """
 import math
 from typing import Sequence
 
 import torch
 
-__all__ = ['qwen2_5_vl_position_ids', 'batch_position_ids']
+__all__ = ['qwen2_5_vl_position_ids', 'qwen3_vl_position_ids', 'batch_position_ids']
 
 
 def qwen2_5_vl_position_ids(frame_token_pos: torch.Tensor, length: int,
@@ -65,6 +70,55 @@ def qwen2_5_vl_position_ids(frame_token_pos: torch.Tensor, length: int,
         positions[1, start:start + num_tokens] = base + grid_h
         positions[2, start:start + num_tokens] = base + grid_w
         cursor = max(cursor, base + max(rows, cols))
+        done = start + num_tokens
+    positions[:, done:] = torch.arange(cursor, cursor + length - done, device=device)
+    return positions
+
+
+def qwen3_vl_position_ids(frame_token_pos: torch.Tensor, length: int,
+                          frame_grid: Sequence[int]) -> torch.Tensor:
+    """The ``(3, length)`` position ids of one sample, by Qwen3-VL's rule.
+
+    Text (time stamps, query tokens, the prompt) takes the next position on
+    all three axes. Each frame's visual tokens form a block of their own: with
+    ``p`` the running position where the frame starts, the token on
+    merged-grid cell ``(r, c)`` takes ``(p, p + r, p + c)``, and the running
+    position continues at ``p + max(rows, cols)``. The temporal index is thus
+    the same for all of a frame's tokens and carries no absolute time (unlike
+    Qwen2.5-VL's); the frames' times are the ``<t seconds>`` text the
+    processor writes before each of them. With the processor's tokens between
+    frames and no query tokens, the ids equal transformers' ``get_rope_index``.
+
+    Args:
+        frame_token_pos: ``(T, P)`` each frame's visual token positions
+            (contiguous, row-major on the grid; ``SequenceLayout.frame_token_pos``).
+        length: the sample's number of tokens.
+        frame_grid: ``(rows, cols)`` merged token grid, ``rows * cols == P``.
+
+    Returns:
+        ``(3, length)`` long (time, height, width).
+    """
+    device = frame_token_pos.device
+    rows, cols = int(frame_grid[0]), int(frame_grid[1])
+    num_tokens = frame_token_pos.shape[1]
+    if rows * cols != num_tokens:
+        raise ValueError(f'a {rows}x{cols} token grid does not hold the {num_tokens} '
+                         'visual tokens of a frame')
+    positions = torch.empty(3, length, dtype=torch.long, device=device)
+    grid = torch.stack([torch.zeros(num_tokens, dtype=torch.long, device=device),
+                        torch.arange(rows, device=device).repeat_interleave(cols),
+                        torch.arange(cols, device=device).repeat(rows)])
+    cursor, done = 0, 0
+    for frame in torch.argsort(frame_token_pos[:, 0]).tolist():
+        start = int(frame_token_pos[frame, 0])
+        if not torch.equal(frame_token_pos[frame],
+                           torch.arange(start, start + num_tokens, device=device)):
+            raise ValueError(f'frame {frame}: visual tokens must be contiguous for '
+                             'multimodal RoPE')
+        positions[:, done:start] = torch.arange(cursor, cursor + start - done, device=device)
+        cursor += start - done
+        positions[:, start:start + num_tokens] = cursor + grid
+        cursor += max(rows, cols)
         done = start + num_tokens
     positions[:, done:] = torch.arange(cursor, cursor + length - done, device=device)
     return positions

@@ -1,7 +1,7 @@
-"""Qwen2.5-VL's vision tower (window attention, 2-frame patches, merger) as a part."""
+"""The vision tower of Qwen2.5-VL or Qwen3-VL (2-frame patches, merger) as a part."""
 import json
 import os.path as osp
-from typing import Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -22,7 +22,7 @@ def patchify_frames(frames: torch.Tensor, patch_size: int, merge_size: int,
     Args:
         frames: ``(N, C, H, W)``; ``H`` and ``W`` multiples of
             ``patch_size * merge_size``.
-        patch_size: spatial patch size (14).
+        patch_size: spatial patch size (14 for Qwen2.5-VL, 16 for Qwen3-VL).
         merge_size: the merger's window (2).
         temporal_patch_size: frames per temporal patch (2).
         repeat: each frame fills a temporal patch alone (Qwen's still-image
@@ -59,21 +59,32 @@ def patchify_frames(frames: torch.Tensor, patch_size: int, merge_size: int,
 
 @VISION_ENCODERS.register_module()
 class QwenVLVisionEncoder(BaseModule):
-    """The vision tower of a Qwen2.5-VL checkpoint: frames -> merged tokens.
+    """The vision tower of a Qwen2.5-VL or Qwen3-VL checkpoint: frames -> merged tokens.
 
-    Runs transformers' own tower (dynamic resolution, window attention, the
-    temporal patch of ``temporal_patch_size`` frames and the 2x2 merger that
-    projects to the LLM width), so the grounder's projector is an
-    :class:`IdentityProjector`. Each sampled frame fills one temporal patch
-    on its own (``frame_mode='repeat'``, Qwen's rule for a still image), so
-    every frame keeps its own token grid, as the per-frame queries and boxes
-    need; :meth:`encode_video` pairs frames as Qwen's video processor does.
+    Runs transformers' own tower (dynamic resolution; Qwen2.5-VL's window
+    attention, Qwen3-VL's interpolated position embeddings; the temporal patch
+    of ``temporal_patch_size`` frames and the 2x2 merger that projects to the
+    LLM width), so the grounder's projector is an :class:`IdentityProjector`.
+    Each sampled frame fills one temporal patch on its own (the frame
+    repeated, Qwen's rule for a still image), so every frame
+    keeps its own token grid, as the per-frame queries and boxes need;
+    :meth:`encode_video` pairs frames as Qwen's video processor does.
+
+    Qwen3-VL's tower also gives *DeepStack* features: the merged states of a
+    few of its layers (``vision_config.deepstack_visual_indexes``), which the
+    LLM adds to its visual tokens' states after its first layers.
+    ``forward(frames, return_deepstack=True)`` returns them beside the tokens
+    (:attr:`num_deepstack_layers` of them; 0 for Qwen2.5-VL).
 
     Args:
         pretrained_model_name_or_path: a local
-            ``Qwen2_5_VLForConditionalGeneration.save_pretrained`` directory;
-            only the tower's tensors (``visual.*`` / ``model.visual.*``) are read.
-        vision_config: alternatively a vision config dict (random weights).
+            ``Qwen2_5_VLForConditionalGeneration`` /
+            ``Qwen3VLForConditionalGeneration`` ``save_pretrained`` directory;
+            only the tower's tensors (``visual.*`` / ``model.visual.*``) are
+            read, from safetensors (nothing is unpickled).
+        vision_config: alternatively a vision config dict (random weights;
+            ``model_type`` ``'qwen2_5_vl_vision'`` by default, or
+            ``'qwen3_vl_vision'``).
         dtype: parameter dtype of the tower.
         chunk_size: frames per forward pass of the tower.
         freeze: freeze the tower (its forward then runs without autograd).
@@ -110,6 +121,8 @@ class QwenVLVisionEncoder(BaseModule):
         #: pixels per merged token along each side
         self.patch_size = self.vit_patch_size * self.merge_size
         self.out_channels = int(config.out_hidden_size)
+        #: DeepStack feature levels the tower gives (Qwen3-VL; 0 for Qwen2.5-VL)
+        self.num_deepstack_layers = len(getattr(config, 'deepstack_visual_indexes', None) or ())
         self.chunk_size = chunk_size
         self.frozen = freeze
         if freeze:
@@ -162,31 +175,49 @@ class QwenVLVisionEncoder(BaseModule):
         rows, cols = self.token_grid(height, width)
         return rows * cols
 
-    def _run(self, frames: torch.Tensor, repeat: bool) -> torch.Tensor:
+    def _run(self, frames: torch.Tensor, repeat: bool
+             ) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """Tokens ``(groups, P, C)`` and the DeepStack levels, each ``(groups, P, C)``."""
         dtype = next(self.model.parameters()).dtype
         rows = patchify_frames(frames.to(dtype), self.vit_patch_size, self.merge_size,
                                self.temporal_patch_size, repeat)
         groups = frames.shape[0] if repeat else frames.shape[0] // self.temporal_patch_size
         gh, gw = frames.shape[-2] // self.vit_patch_size, frames.shape[-1] // self.vit_patch_size
         grid_thw = torch.tensor([[1, gh, gw]] * groups, device=frames.device)
-        merged = self.model(rows, grid_thw=grid_thw).pooler_output
-        return merged.reshape(groups, -1, merged.shape[-1])
+        output = self.model(rows, grid_thw=grid_thw)
+        merged = output.pooler_output
+        deepstack = [level.reshape(groups, -1, level.shape[-1])
+                     for level in (getattr(output, 'deepstack_features', None) or ())]
+        return merged.reshape(groups, -1, merged.shape[-1]), deepstack
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor, return_deepstack: bool = False
+                ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
         """Encode frames, each its own temporal patch.
 
         Args:
-            frames: ``(N, 3, H, W)`` normalised frames (Qwen's CLIP mean/std).
+            frames: ``(N, 3, H, W)`` normalised frames (the checkpoint's
+                mean / std: CLIP's for Qwen2.5-VL, 0.5 for Qwen3-VL).
+            return_deepstack: also return the DeepStack features.
 
         Returns:
-            ``(N, P, out_channels)``, ``P = num_tokens_per_frame(H, W)``.
+            ``(N, P, out_channels)``, ``P = num_tokens_per_frame(H, W)``; with
+            ``return_deepstack`` also ``(num_deepstack_layers, N, P,
+            out_channels)`` (an empty first axis for a tower without them).
         """
         if frames.dim() != 4 or frames.shape[1] != 3:
             raise ValueError(f'frames must be (N, 3, H, W), got {tuple(frames.shape)}')
         grad = torch.is_grad_enabled() and not self.frozen
         with torch.set_grad_enabled(grad):
-            return torch.cat([self._run(chunk, repeat=True)
-                              for chunk in frames.split(self.chunk_size, dim=0)])
+            runs = [self._run(chunk, repeat=True)
+                    for chunk in frames.split(self.chunk_size, dim=0)]
+            tokens = torch.cat([run[0] for run in runs])
+            if not return_deepstack:
+                return tokens
+            if self.num_deepstack_layers == 0:
+                return tokens, tokens.new_zeros((0, *tokens.shape))
+            deepstack = torch.stack([torch.cat([run[1][level] for run in runs])
+                                     for level in range(self.num_deepstack_layers)])
+            return tokens, deepstack
 
     def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
         """Qwen's video rule: consecutive frames paired into temporal patches.
@@ -197,4 +228,4 @@ class QwenVLVisionEncoder(BaseModule):
         Returns:
             ``(T // temporal_patch_size, P, out_channels)``.
         """
-        return self._run(frames, repeat=False)
+        return self._run(frames, repeat=False)[0]

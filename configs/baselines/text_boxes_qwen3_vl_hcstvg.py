@@ -1,0 +1,11 @@
+# Baseline "boxes as text" on Qwen3-VL-8B-Instruct, HC-STVG v1: the Qwen3-VL
+# recipe without queries and space decoder (as
+# configs/baselines/text_boxes_hcstvg.py is for LLaVA-Video).
+_base_ = ['../spacevllm_qwen3_vl_hcstvg.py']
+
+model = dict(
+    type='TextBoxGroundingLLM',
+    query_interleaver=dict(_delete_=True, type='NoQueries'),
+    space_decoder=None,
+    box_precision=2,
+    max_new_tokens=2048)
