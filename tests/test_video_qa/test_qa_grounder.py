@@ -25,10 +25,11 @@ def letter_tokenizer_dir(tmp_path_factory):
     return str(path)
 
 
-def build_qa_grounder(tokenizer_dir, seed=0):
+def build_qa_grounder(tokenizer_dir, seed=0, **overrides):
+    """The tiny QA grounder; ``overrides`` replace its config's keys."""
     torch.manual_seed(seed)
     vocab = len(build_toy_tokenizer(extra_words=list('ABCD')))
-    return MODELS.build(dict(
+    return MODELS.build(dict(dict(
         type='VideoGroundingLLM',
         vision_encoder=dict(type='HFVisionEncoder', vision_config=dict(TINY_VISION),
                             select_layer=-1, pool_size=2, freeze=True),
@@ -38,7 +39,7 @@ def build_qa_grounder(tokenizer_dir, seed=0):
         query_interleaver=dict(type='AppendedQueries'),
         space_decoder=dict(type='MLPBoxHead', num_layers=2),
         answer=dict(type='MultipleChoiceAnswer'),
-        max_new_tokens=4))
+        max_new_tokens=4), **overrides))
 
 
 def make_qa_sample(choice=2, num_sampled=4, seed=0):
@@ -107,21 +108,12 @@ def test_the_time_pointer_leaves_qa_answers_alone(letter_tokenizer_dir):
     """The toy's time pointer (ours) raises time tokens in span answers only:
     a QA answer's loss is the LM's, though the pointer still runs (zero
     gradients), and a mixed batch predicts a choice and a span."""
-    torch.manual_seed(0)
-    vocab = len(build_toy_tokenizer(extra_words=list('ABCD')))
-    model = MODELS.build(dict(
-        type='SpanAwareGroundingLLM',
-        vision_encoder=dict(type='HFVisionEncoder', vision_config=dict(TINY_VISION),
-                            select_layer=-1, pool_size=2, freeze=True),
-        projector=dict(type='MLPProjector'),
-        llm=dict(type='HFCausalLM', llm_config=tiny_llm_config(vocab),
-                 tokenizer=letter_tokenizer_dir),
-        query_interleaver=dict(type='AppendedQueries'),
-        space_decoder=dict(type='MLPBoxHead', num_layers=2),
+    model = build_qa_grounder(
+        letter_tokenizer_dir, type='SpanAwareGroundingLLM',
         frame_score_head=dict(type='QuerySpanScoreHead'),
         time_pointer=dict(type='TimeStampPointer'), prompt=dict(template='mmstvg'),
         answer=dict(type='MultipleChoiceAnswer', grounding=dict(type='SnappedSpanAnswer')),
-        max_new_tokens=6))
+        max_new_tokens=6)
     pointer = model.time_pointer
     qa = model.data_preprocessor(make_batch([make_qa_sample(), make_qa_sample(1, seed=1)]),
                                  False)
