@@ -13,11 +13,12 @@ WORK_DIR=${WORK_DIR:-work_dirs/spacevllm_toy}
 DATA_DIR=data/synthetic_stvg
 TOY_PRETRAINED=data/pretrained/toy
 
-# The toy set's recipe: 1000 training videos, shapes of 24-36 % of the frame side
+# The toy set's recipe: 1000 training videos, 300 to choose checkpoints on (val), 300 to
+# report on (test), shapes of 24-36 % of the frame side
 # (configs/_base_/datasets/synthetic_stvg.py). A set made with another recipe
 # (e.g. by an older mmstvg) is made again.
-DATA_RECIPE="--num-train 1000 --num-val 60 --object-size 0.12 0.18 --seed 0"
-if [[ ! -f $DATA_DIR/annotations/hcstvg_v1_val.json ]] || \
+DATA_RECIPE="--num-train 1000 --num-val 300 --num-test 300 --object-size 0.12 0.18 --seed 0"
+if [[ ! -f $DATA_DIR/annotations/hcstvg_v1_test.json ]] || \
    [[ "$(cat "$DATA_DIR/RECIPE" 2>/dev/null)" != "$DATA_RECIPE" ]]; then
   echo "[toy] generating the synthetic STVG set in $DATA_DIR ($DATA_RECIPE)"
   rm -rf "$DATA_DIR"

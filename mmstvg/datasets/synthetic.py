@@ -221,6 +221,7 @@ def whole_video_centre_baseline(entries: Dict[str, dict],
 def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
                             num_train: int = 300,
                             num_val: int = 60,
+                            num_test: int = 0,
                             size: int = 64,
                             frame_range: Tuple[int, int] = (32, 48),
                             fps: float = 8.0,
@@ -238,7 +239,10 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
 
     Args:
         out_dir: root folder (created).
-        num_train / num_val: videos per split.
+        num_train / num_val / num_test: videos per split. Each video is
+            drawn from its own seed ``(seed, split, index)``, so a larger
+            split keeps its first videos and the splits never share one; a
+            split of 0 videos writes no files.
         size: frame side in pixels (square frames).
         frame_range: inclusive range of frames per video.
         fps: frame rate of the videos.
@@ -268,7 +272,10 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
     meta: Dict[str, dict] = {}
     summary: Dict[str, object] = dict(root=out_dir, num_videos={})
     baseline: Optional[Dict[str, float]] = None
-    for split_id, (split, count) in enumerate((('train', num_train), ('val', num_val))):
+    splits = (('train', num_train), ('val', num_val), ('test', num_test))
+    for split_id, (split, count) in enumerate(splits):
+        if split == 'test' and not count:
+            continue  # sets made before the test split existed keep their files
         hcstvg: Dict[str, dict] = {}
         tvg_lines: List[str] = []
         images, annotations = [], []

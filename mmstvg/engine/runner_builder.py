@@ -15,6 +15,8 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import FlexibleRunner, Runner
 
+from mmstvg.utils.collect_env import collect_env, format_env
+
 
 def _deepspeed(stage: int) -> dict:
     zero = dict(
@@ -171,7 +173,19 @@ def build_runner(cfg: Config):
     """
     cfg = prepare_cpu_distributed(resolve_strategy(copy.deepcopy(cfg)))
     if cfg.get('strategy', None) is not None:
-        return FlexibleRunner.from_cfg(cfg)
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+        runner = FlexibleRunner.from_cfg(cfg)
+    elif 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    log_environment(runner)
+    return runner
+
+
+def log_environment(runner) -> None:
+    """Write :func:`collect_env` (CPU, float kernels, threads, every package) to the
+    runner's log, so each train/test log names what its figures depend on."""
+    logger = getattr(runner, 'logger', None)
+    if logger is not None:
+        logger.info('mmstvg environment (tools/misc/collect_env.py):\n'
+                    + format_env(collect_env()))

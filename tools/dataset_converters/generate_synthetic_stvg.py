@@ -17,6 +17,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out-dir', default='data/synthetic_stvg')
     parser.add_argument('--num-train', type=int, default=300)
     parser.add_argument('--num-val', type=int, default=60)
+    parser.add_argument('--num-test', type=int, default=0,
+                        help='videos of a held-out test split (hcstvg_v1_test.json)')
     parser.add_argument('--size', type=int, default=64, help='frame side (px)')
     parser.add_argument('--min-frames', type=int, default=32)
     parser.add_argument('--max-frames', type=int, default=48)
@@ -39,6 +41,7 @@ def main() -> None:
     tic = time.time()
     summary = generate_synthetic_stvg(
         out_dir=args.out_dir, num_train=args.num_train, num_val=args.num_val,
+        num_test=args.num_test,
         size=args.size, frame_range=(args.min_frames, args.max_frames),
         fps=args.fps, span_fraction=tuple(args.span_fraction),
         num_distractors=tuple(args.num_distractors),

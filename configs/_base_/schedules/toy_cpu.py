@@ -1,6 +1,6 @@
 # A short iteration-based schedule for CPU toy runs: AdamW, linear warm-up, cosine decay.
 max_iters = 4000
-val_interval = 1000
+val_interval = 2000  # validation is 300 videos (configs/_base_/datasets/synthetic_stvg.py)
 
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
 val_cfg = dict(type='ValLoop')

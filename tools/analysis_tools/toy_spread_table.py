@@ -1,0 +1,125 @@
+"""The toy's figures over seeds and float paths: one row a run, and each metric's range.
+
+Reads ``OUT_DIR/<path>_seed<k>/final_metrics.json`` (written by
+``tools/analysis_tools/toy_spread.sh``) with the ``env.json`` and ``seconds`` beside
+it, and writes ``OUT_DIR/spread.md`` (a table a run, then min / max / mean / sample
+standard deviation a metric) and ``OUT_DIR/spread.json``. Runs still missing are
+named, so a partial campaign gives a partial table that says so.
+
+Usage::
+
+    python tools/analysis_tools/toy_spread_table.py work_dirs/toy_spread \
+        [--expect native_seed0 native_seed1 ...]
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+import statistics
+from typing import Dict, List, Optional
+
+__all__ = ['METRICS', 'load_runs', 'summarise', 'to_markdown', 'main']
+
+METRICS = ('m_tIoU', 'm_vIoU', 'vIoU@0.3', 'vIoU@0.5', 'gt_vIoU')
+
+
+def _metric(metrics: dict, name: str) -> Optional[float]:
+    for key, value in metrics.items():
+        if key.split('/')[-1] == name and isinstance(value, (int, float)):
+            return float(value)
+    return None
+
+
+def load_runs(out_dir: str) -> List[dict]:
+    """Every finished run under ``out_dir``, sorted by name.
+
+    Returns:
+        ``[{'name', 'model': {metric: value}, 'trivial_answer': {...}, 'seconds',
+        'cpu', 'cpu_capability', 'threads'}]``.
+    """
+    runs = []
+    for path in sorted(glob.glob(osp.join(out_dir, '*', 'final_metrics.json'))):
+        run_dir = osp.dirname(path)
+        with open(path, encoding='utf-8') as file:
+            final = json.load(file)
+        env = {}
+        if osp.exists(osp.join(run_dir, 'env.json')):
+            with open(osp.join(run_dir, 'env.json'), encoding='utf-8') as file:
+                env = json.load(file)
+        seconds = None
+        if osp.exists(osp.join(run_dir, 'seconds')):
+            with open(osp.join(run_dir, 'seconds'), encoding='utf-8') as file:
+                seconds = int(file.read().strip())
+        runs.append(dict(
+            name=osp.basename(run_dir),
+            model={m: _metric(final['model'], m) for m in METRICS},
+            trivial_answer={m: _metric(final['trivial_answer'], m) for m in METRICS},
+            seconds=seconds, cpu=env.get('cpu'),
+            cpu_capability=env.get('torch_cpu_capability'),
+            threads=env.get('torch_num_threads')))
+    return runs
+
+
+def summarise(runs: List[dict], column: str = 'model') -> Dict[str, dict]:
+    """``{metric: {'min', 'max', 'mean', 'std', 'n'}}`` over ``runs`` (std: sample, 0 for one run)."""
+    summary = {}
+    for metric in METRICS:
+        values = [r[column][metric] for r in runs if r[column][metric] is not None]
+        if not values:
+            continue
+        summary[metric] = dict(
+            min=min(values), max=max(values), mean=statistics.fmean(values),
+            std=statistics.stdev(values) if len(values) > 1 else 0.0, n=len(values))
+    return summary
+
+
+def to_markdown(runs: List[dict], missing: List[str]) -> str:
+    """The per-run table and the range table, as markdown."""
+    lines = ['| run | CPU | kernels | threads | minutes | '
+             + ' | '.join(METRICS) + ' |',
+             '| --- | --- | --- | --- | --- | ' + ' | '.join('---' for _ in METRICS) + ' |']
+    for run in runs:
+        minutes = f"{run['seconds'] / 60:.1f}" if run['seconds'] else '?'
+        lines.append(f"| {run['name']} | {run['cpu']} | {run['cpu_capability']} | "
+                     f"{run['threads']} | {minutes} | "
+                     + ' | '.join(f'{run["model"][m]:.2f}' for m in METRICS) + ' |')
+    model, trivial = summarise(runs), summarise(runs, 'trivial_answer')
+    lines += ['', '| metric | min | max | mean ± sd | trivial answer |',
+              '| --- | --- | --- | --- | --- |']
+    for metric, s in model.items():
+        t = trivial.get(metric)
+        lines.append(f"| {metric} | {s['min']:.2f} | {s['max']:.2f} | "
+                     f"{s['mean']:.2f} ± {s['std']:.2f} | "
+                     f"{t['mean']:.2f} |" if t else '| ? |')
+    if missing:
+        lines += ['', f'Missing ({len(missing)}): ' + ', '.join(missing)]
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('out_dir')
+    parser.add_argument('--expect', nargs='*', default=None,
+                        help='run names that should be there (default: the folders present)')
+    args = parser.parse_args(argv)
+    runs = load_runs(args.out_dir)
+    expected = args.expect
+    if expected is None:
+        expected = sorted(osp.basename(p) for p in glob.glob(osp.join(args.out_dir, '*'))
+                          if osp.isdir(p))
+    done = {r['name'] for r in runs}
+    missing = [name for name in expected if name not in done]
+    markdown = to_markdown(runs, missing)
+    result = dict(runs=runs, missing=missing, model=summarise(runs),
+                  trivial_answer=summarise(runs, 'trivial_answer'))
+    with open(osp.join(args.out_dir, 'spread.md'), 'w', encoding='utf-8') as file:
+        file.write(markdown)
+    with open(osp.join(args.out_dir, 'spread.json'), 'w', encoding='utf-8') as file:
+        json.dump(result, file, indent=1)
+    print(markdown)
+    print(json.dumps(dict(runs=len(runs), missing=missing)))
+    return result
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,33 @@
+"""Print what a run's figures depend on: CPU, float kernels, threads, every package.
+
+Paste its output into a bug report or beside published figures. The same text is
+written at the head of every ``tools/train.py`` / ``tools/test.py`` log.
+
+Usage::
+
+    python tools/misc/collect_env.py          # readable lines
+    python tools/misc/collect_env.py --json   # one JSON object
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from mmstvg.utils.collect_env import collect_env, format_env  # noqa: E402
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--json', action='store_true', help='print one JSON object')
+    args = parser.parse_args(argv)
+    info = collect_env()
+    print(json.dumps(info, indent=1) if args.json else format_env(info))
+    return info
+
+
+if __name__ == '__main__':
+    main()
