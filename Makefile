@@ -1,15 +1,17 @@
 # The two commands of the README:
 #   make toy    set up, generate the synthetic set, train and evaluate the toy SpaceVLLM
 #   make test   set up and run the test suite
-# `make setup` alone creates/updates .venv (idempotent; see tools/setup_env.sh).
+# `make setup` alone creates/updates .venv (idempotent; see tools/setup_env.sh), installing
+# the locked versions of requirements/constraints.txt. `make lock` moves the lock forward
+# (then run the suite and commit: see tools/misc/freeze_constraints.py).
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.mmstvg-setup-done
 
-.PHONY: setup test toy
+.PHONY: setup test test-portable toy lock
 
 $(STAMP): tools/setup_env.sh setup.py requirements/build.txt requirements/runtime.txt requirements/tests.txt \
-		requirements/lmms_eval.txt
+		requirements/lmms_eval.txt requirements/constraints.txt
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $@
 
@@ -18,5 +20,16 @@ setup: $(STAMP)
 test: $(STAMP)
 	$(PYTHON) -m pytest tests
 
+# The suite again on other float kernels (unvectorised torch, MKL at SSE4.2, one thread):
+# what a test asserts must hold on any x86-64 CPU and thread count (.ci/run runs both).
+test-portable: $(STAMP)
+	env $$(bash tools/misc/float_path_env.sh portable) $(PYTHON) -m pytest tests
+
 toy: $(STAMP)
 	PYTHON=$(PYTHON) bash tools/run_toy.sh
+
+lock:
+	rm -rf .venv-lock
+	VENV=.venv-lock MMSTVG_CONSTRAINTS=none bash tools/setup_env.sh
+	.venv-lock/bin/python tools/misc/freeze_constraints.py > requirements/constraints.txt
+	@echo "[lock] requirements/constraints.txt rewritten; run the suite (VENV=.venv-lock make test) before committing it"

@@ -14,6 +14,10 @@
 #                 importable torch is always kept as it is.
 #   MMCV_FIND_LINKS  optional folder with a prebuilt mmcv 2.1.0 wheel for this torch
 #                 (CI points it at ../shared/wheels); without it mmcv builds from source.
+#   MMSTVG_CONSTRAINTS  the locked versions every install goes through (default:
+#                 requirements/constraints.txt, the versions the suite passed with);
+#                 'none' installs the newest allowed versions instead (`make lock` uses
+#                 that to move the lock forward: tools/misc/freeze_constraints.py).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,11 +34,34 @@ fi
 py="$venv/bin/python"
 pip_install() { "$py" -m pip install --disable-pip-version-check -q "$@"; }
 
+constraints="${MMSTVG_CONSTRAINTS:-$repo_root/requirements/constraints.txt}"
+if [[ $constraints == none ]]; then
+  log "no lock: installing the newest versions the requirements allow"
+elif [[ ! -f $constraints ]]; then
+  log "error: the lock file $constraints does not exist (MMSTVG_CONSTRAINTS=none installs without one)"
+  exit 1
+fi
+
 if "$py" -c 'import torch' 2>/dev/null; then
   log "keeping torch $("$py" -c 'import torch; print(torch.__version__)')"
 else
   log "installing $torch_spec"
-  pip_install "$torch_spec"
+  if [[ $constraints == none ]]; then pip_install "$torch_spec"; else pip_install -c "$constraints" "$torch_spec"; fi
+fi
+
+# Every later install goes through the lock (pip reads PIP_CONSTRAINT). A kept torch of
+# another release than the lock's (a GPU user's build) stays: its line is left out.
+if [[ $constraints != none ]]; then
+  torch_release="$("$py" -c 'from importlib.metadata import version; print(version("torch").split("+")[0])')"
+  locked_torch="$(sed -n 's/^torch==//p' "$constraints")"
+  if [[ -n $locked_torch && $torch_release != "$locked_torch" ]]; then
+    log "warning: torch $torch_release kept; the lock was tested with torch $locked_torch"
+    filtered="$venv/constraints-without-torch.txt"
+    grep -v '^torch==' "$constraints" > "$filtered"
+    constraints="$filtered"
+  fi
+  export PIP_CONSTRAINT="$constraints"
+  log "installing through the lock $constraints"
 fi
 
 pip_install -r "$repo_root/requirements/build.txt" numpy

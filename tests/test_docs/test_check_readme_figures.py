@@ -12,11 +12,11 @@ README = """# x
 
 Measured here:
 
-| metric (val, 60 videos, TubeDETR protocol) | toy SpaceVLLM | trivial answer |
-| --- | --- | --- |
-| m_tIoU | 81.5 | 47.1 |
-| m_vIoU | 59.8 | 10.8 |
-| gt_vIoU (boxes scored on the true span) | 67.4 | 23.4 |
+| metric (test, 300 videos, TubeDETR protocol) | toy SpaceVLLM (range over 6 runs) | mean ± sd | trivial answer |
+| --- | --- | --- | --- |
+| m_tIoU | 78.6 – 81.5 | 80.0 ± 1.1 | 47.1 |
+| m_vIoU | 55.6-59.8 | 57.9 ± 1.5 | 10.8 |
+| gt_vIoU (boxes scored on the true span) | 67.4 | 67.4 ± 0.0 | 23.4 |
 
 Other text | with a bar.
 """
@@ -33,7 +33,7 @@ def tool():
 def _final(m_viou=59.83, trivial_tiou=47.12):
     return dict(checkpoint='work_dirs/spacevllm_toy/best.pth',
                 model={'stvg/m_tIoU': 81.46, 'stvg/m_vIoU': m_viou, 'stvg/gt_vIoU': 67.4,
-                       'stvg/num_samples': 60.0},
+                       'stvg/num_samples': 300.0},
                 trivial_answer={'stvg/m_tIoU': trivial_tiou, 'stvg/m_vIoU': 10.78,
                                 'stvg/gt_vIoU': 23.41})
 
@@ -45,28 +45,52 @@ def _files(tmp_path, final):
             str(tmp_path / 'final_metrics.json')]
 
 
-def test_parse_reads_both_columns_by_metric_name(tool):
+def test_parse_reads_ranges_and_numbers_by_metric_name(tool):
     figures = tool.parse_toy_table(README)
-    assert figures == {'model': {'m_tIoU': 81.5, 'm_vIoU': 59.8, 'gt_vIoU': 67.4},
+    assert figures == {'model': {'m_tIoU': (78.6, 81.5), 'm_vIoU': (55.6, 59.8),
+                                 'gt_vIoU': 67.4},
                        'trivial_answer': {'m_tIoU': 47.1, 'm_vIoU': 10.8, 'gt_vIoU': 23.4}}
+    assert tool.parse_cell('1.5 to 2') == (1.5, 2.0) and tool.parse_cell('**3.0**') == 3.0
+    with pytest.raises(ValueError, match='backwards'):
+        tool.parse_cell('5 – 4')
 
 
 def test_agreeing_figures_pass(tool, tmp_path, capsys):
     assert tool.main(_files(tmp_path, _final())) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert last == dict(ok=True, checked=6, problems=[], tolerance=0.1)
+    # 6 figures + the learning check on m_tIoU and m_vIoU
+    assert last == dict(ok=True, checked=8, problems=[], tolerance=0.1, min_gain=10.0)
 
 
-def test_a_figure_off_by_more_than_the_tolerance_fails(tool, tmp_path, capsys):
-    # 58.19 vs the stated 59.8: the stale-README case of issue 17
-    assert tool.main(_files(tmp_path, _final(m_viou=58.19))) == 1
-    out = capsys.readouterr().out
-    assert 'model m_vIoU: README 59.8, measured 58.19 (|diff| 1.61 > 0.1)' in out
-    # the same json passes with a stated tolerance that covers it
-    assert tool.main(_files(tmp_path, _final(m_viou=58.19)) + ['--tolerance', '2']) == 0
-    # the edge: 0.1 away agrees, 0.11 does not
+def test_a_range_is_widened_by_its_own_spread(tool, tmp_path, capsys):
+    # m_vIoU 55.6 - 59.8 (spread 4.2): [51.4, 64.0] agrees, beyond does not
+    assert tool.main(_files(tmp_path, _final(m_viou=51.4))) == 0
+    assert tool.main(_files(tmp_path, _final(m_viou=64.0))) == 0
+    assert tool.main(_files(tmp_path, _final(m_viou=51.3))) == 1
+    assert 'model m_vIoU: README (55.6, 59.8), measured 51.30, outside [51.40, 64.00]' \
+        in capsys.readouterr().out
+    # a single number is widened by the tolerance only (gt_vIoU 67.4)
+    final = _final()
+    final['model']['stvg/gt_vIoU'] = 67.6
+    assert tool.main(_files(tmp_path, final)) == 1
+    assert tool.main(_files(tmp_path, final) + ['--tolerance', '0.2']) == 0
+
+
+def test_the_trivial_answer_agrees_to_the_tolerance(tool, tmp_path):
     assert tool.main(_files(tmp_path, _final(trivial_tiou=47.2))) == 0
     assert tool.main(_files(tmp_path, _final(trivial_tiou=47.21))) == 1
+
+
+def test_a_model_that_did_not_learn_fails_whatever_the_table_says(tool, tmp_path, capsys):
+    readme = README.replace('55.6-59.8', '5.0 – 59.8')  # a range wide enough to hold it
+    (tmp_path / 'README.md').write_text(readme)
+    (tmp_path / 'final_metrics.json').write_text(json.dumps(_final(m_viou=20.0)))
+    args = ['--readme', str(tmp_path / 'README.md'), '--metrics',
+            str(tmp_path / 'final_metrics.json')]
+    assert tool.main(args) == 1
+    assert 'model m_vIoU: 20.00 is not 10.0 points above the trivial answer (10.78)' \
+        in capsys.readouterr().out
+    assert tool.main(args + ['--min-gain', '9']) == 0
 
 
 def test_missing_metric_and_missing_table_are_named(tool, tmp_path, capsys):
@@ -77,7 +101,7 @@ def test_missing_metric_and_missing_table_are_named(tool, tmp_path, capsys):
     with pytest.raises(ValueError, match='no markdown table'):
         tool.parse_toy_table('| a | b |\n| - | - |\n| 1 | 2 |\n', 'X.md')
     with pytest.raises(ValueError, match=r"X.md:7: 'm_tIoU' of 'model' is 'n/a'"):
-        tool.parse_toy_table(README.replace('| 81.5 |', '| n/a |'), 'X.md')
+        tool.parse_toy_table(README.replace('| 78.6 – 81.5 |', '| n/a |'), 'X.md')
 
 
 def test_the_repository_readme_has_a_parsable_toy_table(tool):

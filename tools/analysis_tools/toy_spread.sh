@@ -8,11 +8,8 @@
 # Env:     PYTHON       interpreter (default: python)
 #          SEEDS        training seeds (default: "0 1 2")
 #          FLOAT_PATHS  float paths to run (default: "native avx2"), each a way this machine
-#                       computes the same model with other float kernels:
-#                         native    the CPU's own kernels, all cores
-#                         avx2      torch, MKL and oneDNN capped at AVX2: the kernels an
-#                                   AVX2-only CPU (e.g. AMD EPYC before Zen 4) runs
-#                         threads1  one compute thread (other reduction orders)
+#                       computes the same model with other float kernels (native, avx2,
+#                       portable, threads1: tools/misc/float_path_env.sh says what each is)
 # Resumable: a run whose final_metrics.json exists is skipped, so a stopped campaign goes
 # on where it stopped (a run cut off halfway starts again from scratch). Each run takes
 # about as long as `make toy` (see the README).
@@ -24,18 +21,9 @@ OUT_DIR=${1:-work_dirs/toy_spread}
 SEEDS=${SEEDS:-0 1 2}
 FLOAT_PATHS=${FLOAT_PATHS:-native avx2}
 
-float_path_env() {
-  case $1 in
-    native) echo "" ;;
-    avx2) echo "ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2" ;;
-    threads1) echo "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1" ;;
-    *) echo "[toy_spread] unknown float path '$1' (native, avx2, threads1)" >&2; return 1 ;;
-  esac
-}
-
 mkdir -p "$OUT_DIR"
 for path in $FLOAT_PATHS; do
-  path_env=$(float_path_env "$path")
+  path_env=$(bash tools/misc/float_path_env.sh "$path")
   for seed in $SEEDS; do
     run_dir="$OUT_DIR/${path}_seed${seed}"
     if [[ -f $run_dir/final_metrics.json ]]; then
