@@ -7,7 +7,7 @@
 # Env:     PYTHON        interpreter (default: python)
 #          ITERS         training iterations a variant (default: the config's, 4000);
 #                        also sets the val and checkpoint intervals, e.g. ITERS=20 to smoke-test
-#          VAL_SAMPLES   score only the first N val videos (default: all 60)
+#          VAL_SAMPLES   score only the first N val and test videos (default: all 300 each)
 #          ONLY          space-separated variant names to run (default: all)
 #          EXTRA_OPTIONS more --cfg-options for every variant (e.g. "train_dataloader.num_workers=0")
 # Each variant takes ~10 minutes of 2 CPU cores at 4000 iterations (the toy's time).

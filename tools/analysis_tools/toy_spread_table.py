@@ -6,10 +6,15 @@ it, and writes ``OUT_DIR/spread.md`` (a table a run, then min / max / mean / sam
 standard deviation a metric) and ``OUT_DIR/spread.json``. Runs still missing are
 named, so a partial campaign gives a partial table that says so.
 
+With ``--write-readme README.md`` the range table replaces the one between the
+README's ``<!-- toy-table:start -->`` and ``<!-- toy-table:end -->`` markers (the table
+``tools/misc/check_readme_figures.py`` checks ``make toy`` against), so the README's
+figures are written by this script, not by hand.
+
 Usage::
 
     python tools/analysis_tools/toy_spread_table.py work_dirs/toy_spread \
-        [--expect native_seed0 native_seed1 ...]
+        [--expect native_seed0 native_seed1 ...] [--write-readme README.md]
 """
 import argparse
 import glob
@@ -18,7 +23,11 @@ import os.path as osp
 import statistics
 from typing import Dict, List, Optional
 
-__all__ = ['METRICS', 'load_runs', 'summarise', 'to_markdown', 'main']
+__all__ = ['METRICS', 'load_runs', 'summarise', 'range_table', 'to_markdown',
+           'replace_readme_table', 'main']
+
+START_MARKER, END_MARKER = '<!-- toy-table:start -->', '<!-- toy-table:end -->'
+METRIC_LABELS = {'gt_vIoU': 'gt_vIoU (boxes scored on the true span)'}
 
 METRICS = ('m_tIoU', 'm_vIoU', 'vIoU@0.3', 'vIoU@0.5', 'gt_vIoU')
 
@@ -73,7 +82,23 @@ def summarise(runs: List[dict], column: str = 'model') -> Dict[str, dict]:
     return summary
 
 
-def to_markdown(runs: List[dict], missing: List[str]) -> str:
+def range_table(runs: List[dict], num_test_videos: Optional[int] = None) -> str:
+    """The README's toy table: each metric's range over ``runs``, mean ± sd, trivial answer."""
+    model, trivial = summarise(runs), summarise(runs, 'trivial_answer')
+    split = f'test, {num_test_videos} videos' if num_test_videos else 'test'
+    lines = [f'| metric ({split}, TubeDETR protocol) | toy SpaceVLLM (range over '
+             f'{len(runs)} runs) | mean ± sd | trivial answer |',
+             '| --- | --- | --- | --- |']
+    for metric, s in model.items():
+        t = trivial.get(metric)
+        lines.append(f"| {METRIC_LABELS.get(metric, metric)} | {s['min']:.1f} – {s['max']:.1f} | "
+                     f"{s['mean']:.1f} ± {s['std']:.1f} | "
+                     + (f"{t['mean']:.1f} |" if t else '? |'))
+    return '\n'.join(lines)
+
+
+def to_markdown(runs: List[dict], missing: List[str],
+                num_test_videos: Optional[int] = None) -> str:
     """The per-run table and the range table, as markdown."""
     lines = ['| run | CPU | kernels | threads | minutes | '
              + ' | '.join(METRICS) + ' |',
@@ -83,17 +108,23 @@ def to_markdown(runs: List[dict], missing: List[str]) -> str:
         lines.append(f"| {run['name']} | {run['cpu']} | {run['cpu_capability']} | "
                      f"{run['threads']} | {minutes} | "
                      + ' | '.join(f'{run["model"][m]:.2f}' for m in METRICS) + ' |')
-    model, trivial = summarise(runs), summarise(runs, 'trivial_answer')
-    lines += ['', '| metric | min | max | mean ± sd | trivial answer |',
-              '| --- | --- | --- | --- | --- |']
-    for metric, s in model.items():
-        t = trivial.get(metric)
-        lines.append(f"| {metric} | {s['min']:.2f} | {s['max']:.2f} | "
-                     f"{s['mean']:.2f} ± {s['std']:.2f} | "
-                     f"{t['mean']:.2f} |" if t else '| ? |')
+    lines += ['', range_table(runs, num_test_videos)]
     if missing:
         lines += ['', f'Missing ({len(missing)}): ' + ', '.join(missing)]
     return '\n'.join(lines) + '\n'
+
+
+def replace_readme_table(readme_text: str, table: str, source: str = 'README.md') -> str:
+    """``readme_text`` with the text between the toy-table markers replaced by ``table``.
+
+    Raises:
+        ValueError: when the markers are missing or out of order.
+    """
+    start, end = readme_text.find(START_MARKER), readme_text.find(END_MARKER)
+    if start < 0 or end < start:
+        raise ValueError(f'{source}: no "{START_MARKER}" ... "{END_MARKER}" block')
+    return (readme_text[:start + len(START_MARKER)] + '\n' + table + '\n'
+            + readme_text[end:])
 
 
 def main(argv=None) -> dict:
@@ -101,6 +132,10 @@ def main(argv=None) -> dict:
     parser.add_argument('out_dir')
     parser.add_argument('--expect', nargs='*', default=None,
                         help='run names that should be there (default: the folders present)')
+    parser.add_argument('--num-test-videos', type=int, default=None,
+                        help='the test split\'s size, for the table\'s header')
+    parser.add_argument('--write-readme', default=None,
+                        help='replace the toy table between the markers of this README')
     args = parser.parse_args(argv)
     runs = load_runs(args.out_dir)
     expected = args.expect
@@ -109,13 +144,20 @@ def main(argv=None) -> dict:
                           if osp.isdir(p))
     done = {r['name'] for r in runs}
     missing = [name for name in expected if name not in done]
-    markdown = to_markdown(runs, missing)
+    markdown = to_markdown(runs, missing, args.num_test_videos)
     result = dict(runs=runs, missing=missing, model=summarise(runs),
                   trivial_answer=summarise(runs, 'trivial_answer'))
     with open(osp.join(args.out_dir, 'spread.md'), 'w', encoding='utf-8') as file:
         file.write(markdown)
     with open(osp.join(args.out_dir, 'spread.json'), 'w', encoding='utf-8') as file:
         json.dump(result, file, indent=1)
+    if args.write_readme:
+        with open(args.write_readme, encoding='utf-8') as file:
+            text = file.read()
+        text = replace_readme_table(text, range_table(runs, args.num_test_videos),
+                                    args.write_readme)
+        with open(args.write_readme, 'w', encoding='utf-8') as file:
+            file.write(text)
     print(markdown)
     print(json.dumps(dict(runs=len(runs), missing=missing)))
     return result
