@@ -23,7 +23,7 @@ from tools.misc.create_toy_pretrained import create_toy_pretrained
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
-NUM_TRAIN, NUM_VAL = 6, 4
+NUM_TRAIN, NUM_VAL, NUM_TEST = 6, 4, 3
 
 #: toy config -> (interleaver, space decoder) it trains.
 TOY_CONFIGS = {
@@ -64,8 +64,9 @@ def toy_assets(tmp_path_factory):
     """The tiny synthetic set and toy pretrained parts, shared by the tests."""
     root = tmp_path_factory.mktemp('toy_assets')
     data_root = str(root / 'synthetic')
-    generate_synthetic_stvg(data_root, num_train=NUM_TRAIN, num_val=NUM_VAL, size=32,
-                            frame_range=(8, 10), write_tvg=False, write_rec=False)
+    generate_synthetic_stvg(data_root, num_train=NUM_TRAIN, num_val=NUM_VAL,
+                            num_test=NUM_TEST, size=32, frame_range=(8, 10),
+                            write_tvg=False, write_rec=False)
     toy_dir = str(root / 'toy')
     info = create_toy_pretrained(toy_dir, image_size=32, patch_size=8, vision_hidden=32,
                                  llm_hidden=64, llm_layers=2, llm_heads=4,
@@ -85,7 +86,7 @@ def make_tiny(cfg: Config, assets: dict, work_dir: str, max_iters: int) -> Confi
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].update(batch_size=2, num_workers=0, persistent_workers=False)
     # No validation inside train() (an iteration loop validates after its
-    # last iteration); the tests run runner.test() on the val split instead.
+    # last iteration); the tests run runner.test() on the test split instead.
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.param_scheduler = None  # the constant base lr for 3 iterations
@@ -152,10 +153,11 @@ def test_toy_config_trains_and_predicts(name, toy_assets, tmp_path):
     for key in STVG_KEYS:
         assert key in metrics, (key, sorted(metrics))
         assert math.isfinite(metrics[key])
-    assert metrics['stvg/num_samples'] == NUM_VAL
+    # runner.test() scores the test split, not the val split checkpoints are chosen on
+    assert metrics['stvg/num_samples'] == NUM_TEST
     for key in ('stvg/m_tIoU', 'stvg/m_vIoU'):
         assert 0.0 <= metrics[key] <= 100.0
-    assert model.num_predictions == NUM_VAL
+    assert model.num_predictions == NUM_TEST
 
 
 @pytest.fixture

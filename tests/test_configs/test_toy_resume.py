@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from tests.test_configs.test_toy_configs_train import (CONFIG_ROOT, REPO_ROOT, make_tiny,
-                                                       toy_assets)  # noqa: F401
+from tests.test_configs.test_toy_configs_train import (CONFIG_ROOT, NUM_TEST, REPO_ROOT,
+                                                       make_tiny, toy_assets)  # noqa: F401
 
 MAX_ITERS = 6
 
@@ -107,4 +107,4 @@ def test_killed_toy_run_resumes_exactly(toy_assets, tmp_path):
         with open(out_file) as f:
             metrics.append(json.load(f))
     assert metrics[0] == metrics[1]
-    assert metrics[0]['stvg/num_samples'] == 4
+    assert metrics[0]['stvg/num_samples'] == NUM_TEST  # the test split
