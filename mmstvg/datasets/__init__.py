@@ -1,9 +1,10 @@
-"""Grounding datasets (HC-STVG, VidSTG, Charades-STA, RefCOCO, Uni-STG, synthetic)
-and their transforms."""
+"""Grounding datasets (HC-STVG, VidSTG, Charades-STA, RefCOCO, Uni-STG, synthetic),
+video QA and LLaVA-Video conversation datasets, and their transforms."""
 from .base_grounding_dataset import (CONTRACT_KEYS, BaseGroundingDataset,
                                      GroundingDataError)
 from .charades_sta import CharadesSTADataset, probe_video_meta
 from .hcstvg import HCSTVGDataset, HCSTVGv2Dataset
+from .llava_video_sft import ConversationDataError, LlavaVideoSFTDataset
 from .refcoco import RefCOCODataset
 from .synthetic import generate_synthetic_stvg
 from .temporal_grounding import (DiDeMoDataset, TACoSDataset,
@@ -24,5 +25,6 @@ __all__ = [
     'generate_synthetic_stvg', 'probe_video_meta', 'TemporalGroundingDataset',
     'DiDeMoDataset', 'TACoSDataset', 'as_boxes', 'as_float', 'as_int',
     'check_fps', 'check_frame_inds', 'check_sentence', 'load_json', 'read_text',
-    'EgoSchemaDataset', 'MVBenchDataset', 'TempCompassDataset', 'VideoMMEDataset'
+    'EgoSchemaDataset', 'MVBenchDataset', 'TempCompassDataset', 'VideoMMEDataset',
+    'LlavaVideoSFTDataset', 'ConversationDataError'
 ]

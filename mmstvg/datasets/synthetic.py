@@ -18,6 +18,35 @@ Written files (default root ``data/synthetic_stvg``)::
     annotations/charades_sta_<split>.txt  (TVG: 'VID start end##sentence')
     annotations/video_meta.json           (Charades-STA meta file)
     annotations/refcoco_<split>.json      (REC: MDETR-style COCO json)
+    annotations/scenes_<split>.json       (scene records, below)
+    annotations/llava_video_<split>.json  (captions + QA in LLaVA-Video's
+                                           training format, see
+                                           :mod:`.synthetic_language`)
+
+A scene record (one per video, a list in video order) describes every shape::
+
+    {"video_id": "synth_train_00000", "video": "synth_train_00000.mp4",
+     "num_frames": 46, "fps": 8.0, "width": 64, "height": 64,
+     "sentence": "the red circle moves left", "target_mode": "appear"|"move",
+     "target_span_frames": [start, end],
+     "objects": [{"role": "target"|"distractor", "color": "red",
+                  "shape": "circle", "half_size": 5,
+                  "motion": "left"|"right"|"up"|"down"|"still",
+                  "move_span_frames": [start, end] | null,
+                  "visible_span_frames": [first, last + 1],
+                  "visible": [true, ...],          # one per frame
+                  "centres": [[x, y], ...]}]}      # one per frame, pixels
+
+Frame spans are half-open ``[start, end)`` 0-based frame indices; seconds
+are ``frame / fps``. The target is ``objects[0]``; the distractors follow in
+drawing order (the target is drawn last). ``centres`` are the integer pixel
+centres ``(x, y)`` of the shape (also where it is not drawn); its drawn
+pixels span ``[x - half_size, x + half_size]`` (inclusive, same for y).
+``motion`` is the direction of the displacement while the shape is on its
+path (``move_span_frames``: the target's span; the whole video for a
+drifting distractor); ``visible`` means drawn (a shape drawn over another
+one does not make that one invisible). Recording the scenes draws no random
+number: videos and the other files are the same as without them.
 
 The HC-STVG files follow the provider's convention (``st_frame`` 1-based,
 ``bbox`` xywh from ``st_frame`` on) so :class:`HCSTVGDataset` with its default
@@ -35,6 +64,7 @@ import numpy as np
 from mmengine.utils import ProgressBar
 
 from mmstvg.structures import paired_box_iou, span_iou
+from .synthetic_language import write_llava_video
 
 __all__ = ['generate_synthetic_stvg', 'COLORS', 'SHAPES', 'DIRECTIONS',
            'whole_video_centre_baseline']
@@ -92,11 +122,54 @@ def _half_side(rng: np.random.Generator, size: int,
     return int(rng.integers(low, max(low + 1, round(size * object_size[1])) + 1))
 
 
+def _object_record(role: str, color: str, shape: str, half: int,
+                   centres: np.ndarray, visible: np.ndarray,
+                   path_frames: Tuple[int, int]) -> dict:
+    """The scene record of one shape, read off its per-frame centres.
+
+    Args:
+        role: ``'target'`` or ``'distractor'``.
+        color / shape: its colour and shape names.
+        half: half its side in pixels.
+        centres: ``(num_frames, 2)`` integer ``(x, y)`` centres, also on
+            frames where it is not drawn.
+        visible: ``(num_frames,)`` whether it is drawn on each frame.
+        path_frames: half-open ``[start, end)`` frames on which it follows
+            its path (outside them it stands still).
+
+    Returns:
+        The record described in the module docstring: ``motion`` is the
+        direction of the displacement over the path, or ``'still'`` (and
+        ``move_span_frames`` None) when the path does not move it.
+    """
+    start, end = path_frames
+    shift = centres[end - 1] - centres[start]
+    motion = 'still'
+    for name, unit in DIRECTIONS.items():
+        if (np.sign(shift) == np.array(unit)).all():
+            motion = name
+    if motion == 'still' and shift.any():
+        raise ValueError(f'the {color} {shape} moves by {shift.tolist()}, along no '
+                         'single direction')
+    shown = np.flatnonzero(visible)
+    return dict(
+        role=role, color=color, shape=shape, half_size=int(half), motion=motion,
+        move_span_frames=None if motion == 'still' else [int(start), int(end)],
+        visible_span_frames=[int(shown[0]), int(shown[-1]) + 1],
+        visible=[bool(v) for v in visible],
+        centres=[[int(x), int(y)] for x, y in centres])
+
+
 def _make_video(rng: np.random.Generator, size: int, num_frames: int,
                 span_fraction: Tuple[float, float], num_distractors: Sequence[int],
                 object_size: Tuple[float, float] = (0.08, 0.12),
                 appear_prob: float = 0.5):
-    """Frames (RGB) and the annotation of one synthetic video."""
+    """Frames (RGB) and the annotation of one synthetic video.
+
+    The annotation's ``objects`` are the scene records of the shapes (see
+    :func:`_object_record`), the target first, then the distractors in the
+    order they are drawn (the target is drawn last, on top).
+    """
     half = _half_side(rng, size, object_size)
     lo, hi = half + 1, size - half - 2
     span_len = int(round(rng.uniform(*span_fraction) * num_frames))
@@ -128,6 +201,9 @@ def _make_video(rng: np.random.Generator, size: int, num_frames: int,
         visible[:start] = False
         visible[end:] = False
 
+    # Scene records read the draws below; they add none.
+    objects = [_object_record('target', color, shape, half, target_pos, visible,
+                              (start, end))]
     distractors = []
     taken = {(color, shape)}
     for _ in range(int(rng.choice(num_distractors))):
@@ -146,7 +222,10 @@ def _make_video(rng: np.random.Generator, size: int, num_frames: int,
             ddx, ddy = DIRECTIONS[str(rng.choice(other))]
             dist = rng.uniform(0.3, 0.8) * (d_hi - d_lo)
             p1 = np.clip(p0 + dist * np.array([ddx, ddy]), d_lo, d_hi)
-        distractors.append((d_color, d_shape, d_half, _path(p0, p1, num_frames)))
+        d_path = _path(p0, p1, num_frames)
+        distractors.append((d_color, d_shape, d_half, d_path))
+        objects.append(_object_record('distractor', d_color, d_shape, d_half, d_path,
+                                      np.ones(num_frames, dtype=bool), (0, num_frames)))
 
     background = _texture(rng, size)
     frames = np.empty((num_frames, size, size, 3), dtype=np.uint8)
@@ -172,7 +251,7 @@ def _make_video(rng: np.random.Generator, size: int, num_frames: int,
         color=color, shape=shape, direction=direction, mode='appear' if appear else 'move',
         start=start, end=end, boxes_xywh=boxes,
         sentence=f'the {color} {shape} moves {direction}',
-        phrase=f'the {color} {shape}')
+        phrase=f'the {color} {shape}', objects=objects)
     return frames, annotation
 
 
@@ -232,8 +311,9 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
                             seed: int = 0,
                             write_tvg: bool = True,
                             write_rec: bool = True,
+                            write_language: bool = True,
                             show_progress: bool = False) -> dict:
-    """Write the synthetic STVG set (videos + HC-STVG / TVG / REC annotations).
+    """Write the synthetic STVG set (videos + HC-STVG / TVG / REC / scene / LLaVA-Video files).
 
     Same arguments and seed give the same files.
 
@@ -254,6 +334,10 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
         seed: the random seed.
         write_tvg: also write the Charades-STA-format files.
         write_rec: also write the REC images and MDETR-style json.
+        write_language: also write ``llava_video_<split>.json``, captions
+            and QA in words made from the scene records (no random draw;
+            see :func:`mmstvg.datasets.synthetic_language.write_llava_video`).
+            The scene records themselves are always written.
         show_progress: a progress bar per split on stderr (mmengine's
             ``ProgressBar``); it touches no random state.
 
@@ -277,6 +361,7 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
         if split == 'test' and not count:
             continue  # sets made before the test split existed keep their files
         hcstvg: Dict[str, dict] = {}
+        scenes: List[dict] = []
         tvg_lines: List[str] = []
         images, annotations = [], []
         if write_rec:
@@ -301,6 +386,11 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
                 fps=fps)
             meta[vid] = dict(num_frames=num_frames, fps=fps, height=size,
                              width=size, duration=num_frames / fps)
+            scenes.append(dict(
+                video_id=vid, video=vid + '.mp4', num_frames=num_frames, fps=fps,
+                width=size, height=size, sentence=ann['sentence'],
+                target_mode=ann['mode'], target_span_frames=[ann['start'], ann['end']],
+                objects=ann['objects']))
             tvg_lines.append(f'{vid} {ann["start"] / fps:.4f} '
                              f'{ann["end"] / fps:.4f}##{ann["sentence"]}.')
             if write_rec:
@@ -334,6 +424,14 @@ def generate_synthetic_stvg(out_dir: str = 'data/synthetic_stvg',
             with open(path, 'w') as f:
                 json.dump(dict(images=images, annotations=annotations,
                                categories=[dict(id=1, name='object')]), f)
+            files.append(path)
+        path = osp.join(ann_dir, f'scenes_{split}.json')
+        with open(path, 'w') as f:
+            json.dump(scenes, f)
+        files.append(path)
+        if write_language:
+            path = osp.join(ann_dir, f'llava_video_{split}.json')
+            write_llava_video(scenes, path)
             files.append(path)
         summary['num_videos'][split] = count
         if split == 'val' and count:

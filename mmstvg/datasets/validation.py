@@ -41,6 +41,10 @@ class GroundingDataError(ValueError):
         field: the annotation field (or ``'video'``) that is wrong.
     """
 
+    #: What ``video_id`` is called in the message (a subclass for files of
+    #: conversations names an entry).
+    ID_LABEL = 'video'
+
     def __init__(self, message: str, ann_file: Optional[str] = None,
                  video_id: Optional[str] = None, field: Optional[str] = None):
         self.ann_file = ann_file
@@ -51,7 +55,7 @@ class GroundingDataError(ValueError):
         # main process from its message alone.
         parts = [] if ann_file is None else [str(ann_file)]
         if video_id is not None:
-            parts.append(f'video {video_id!r}')
+            parts.append(f'{self.ID_LABEL} {video_id!r}')
         if field is not None:
             parts.append(f'field {field!r}')
         super().__init__(': '.join(parts + [message]))

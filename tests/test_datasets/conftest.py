@@ -83,6 +83,20 @@ def make_pipeline():
     return build_pipeline
 
 
+#: The small synthetic set whose files ``test_synthetic_scenes.py`` pins by md5.
+SMALL_SYNTHETIC = dict(num_train=3, num_val=2, num_test=2, size=32, seed=0)
+
+
+@pytest.fixture(scope='session')
+def small_synthetic(tmp_path_factory):
+    """The root of ``generate_synthetic_stvg(**SMALL_SYNTHETIC)`` (default
+    frame range, fps and sizes), with scenes and LLaVA-Video files."""
+    from mmstvg.datasets import generate_synthetic_stvg
+    root = str(tmp_path_factory.mktemp('small_synthetic'))
+    generate_synthetic_stvg(root, **SMALL_SYNTHETIC)
+    return root
+
+
 @pytest.fixture
 def helpers():
     return dict(write_video=write_video, write_json=write_json,

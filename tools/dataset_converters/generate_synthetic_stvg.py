@@ -1,4 +1,4 @@
-"""Generate the synthetic STVG set (videos + HC-STVG v1 / TVG / REC annotations).
+"""Generate the synthetic STVG set: videos + HC-STVG v1, TVG, REC, scene and LLaVA-Video files.
 
 Example::
 
@@ -33,6 +33,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no-tvg', action='store_true', help='skip TVG files')
     parser.add_argument('--no-rec', action='store_true', help='skip REC files')
+    parser.add_argument('--write-language', action=argparse.BooleanOptionalAction,
+                        default=True,
+                        help='write llava_video_<split>.json: captions and QA in words '
+                        "from the scene records, in LLaVA-Video's training format "
+                        '(default: on; it draws no random number)')
     return parser.parse_args()
 
 
@@ -48,6 +53,7 @@ def main() -> None:
         object_size=tuple(args.object_size), appear_prob=args.appear_prob,
         seed=args.seed,
         write_tvg=not args.no_tvg, write_rec=not args.no_rec,
+        write_language=args.write_language,
         show_progress=True)  # on stderr: stdout stays the JSON summary
     summary['seconds'] = round(time.time() - tic, 2)
     print(json.dumps(summary, indent=1))
