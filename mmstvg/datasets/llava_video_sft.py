@@ -1,6 +1,6 @@
 """Video conversations in LLaVA-Video's training format, for language-only training."""
 import os.path as osp
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from mmstvg.registry import DATASETS
 from .base_grounding_dataset import BaseGroundingDataset
@@ -63,6 +63,9 @@ class LlavaVideoSFTDataset(BaseGroundingDataset):
             :data:`DEFAULT_TASK_MAP`: ``'caption'`` and ``'open_qa'``).
         default_task: the task of an entry whose ``data_source`` is absent
             or not in ``task_map``.
+        data_sources: keep only the entries of these ``data_source`` values
+            (e.g. the captions alone, for LLaVA's projector alignment); None:
+            every entry.
         **kwargs: see :class:`BaseGroundingDataset` (``ann_file``,
             ``data_root``, ``data_prefix=dict(video=...)``, ``pipeline``,
             ``on_bad_sample``, ``check_video_exists`` ...).
@@ -72,9 +75,11 @@ class LlavaVideoSFTDataset(BaseGroundingDataset):
     TASK = 'open_qa'
 
     def __init__(self, task_map: Optional[Dict[str, str]] = None,
-                 default_task: str = 'open_qa', **kwargs):
+                 default_task: str = 'open_qa',
+                 data_sources: Optional[Sequence[str]] = None, **kwargs):
         self.task_map = dict(DEFAULT_TASK_MAP if task_map is None else task_map)
         self.default_task = default_task
+        self.data_sources = None if data_sources is None else set(data_sources)
         self._seen_ids: set = set()
         super().__init__(**kwargs)
 
@@ -89,7 +94,9 @@ class LlavaVideoSFTDataset(BaseGroundingDataset):
             raise self.bad(f'a LLaVA training file is a json list of entries, got '
                            f'{type(entries).__name__}', '<all>', '<top level>')
         self._seen_ids = set()
-        return list(enumerate(entries))
+        return [(index, entry) for index, entry in enumerate(entries)
+                if self.data_sources is None or not isinstance(entry, dict)
+                or entry.get('data_source') in self.data_sources]
 
     def _entry_id(self, index: int, entry: Any) -> str:
         if not isinstance(entry, dict):

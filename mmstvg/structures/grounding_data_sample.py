@@ -5,7 +5,35 @@ import numpy as np
 import torch
 from mmengine.structures import BaseDataElement
 
+#: The grounding tasks (what the grounders localise and the inference API accepts).
 TASKS = ('stvg', 'tvg', 'rec')
+#: Multiple-choice video QA (answered with an option letter).
+QA_TASKS = ('mcqa', )
+#: Free-text conversations about a video (captions, open-ended QA): ``questions``
+#: and ``answers`` in the metainfo, the answers written as text.
+CONVERSATION_TASKS = ('caption', 'open_qa')
+#: Every task a data sample may carry.
+ALL_TASKS = TASKS + QA_TASKS + CONVERSATION_TASKS
+
+
+def check_conversation(meta: dict) -> None:
+    """Validate a conversation sample's ``questions`` / ``answers`` metainfo.
+
+    Raises:
+        ValueError: naming the field: ``questions`` is not a non-empty list of
+            text, ``answers`` is not a list of text with as many entries as
+            ``questions`` or one fewer.
+    """
+    questions, answers = meta.get('questions'), meta.get('answers', [])
+    if not isinstance(questions, (list, tuple)) or not questions or not all(
+            isinstance(q, str) for q in questions):
+        raise ValueError(f"task {meta.get('task')!r}: questions must be a non-empty list "
+                         f'of str, got {questions!r:.80}')
+    if not isinstance(answers, (list, tuple)) or not all(isinstance(a, str) for a in answers):
+        raise ValueError(f'answers must be a list of str, got {answers!r:.80}')
+    if len(answers) not in (len(questions), len(questions) - 1):
+        raise ValueError(f'answers has {len(answers)} entries for {len(questions)} '
+                         'questions (one a question, or one fewer)')
 
 
 class GroundingDataSample(BaseDataElement):
@@ -16,7 +44,12 @@ class GroundingDataSample(BaseDataElement):
 
     **Meta information** (``set_metainfo``; not moved between devices):
 
-    - ``task`` (str): ``'stvg'``, ``'tvg'`` or ``'rec'``.
+    - ``task`` (str): ``'stvg'``, ``'tvg'`` or ``'rec'`` (grounding,
+      :data:`TASKS`), ``'mcqa'`` (multiple-choice QA) or ``'caption'`` /
+      ``'open_qa'`` (conversations, :data:`CONVERSATION_TASKS`).
+    - ``questions`` / ``answers`` (lists of str; conversations): the user turns
+      and the assistant turns, in order; ``answers`` has one entry a question
+      (training, scoring) or one fewer (the last question is to be answered).
     - ``sentence`` (str): the query sentence (after any text transform).
     - ``sample_id`` (str, unique in its dataset; names dumps and drawings),
       ``video_id`` (str), ``video_path`` (str), ``dataset_name`` (str, optional),
@@ -74,8 +107,10 @@ class GroundingDataSample(BaseDataElement):
         """
         meta = self.metainfo
         task = meta.get('task')
-        if task not in TASKS:
-            raise ValueError(f'task must be one of {TASKS}, got {task!r}')
+        if task not in ALL_TASKS:
+            raise ValueError(f'task must be one of {ALL_TASKS}, got {task!r}')
+        if task in CONVERSATION_TASKS:
+            check_conversation(meta)
         if 'frame_inds' in meta:
             frame_inds = np.asarray(meta['frame_inds'])
             if frame_inds.ndim != 1 or (np.diff(frame_inds) < 0).any():

@@ -32,8 +32,11 @@ CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 CONFIGS = sorted(
     osp.relpath(path, CONFIG_ROOT)
     for path in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
-    if not {'_base_', 'data_construction'} & set(osp.relpath(path, CONFIG_ROOT).split(osp.sep)))
-# (configs/data_construction/ holds build_stvg.py's configs, not model configs.)
+    if not {'_base_', 'data_construction', 'base_pretrain'}
+    & set(osp.relpath(path, CONFIG_ROOT).split(osp.sep)))
+# (configs/data_construction/ holds build_stvg.py's configs, not model configs;
+# configs/base_pretrain/ trains the base video LLM, no grounder: built, trained
+# and exported in test_base_pretrain_configs.py.)
 #: Configs on a Qwen-VL base (their own parts; built, trained and tested in
 #: test_qwen_vl_configs.py from a Qwen2.5-VL / Qwen3-VL checkpoint).
 QWEN_VL_CONFIGS = [name for name in CONFIGS if 'qwen2_5_vl' in name or 'qwen3_vl' in name]

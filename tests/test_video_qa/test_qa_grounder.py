@@ -61,7 +61,9 @@ def test_qa_loss_is_the_answer_cross_entropy_only(letter_tokenizer_dir):
     embeds, labels, layouts = model.build_sequences(data['inputs'], data['data_samples'], True)
     answer = labels[0][labels[0] != IGNORE_INDEX].tolist()
     tok = model.llm.tokenizer
-    assert answer == tok('C', add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
+    # ChatML (qwen_1_5) ends the assistant turn with <|im_end|>, whatever the EOS.
+    end = tok.convert_tokens_to_ids('<|im_end|>')
+    assert answer == tok('C', add_special_tokens=False)['input_ids'] + [end]
     losses = model.loss(data['inputs'], data['data_samples'])
     assert float(losses['loss_lm']) > 0
     # The heads still run (ZeRO-3 gathers their parameters) but a QA sample

@@ -11,6 +11,7 @@ from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from mmstvg.models.language.free_text_answer import is_conversation_sample
 from mmstvg.models.language.prompt_builder import PromptBuilder, PromptPieces
 from mmstvg.models.query_interleavers.base import InterleavedVideo
 from mmstvg.structures import GroundingDataSample
@@ -33,8 +34,9 @@ class SequenceLayout:
         frame_prefix_pos: ``(T,)`` positions of each frame's first prefix token.
         sentence_pos: ``(S,)`` positions of the sentence tokens.
         video_start: position of the video segment's first token.
-        prompt_len: tokens before the answer (the answer starts here).
-        length: total tokens, answer included.
+        prompt_len: tokens before the (first) answer (the answer starts here).
+        length: total tokens, answers (and a conversation's further rounds)
+            included.
     """
     query_pos: torch.Tensor
     frame_token_pos: torch.Tensor
@@ -59,8 +61,10 @@ def assemble_sequence(pieces: PromptPieces, visual_tokens: torch.Tensor,
 
     Order: ``head | video segment | between | sentence | tail | answer``, or
     ``head | sentence | between | video segment | tail | answer`` when
-    ``pieces.sentence_first``; labels are :data:`IGNORE_INDEX` everywhere but
-    on the answer tokens (EOS included).
+    ``pieces.sentence_first``, then a conversation's further rounds
+    (``user | answer`` each); labels are :data:`IGNORE_INDEX` everywhere but
+    on the answers' tokens (each answer's end token included), as LLaVA
+    trains on the assistant turns only.
 
     Args:
         pieces: the sample's token pieces.
@@ -73,14 +77,16 @@ def assemble_sequence(pieces: PromptPieces, visual_tokens: torch.Tensor,
     """
     device = visual_tokens.device
     prefix_lens = [len(ids) for ids in pieces.frame_prefix_ids]
+    rounds = [ids for r in pieces.rounds for ids in (r.user_ids, r.answer_ids)]
     text_parts = [pieces.head_ids, *pieces.frame_prefix_ids, pieces.between_ids,
-                  pieces.sentence_ids, pieces.tail_ids, pieces.answer_ids]
+                  pieces.sentence_ids, pieces.tail_ids, pieces.answer_ids, *rounds]
     all_ids = torch.tensor([i for part in text_parts for i in part], dtype=torch.long,
                            device=device)
     all_embeds = embed_tokens(all_ids).to(visual_tokens.dtype)
     splits = list(all_embeds.split([len(part) for part in text_parts], dim=0))
     head, prefixes = splits[0], splits[1:1 + len(prefix_lens)]
-    between, sentence, tail, answer = splits[1 + len(prefix_lens):]
+    between, sentence, tail, answer = splits[1 + len(prefix_lens):5 + len(prefix_lens)]
+    round_embeds = splits[5 + len(prefix_lens):]
     frame_prefix_embeds = list(prefixes) if sum(prefix_lens) > 0 else None
     video: InterleavedVideo = lay_out_video(visual_tokens, frame_prefix_embeds)
     _check_video_layout(video, visual_tokens.shape[0], lay_out_video)
@@ -95,9 +101,15 @@ def assemble_sequence(pieces: PromptPieces, visual_tokens: torch.Tensor,
         video_start = head.shape[0]
         sentence_start = video_start + video_embeds.shape[0] + between.shape[0]
     prompt_len = sum(part.shape[0] for part in middle) + tail.shape[0]
-    embeds = torch.cat([*middle, tail, answer])
+    embeds = torch.cat([*middle, tail, answer, *round_embeds])
     labels = torch.full((embeds.shape[0], ), IGNORE_INDEX, dtype=torch.long, device=device)
-    labels[prompt_len:] = torch.tensor(pieces.answer_ids, dtype=torch.long, device=device)
+    cursor = prompt_len
+    for is_answer, ids in zip([True] + [False, True] * len(pieces.rounds),
+                              [pieces.answer_ids, *rounds]):
+        if is_answer:
+            labels[cursor:cursor + len(ids)] = torch.tensor(ids, dtype=torch.long,
+                                                            device=device)
+        cursor += len(ids)
     layout = SequenceLayout(
         query_pos=video.query_index.to(device) + video_start,
         frame_token_pos=video.frame_token_index.to(device) + video_start,
@@ -230,12 +242,26 @@ class SequenceBuilder:
 
     def pieces(self, sample: GroundingDataSample, num_frames: int,
                with_answer: bool) -> PromptPieces:
-        """The token pieces of one sample (with its training answer or without)."""
+        """The token pieces of one sample (with its training answer or without).
+
+        A conversation (caption, open QA) gets all its rounds from the answer
+        part's ``rounds``: trained on every answer, or, without answer, the
+        earlier rounds as context and the last question to be answered.
+        """
         meta = sample.metainfo
+        times, duration = frame_times_and_duration(sample, num_frames)
+        if 'task' in meta and is_conversation_sample(sample):
+            if not hasattr(self.answer, 'rounds'):
+                raise TypeError(f"a {meta['task']!r} sample needs an answer part that writes "
+                                f'conversations, e.g. FreeTextAnswer, not '
+                                f'{type(self.answer).__name__}')
+            rounds = self.answer.rounds(sample, with_answer)
+            (question, answer), later = rounds[0], rounds[1:]
+            return self.prompt_builder.build(meta['task'], question, duration, times,
+                                             answer=answer, rounds=later)
         for key in ('task', 'sentence'):
             if key not in meta:
                 raise KeyError(f"data sample {meta.get('video_id')!r} has no {key!r}")
-        times, duration = frame_times_and_duration(sample, num_frames)
         answer = self.answer.text(sample, times, duration) if with_answer else None
         return self.prompt_builder.build(meta['task'], meta['sentence'], duration, times,
                                          answer=answer,

@@ -4,6 +4,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from mmstvg.models.language.free_text_answer import is_conversation_sample
 from mmstvg.models.language.multiple_choice_answer import is_qa_sample
 from mmstvg.structures import GroundingDataSample, denormalize_boxes, frames_in_span, \
     seconds_to_frames
@@ -58,12 +59,16 @@ def pack_answers(data_samples: Sequence[GroundingDataSample], texts: Sequence[st
             None; counts the predictions and failures; packs the chosen option
             of a multiple-choice sample).
         boxes: ``(B, T, 4)`` normalised boxes of a space decoder, or None:
-            the boxes come from the texts.
+            the boxes come from the texts. A conversation sample's text is
+            its prediction (``pred_text``, :meth:`FreeTextAnswer.pack_text`).
         box_scores: ``(B, T)`` scores of those boxes, or None.
     """
     for b, (sample, text) in enumerate(zip(data_samples, texts)):
         if is_qa_sample(sample):  # a chosen option, no span or boxes
             answer.pack_choice(sample, text)
+            continue
+        if is_conversation_sample(sample):  # free text, no span or boxes
+            answer.pack_text(sample, text)
             continue
         if boxes is not None:
             sample_boxes = boxes[b].float()

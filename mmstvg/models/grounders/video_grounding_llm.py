@@ -49,7 +49,10 @@ class VideoGroundingLLM(BaseModel):
             filled in); None: no boxes, or boxes from the answer's text.
         answer: config of the answer part: ``SpanAnswer`` (the paper's),
             ``SnappedSpanAnswer``, ``SpanAndBoxesAnswer`` (boxes as text),
-            ``MultipleChoiceAnswer`` (also QA samples, task ``'mcqa'``).
+            ``MultipleChoiceAnswer`` (also QA samples, task ``'mcqa'``),
+            ``FreeTextAnswer`` (conversations, tasks ``'caption'`` /
+            ``'open_qa'``: trained on every assistant turn, ``predict``
+            answers the last question into ``pred_text``).
         prompt: keyword arguments of :class:`PromptBuilder`.
         max_new_tokens: generation budget of ``predict``.
         loss_lm_weight: weight of the language loss.

@@ -1,8 +1,10 @@
 from .box_text import format_frame_boxes, parse_frame_boxes
+from .free_text_answer import FreeTextAnswer, is_conversation_sample
 from .choice_text import (OPTION_LETTERS, format_options, options_in_prompt, parse_choice,
                           strip_option_letter)
 from .multiple_choice_answer import QA_TASK, MultipleChoiceAnswer, is_qa_sample
-from .prompt_builder import PROMPT_TEMPLATES, PromptBuilder, PromptPieces, prompt_words
+from .prompt_builder import (PROMPT_TEMPLATES, ConversationRound, PromptBuilder, PromptPieces,
+                             prompt_words)
 from .span_and_boxes_answer import SpanAndBoxesAnswer
 from .span_answer import (SnappedSpanAnswer, SpanAnswer, digits_for_fps,
                           sampled_frames_in_span, snap_span_to_frames)
@@ -17,5 +19,6 @@ __all__ = [
     'format_seconds', 'format_span', 'parse_span',
     'OPTION_LETTERS', 'format_options', 'options_in_prompt', 'parse_choice',
     'strip_option_letter', 'QA_TASK',
-    'MultipleChoiceAnswer', 'is_qa_sample'
+    'MultipleChoiceAnswer', 'is_qa_sample', 'FreeTextAnswer', 'is_conversation_sample',
+    'ConversationRound'
 ]

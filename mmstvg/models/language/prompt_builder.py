@@ -6,19 +6,24 @@ by default), and tokenises each text run between media (the video segment,
 the frames' time stamps) as one string, so a BPE tokenizer merges across the
 sentence's edges as it would in the whole text; the sentence's tokens are
 found by their character offsets. The answer's text comes from the
-grounder's answer part. Layouts, templates and time styles:
+grounder's answer part. Text that comes from data (the sentence, questions,
+answers) never produces a special token: ``<|im_end|>`` written in a question
+stays plain text, only the template's own special tokens are real. A
+conversation (captions, open QA) adds further user/assistant rounds after the
+first answer (:class:`ConversationRound`). Layouts, templates and time styles:
 ``docs/en/model_core.md``.
 """
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .span_text import REC_ANSWER, format_span
 
-__all__ = ['PromptBuilder', 'PromptPieces', 'PROMPT_TEMPLATES']
+__all__ = ['PromptBuilder', 'PromptPieces', 'ConversationRound', 'PROMPT_TEMPLATES']
 
 VIDEO_MARK = '\u2063VIDEO\u2063'
 SENTENCE_MARK = '\u2063SENTENCE\u2063'
+ANSWER_MARK = '\u2063ANSWER\u2063'
 
 _QUESTIONS = dict(
     stvg='Find when and where this happens: {sentence}',
@@ -26,7 +31,10 @@ _QUESTIONS = dict(
     rec='Where is this object: {sentence}',
     # A multiple-choice question: the dataset writes the question, the
     # options and the benchmark's instructions (its prompt_template).
-    mcqa='{sentence}')
+    mcqa='{sentence}',
+    # Conversations (captions, open QA): the data's question as it is.
+    caption='{sentence}',
+    open_qa='{sentence}')
 
 #: The named prompt templates; ``{...}`` fields are filled per sample.
 #:
@@ -107,6 +115,21 @@ def prompt_words(prompts: Optional[dict] = None) -> List[str]:
 
 
 @dataclass
+class ConversationRound:
+    """A user/assistant round after a conversation's first answer.
+
+    Attributes:
+        user_ids: the text from the previous answer's end token (excluded)
+            through the question to where the answer starts (ChatML:
+            ``\\n<|im_start|>user\\n{question}<|im_end|>\\n<|im_start|>assistant\\n``).
+        answer_ids: the answer followed by the turn's end token (empty: the
+            answer is to be generated).
+    """
+    user_ids: List[int]
+    answer_ids: List[int]
+
+
+@dataclass
 class PromptPieces:
     """Token ids of one sample's text pieces (see the module docstring).
 
@@ -117,8 +140,10 @@ class PromptPieces:
         tail_ids: text after the second of them, ending where the answer starts.
         frame_prefix_ids: per frame, the ids of its time stamp (empty lists
             in the ``'prompt_list'`` style).
-        answer_ids: the answer followed by EOS (empty when no answer given).
+        answer_ids: the answer followed by the turn's end token (EOS, or
+            ``<|im_end|>`` in ChatML; empty when no answer given).
         sentence_first: whether the sentence comes before the video.
+        rounds: a conversation's further rounds, after ``answer_ids``.
     """
     head_ids: List[int]
     between_ids: List[int]
@@ -127,6 +152,7 @@ class PromptPieces:
     frame_prefix_ids: List[List[int]]
     answer_ids: List[int]
     sentence_first: bool = False
+    rounds: List[ConversationRound] = field(default_factory=list)
 
 
 class PromptBuilder:
@@ -191,6 +217,13 @@ class PromptBuilder:
             self.conversation == 'chat_template' and use_chat_template
             and getattr(tokenizer, 'chat_template', None))
         self._cache: Dict[str, List[int]] = {}
+        # The tokenizer's added tokens (special or not), longest first: found
+        # in template text only, never in data text.
+        added = {token.content: int(index)
+                 for index, token in tokenizer.added_tokens_decoder.items()}
+        self._added_ids = added
+        self._added_pattern = (re.compile('|'.join(
+            re.escape(t) for t in sorted(added, key=len, reverse=True))) if added else None)
 
     def _check_single_tokens(self, tokens: Sequence[str]) -> None:
         for token in tokens:
@@ -201,6 +234,14 @@ class PromptBuilder:
                     f'{type(self.tokenizer).__name__} does not have as one token '
                     f'(got ids {ids}); use a ChatML tokenizer (Qwen2) or '
                     "template='mmstvg'")
+
+    @property
+    def turn_end_id(self) -> int:
+        """The token that ends an assistant turn (and is trained as its last):
+        ``<|im_end|>`` in ChatML, else the tokenizer's EOS."""
+        if self.conversation == 'chatml':
+            return self.encode('<|im_end|>')[0]
+        return int(self.tokenizer.eos_token_id)
 
     @property
     def stop_token_ids(self) -> Set[int]:
@@ -219,6 +260,50 @@ class PromptBuilder:
         if not text:
             return []
         return list(self.tokenizer(text, add_special_tokens=False)['input_ids'])
+
+    def encode_text(self, text: str) -> List[int]:
+        """Token ids of data text (an answer): special tokens written in it stay
+        plain text (``split_special_tokens``)."""
+        if not text:
+            return []
+        return list(self.tokenizer(text, add_special_tokens=False,
+                                   split_special_tokens=True)['input_ids'])
+
+    def encode_with_user_text(self, text: str, start: int,
+                              end: int) -> Tuple[List[int], List[Tuple[int, int]]]:
+        """Tokenise template text holding user text at characters ``[start, end)``.
+
+        The template's added tokens (``<|im_start|>`` ...) are real tokens;
+        any written in the user text stay plain text. The text is cut at the
+        template's added tokens and each piece is tokenised with
+        ``split_special_tokens=True``: the tokenizer cuts at added tokens
+        first too, so text without such strings gets exactly the ids of one
+        plain call.
+
+        Returns:
+            ``(ids, offsets)``, the offsets as ``(first, last)`` characters of
+            ``text``.
+        """
+        cuts = []
+        if self._added_pattern is not None:
+            for lo, hi in ((0, start), (end, len(text))):
+                cuts += [(m.start() + lo, m.end() + lo, self._added_ids[m.group()])
+                         for m in self._added_pattern.finditer(text[lo:hi])]
+        ids: List[int] = []
+        offsets: List[Tuple[int, int]] = []
+        cursor = 0
+        for first, last, index in [*cuts, (len(text), len(text), None)]:
+            if first > cursor:
+                encoded = self.tokenizer(text[cursor:first], add_special_tokens=False,
+                                         split_special_tokens=True,
+                                         return_offsets_mapping=True)
+                ids += encoded['input_ids']
+                offsets += [(a + cursor, b + cursor) for a, b in encoded['offset_mapping']]
+            if index is not None:
+                ids.append(index)
+                offsets.append((first, last))
+            cursor = last
+        return ids, offsets
 
     def _encode_cached(self, text: str) -> List[int]:
         if text not in self._cache:
@@ -274,11 +359,10 @@ class PromptBuilder:
         """
         before, after = run.split(SENTENCE_MARK)
         text = before + sentence + after
-        encoded = self.tokenizer(text, add_special_tokens=False,
-                                 return_offsets_mapping=True)
         start, end = len(before), len(before) + len(sentence)
+        ids, offsets = self.encode_with_user_text(text, start, end)
         parts: Tuple[List[int], List[int], List[int]] = ([], [], [])
-        for token, (first, last) in zip(encoded['input_ids'], encoded['offset_mapping']):
+        for token, (first, last) in zip(ids, offsets):
             if first < end and last > start:
                 parts[1].append(token)
             elif last <= start:
@@ -293,7 +377,8 @@ class PromptBuilder:
               duration: float,
               frame_times: Sequence[float],
               answer: Optional[str] = None,
-              question_template: Optional[str] = None) -> PromptPieces:
+              question_template: Optional[str] = None,
+              rounds: Sequence[Tuple[str, Optional[str]]] = ()) -> PromptPieces:
         """Token pieces of one sample.
 
         The text before the video and the text after it are each tokenised as
@@ -301,15 +386,19 @@ class PromptBuilder:
         (``'frame_prefix'``) and the answer are runs of their own.
 
         Args:
-            task: ``'stvg'``, ``'tvg'``, ``'rec'`` or ``'mcqa'`` (multiple-choice QA).
-            sentence: the query sentence.
+            task: ``'stvg'``, ``'tvg'``, ``'rec'``, ``'mcqa'`` (multiple-choice
+                QA), ``'caption'`` or ``'open_qa'`` (conversations).
+            sentence: the query sentence (a conversation's first question).
             duration: video duration in seconds.
             frame_times: time in seconds of each sampled frame.
             answer: the answer text (training; the grounder's answer part
-                writes it), followed by EOS; None: no answer.
+                writes it), followed by the turn's end token; None: no answer.
             question_template: the question with a ``{sentence}`` field, when
                 not the task's default (a Uni-STG mixture draws one per
                 sample and hands it over as ``prompt_template``).
+            rounds: a conversation's further ``(question, answer)`` rounds,
+                after ``answer`` (which they need); the last answer may be
+                None (to be generated).
 
         Returns:
             The :class:`PromptPieces`.
@@ -326,15 +415,48 @@ class PromptBuilder:
             prefix_ids = [self._encode_cached(self.format_time(t)) for t in frame_times]
         else:
             prefix_ids = [[] for _ in frame_times]
-        answer_ids = []
-        if answer is not None:
-            answer_ids = self.encode(answer)
-            answer_ids.append(self.tokenizer.eos_token_id)
+        if rounds and answer is None:
+            raise ValueError('a conversation round follows an answer: give `answer` '
+                             'with `rounds`')
+        extra = []
+        for k, (question, reply) in enumerate(rounds):
+            if reply is None and k != len(rounds) - 1:
+                raise ValueError(f'round {k + 2} of {len(rounds) + 1} has no answer; only '
+                                 'the last one may be generated')
+            user_ids = sum(self._split_run(self._render_round(), question), [])
+            extra.append(ConversationRound(user_ids,
+                                           self._answer_ids(reply)))
         return PromptPieces(
             head_ids=list(head),
             between_ids=between,
             sentence_ids=sentence_ids,
             tail_ids=tail,
             frame_prefix_ids=prefix_ids,
-            answer_ids=answer_ids,
-            sentence_first=self.sentence_first)
+            answer_ids=self._answer_ids(answer),
+            sentence_first=self.sentence_first,
+            rounds=extra)
+
+    def _answer_ids(self, answer: Optional[str]) -> List[int]:
+        """An answer's ids and the turn's end token; ``[]`` for None."""
+        if answer is None:
+            return []
+        return self.encode_text(answer) + [self.turn_end_id]
+
+    def _render_round(self) -> str:
+        """The text of a further round, from after the previous answer's end
+        token to where its answer starts, the question as the sentence mark."""
+        if self.conversation == 'chatml':
+            return (f'\n<|im_start|>user\n{SENTENCE_MARK}<|im_end|>\n'
+                    '<|im_start|>assistant\n')
+        if self.use_chat_template:
+            messages = [dict(role='system', content=self.prompts['system']),
+                        dict(role='user', content='.'),
+                        dict(role='assistant', content=ANSWER_MARK),
+                        dict(role='user', content=SENTENCE_MARK)]
+            text = self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True)
+            after = text.split(ANSWER_MARK, 1)[1]
+            eos = self.tokenizer.eos_token
+            return after[len(eos):] if after.startswith(eos) else after
+        return (f" {self.prompts['plain_user']} {SENTENCE_MARK} "
+                f"{self.prompts['plain_assistant']}")
