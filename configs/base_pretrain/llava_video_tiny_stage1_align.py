@@ -1,13 +1,14 @@
-# Stage 1 of the small base (LLaVA's projector alignment, "pretrain"): the
-# tower and the LLM frozen, the projector alone trained on the captions, at
-# LLaVA's 1e-3. Then llava_video_tiny_stage2_sft.py.
+# Stage 1 of the small base ("pretrain" in LLaVA's scripts): captions only, the
+# tower frozen (the base's freeze=True). LLaVA trains the projector alone here because its LLM is
+# already a language model; ours starts random, so the LLM learns the
+# captions' language in this stage too (docs/en/base_pretraining.md).
+# Then llava_video_tiny_stage2_sft.py.
 #
 #   python tools/misc/create_base_init.py configs/base_pretrain/llava_video_tiny_stage1_align.py
 #   python tools/train.py configs/base_pretrain/llava_video_tiny_stage1_align.py
 _base_ = ['./_base_/llava_video_tiny.py', '../_base_/default_runtime.py']
 
-max_iters = 1000
-model = dict(freeze_parts=['vision_encoder', 'llm', 'feature_pooler'])
+max_iters = 400
 train_dataloader = dict(dataset=dict(data_sources=[{{_base_.caption_source}}]))
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [

@@ -22,7 +22,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
 __all__ = ['QWEN2_SPECIAL_TOKENS', 'QWEN2_CHAT_TEMPLATE', 'QWEN2_PATTERN',
-           'find_qwen_tiktoken', 'load_tiktoken_ranks', 'derive_merges',
+           'special_token_ids', 'find_qwen_tiktoken', 'load_tiktoken_ranks', 'derive_merges',
            'build_qwen2_tokenizer', 'cached_qwen2_tokenizer_dir']
 
 #: Qwen2's pre-tokenisation regex (as its tokenizer.json; digits one by one).
@@ -43,6 +43,12 @@ QWEN2_CHAT_TEMPLATE = (
 NUM_RANKS = 151643
 #: sha256 of dashscope 2.0.2's qwen.tiktoken (the cache is keyed by it).
 QWEN_TIKTOKEN_SHA256 = None
+
+
+def special_token_ids(num_ranks: int = NUM_RANKS) -> Dict[str, int]:
+    """The ChatML special tokens' ids after ``num_ranks`` BPE ranks."""
+    return {token: num_ranks + index - NUM_RANKS
+            for token, index in QWEN2_SPECIAL_TOKENS.items()}
 
 
 def find_qwen_tiktoken() -> str:
@@ -115,11 +121,19 @@ def _byte_encoder() -> Dict[int, str]:
     return dict(zip(keep, map(chr, chars)))
 
 
-def build_qwen2_tokenizer(tiktoken_path: Optional[str] = None):
+def build_qwen2_tokenizer(tiktoken_path: Optional[str] = None,
+                          num_ranks: Optional[int] = None):
     """Build Qwen2-7B-Instruct's ``Qwen2TokenizerFast`` from ``qwen.tiktoken``.
 
     Args:
         tiktoken_path: the rank file; default: the one in ``dashscope``.
+        num_ranks: keep only the first ``num_ranks`` BPE ranks (all of
+            Qwen2's 151,643 when None). Byte-level BPE learns its ranks in
+            merge order, so the first N ranks are themselves a complete
+            byte-level BPE: the same merges, the same ids, every text still
+            encodable, words past rank N spelt in lower-ranked pieces. The
+            special tokens then follow at N, N + 1, N + 2. Small models use
+            it to keep the LM head from dominating their compute.
 
     Returns:
         A ``transformers.Qwen2TokenizerFast`` (eos ``<|im_end|>``, pad
@@ -133,6 +147,12 @@ def build_qwen2_tokenizer(tiktoken_path: Optional[str] = None):
     ranks = load_tiktoken_ranks(path)
     if len(ranks) != NUM_RANKS:
         raise ValueError(f'{path}: {len(ranks)} ranks, Qwen2 has {NUM_RANKS}')
+    if num_ranks is not None:
+        if not 256 <= num_ranks <= NUM_RANKS:
+            raise ValueError(f'num_ranks must be in [256, {NUM_RANKS}] (every byte '
+                             f'needs its rank), got {num_ranks}')
+        ranks = {token: rank for token, rank in ranks.items() if rank < num_ranks}
+    special_ids = special_token_ids(len(ranks))
     encoder = _byte_encoder()
 
     def to_str(token: bytes) -> str:
@@ -147,10 +167,10 @@ def build_qwen2_tokenizer(tiktoken_path: Optional[str] = None):
         pre_tokenizers.Split(Regex(QWEN2_PATTERN), behavior='isolated', invert=False),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     backend.decoder = decoders.ByteLevel(add_prefix_space=False, use_regex=False)
-    specials = sorted(QWEN2_SPECIAL_TOKENS, key=QWEN2_SPECIAL_TOKENS.get)
+    specials = sorted(special_ids, key=special_ids.get)
     backend.add_special_tokens([AddedToken(tok, normalized=False, special=True)
                                 for tok in specials])
-    for token, index in QWEN2_SPECIAL_TOKENS.items():
+    for token, index in special_ids.items():
         if backend.token_to_id(token) != index:
             raise RuntimeError(f'{token} got id {backend.token_to_id(token)}, not {index}')
     tokenizer = Qwen2TokenizerFast(

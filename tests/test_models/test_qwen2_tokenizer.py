@@ -11,7 +11,8 @@ from mmstvg.models.language.span_answer import digits_for_fps, snap_span_to_fram
 from mmstvg.models.language.span_text import format_span, parse_span
 from mmstvg.structures import GroundingDataSample, seconds_to_frames
 from mmstvg.testing.qwen2_tokenizer import (QWEN2_PATTERN, QWEN2_SPECIAL_TOKENS,
-                                            find_qwen_tiktoken, load_tiktoken_ranks)
+                                            build_qwen2_tokenizer, find_qwen_tiktoken,
+                                            load_tiktoken_ranks, special_token_ids)
 
 # Ids of Qwen2's published tokenizer (e.g. Qwen2-7B-Instruct's default system turn).
 KNOWN = {
@@ -65,6 +66,34 @@ def test_encodes_exactly_as_tiktoken_and_decodes_back(tokenizer):
         ids = tokenizer(text, add_special_tokens=False).input_ids
         assert ids == encoding.encode_ordinary(text), text
         assert tokenizer.decode(ids) == text
+
+
+def test_cut_vocabulary_is_the_first_ranks_of_qwen2(tmp_path):
+    # The tiny base keeps Qwen2's first N ranks: a smaller byte-level BPE that
+    # encodes as tiktoken does with those ranks, any text still round-trips,
+    # and the ChatML tokens follow at N, N + 1, N + 2.
+    tiktoken = pytest.importorskip('tiktoken')
+    num_ranks = 4096
+    ranks = {t: r for t, r in load_tiktoken_ranks(find_qwen_tiktoken()).items()
+             if r < num_ranks}
+    encoding = tiktoken.Encoding('qwen2_cut', pat_str=QWEN2_PATTERN, special_tokens={},
+                                 mergeable_ranks=ranks)
+    build_qwen2_tokenizer(num_ranks=num_ranks).save_pretrained(str(tmp_path))
+    cut = AutoTokenizer.from_pretrained(str(tmp_path))
+    assert len(cut) == num_ranks + 3
+    for token, index in special_token_ids(num_ranks).items():
+        assert cut.convert_tokens_to_ids(token) == index
+    assert cut.eos_token_id == special_token_ids(num_ranks)['<|im_end|>'] == num_ranks + 2
+    for text in ['The red circle moves left from 1.2s to 3.5s.', '你好，世界 😀', 'Hello world']:
+        ids = cut(text, add_special_tokens=False).input_ids
+        assert ids == encoding.encode_ordinary(text) and max(ids) < num_ranks, text
+        assert cut.decode(ids) == text
+    # Qwen2's own ids within the cut are kept (' world' is 1879); 'Hello' (9707)
+    # is past it and splits into smaller tokens.
+    assert cut(' world', add_special_tokens=False).input_ids == [1879]
+    assert len(cut('Hello', add_special_tokens=False).input_ids) > 1
+    with pytest.raises(ValueError, match='num_ranks'):
+        build_qwen2_tokenizer(num_ranks=255)
 
 
 def test_reloads_identically(tokenizer, tmp_path):

@@ -11,10 +11,11 @@ each with ``save_pretrained`` so that the config loads them through the real
 
 - ``base_init/vision``: a random ``SiglipVisionModel``;
 - ``base_init/llm``: a random ``Qwen2ForCausalLM`` over the real Qwen2
-  vocabulary (151,646 rows: the 151,643 BPE ranks and the three ChatML
-  special tokens), with Qwen2-7B-Instruct's stop tokens in its generation config;
+  vocabulary (the config's ``base_tokenizer_ranks`` BPE ranks, all 151,643
+  when unset, and the three ChatML special tokens), with Qwen2-7B-Instruct's stop tokens in its generation config;
 - ``base_init/tokenizer``: Qwen2-7B-Instruct's tokenizer, rebuilt offline from
-  the ``dashscope`` wheel's ``qwen.tiktoken``
+  the ``dashscope`` wheel's ``qwen.tiktoken`` (cut to its first
+  ``base_tokenizer_ranks`` ranks when the config sets it)
   (:mod:`mmstvg.testing.qwen2_tokenizer`). It has its own directory: transformers
   picks a tokenizer's class from a ``config.json`` beside its files.
 
@@ -44,7 +45,7 @@ def parse_args(argv: Optional[List[str]] = None):
 
 
 def create_base_init(out_dir: str, vision_config: dict, llm_config: dict,
-                     seed: int = 0) -> dict:
+                     seed: int = 0, tokenizer_ranks: Optional[int] = None) -> dict:
     """Write ``out_dir/{vision,llm,tokenizer}``; returns their paths.
 
     Args:
@@ -53,13 +54,15 @@ def create_base_init(out_dir: str, vision_config: dict, llm_config: dict,
         llm_config: ``dict(model_type='qwen2', ...)`` (``vocab_size`` is the
             tokenizer's when absent).
         seed: the random seed of the weights.
+        tokenizer_ranks: keep Qwen2's first N BPE ranks (all when None; see
+            :func:`~mmstvg.testing.qwen2_tokenizer.build_qwen2_tokenizer`).
     """
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
 
     from mmstvg.testing.qwen2_tokenizer import build_qwen2_tokenizer
     torch.manual_seed(seed)
     paths = {name: osp.join(out_dir, name) for name in ('vision', 'llm', 'tokenizer')}
-    tokenizer = build_qwen2_tokenizer()
+    tokenizer = build_qwen2_tokenizer(num_ranks=tokenizer_ranks)
     tokenizer.save_pretrained(paths['tokenizer'])
     vision = dict(vision_config)
     vision = AutoModel.from_config(AutoConfig.for_model(vision.pop('model_type'), **vision))
@@ -74,7 +77,8 @@ def create_base_init(out_dir: str, vision_config: dict, llm_config: dict,
     llm.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.pad_token_id]
     llm.save_pretrained(paths['llm'])
     with open(osp.join(out_dir, 'base_init.json'), 'w') as f:
-        json.dump(dict(paths=paths, seed=seed, vision_config=vision_config,
+        json.dump(dict(paths=paths, seed=seed, tokenizer_ranks=tokenizer_ranks,
+                       vision_config=vision_config,
                        llm_config=llm_config), f, indent=2)
     return paths
 
@@ -85,7 +89,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     cfg = Config.fromfile(args.config)
     out_dir = args.out_dir or cfg.base_init
     paths = create_base_init(out_dir, cfg.base_vision_config.to_dict(),
-                             cfg.base_llm_config.to_dict(), seed=args.seed)
+                             cfg.base_llm_config.to_dict(), seed=args.seed,
+                             tokenizer_ranks=cfg.get('base_tokenizer_ranks'))
     os.makedirs(out_dir, exist_ok=True)
     print(f'wrote the initial base parts to {out_dir}: {sorted(paths)}')
     return paths
