@@ -42,7 +42,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmstvg.models.language.span_text import format_seconds
 
 __all__ = ['grid_position', 'frame_time', 'describe_scene', 'scene_questions',
-           'llava_video_entries', 'write_llava_video', 'CAPTION_SOURCE',
+           'llava_video_entries', 'write_llava_video', 'zero_shot_entries',
+           'CAPTION_SOURCE',
            'QA_SOURCE', 'CAPTION_PROMPTS', 'DIRECTION_WORDS']
 
 #: ``data_source`` of the caption entries and of the QA entries.
@@ -311,6 +312,40 @@ def llava_video_entries(scenes: Sequence[dict]) -> List[dict]:
             id=f'{video_id}_oe_qa', video=scene['video'],
             conversations=_conversation(scene_questions(scene)),
             data_source=QA_SOURCE))
+    return entries
+
+
+def zero_shot_entries(scenes: Sequence[dict]) -> List[dict]:
+    """One-round questions to ask a base model about each scene's target.
+
+    Two entries a video, in LLaVA-Video's format: ``<video_id>_cap``, the
+    video's caption request (as in :func:`llava_video_entries`), and
+    ``<video_id>_when``, "When does the <target> move?" (one of the
+    training questions), whose reference answer states the grounding
+    sentence's span. Each entry also has ``gt_span_seconds`` (the target
+    span, ``[start / fps, end / fps]``) for scoring.
+
+    Args:
+        scenes: scene records of a split.
+
+    Returns:
+        The entries, caption first, in the scenes' order.
+    """
+    entries = []
+    for scene in scenes:
+        video_id = scene['video_id']
+        target = next(o for o in scene['objects'] if o['role'] == 'target')
+        start, end = scene['target_span_frames']
+        span = [start / scene['fps'], end / scene['fps']]
+        prompt = CAPTION_PROMPTS[zlib.crc32(video_id.encode()) % len(CAPTION_PROMPTS)]
+        question = f'When does the {_name(target)} move?'
+        answer = dict(scene_questions(scene))[question]
+        entries.append(dict(id=f'{video_id}_cap', video=scene['video'],
+                            conversations=_conversation([(prompt, describe_scene(scene))]),
+                            data_source=CAPTION_SOURCE, gt_span_seconds=span))
+        entries.append(dict(id=f'{video_id}_when', video=scene['video'],
+                            conversations=_conversation([(question, answer)]),
+                            data_source=QA_SOURCE, gt_span_seconds=span))
     return entries
 
 

@@ -11,7 +11,7 @@ from mmstvg.datasets.synthetic_language import (CAPTION_PROMPTS, CAPTION_SOURCE,
                                                 QA_SOURCE, describe_scene,
                                                 frame_time, grid_position,
                                                 llava_video_entries,
-                                                scene_questions)
+                                                scene_questions, zero_shot_entries)
 
 
 def make_scene(num_frames=40, fps=8.0):
@@ -94,6 +94,20 @@ def test_questions_by_hand():
         ('What colour is the circle that appears?', 'The circle that appears at 1.2s is red.'),
         ('When is the red circle visible?', 'The red circle is visible from 1.2s to 3.5s.'),
     ]
+
+
+def test_zero_shot_entries_by_hand():
+    cap, when = zero_shot_entries([make_scene()])
+    assert [cap['id'], when['id']] == ['v_cap', 'v_when']
+    assert cap['video'] == when['video'] == 'v.mp4'
+    # The target span in seconds is frames [10, 28) over 8 fps.
+    assert cap['gt_span_seconds'] == when['gt_span_seconds'] == [1.25, 3.5]
+    prompt = CAPTION_PROMPTS[zlib.crc32(b'v') % len(CAPTION_PROMPTS)]
+    assert cap['conversations'][0]['value'] == '<image>\n' + prompt
+    assert cap['conversations'][1]['value'] == describe_scene(make_scene())
+    assert when['conversations'][0]['value'] == '<image>\nWhen does the red circle move?'
+    assert when['conversations'][1]['value'] == 'The red circle moves left from 1.2s to 3.5s.'
+    assert (cap['data_source'], when['data_source']) == (CAPTION_SOURCE, QA_SOURCE)
 
 
 def test_text_is_deterministic_and_uses_no_coordinates(small_synthetic):
