@@ -3,14 +3,14 @@
 # the qwen_1_5 prompt, a frozen tower read at the base's layer, LLaVA-Video's
 # pooling) on a small base video LLM pretrained here (configs/base_pretrain/,
 # exported in lmms-lab's llava_qwen layout), trained on the synthetic STVG set
-# on CPU. It overrides only what TINY_OVERRIDES in
-# tests/test_configs/test_tiny_recipe.py lists; that test fails when the two
-# models differ anywhere else.
+# on CPU. It overrides only the keys that tests/test_configs/test_tiny_recipe.py
+# lists (model, data, schedule); that test fails when the two configs differ
+# anywhere else.
 _base_ = ['./spacevllm_hcstvg.py']
 
 # ------------------------------------------------------------ the base (paths)
-# Written by tools/run_toy.sh: configs/base_pretrain/ stage 1 + 2, then
-# tools/model_converters/export_llava_qwen.py. Its config.json sets the
+# Written by tools/run_base_pretrain.sh: configs/base_pretrain/ stage 1 + 2,
+# then tools/model_converters/export_llava_qwen.py. Its config.json sets the
 # widths (tower 64, LLM 128), the tower's layer and the pooling.
 llava_onevision_path = 'data/pretrained/llava_video_tiny'
 
