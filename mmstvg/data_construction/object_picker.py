@@ -33,6 +33,8 @@ PICKER_PROMPT = (
 _OBJECT_KEYS = ('object', 'target', 'subject', 'entity', 'phrase')
 _SENTENCE_KEYS = ('sentence', 'referring_sentence', 'referring sentence',
                   'expression', 'description', 'caption')
+#: Stands for the caption while the chat template renders the prompt.
+_CAPTION_MARK = '\u2063CAPTION\u2063'
 _FENCE = re.compile(r'```(?:json|JSON)?\s*(.*?)```', re.S)
 
 
@@ -215,6 +217,7 @@ class TransformersObjectPicker(BaseObjectPicker):
         self.tokenizer = AutoTokenizer.from_pretrained(
             tokenizer_path or model_path, trust_remote_code=trust_remote_code)
         self.tokenizer.padding_side = 'left'
+        self._user_text = None
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         dtype = torch_dtype if torch_dtype == 'auto' else getattr(torch, torch_dtype)
@@ -237,12 +240,31 @@ class TransformersObjectPicker(BaseObjectPicker):
                                                       add_generation_prompt=True)
         return '\n\n'.join(m['content'] for m in messages) + '\n\n'
 
+    def encode_prompt(self, caption: str) -> List[int]:
+        """The ids of :meth:`build_prompt`'s text, the caption as plain text.
+
+        A control token written in the caption (``<|im_end|>``, ...) stays
+        characters; only the chat template's own are real
+        (:class:`~mmstvg.models.language.user_text.UserTextEncoder`).
+        """
+        from mmstvg.models.language.user_text import UserTextEncoder, insert_user_text
+        if self._user_text is None:
+            self._user_text = UserTextEncoder(self.tokenizer)
+        caption = ' '.join(str(caption).split())
+        rendered = self.build_prompt(_CAPTION_MARK)
+        expected = self.prompt.format(caption=_CAPTION_MARK).count(_CAPTION_MARK)
+        if rendered.count(_CAPTION_MARK) != expected:
+            raise ValueError(f'the chat template of {type(self.tokenizer).__name__} changed '
+                             f'the caption: {rendered.count(_CAPTION_MARK)} copies in the '
+                             f'prompt, {expected} in the picker prompt')
+        text, spans = insert_user_text(rendered, _CAPTION_MARK, caption)
+        return self._user_text.encode(text, spans, 'caption')[0]
+
     def generate(self, captions: Sequence[str]) -> List[str]:
         """The raw replies to a batch of captions (greedy decoding)."""
         import torch
-        texts = [self.build_prompt(c) for c in captions]
-        inputs = self.tokenizer(texts, return_tensors='pt', padding=True,
-                                add_special_tokens=False)
+        inputs = self.tokenizer.pad(dict(input_ids=[self.encode_prompt(c) for c in captions]),
+                                    padding=True, return_tensors='pt')
         inputs = {k: v.to(self.model.device) for k, v in inputs.items()
                   if k in ('input_ids', 'attention_mask')}
         with torch.no_grad():

@@ -13,6 +13,7 @@ import torch
 
 from mmstvg.models.language.free_text_answer import is_conversation_sample
 from mmstvg.models.language.prompt_builder import PromptBuilder, PromptPieces
+from mmstvg.models.language.user_text import UnsafeUserTextError
 from mmstvg.models.query_interleavers.base import InterleavedVideo
 from mmstvg.structures import GroundingDataSample
 
@@ -247,7 +248,20 @@ class SequenceBuilder:
         A conversation (caption, open QA) gets all its rounds from the answer
         part's ``rounds``: trained on every answer, or, without answer, the
         earlier rounds as context and the last question to be answered.
+
+        Raises:
+            UnsafeUserTextError: the tokenizer writes a control token from the
+                sample's text even as plain text (the message names the sample).
         """
+        try:
+            return self._pieces(sample, num_frames, with_answer)
+        except UnsafeUserTextError as err:
+            meta = sample.metainfo
+            name = meta.get('sample_id', meta.get('video_id'))
+            raise UnsafeUserTextError(f'data sample {name!r}: {err}') from err
+
+    def _pieces(self, sample: GroundingDataSample, num_frames: int,
+                with_answer: bool) -> PromptPieces:
         meta = sample.metainfo
         times, duration = frame_times_and_duration(sample, num_frames)
         if 'task' in meta and is_conversation_sample(sample):

@@ -10,6 +10,7 @@ from .span_answer import (SnappedSpanAnswer, SpanAnswer, digits_for_fps,
                           sampled_frames_in_span, snap_span_to_frames)
 from .span_text import REC_ANSWER, SPAN_TEMPLATE, format_seconds, format_span, parse_span
 from .time_stamp_pointer import TimeStampPointer
+from .user_text import UnsafeUserTextError, UserTextEncoder
 
 __all__ = [
     'format_frame_boxes', 'parse_frame_boxes', 'PROMPT_TEMPLATES', 'PromptBuilder',
@@ -20,5 +21,5 @@ __all__ = [
     'OPTION_LETTERS', 'format_options', 'options_in_prompt', 'parse_choice',
     'strip_option_letter', 'QA_TASK',
     'MultipleChoiceAnswer', 'is_qa_sample', 'FreeTextAnswer', 'is_conversation_sample',
-    'ConversationRound'
+    'ConversationRound', 'UnsafeUserTextError', 'UserTextEncoder'
 ]

@@ -7,8 +7,9 @@ the frames' time stamps) as one string, so a BPE tokenizer merges across the
 sentence's edges as it would in the whole text; the sentence's tokens are
 found by their character offsets. The answer's text comes from the
 grounder's answer part. Text that comes from data (the sentence, questions,
-answers) never produces a special token: ``<|im_end|>`` written in a question
-stays plain text, only the template's own special tokens are real. A
+answers) never produces a control token: ``<|im_end|>`` written in a question
+stays plain text, only the template's own special tokens are real
+(:mod:`.user_text`). A
 conversation (captions, open QA) adds further user/assistant rounds after the
 first answer (:class:`ConversationRound`). Layouts, templates and time styles:
 ``docs/en/model_core.md``.
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .span_text import REC_ANSWER, format_span
+from .user_text import UserTextEncoder
 
 __all__ = ['PromptBuilder', 'PromptPieces', 'ConversationRound', 'PROMPT_TEMPLATES']
 
@@ -217,13 +219,8 @@ class PromptBuilder:
             self.conversation == 'chat_template' and use_chat_template
             and getattr(tokenizer, 'chat_template', None))
         self._cache: Dict[str, List[int]] = {}
-        # The tokenizer's added tokens (special or not), longest first: found
-        # in template text only, never in data text.
-        added = {token.content: int(index)
-                 for index, token in tokenizer.added_tokens_decoder.items()}
-        self._added_ids = added
-        self._added_pattern = (re.compile('|'.join(
-            re.escape(t) for t in sorted(added, key=len, reverse=True))) if added else None)
+        # Template text's added tokens are real, data text's never.
+        self.user_text = UserTextEncoder(tokenizer)
 
     def _check_single_tokens(self, tokens: Sequence[str]) -> None:
         for token in tokens:
@@ -261,49 +258,32 @@ class PromptBuilder:
             return []
         return list(self.tokenizer(text, add_special_tokens=False)['input_ids'])
 
-    def encode_text(self, text: str) -> List[int]:
-        """Token ids of data text (an answer): special tokens written in it stay
-        plain text (``split_special_tokens``)."""
+    def encode_text(self, text: str, field: str = 'answer') -> List[int]:
+        """Token ids of data text (an answer): control tokens written in it stay
+        plain text (:class:`.UserTextEncoder`); ``field`` names it in errors."""
         if not text:
             return []
-        return list(self.tokenizer(text, add_special_tokens=False,
-                                   split_special_tokens=True)['input_ids'])
+        return self.user_text.encode_user_text(text, field)
 
-    def encode_with_user_text(self, text: str, start: int,
-                              end: int) -> Tuple[List[int], List[Tuple[int, int]]]:
+    def encode_with_user_text(self, text: str, start: int, end: int,
+                              field: str = 'sentence'
+                              ) -> Tuple[List[int], List[Tuple[int, int]]]:
         """Tokenise template text holding user text at characters ``[start, end)``.
 
         The template's added tokens (``<|im_start|>`` ...) are real tokens;
-        any written in the user text stay plain text. The text is cut at the
-        template's added tokens and each piece is tokenised with
-        ``split_special_tokens=True``: the tokenizer cuts at added tokens
-        first too, so text without such strings gets exactly the ids of one
-        plain call.
+        any control token written in the user text stays plain text. Text
+        without such strings gets exactly the ids of one plain call (see
+        :meth:`.UserTextEncoder.encode`).
 
         Returns:
             ``(ids, offsets)``, the offsets as ``(first, last)`` characters of
             ``text``.
+
+        Raises:
+            UnsafeUserTextError: the tokenizer writes a control token from the
+                user text even as plain text (``field`` names it).
         """
-        cuts = []
-        if self._added_pattern is not None:
-            for lo, hi in ((0, start), (end, len(text))):
-                cuts += [(m.start() + lo, m.end() + lo, self._added_ids[m.group()])
-                         for m in self._added_pattern.finditer(text[lo:hi])]
-        ids: List[int] = []
-        offsets: List[Tuple[int, int]] = []
-        cursor = 0
-        for first, last, index in [*cuts, (len(text), len(text), None)]:
-            if first > cursor:
-                encoded = self.tokenizer(text[cursor:first], add_special_tokens=False,
-                                         split_special_tokens=True,
-                                         return_offsets_mapping=True)
-                ids += encoded['input_ids']
-                offsets += [(a + cursor, b + cursor) for a, b in encoded['offset_mapping']]
-            if index is not None:
-                ids.append(index)
-                offsets.append((first, last))
-            cursor = last
-        return ids, offsets
+        return self.user_text.encode(text, [(start, end)], field)
 
     def _encode_cached(self, text: str) -> List[int]:
         if text not in self._cache:
@@ -350,7 +330,8 @@ class PromptBuilder:
         return (f"{bos}{system} {self.prompts['plain_user']} "
                 f"{user} {self.prompts['plain_assistant']}")
 
-    def _split_run(self, run: str, sentence: str) -> Tuple[List[int], List[int], List[int]]:
+    def _split_run(self, run: str, sentence: str,
+                   field: str = 'sentence') -> Tuple[List[int], List[int], List[int]]:
         """Tokenise a text run holding the sentence mark as one string.
 
         Returns the ids before the sentence, of the sentence (every token
@@ -360,7 +341,7 @@ class PromptBuilder:
         before, after = run.split(SENTENCE_MARK)
         text = before + sentence + after
         start, end = len(before), len(before) + len(sentence)
-        ids, offsets = self.encode_with_user_text(text, start, end)
+        ids, offsets = self.encode_with_user_text(text, start, end, field)
         parts: Tuple[List[int], List[int], List[int]] = ([], [], [])
         for token, (first, last) in zip(ids, offsets):
             if first < end and last > start:
@@ -402,6 +383,10 @@ class PromptBuilder:
 
         Returns:
             The :class:`PromptPieces`.
+
+        Raises:
+            UnsafeUserTextError: the tokenizer writes a control token from the
+                sentence, a question or an answer even as plain text.
         """
         text = self._render(task, duration, frame_times, question_template)
         before_video, after_video = text.split(VIDEO_MARK)
@@ -423,9 +408,10 @@ class PromptBuilder:
             if reply is None and k != len(rounds) - 1:
                 raise ValueError(f'round {k + 2} of {len(rounds) + 1} has no answer; only '
                                  'the last one may be generated')
-            user_ids = sum(self._split_run(self._render_round(), question), [])
+            user_ids = sum(self._split_run(self._render_round(), question,
+                                           f'question of round {k + 2}'), [])
             extra.append(ConversationRound(user_ids,
-                                           self._answer_ids(reply)))
+                                           self._answer_ids(reply, f'answer of round {k + 2}')))
         return PromptPieces(
             head_ids=list(head),
             between_ids=between,
@@ -436,11 +422,11 @@ class PromptBuilder:
             sentence_first=self.sentence_first,
             rounds=extra)
 
-    def _answer_ids(self, answer: Optional[str]) -> List[int]:
+    def _answer_ids(self, answer: Optional[str], field: str = 'answer') -> List[int]:
         """An answer's ids and the turn's end token; ``[]`` for None."""
         if answer is None:
             return []
-        return self.encode_text(answer) + [self.turn_end_id]
+        return self.encode_text(answer, field) + [self.turn_end_id]
 
     def _render_round(self) -> str:
         """The text of a further round, from after the previous answer's end
