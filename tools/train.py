@@ -24,6 +24,7 @@ from mmstvg.engine.run_safety import (apply_checkpoint_options,  # noqa: E402
                                      resolve_resume)
 from mmstvg.engine.runner_builder import build_runner  # noqa: E402
 from mmstvg.engine.schedule_follow import follow_loop_length  # noqa: E402
+from mmstvg.engine.work_dir_lock import WorkDirLock, launcher_rank  # noqa: E402
 
 
 def parse_args():
@@ -71,6 +72,12 @@ def parse_args():
 
 def merge_args(cfg: Config, args) -> Config:
     """Fold the command-line options into the config."""
+    return merge_checkpoint_args(merge_run_args(cfg, args), args)
+
+
+def merge_run_args(cfg: Config, args) -> Config:
+    """Fold in every option but ``--resume`` / ``--unsafe-load`` (the work dir
+    is known afterwards, before anything in it is read or changed)."""
     cfg.launcher = args.launcher
     file_cfg = copy.deepcopy(cfg)
     if args.cfg_options is not None:
@@ -91,22 +98,31 @@ def merge_args(cfg: Config, args) -> Config:
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    resolve_resume(cfg, getattr(args, 'resume', None))
-    # A resumed checkpoint must fit the model; `load_from` (fine-tuning from
-    # another stage) stays lenient (mmstvg/engine/run_safety.py).
-    apply_checkpoint_options(cfg, getattr(args, 'unsafe_load', False),
-                             check_fit=bool(cfg.get('resume')))
     if args.strategy is not None:
         cfg.strategy_preset = args.strategy
     return cfg
 
 
+def merge_checkpoint_args(cfg: Config, args) -> Config:
+    """Fold in ``--resume`` (which reads, and may clean, the work dir) and
+    ``--unsafe-load``."""
+    resolve_resume(cfg, getattr(args, 'resume', None))
+    # A resumed checkpoint must fit the model; `load_from` (fine-tuning from
+    # another stage) stays lenient (mmstvg/engine/run_safety.py).
+    apply_checkpoint_options(cfg, getattr(args, 'unsafe_load', False),
+                             check_fit=bool(cfg.get('resume')))
+    return cfg
+
+
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
-    runner = build_runner(cfg)
-    runner.train()
+    cfg = merge_run_args(Config.fromfile(args.config), args)
+    # One training per work dir: a second one fails here, before it reads or
+    # writes anything there (mmstvg/engine/work_dir_lock.py). Rank 0 holds it.
+    with WorkDirLock(cfg.work_dir, enabled=launcher_rank(args.launcher) == 0):
+        cfg = merge_checkpoint_args(cfg, args)
+        runner = build_runner(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

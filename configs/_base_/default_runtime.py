@@ -6,6 +6,10 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Stops at the first NaN/inf loss or gradient, before the step changes a
+    # weight, and never saves non-finite weights (action='skip' skips such
+    # steps and counts them instead). mmstvg/engine/hooks/nonfinite_check_hook.py
+    nonfinite_check=dict(type='NonFiniteCheckHook', action='stop'),
 )
 # A progress bar over the val/test batches (MMEngine's loops show none).
 custom_hooks = [dict(type='EvalProgressBarHook')]

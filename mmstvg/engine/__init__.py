@@ -1,7 +1,9 @@
 """Training and evaluation machinery of mmstvg: hooks, optim wrappers, strategies, the runner builder."""
-from .hooks import CheckpointFitCheckHook, EvalProgressBarHook, GroundingVisualizationHook
+from .hooks import (CheckpointFitCheckHook, EvalProgressBarHook, GroundingVisualizationHook,
+                    NonFiniteCheckHook, NonFiniteTrainingError)
 from .optim_wrappers import CPUAutocastOptimWrapper, FSDPOptimWrapper
 from .strategies import LayerWrappedFSDPStrategy
 
 __all__ = ['CheckpointFitCheckHook', 'EvalProgressBarHook', 'GroundingVisualizationHook',
+           'NonFiniteCheckHook', 'NonFiniteTrainingError',
            'CPUAutocastOptimWrapper', 'FSDPOptimWrapper', 'LayerWrappedFSDPStrategy']

@@ -77,6 +77,20 @@ def _named(keys: Sequence[str]) -> str:
     return ', '.join(keys[:_MAX_NAMED]) + more
 
 
+def _loads_nothing(checkpoint: Mapping, expected: Mapping, source: str) -> str:
+    """The message for a checkpoint none of whose keys is a key of the model."""
+    message = (f"{source} holds none of the model's {len(expected)} tensors: MMEngine "
+               "reads the weights from its 'state_dict' or from its top level "
+               f'(top-level keys: {_named([str(k) for k in checkpoint])}), and would load '
+               'nothing, so every score would come from the built weights.')
+    for key, value in checkpoint.items():
+        if isinstance(value, Mapping) and any(
+                k in expected for k in checkpoint_state_dict(dict(state_dict=value))):
+            return (message + f" The model's weights seem to be under {key!r}: re-save "
+                    f"the file as {{'state_dict': checkpoint[{key!r}]}}.")
+    return message + ' Is it a checkpoint of this model at all?'
+
+
 def check_checkpoint_fits_model(model: nn.Module, checkpoint: Mapping, source: str,
                                 logger: Optional[str] = 'current') -> Dict[str, list]:
     """Raise unless every trained tensor of ``model`` is in ``checkpoint`` with its shape.
@@ -93,7 +107,8 @@ def check_checkpoint_fits_model(model: nn.Module, checkpoint: Mapping, source: s
     Raises:
         CheckpointMismatchError: on unexpected keys, missing trained keys or
             shape mismatches; the message names the file, the parts and the
-            first keys of each kind.
+            first keys of each kind (or, when no key is the model's, the
+            file's top-level keys and where the weights seem to be).
     """
     state_dict = checkpoint_state_dict(checkpoint)
     expected = model.state_dict()
@@ -108,6 +123,8 @@ def check_checkpoint_fits_model(model: nn.Module, checkpoint: Mapping, source: s
         if k in state_dict and hasattr(state_dict[k], 'shape')
         and tuple(state_dict[k].shape) != tuple(v.shape)
     ]
+    if missing_trained and len(missing) == len(expected):
+        raise CheckpointMismatchError(_loads_nothing(checkpoint, expected, source))
     problems = []
     if unexpected:
         problems.append(f'{len(unexpected)} unexpected key(s) in parts '

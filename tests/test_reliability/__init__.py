@@ -11,4 +11,13 @@
 6. ``--amp``, launchers, schedules: test_amp_toy_configs.py,
    test_schedule_and_launchers.py.
 Text-box counters: tests/test_models/test_text_boxes.py.
+
+Issue 32's cases:
+
+- NaN training stops before the step and is never saved:
+  test_nonfinite_training.py.
+- a checkpoint that loads nothing: test_checkpoint_loads_nothing.py.
+- two trainings on one work dir: test_work_dir_lock.py.
+- special-token injection through user text:
+  tests/test_models/test_user_text_tokens.py, tests/test_data_construction/test_picker.py.
 """

@@ -1,5 +1,4 @@
 """A hook that refuses checkpoints whose weights do not fit the model (ours)."""
-import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -16,7 +15,11 @@ class CheckpointFitCheckHook(Hook):
     ``after_load_checkpoint`` (before the weights go into the model) and calls
     :func:`~mmstvg.utils.checkpoint_keys.check_checkpoint_fits_model`: frozen,
     untouched parts may be absent (said once), anything else that does not
-    fit is a :class:`~mmstvg.utils.checkpoint_keys.CheckpointMismatchError`.
+    fit is a :class:`~mmstvg.utils.checkpoint_keys.CheckpointMismatchError`,
+    and so is a file that would load none of the model's tensors (weights
+    nested under another key than ``state_dict``). Only a runner whose
+    strategy loads its own checkpoints (DeepSpeed's engine, which checks the
+    keys itself) is left alone.
     ``tools/test.py`` always adds it; ``tools/train.py`` adds it for
     ``--resume`` (``load_from`` for fine-tuning stays lenient: a stage-1
     checkpoint may lack the new parts). Ours, not the paper's.
@@ -25,9 +28,9 @@ class CheckpointFitCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if 'state_dict' not in checkpoint and not all(
-                isinstance(v, torch.Tensor) for v in checkpoint.values()):
-            return  # no model weights here (a strategy loads them itself)
+        strategy = getattr(runner, 'strategy', None)
+        if type(strategy).__name__.endswith('DeepSpeedStrategy'):
+            return  # DeepSpeed's engine loads the weights from its own directory
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         check_checkpoint_fits_model(model, checkpoint,
                                     str(runner._load_from or 'the checkpoint'))

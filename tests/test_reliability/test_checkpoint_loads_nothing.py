@@ -1,0 +1,55 @@
+"""Issue 32: a checkpoint that would load none of the model's weights is an error.
+
+MMEngine reads weights from ``checkpoint['state_dict']`` or from the top level
+and loads with ``strict=False``: a file shaped ``{'model': state_dict}`` loads
+nothing, and ``tools/test.py`` scored the built (random) weights. Now it fails
+before inference, naming the file and where the weights seem to be. Only a
+strategy that loads its own files (DeepSpeed) skips the check.
+"""
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from mmstvg.engine.hooks import CheckpointFitCheckHook
+from mmstvg.registry import MODELS
+from mmstvg.utils import CheckpointMismatchError, check_checkpoint_fits_model
+
+from .conftest import call_main, grounder_config_file
+
+
+def test_tools_test_refuses_a_checkpoint_that_loads_nothing(tiny_cfg, grounder_checkpoint,
+                                                            tmp_path):
+    weights = torch.load(grounder_checkpoint, weights_only=True)['state_dict']
+    path = tmp_path / 'nested.pth'
+    torch.save(dict(meta=dict(iter=4), model=weights), path)
+    config = grounder_config_file(tiny_cfg, tmp_path / 'tiny.py', tmp_path / 'work')
+    metrics = tmp_path / 'metrics.json'
+    with pytest.raises(CheckpointMismatchError) as error:
+        call_main('test', [config, path, '--metrics-out', metrics])
+    message = str(error.value)
+    assert message.startswith(f"{path} holds none of the model's {len(weights)} tensors")
+    assert '(top-level keys: meta, model)' in message
+    assert "The model's weights seem to be under 'model'" in message
+    assert not metrics.exists()
+
+
+def test_the_hook_checks_every_file_a_runner_loads_itself(tiny_cfg):
+    model = MODELS.build(tiny_cfg.model)
+    hook = CheckpointFitCheckHook()
+    runner = SimpleNamespace(model=model, _load_from='w.pth')
+    with pytest.raises(CheckpointMismatchError, match="^w.pth holds none of the model's"):
+        hook.after_load_checkpoint(runner, dict(model=model.state_dict()))
+    with pytest.raises(CheckpointMismatchError, match="^w.pth holds none"):
+        hook.after_load_checkpoint(runner, dict(meta=dict(iter=1)))
+    hook.after_load_checkpoint(runner, dict(state_dict=model.state_dict()))  # fits
+    # Too few: one tensor of the model is not enough either.
+    key, value = next(iter(model.state_dict().items()))
+    with pytest.raises(CheckpointMismatchError, match='trained key'):
+        check_checkpoint_fits_model(model, dict(state_dict={key: value}), 'w.pth')
+
+    class DeepSpeedStrategy:  # its engine loads (and checks) its own directory
+        pass
+
+    flexible = SimpleNamespace(model=model, _load_from='iter_3', strategy=DeepSpeedStrategy())
+    hook.after_load_checkpoint(flexible, dict(meta=dict(iter=3)))
