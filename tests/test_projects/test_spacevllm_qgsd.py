@@ -334,3 +334,37 @@ def test_the_papers_decoder_has_no_toy_options():
     boxes = grid(query, visual, text, mask)
     torch.testing.assert_close(boxes[..., 2:], plain(query, visual, text, mask)[..., 2:])
     assert states.shape == query.shape
+
+
+@pytest.mark.parametrize('attention', ATTENTIONS)
+def test_sine_positions_on_the_keys_tell_token_places_apart(attention):
+    """positional_encoding (ours): the keys know their cell, and it adds no parameter."""
+    query, frames, text, mask = _states(batch=2, frames=1, tokens=4)
+    reversed_frames = frames.flip(2)
+    with_pos = _decoder(attention, positional_encoding=dict(normalize=True))
+    assert sum(p.numel() for p in with_pos.parameters()) == sum(
+        p.numel() for p in _decoder(attention).parameters())
+    assert not torch.allclose(with_pos(query, frames, text, mask),
+                              with_pos(query, reversed_frames, text, mask), atol=1e-4)
+    with pytest.raises(ValueError, match='5 visual tokens'):
+        with_pos(*_states(batch=2, frames=1, tokens=5))
+
+
+def test_sine_positions_of_a_grid_with_row_newlines():
+    """2 x 2 tokens with LLaVA's newline after each row (P = 6): the grid's
+    tokens get mmdet's encoding of a 2 x 2 map, the newlines get none."""
+    from mmdet.models.layers import SinePositionalEncoding
+    decoder = _decoder('learnable', positional_encoding=dict(normalize=True))
+    pos = decoder.frame_token_positions(6, torch.device('cpu'))
+    expected = SinePositionalEncoding(DIM // 2, normalize=True)(
+        torch.zeros(1, 2, 2, dtype=torch.bool))[0].permute(1, 2, 0).reshape(4, DIM)
+    grid = [0, 1, 3, 4]  # row-major, the newlines are tokens 2 and 5
+    torch.testing.assert_close(pos[grid], expected)
+    assert (pos[[2, 5]] == 0).all()
+    half = DIM // 2  # mmdet puts y first, then x
+    torch.testing.assert_close(pos[0, :half], pos[1, :half])  # same row
+    torch.testing.assert_close(pos[0, half:], pos[3, half:])  # same column
+    assert not torch.allclose(pos[0], pos[4])
+    # A square grid without newlines is the same map.
+    torch.testing.assert_close(decoder.frame_token_positions(4, torch.device('cpu')),
+                               expected)

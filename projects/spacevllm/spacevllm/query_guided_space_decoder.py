@@ -6,12 +6,15 @@ to those text-enhanced tokens) and a box MLP: ``sigmoid(MLP(q'_t))``,
 normalised ``(cx, cy, w, h)``. Two readings of the attention
 (``'learnable'`` / ``'parameter_free'``) are explained in
 ``docs/en/model_core.md``; the losses come from :class:`BaseSpaceDecoder`.
+``positional_encoding`` (ours, off in the paper's reading) adds DETR's sine
+encoding of each visual token's grid cell to the keys the query reads.
 """
-from typing import Optional, Tuple
+import math
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmdet.models.layers import MLP
+from mmdet.models.layers import MLP, SinePositionalEncoding
 from torch import nn
 
 from mmstvg.models.space_decoders.base import BaseSpaceDecoder
@@ -40,7 +43,8 @@ def _safe_key_mask(key_mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
 
 def parameter_free_cross_attention(query: torch.Tensor,
                                    context: torch.Tensor,
-                                   context_mask: Optional[torch.Tensor] = None
+                                   context_mask: Optional[torch.Tensor] = None,
+                                   key_pos: Optional[torch.Tensor] = None
                                    ) -> torch.Tensor:
     """Plain scaled dot-product attention of ``query`` over ``context``.
 
@@ -52,15 +56,18 @@ def parameter_free_cross_attention(query: torch.Tensor,
         context: ``(N, S, D)`` attended states.
         context_mask: optional ``(N, S)`` bool, True on real context tokens.
             A row without any real token attends to nothing (output 0).
+        key_pos: optional ``(S, D)`` or ``(N, S, D)`` positions added to the
+            keys only (as DETR adds its positional encoding).
 
     Returns:
         ``(N, L, D)`` the attended context (without the residual).
     """
+    key = context if key_pos is None else context + key_pos
     if context_mask is None:
-        return F.scaled_dot_product_attention(query, context, context)
+        return F.scaled_dot_product_attention(query, key, context)
     safe_mask, has_key = _safe_key_mask(context_mask)
     attended = F.scaled_dot_product_attention(
-        query, context, context, attn_mask=safe_mask.unsqueeze(1))
+        query, key, context, attn_mask=safe_mask.unsqueeze(1))
     return attended * has_key.to(attended.dtype)[:, None, None]
 
 
@@ -86,7 +93,8 @@ class LearnableCrossAttention(nn.Module):
     def forward(self,
                 query: torch.Tensor,
                 context: torch.Tensor,
-                context_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+                context_mask: Optional[torch.Tensor] = None,
+                key_pos: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Attend ``query`` to ``context`` and add the result to ``query``.
 
         Args:
@@ -94,16 +102,19 @@ class LearnableCrossAttention(nn.Module):
             context: ``(N, S, D)`` attended states.
             context_mask: optional ``(N, S)`` bool, True on real context
                 tokens. A row without any real token adds nothing.
+            key_pos: optional ``(S, D)`` or ``(N, S, D)`` positions added to
+                the keys only (DETR's decoder cross-attention).
 
         Returns:
             ``(N, L, D)`` ``LayerNorm(query + Dropout(Attn(query, context)))``.
         """
+        key = context if key_pos is None else context + key_pos
         if context_mask is None:
-            attended = self.attn(query, context, context, need_weights=False)[0]
+            attended = self.attn(query, key, context, need_weights=False)[0]
         else:
             safe_mask, has_key = _safe_key_mask(context_mask)
             attended = self.attn(
-                query, context, context, key_padding_mask=~safe_mask,
+                query, key, context, key_padding_mask=~safe_mask,
                 need_weights=False)[0]
             attended = attended * has_key.to(attended.dtype)[:, None, None]
         return self.norm(query + self.dropout(attended))
@@ -126,6 +137,15 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
         mlp_dim: width of the box MLP's hidden layers; ``hidden_dim``
             when None.
         num_mlp_layers: linear layers of the box MLP (3 as in DETR).
+        positional_encoding: None (the paper's reading: the LLM states' own
+            1-D RoPE positions only) or the arguments of mmdet's
+            ``SinePositionalEncoding`` but ``num_feats`` (``hidden_dim // 2``),
+            e.g. ``dict(normalize=True)`` (ours): DETR's 2-D sine encoding of
+            each visual token's (row, column) on its frame's token grid,
+            added to the keys of the query's attention over its frame, not
+            to the values. The grid is read from the frame's token count
+            ``P``: a square grid of ``n * n`` tokens, or ``n * (n + 1)`` with
+            LLaVA's newline token after each row (which gets no position).
         loss_bbox: config of the L1 loss on normalised cxcywh.
         loss_iou: config of the GIoU loss on normalised xyxy.
         init_cfg: MMEngine initialisation config.
@@ -140,6 +160,7 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
                  dropout: float = 0.0,
                  mlp_dim: Optional[int] = None,
                  num_mlp_layers: int = 3,
+                 positional_encoding: Optional[dict] = None,
                  loss_bbox: dict = dict(type='mmdet.L1Loss', loss_weight=5.0),
                  loss_iou: dict = dict(type='mmdet.GIoULoss', loss_weight=2.0),
                  init_cfg: Optional[dict] = None):
@@ -159,14 +180,51 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             self.text_to_visual = None
             self.visual_to_query = None
         self.box_mlp = MLP(hidden_dim, mlp_dim or hidden_dim, 4, num_mlp_layers)
+        self.positional_encoding = None
+        if positional_encoding is not None:
+            if hidden_dim % 2:
+                raise ValueError(f'QueryGuidedSpaceDecoder: a sine positional encoding '
+                                 f'needs an even hidden_dim, got {hidden_dim}')
+            options = {k: v for k, v in positional_encoding.items() if k != 'type'}
+            self.positional_encoding = SinePositionalEncoding(
+                num_feats=hidden_dim // 2, **options)
+        self._position_cache: Dict[Tuple[int, torch.device], torch.Tensor] = {}
+
+    def frame_token_positions(self, num_tokens: int, device: torch.device) -> torch.Tensor:
+        """``(P, D)`` sine encodings of a frame's ``P`` visual tokens' grid cells.
+
+        Raises:
+            ValueError: ``P`` is neither ``n * n`` nor ``n * (n + 1)``.
+        """
+        key = (num_tokens, device)
+        if key not in self._position_cache:
+            side = math.isqrt(num_tokens)
+            if side * side == num_tokens:
+                rows, cols, newline = side, side, False
+            elif side * (side + 1) == num_tokens:
+                rows, cols, newline = side, side, True
+            else:
+                raise ValueError(
+                    f'{type(self).__name__}: a frame has {num_tokens} visual tokens, '
+                    'neither a square grid (n * n) nor one with a newline after each row '
+                    '(n * (n + 1)); positional_encoding needs one of the two')
+            # The newline column is masked: its cells take no part in the
+            # normalisation and get a zero encoding.
+            mask = torch.zeros(1, rows, cols + newline, dtype=torch.bool, device=device)
+            mask[:, :, cols:] = True
+            pos = self.positional_encoding(mask)[0].permute(1, 2, 0)  # (rows, cols', D)
+            pos = pos.masked_fill(mask[0, :, :, None], 0.0)
+            self._position_cache[key] = pos.reshape(num_tokens, -1)
+        return self._position_cache[key]
 
     def _cross_attend(self, layer: Optional[LearnableCrossAttention],
                       query: torch.Tensor, context: torch.Tensor,
-                      context_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+                      context_mask: Optional[torch.Tensor] = None,
+                      key_pos: Optional[torch.Tensor] = None) -> torch.Tensor:
         """One residual cross-attention in the configured reading."""
         if layer is not None:
-            return layer(query, context, context_mask)
-        return query + parameter_free_cross_attention(query, context, context_mask)
+            return layer(query, context, context_mask, key_pos)
+        return query + parameter_free_cross_attention(query, context, context_mask, key_pos)
 
     def _check_inputs(self, query_states: torch.Tensor, frame_states: torch.Tensor,
                       text_states: torch.Tensor, text_mask: torch.Tensor) -> None:
@@ -229,7 +287,10 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
         # (2) Each frame's query attends to its own frame's enhanced tokens.
         enhanced = self._add_token_positions(enhanced.reshape(batch * frames, tokens, dim))
         queries = query_states.reshape(batch * frames, 1, dim)
-        guided = self._cross_attend(self.visual_to_query, queries, enhanced)
+        key_pos = None
+        if self.positional_encoding is not None:
+            key_pos = self.frame_token_positions(tokens, enhanced.device).to(enhanced.dtype)
+        guided = self._cross_attend(self.visual_to_query, queries, enhanced, key_pos=key_pos)
         states = guided.reshape(batch, frames, dim)
         boxes = self._predict_boxes(states, guided, enhanced)
         return (boxes, states) if return_states else boxes
@@ -244,4 +305,5 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
         return self.box_mlp(states).sigmoid()
 
     def extra_repr(self) -> str:
-        return f'hidden_dim={self.hidden_dim}, attention={self.attention!r}'
+        return (f'hidden_dim={self.hidden_dim}, attention={self.attention!r}, '
+                f'positional_encoding={self.positional_encoding is not None}')
