@@ -368,3 +368,26 @@ def test_sine_positions_of_a_grid_with_row_newlines():
     # A square grid without newlines is the same map.
     torch.testing.assert_close(decoder.frame_token_positions(4, torch.device('cpu')),
                                expected)
+
+
+def test_reference_points_skip_llavas_row_newlines():
+    """row_newline=True: P = rows * (cols + 1); a newline token, however high it
+    scores, is never a reference point; a grid token is, at its own cell."""
+    decoder = _reference_decoder('learnable', frame_token_grid=(2, 2), row_newline=True)
+    assert decoder.grid_token_index.tolist() == [0, 1, 3, 4]
+    with torch.no_grad():
+        layers = decoder.location_score.layers
+        layers[0].weight.zero_()
+        layers[0].bias.zero_()
+        layers[0].weight[0, 0] = 1.0
+        layers[-1].weight.zero_()
+        layers[-1].bias.zero_()
+        layers[-1].weight[0, 0] = 1000.0
+    enhanced = torch.zeros(3, 6, DIM)
+    enhanced[:, 2, 0] = 5.0  # the first row's newline: ignored
+    enhanced[:, 4, 0] = 1.0  # bottom right
+    reference = decoder.reference_points(torch.zeros(3, 1, DIM), enhanced)
+    assert torch.allclose(reference, torch.tensor([[0.75, 0.75]]).expand(3, 2), atol=1e-4)
+    assert decoder(*_states(batch=2, frames=2, tokens=6)).shape == (2, 2, 4)
+    with pytest.raises(ValueError, match='row_newline=True'):
+        decoder(*_states(batch=2, frames=2, tokens=4))

@@ -30,6 +30,9 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
             tokens is soft-maxed into a distribution on the grid; its mean is
             the reference centre and the box MLP predicts the offset from it
             (in logit space) and the box size. None: the paper's box MLP.
+        row_newline: the frame's tokens hold a newline token after each row
+            (LLaVA's ``mm_newline_position='grid'``): ``P = rows * (cols + 1)``,
+            and the newlines take no part in the distribution.
         num_frame_tokens: when given, a learnable position embedding per
             visual token of a frame (``P`` of them) is added to the
             text-enhanced visual tokens before the query attends to them, as
@@ -40,6 +43,7 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
     def __init__(self,
                  frame_token_grid: Optional[Tuple[int, int]] = None,
                  num_frame_tokens: Optional[int] = None,
+                 row_newline: bool = False,
                  **kwargs):
         super().__init__(**kwargs)
         hidden_dim = self.hidden_dim
@@ -52,7 +56,12 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
             centres = torch.stack([(xs.flatten() + 0.5) / cols,
                                    (ys.flatten() + 0.5) / rows], dim=-1)
             self.register_buffer('token_centres', centres, persistent=False)
+            # Where the grid's tokens lie among the frame's P tokens.
+            stride = cols + 1 if row_newline else cols
+            grid_index = (ys * stride + xs).flatten()
+            self.register_buffer('grid_token_index', grid_index, persistent=False)
             self.location_score = MLP(hidden_dim, mlp_dim, 1, 2)
+        self.row_newline = row_newline
         self.num_frame_tokens = num_frame_tokens
         self.frame_pos_embed = None
         if num_frame_tokens is not None:
@@ -92,13 +101,15 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
             ``(N, 2)`` normalised ``(cx, cy)`` in (0, 1).
         """
         rows, cols = self.frame_token_grid
-        if enhanced.shape[1] != rows * cols:
+        if enhanced.shape[1] != rows * (cols + self.row_newline):
             raise ValueError(f'{type(self).__name__}: frames have {enhanced.shape[1]} '
-                             f'visual tokens but frame_token_grid={self.frame_token_grid}')
-        scores = self.location_score(enhanced + guided).squeeze(-1)
+                             f'visual tokens but frame_token_grid={self.frame_token_grid}'
+                             f' and row_newline={self.row_newline}')
+        grid_tokens = enhanced[:, self.grid_token_index]
+        scores = self.location_score(grid_tokens + guided).squeeze(-1)
         weights = scores.softmax(dim=-1)
         return weights @ self.token_centres.to(weights.dtype)
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, frame_token_grid={self.frame_token_grid}, '
-                f'num_frame_tokens={self.num_frame_tokens}')
+                f'row_newline={self.row_newline}, num_frame_tokens={self.num_frame_tokens}')
