@@ -111,7 +111,8 @@ def write_llava_qwen_checkpoint(path: str, vision_config: dict = TINY_SIGLIP,
                                 mm_newline_position: str = 'grid',
                                 mm_spatial_pool_mode: str = 'bilinear',
                                 mm_spatial_pool_stride: int = 2,
-                                num_shards: int = 1, seed: int = 0) -> str:
+                                num_shards: int = 1, seed: int = 0,
+                                mm_vision_tower: Optional[str] = None) -> str:
     """Write an lmms-lab ``llava_qwen`` checkpoint (see the module docstring).
 
     Args:
@@ -125,6 +126,11 @@ def write_llava_qwen_checkpoint(path: str, vision_config: dict = TINY_SIGLIP,
         num_shards: split the tensors over this many safetensors files with
             a ``model.safetensors.index.json`` (as 7B checkpoints are).
         seed: random seed.
+        mm_vision_tower: the tower's name in the config (LLaVA-NeXT builds
+            the tower from it). Default: ``google/siglip-so400m-patch14-384``
+            for a so400m-shaped ``vision_config``, else a local directory
+            ``<path>/vision_tower`` holding ``vision_config`` as ``config.json``
+            (a reduced tower's head count cannot be read from its tensors).
     """
     from safetensors.torch import save_file
     from transformers import AutoConfig, Qwen2ForCausalLM
@@ -158,10 +164,17 @@ def write_llava_qwen_checkpoint(path: str, vision_config: dict = TINY_SIGLIP,
         with open(osp.join(path, 'model.safetensors.index.json'), 'w') as f:
             json.dump(dict(metadata=dict(total_size=total), weight_map=weight_map), f,
                       indent=2)
+    if mm_vision_tower is None:
+        so400m = (vision_config['hidden_size'], vision_config['intermediate_size']) == (1152,
+                                                                                        4304)
+        mm_vision_tower = 'google/siglip-so400m-patch14-384'
+        if not so400m:
+            mm_vision_tower = osp.abspath(osp.join(path, 'vision_tower'))
+            tower.config.save_pretrained(mm_vision_tower)
     config = text_cfg.to_dict()
     config.update(
         architectures=['LlavaQwenForCausalLM'], model_type='llava',
-        mm_vision_tower='google/siglip-so400m-patch14-384', mm_hidden_size=width,
+        mm_vision_tower=mm_vision_tower, mm_hidden_size=width,
         mm_projector_type='mlp2x_gelu', mm_vision_select_layer=-2,
         mm_vision_select_feature='patch', mm_patch_merge_type='spatial_unpad',
         mm_newline_position=mm_newline_position, mm_spatial_pool_mode=mm_spatial_pool_mode,

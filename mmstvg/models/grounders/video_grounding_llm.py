@@ -59,8 +59,9 @@ class VideoGroundingLLM(BaseModel):
         freeze_parts: names of parts to freeze (any of :attr:`PART_NAMES`),
             besides the parts' own ``freeze`` flags.
         llava_onevision_path: a LLaVA-OneVision / LLaVA-Video directory
-            (llava-hf or lmms-lab layout): parts built from its configs, its
-            weights loaded, then the LLM's ``lora`` applied
+            (llava-hf or lmms-lab layout): parts (the projector's type
+            included) built from its configs, its weights loaded, then the
+            LLM's ``lora`` applied
             (:mod:`mmstvg.models.utils.llava_checkpoints`).
         data_preprocessor: config of the data preprocessor.
         init_cfg: MMEngine init config.
@@ -90,9 +91,11 @@ class VideoGroundingLLM(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         lora = None
         if llava_onevision_path is not None:  # parts built from the checkpoint's configs
-            from mmstvg.models.utils.llava_checkpoints import fill_part_configs
+            from mmstvg.models.utils.llava_checkpoints import (fill_part_configs,
+                                                               fill_projector_config)
             vision_encoder, llm, feature_pooler, lora = fill_part_configs(
                 llava_onevision_path, vision_encoder, llm, feature_pooler)
+            projector = fill_projector_config(llava_onevision_path, projector)
         self.vision_encoder = VISION_ENCODERS.build(vision_encoder)
         self.llm = LLM_BACKBONES.build(llm)
         hidden = self.llm.hidden_size
