@@ -39,16 +39,20 @@ from mmengine.logging import MMLogger
 from mmstvg.structures import frames_to_seconds
 from .validation import (DEFAULT_MAX_SENTENCE_WORDS, SENTENCE_POLICIES,
                          GroundingDataError, as_boxes, as_float, as_int,
-                         check_fps, check_sentence, load_json)
+                         check_fps, check_sentence, file_digest, load_json)
 
 __all__ = ['GroundingDataError', 'BaseGroundingDataset', 'CONTRACT_KEYS',
-           'ShortVideoError']
+           'ShortVideoError', 'VIDEO_META_KEYS']
 
 #: Keys every dataset's ``parse_data_info`` returns.
 CONTRACT_KEYS = ('sample_id', 'video_id', 'video_path', 'task', 'sentence',
                  'dataset_name', 'qtype', 'num_frames', 'fps', 'duration',
                  'height', 'width', 'gt_span_frames', 'gt_span_seconds',
                  'gt_tube_frame_inds', 'gt_tube_boxes')
+
+#: The video metadata a dataset reads from its annotations or, where they
+#: lack it, from ``known_video_meta`` or the video file.
+VIDEO_META_KEYS = ('num_frames', 'fps', 'height', 'width')
 
 BAD_SAMPLE_POLICIES = ('error', 'skip')
 SHORT_VIDEO_POLICIES = ('skip', 'clip', 'error')
@@ -101,6 +105,11 @@ class BaseGroundingDataset(BaseDataset):
         short_video: what to do with a video of that file that decodes fewer
             frames than annotated: ``'skip'`` it, ``'clip'`` the sample to the
             decoded frames, or raise an ``'error'``. Logged once with counts.
+        known_video_meta: ``{video_id: {'num_frames', 'fps', 'height',
+            'width'}}`` used where the annotations lack a video's metadata,
+            instead of reading the video file (``eval_predictions.py``
+            passes the ones a prediction dump recorded, so that a split is
+            re-scored without its videos).
         **kwargs: passed to :class:`mmengine.dataset.BaseDataset`
             (``pipeline``, ``test_mode``, ``lazy_init``, ``serialize_data``,
             ``indices`` ...).
@@ -121,6 +130,7 @@ class BaseGroundingDataset(BaseDataset):
                  long_sentence: str = 'error',
                  bad_videos_file: Optional[str] = None,
                  short_video: str = 'skip',
+                 known_video_meta: Optional[Dict[str, dict]] = None,
                  **kwargs):
         if on_bad_sample not in BAD_SAMPLE_POLICIES:
             raise ValueError(f'on_bad_sample must be one of '
@@ -141,6 +151,10 @@ class BaseGroundingDataset(BaseDataset):
         self.long_sentence = long_sentence
         self.bad_videos_file = bad_videos_file
         self.short_video = short_video
+        self.known_video_meta = dict(known_video_meta or {})
+        #: :func:`file_digest` of ``ann_file`` (set at load; see
+        #: :meth:`get_data_info`).
+        self.ann_file_hash: Optional[str] = None
         self.skipped: Counter = Counter()
         #: One example message per skipped field (for the summary).
         self.skip_examples: Dict[str, str] = {}
@@ -177,6 +191,8 @@ class BaseGroundingDataset(BaseDataset):
             raise FileNotFoundError(
                 f'{type(self).__name__}: annotation file {self.ann_file} '
                 'does not exist (see docs/en/dataset_prepare.md)')
+        self.ann_file_hash = file_digest(self.ann_file) if self.ann_file \
+            else None
         self._load_bad_videos()
         data_list = []
         raw_entries = self.load_raw_annotations()
@@ -391,6 +407,13 @@ class BaseGroundingDataset(BaseDataset):
             raise self.bad(f'video file {path} does not exist', video_id, 'video')
         return found
 
+    def with_known_meta(self, video_id: str, info: Dict[str, Any]) -> dict:
+        """``info`` (a video's metadata from the annotations) completed from
+        ``known_video_meta`` where it lacks a key of :data:`VIDEO_META_KEYS`."""
+        known = self.known_video_meta.get(video_id) or {}
+        return {**{key: known[key] for key in VIDEO_META_KEYS
+                   if known.get(key) is not None}, **info}
+
     def _find_in_index(self, name: str) -> Optional[str]:
         if self._video_index is None:
             self._video_index = {}
@@ -531,11 +554,13 @@ class BaseGroundingDataset(BaseDataset):
     # Samples
     # ------------------------------------------------------------------ #
     def get_data_info(self, idx: int) -> dict:
-        """The contract dict of sample ``idx`` plus ``ann_file`` (for errors)
-        and, inside a mixture, a ``prompt_template`` (random at training
-        time, ``templates[idx % n]`` at test time)."""
+        """The contract dict of sample ``idx`` plus ``ann_file`` (for errors),
+        ``ann_file_hash`` (its content's digest, which prediction dumps
+        record) and, inside a mixture, a ``prompt_template`` (random at
+        training time, ``templates[idx % n]`` at test time)."""
         info = super().get_data_info(idx)
         info['ann_file'] = self.ann_file
+        info['ann_file_hash'] = self.ann_file_hash
         # LoadGroundingAnnotations clips the training targets, not the
         # boxes the metric scores.
         info['test_mode'] = self.test_mode

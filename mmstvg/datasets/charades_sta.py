@@ -38,8 +38,9 @@ class CharadesSTADataset(BaseGroundingDataset):
     [, "length"]}}`` (``tools/dataset_converters/charades_sta.py`` writes it
     from ``Charades_v1_{train,test}.csv`` - ``length`` is the csv's official
     length in seconds - and, given the videos, their probed frame counts,
-    fps and sizes). Keys a meta entry lacks are probed from the video with
-    decord at load time (all of them without a meta file).
+    fps and sizes). Keys a meta entry lacks are taken from
+    ``known_video_meta``, else probed from the video with decord at load
+    time (all of them without a meta file).
 
     **Keys read**: the three fields of each line; from the meta file the keys
     above.
@@ -129,7 +130,7 @@ class CharadesSTADataset(BaseGroundingDataset):
                            vid, 'meta_file')
         if info is not None and not isinstance(info, dict):
             raise self.bad('the meta entry must be a dict', vid, 'meta_file')
-        info = dict(info or {})
+        info = self.with_known_meta(vid, dict(info or {}))
         if any(key not in info for key in ('num_frames', 'fps', 'height',
                                              'width')):
             try:

@@ -49,8 +49,8 @@ class TemporalGroundingDataset(BaseGroundingDataset):
 
     and the videos under ``data_prefix['video']`` at each video's ``video``.
     A video entry without ``num_frames`` / ``fps`` / ``height`` / ``width``
-    (the converter was run without ``--video-dir``) is probed with decord at
-    load time.
+    (the converter was run without ``--video-dir``) takes them from
+    ``known_video_meta``, else probes the video with decord at load time.
 
     **Convention**: spans are in seconds, half-open in frames once converted
     (:func:`mmstvg.structures.seconds_to_frames`, clipped to the video).
@@ -80,13 +80,15 @@ class TemporalGroundingDataset(BaseGroundingDataset):
 
     def video_info(self, vid: str, videos: Dict[str, Any]) -> Tuple[str, dict]:
         """The video's path and its ``num_frames``, ``fps``, ``height``,
-        ``width`` (probed once where the json lacks them)."""
+        ``width`` (from ``known_video_meta``, else probed once, where the
+        json lacks them)."""
         entry = videos.get(vid)
         if not isinstance(entry, dict):
             raise self.bad('no entry in "videos"', vid, 'videos')
         path = self.resolve_video_path(self.str_field(entry, 'video', vid),
                                        vid)
-        info = {key: entry[key] for key in VIDEO_KEYS if key in entry}
+        info = self.with_known_meta(
+            vid, {key: entry[key] for key in VIDEO_KEYS if key in entry})
         if len(info) < len(VIDEO_KEYS):
             if vid not in self._probed:
                 try:

@@ -10,6 +10,7 @@ None of them turns a wrong-typed value into text or a number silently
 The functions take a ``where`` dict (``ann_file``, ``video_id``) so the error
 names the sample; the inferencer passes ``ann_file=None`` and the video path.
 """
+import hashlib
 import json
 import math
 import numbers
@@ -19,7 +20,7 @@ import numpy as np
 
 __all__ = [
     'GroundingDataError', 'as_int', 'as_float', 'check_fps', 'check_sentence',
-    'as_boxes', 'check_frame_inds', 'read_text', 'load_json',
+    'as_boxes', 'check_frame_inds', 'read_text', 'load_json', 'file_digest',
     'SENTENCE_POLICIES', 'DEFAULT_MAX_SENTENCE_WORDS'
 ]
 
@@ -225,6 +226,16 @@ def read_text(path: str) -> str:
             f'is not UTF-8 text: byte {data[error.start]:#04x} at offset '
             f'{error.start} (line {line}); re-encode the file as UTF-8',
             ann_file=path, field='encoding') from None
+
+
+def file_digest(path: str, length: int = 16) -> str:
+    """The first ``length`` hex digits of the SHA-1 of a file's bytes (it
+    names an annotation file's content in prediction dumps)."""
+    digest = hashlib.sha1()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()[:length]
 
 
 def load_json(path: str) -> Any:

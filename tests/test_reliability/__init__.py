@@ -20,4 +20,15 @@ Issue 32's cases:
 - two trainings on one work dir: test_work_dir_lock.py.
 - special-token injection through user text:
   tests/test_models/test_user_text_tokens.py, tests/test_data_construction/test_picker.py.
+- eval_predictions.py mis-scores DiDeMo (and drops other fields): every
+  registered metric re-scores to its in-process figures, test_rescoring.py.
+- a dump scored against other sentences or another annotation file:
+  test_rescoring.py (fingerprints; old dumps warn once).
+- re-scoring needs every video on disk: test_rescoring.py (videos moved away).
+- a llava_llama / llava_mistral checkpoint taken for llava_qwen: test_llava_base_checkpoints.py.
+- vocab_size other than the file's embedding rows (cut / random rows):
+  test_llava_base_checkpoints.py.
+- a llava_qwen tower given so400m's 16 heads whatever its shape:
+  test_llava_base_checkpoints.py.
+- mm_projector_type not read (mlp3x_gelu over mlp2x tensors): test_llava_base_checkpoints.py.
 """

@@ -1,17 +1,26 @@
 """Re-score a metric's prediction dump offline and print the table.
 
 The metrics dump per-sample predictions with ``outfile_prefix``
-(``<prefix>.stvg.json``, ``<prefix>.tvg.json``, ``<prefix>.rec.json``). This
-tool builds the annotation side from a config's test (or val) dataset,
-matches the dump's samples by ``sample_id`` and scores them again, with the
-dump's own protocol or another one::
+(``tools/test.py --out-prefix``: ``<prefix>.stvg.json``, ``.tvg.json``,
+``.didemo.json``, ``.rec.json``, ``.video_qa.json``). This tool builds the
+annotation side from a config's test (or val) dataset, matches the dump's
+samples by ``sample_id`` and scores them again, with the dump's own protocol
+or another one; the figures equal the in-process ones::
 
     python tools/analysis_tools/eval_predictions.py \\
         work_dirs/spacevllm_hcstvg/preds.stvg.json \\
         configs/spacevllm_hcstvg.py --protocol stcat
 
 Only the dataset's annotations are read: its pipeline is not built and no
-video is opened.
+video needs to be on disk (a video's frame count, fps and size come from the
+annotations or, where they lack them, from the dump's ``video_meta``).
+
+The dump records what each sample answered (its video, a digest of its
+sentence, the digest of its annotation file): a dump scored against other
+sentences, or another version of the annotation file, is refused with the
+first mismatching sample and field named (``--allow-changed-ann-file`` scores
+the latter anyway). A dump written before these were recorded is scored
+with a warning.
 """
 import os.path as _osp
 import sys as _sys
@@ -22,15 +31,19 @@ if _REPO_ROOT not in _sys.path:
     _sys.path.insert(0, _REPO_ROOT)
 
 import argparse
+import copy
 import json
 import sys
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
+from mmengine.dataset import BaseDataset
 from mmengine.registry import init_default_scope
 
+from mmstvg.datasets import BaseGroundingDataset
 from mmstvg.datasets.validation import load_json
 from mmstvg.evaluation import PROTOCOLS, rescore_dump
+from mmstvg.evaluation.functional.offline import dumped_video_meta
 from mmstvg.registry import DATASETS
 
 
@@ -46,19 +59,48 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='use <split>_dataloader.dataset of the config')
     parser.add_argument('--out', default=None,
                         help='also write the metrics to this JSON file')
+    parser.add_argument('--allow-changed-ann-file', action='store_true',
+                        help='score a dump written for another version of the '
+                        'annotation file (its videos and sentences are still '
+                        'checked)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     return parser.parse_args(argv)
 
 
-def load_data_infos(cfg: Config, split: str) -> List[dict]:
-    """Every ``get_data_info(i)`` of the config's ``<split>`` dataset."""
+def annotations_only(dataset_cfg: dict,
+                     video_meta: Optional[Dict[str, dict]] = None) -> dict:
+    """A dataset config that reads annotations only: no pipeline, no check
+    that the videos exist, and the video metadata the annotations lack
+    taken from ``video_meta`` (a dump's), in every sub-dataset of a mixture
+    or wrapper too."""
+    dataset_cfg = copy.deepcopy(dataset_cfg)
+    if isinstance(dataset_cfg.get('datasets'), (list, tuple)):
+        dataset_cfg['datasets'] = [
+            annotations_only(d, video_meta) if isinstance(d, dict) else d
+            for d in dataset_cfg['datasets']]
+    if isinstance(dataset_cfg.get('dataset'), dict):
+        dataset_cfg['dataset'] = annotations_only(dataset_cfg['dataset'],
+                                                  video_meta)
+    cls = dataset_cfg.get('type')
+    cls = DATASETS.get(cls) if isinstance(cls, str) else cls
+    if isinstance(cls, type) and issubclass(cls, BaseDataset):
+        dataset_cfg['pipeline'] = []  # no transform is needed
+    if isinstance(cls, type) and issubclass(cls, BaseGroundingDataset):
+        dataset_cfg['check_video_exists'] = False
+        dataset_cfg['known_video_meta'] = dict(video_meta or {})
+    return dataset_cfg
+
+
+def load_data_infos(cfg: Config, split: str,
+                    video_meta: Optional[Dict[str, dict]] = None) -> List[dict]:
+    """Every ``get_data_info(i)`` of the config's ``<split>`` dataset, read
+    from the annotations only (see :func:`annotations_only`)."""
     loader_key = f'{split}_dataloader'
     if cfg.get(loader_key) is None or 'dataset' not in cfg[loader_key]:
         raise ValueError(f'the config has no {loader_key}.dataset')
-    dataset_cfg = cfg[loader_key]['dataset'].copy()
-    dataset_cfg['pipeline'] = []  # annotations only: no transform is needed
-    dataset = DATASETS.build(dataset_cfg)
+    dataset = DATASETS.build(annotations_only(cfg[loader_key]['dataset'],
+                                              video_meta))
     return [dataset.get_data_info(i) for i in range(len(dataset))]
 
 
@@ -82,9 +124,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmstvg'))
     dump = load_json(args.dump)
-    data_infos = load_data_infos(cfg, args.split)
+    data_infos = load_data_infos(cfg, args.split, dumped_video_meta(dump))
     metrics = rescore_dump(dump, data_infos, protocol=args.protocol,
-                           dump_file=args.dump)
+                           dump_file=args.dump,
+                           allow_changed_ann_file=args.allow_changed_ann_file)
     protocol = args.protocol or (dump.get('config') or {}).get('protocol')
     title = dump['metric'] + (f' ({protocol})' if protocol else '')
     print(format_table(metrics, title))

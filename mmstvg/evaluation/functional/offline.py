@@ -7,7 +7,13 @@ A dump (``<outfile_prefix>.<metric>.json``, written by the metrics'
 ``gt_span_frames``, ``gt_span_seconds``, ``gt_tube_frame_inds``,
 ``gt_tube_boxes``, ``num_frames``, ``fps``, ``qtype`` ...). Here the two are
 matched by ``sample_id`` into the very dicts a metric's ``process`` receives
-online, so offline and online scoring share one code path.
+online (the metainfo :class:`PackGroundingInputs` would copy, the ground truth
+at the sampled frames as :class:`LoadGroundingAnnotations` puts it there), so
+offline and online scoring share one code path and give the same figures.
+
+Each dump entry's ``fingerprint`` is checked against its data info (see
+:mod:`.fingerprint`); a dump's ``video_meta`` lets annotations without
+frame counts and fps be loaded without the videos (:func:`dumped_video_meta`).
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -15,35 +21,25 @@ import numpy as np
 from mmengine.logging import MMLogger
 
 from mmstvg.registry import METRICS
+from mmstvg.datasets.transforms.formatting import DEFAULT_META_KEYS
+from mmstvg.datasets.transforms.grounding_targets import tube_boxes_at
 from mmstvg.datasets.validation import check_frame_inds
+from .fingerprint import check_fingerprints
 from .sample_fields import to_numpy
 
-__all__ = ['sample_from_data_info', 'samples_from_dump', 'rescore_dump']
+__all__ = ['sample_from_data_info', 'samples_from_dump', 'rescore_dump',
+           'dumped_video_meta']
 
-#: Data-info keys copied into the sample dict as they are.
-_META_KEYS = ('sample_id', 'video_id', 'video_path', 'task', 'sentence',
-              'dataset_name', 'qtype', 'num_frames', 'fps', 'duration')
+#: Metainfo keys the pipeline sets (from the video), not the data info.
+_PIPELINE_KEYS = ('frame_inds', 'frame_times', 'ori_shape', 'img_shape',
+                  'pad_shape', 'scale_factor', 'flip', 'flip_direction')
+#: Data-info keys copied into the sample dict as they are: the metainfo
+#: ``PackGroundingInputs`` copies (``gt_spans_seconds_all``, ``gt_choice``,
+#: ``ann_file_hash`` ...).
+_META_KEYS = tuple(k for k in DEFAULT_META_KEYS if k not in _PIPELINE_KEYS)
 #: Prediction keys read back from a dump entry.
 _PRED_KEYS = ('pred_span_frames', 'pred_span_seconds', 'pred_boxes',
-              'pred_parse_ok', 'pred_text')
-
-
-def _gt_boxes_at(frame_inds: np.ndarray, tube_inds: np.ndarray,
-                 tube_boxes: np.ndarray,
-                 span: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
-    """Ground-truth box of each sampled frame that is annotated and in span."""
-    boxes = np.zeros((len(frame_inds), 4), dtype=np.float64)
-    mask = np.zeros(len(frame_inds), dtype=bool)
-    if len(tube_inds) == 0 or len(frame_inds) == 0:
-        return boxes, mask
-    order = np.argsort(tube_inds, kind='stable')
-    tube_inds, tube_boxes = tube_inds[order], tube_boxes[order]
-    pos = np.minimum(np.searchsorted(tube_inds, frame_inds), len(tube_inds) - 1)
-    mask = tube_inds[pos] == frame_inds
-    if span is not None:
-        mask &= (frame_inds >= span[0]) & (frame_inds < span[1])
-    boxes[mask] = tube_boxes[pos[mask]]
-    return boxes, mask
+              'pred_parse_ok', 'pred_text', 'pred_choice')
 
 
 def sample_from_data_info(info: Dict[str, Any],
@@ -69,9 +65,12 @@ def sample_from_data_info(info: Dict[str, Any],
         ``pred_*`` fields of the dump.
     """
     sample = {key: info[key] for key in _META_KEYS if key in info}
-    for key in ('gt_span_frames', 'gt_span_seconds'):
+    # As PackGroundingInputs packs them (int64 frames, float32 seconds), so
+    # that a threshold decides alike online and offline.
+    for key, dtype in (('gt_span_frames', np.int64),
+                       ('gt_span_seconds', np.float32)):
         if info.get(key) is not None:
-            sample[key] = np.asarray(info[key], dtype=np.float64)
+            sample[key] = np.asarray(info[key], dtype=dtype)
     tube_inds = np.asarray(info.get('gt_tube_frame_inds', ()),
                            dtype=np.int64).reshape(-1)
     tube_boxes = np.asarray(info.get('gt_tube_boxes', np.zeros((0, 4))),
@@ -97,27 +96,56 @@ def sample_from_data_info(info: Dict[str, Any],
     sample['frame_inds'] = frame_inds
     span = sample.get('gt_span_frames')
     if len(tube_inds):
-        sample['gt_boxes'], sample['gt_box_mask'] = _gt_boxes_at(
-            frame_inds, tube_inds, tube_boxes,
-            span if info.get('task') != 'rec' else None)
+        if span is None:  # the whole tube
+            span = (int(tube_inds.min()), int(tube_inds.max()) + 1)
+        # LoadGroundingAnnotations' boxes (interpolated between annotated
+        # frames; test samples are not clipped).
+        sample['gt_boxes'], sample['gt_box_mask'] = tube_boxes_at(
+            frame_inds, span, tube_inds, tube_boxes)
+    if prediction is None:
+        return sample
     for key in _PRED_KEYS:
-        if prediction is not None and prediction.get(key) is not None:
+        if prediction.get(key) is not None:
             value = prediction[key]
-            sample[key] = value if isinstance(value, (str, bool)) else \
+            sample[key] = value if isinstance(value, (str, bool, int)) else \
                 np.asarray(value, dtype=np.float64)
+    for name, count in (prediction.get('answer_counts') or {}).items():
+        sample[f'pred_num_{name}'] = int(count)
     return sample
+
+
+def dumped_video_meta(dump: Dict[str, Any]) -> Dict[str, dict]:
+    """``{video_id: {'num_frames', 'fps', 'height', 'width'}}`` that a dump's
+    entries recorded (their ``video_meta``), for
+    ``BaseGroundingDataset(known_video_meta=...)``."""
+    meta: Dict[str, dict] = {}
+    entries = dump.get('samples') if isinstance(dump, dict) else None
+    for entry in entries if isinstance(entries, list) else ():
+        video_meta = entry.get('video_meta') if isinstance(entry, dict) \
+            else None
+        if isinstance(video_meta, dict) and entry.get('video_id') is not None:
+            meta.setdefault(str(entry['video_id']), {
+                k: v for k, v in video_meta.items() if v is not None})
+    return meta
 
 
 def samples_from_dump(dump_samples: Sequence[Dict[str, Any]],
                       data_infos: Sequence[Dict[str, Any]],
-                      dump_file: Optional[str] = None
+                      dump_file: Optional[str] = None,
+                      allow_changed_ann_file: bool = False
                       ) -> Tuple[List[dict], Dict[str, int]]:
     """Match dump entries to data infos by ``sample_id``.
 
     Every data info gives one sample (in the dataset's order); one without a
     dump entry has no prediction and is scored as missing. Dump entries whose
     ``sample_id`` the dataset does not have, and repeated entries, are
-    counted and logged, not scored.
+    counted and logged, not scored. The matched entries' fingerprints are
+    checked against their data infos (:func:`check_fingerprints`).
+
+    Raises:
+        DumpMismatchError: an entry answered another video or sentence, or
+            (unless ``allow_changed_ann_file``) another version of the
+            annotation file.
 
     Returns:
         ``(samples, counts)`` with counts ``num_unmatched_pred`` and
@@ -132,7 +160,7 @@ def samples_from_dump(dump_samples: Sequence[Dict[str, Any]],
             duplicates += 1
             continue
         by_id[sample_id] = entry
-    samples, used = [], set()
+    samples, used, pairs = [], set(), []
     for index, info in enumerate(data_infos):
         if 'sample_id' not in info:
             raise ValueError(f'data info #{index} (video '
@@ -140,7 +168,11 @@ def samples_from_dump(dump_samples: Sequence[Dict[str, Any]],
         entry = by_id.get(info['sample_id'])
         if entry is not None:
             used.add(info['sample_id'])
-        samples.append(sample_from_data_info(info, entry, dump_file))
+            pairs.append((entry, info))
+    check_fingerprints(pairs, dump_file, allow_changed_ann_file)
+    for info in data_infos:
+        samples.append(sample_from_data_info(
+            info, by_id.get(info['sample_id']), dump_file))
     unmatched = [sid for sid in by_id if sid not in used]
     if unmatched:
         logger.warning(f'{len(unmatched)} dumped predictions match no sample of '
@@ -155,7 +187,8 @@ def samples_from_dump(dump_samples: Sequence[Dict[str, Any]],
 def rescore_dump(dump: Dict[str, Any],
                  data_infos: Sequence[Dict[str, Any]],
                  protocol: Optional[str] = None,
-                 dump_file: Optional[str] = None) -> Dict[str, Any]:
+                 dump_file: Optional[str] = None,
+                 allow_changed_ann_file: bool = False) -> Dict[str, Any]:
     """Score a metric dump against annotations, optionally with another protocol.
 
     Args:
@@ -164,6 +197,11 @@ def rescore_dump(dump: Dict[str, Any],
         protocol: for an STVG dump, the protocol to score with (``'tubedetr'``,
             ``'stcat'``, ``'hcstvg'``); None: the dump's own.
         dump_file: the dump's path, named in errors.
+        allow_changed_ann_file: score a dump written for another version
+            of the annotation file (the same videos and sentences).
+
+    Raises:
+        DumpMismatchError: see :func:`samples_from_dump`.
 
     Returns:
         The metrics (keys without prefix), plus ``num_unmatched_pred`` and
@@ -180,7 +218,7 @@ def rescore_dump(dump: Dict[str, Any],
         cfg['protocol'] = protocol
     metric = METRICS.build(cfg)
     samples, counts = samples_from_dump(dump['samples'], data_infos,
-                                        dump_file)
+                                        dump_file, allow_changed_ann_file)
     metric.process(None, samples)
     metrics = metric.compute_metrics(metric.results)
     metrics.update(counts)

@@ -8,10 +8,11 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from ..functional.fingerprint import query_fingerprint, video_meta_of
 from ..functional.sample_fields import (STATUS_FLAGS, SampleName, read_boxes,
                                         read_parse_ok, read_span, to_numpy)
 
-__all__ = ['BaseGroundingMetric']
+__all__ = ['BaseGroundingMetric', 'write_metric_dump']
 
 #: How many failing sample ids a log line names before it says "...".
 _MAX_NAMED = 5
@@ -44,6 +45,33 @@ def _jsonable(value: Any) -> Any:
     return array.tolist()
 
 
+def write_metric_dump(metric: BaseMetric, samples: List[dict],
+                      metrics: Dict[str, Any]) -> str:
+    """Write ``<metric.outfile_prefix>.<metric.dump_name>.json``.
+
+    Args:
+        metric: the metric (its class name, ``dump_config()``,
+            ``outfile_prefix`` and ``dump_name`` are written / used).
+        samples: one entry per sample (plain Python values).
+        metrics: the reported metrics.
+
+    Returns:
+        The path written.
+    """
+    out = dict(
+        metric=type(metric).__name__,
+        config=metric.dump_config(),
+        metrics={k: _jsonable(v) for k, v in metrics.items()},
+        samples=samples)
+    path = f'{metric.outfile_prefix}.{metric.dump_name}.json'
+    mmengine.mkdir_or_exist(osp.dirname(osp.abspath(path)))
+    mmengine.dump(out, path, indent=None)
+    MMLogger.get_current_instance().info(
+        f'{type(metric).__name__}: per-sample predictions and scores '
+        f'written to {path}')
+    return path
+
+
 class BaseGroundingMetric(BaseMetric):
     """Base of :class:`STVGMetric`, :class:`TemporalGroundingMetric` and
     :class:`RECMetric`.
@@ -58,10 +86,13 @@ class BaseGroundingMetric(BaseMetric):
     failure flag, logs the failures with MMEngine's ``MMLogger``, and, with
     ``outfile_prefix``, writes ``<outfile_prefix>.<dump_name>.json``.
 
-    The dump holds, per sample, the predictions (``pred_*`` fields and
-    ``frame_inds``), the per-sample scores and the failure flags, so that
+    The dump holds, per sample, the predictions (``pred_*`` fields,
+    ``frame_inds`` and the answer counts), the per-sample scores and the
+    failure flags, the query's ``fingerprint`` and the ``video_meta`` (see
+    :mod:`mmstvg.evaluation.functional.fingerprint`), so that
     ``tools/analysis_tools/eval_predictions.py`` can re-score it offline
-    against a dataset's annotations (see :func:`rescore_dump`).
+    against a dataset's annotations, and only against the ones it answered
+    (see :func:`rescore_dump`).
 
     Args:
         outfile_prefix: where to dump per-sample predictions and scores;
@@ -146,6 +177,8 @@ class BaseGroundingMetric(BaseMetric):
                 pred_parse_ok=(read_parse_ok(sample)
                                if get('pred_parse_ok') is not None else None),
                 pred_text=get('pred_text'))
+            record['fingerprint'] = query_fingerprint(sample)
+            record['video_meta'] = video_meta_of(sample)
         return record
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
@@ -246,22 +279,15 @@ class BaseGroundingMetric(BaseMetric):
                 frame_inds=_jsonable(record['frame_inds']))
             for key, value in record.get('pred', {}).items():
                 entry[key] = _jsonable(value)
+            if 'answer_counts' in record:
+                entry['answer_counts'] = record['answer_counts']
+            for key in ('fingerprint', 'video_meta'):
+                if key in record:
+                    entry[key] = record[key]
             entry['scores'] = {k: float(v[i]) for k, v in scores.items()}
             entry['status'] = [f for f in STATUS_FLAGS if flags[f][i]]
             samples.append(entry)
-        out = dict(
-            metric=type(self).__name__,
-            config=self.dump_config(),
-            metrics={k: _jsonable(v) for k, v in metrics.items()},
-            samples=samples)
-        path = f'{self.outfile_prefix}.{self.dump_name}.json'
-        dirname = osp.dirname(osp.abspath(path))
-        mmengine.mkdir_or_exist(dirname)
-        mmengine.dump(out, path, indent=None)
-        MMLogger.get_current_instance().info(
-            f'{type(self).__name__}: per-sample predictions and scores '
-            f'written to {path}')
-        return path
+        return write_metric_dump(self, samples, metrics)
 
     def dump_config(self) -> dict:
         """The arguments that rebuild this metric for offline re-scoring."""
