@@ -154,7 +154,11 @@ def test_build_config(name, tiny_dirs):
         assert {type(m).__name__ for m in metrics} == {expected['metric']}
 
 
-FULL_SIZE = [name for name in LLAVA_CONFIGS if 'toy' not in osp.basename(name)]
+# (configs/spacevllm_tiny.py is the recipe at reduced width on the small base made
+# here: its keys are pinned in test_tiny_recipe.py, its build and training run in
+# test_base_pretrain_configs.py.)
+FULL_SIZE = [name for name in LLAVA_CONFIGS
+             if 'toy' not in osp.basename(name) and name != 'spacevllm_tiny.py']
 FULL_SIZE_LR['feature_pooler.'] = 1e-4  # image_newline: the base lr, as the projector
 
 
