@@ -34,12 +34,16 @@ from mmstvg.utils import (atomic_write, check_checkpoint_fits_model, check_writa
 from mmstvg.visualization import GroundingVisualizer
 from .inference_pipeline import (adapt_test_pipeline, build_inference_data_info,
                                  open_video_source)
-from .tube_rendering import render_tube_video, span_caption, tube_sample_for_frames
+from .tube_rendering import (render_tube_video, sampled_box_scores, span_caption,
+                             tube_sample_for_frames)
 
 __all__ = ['GroundingInferencer', 'prediction_to_dict']
 
 InputType = Union[str, np.ndarray, dict, tuple]
 ConfigType = Union[Config, ConfigDict]
+#: Drawing re-opens an input the pipeline's loader has already held to its
+#: budgets (maybe raised in the config): no second, default budget.
+NO_BUDGET = dict(max_image_pixels=None, max_frame_pixels=None, max_video_seconds=None)
 
 
 def prediction_to_dict(sample: GroundingDataSample) -> dict:
@@ -345,7 +349,8 @@ class GroundingInferencer(BaseInferencer):
         """
         meta = sample.metainfo
         reader = open_video_source(video, meta['task'], meta['fps'],
-                                   name=meta.get('sample_id', 'input'))
+                                   name=meta.get('sample_id', 'input'),
+                                   **NO_BUDGET)
         boxes = self._reported_boxes(sample) if draw_pred else None
         return render_tube_video(reader, sample, self.visualizer, out_file, boxes,
                                  all_frames=render_all_frames)
@@ -367,7 +372,8 @@ class GroundingInferencer(BaseInferencer):
         """
         meta = sample.metainfo
         reader = open_video_source(video, meta['task'], meta['fps'],
-                                   name=meta.get('sample_id', 'input'))
+                                   name=meta.get('sample_id', 'input'),
+                                   **NO_BUDGET)
         frame_inds = np.asarray(meta['frame_inds'], dtype=np.int64)
         frames = reader.get_batch(frame_inds.tolist())
         frames = frames.asnumpy() if hasattr(frames, 'asnumpy') else np.asarray(frames)
@@ -377,7 +383,8 @@ class GroundingInferencer(BaseInferencer):
             meta['sentence'], sample.pred_span_seconds.tolist(),
             bool(sample.pred_parse_ok))
         drawn_sample = tube_sample_for_frames(
-            sample, frame_inds, boxes, frames_in_span(frame_inds, span), caption)
+            sample, frame_inds, boxes, frames_in_span(frame_inds, span), caption,
+            sampled_box_scores(sample))
         return self.visualizer.draw_frames(frames, drawn_sample, draw_gt=False,
                                            draw_pred=draw_pred, max_width=max_width)
 

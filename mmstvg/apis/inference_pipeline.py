@@ -25,6 +25,12 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 from mmengine.logging import print_log
 
+from mmstvg.datasets.transforms.input_budget import (DEFAULT_MAX_FRAME_PIXELS,
+                                                     DEFAULT_MAX_IMAGE_PIXELS,
+                                                     DEFAULT_MAX_VIDEO_SECONDS,
+                                                     check_duration_budget,
+                                                     check_frame_budget,
+                                                     check_image_budget)
 from mmstvg.datasets.transforms.loading import (IMAGE_EXTENSIONS,
                                                 GroundingDecordInit,
                                                 ImageAsVideo, pipeline_error)
@@ -44,6 +50,8 @@ ANNOTATION_TRANSFORMS = ('LoadGroundingAnnotations', )
 RANDOM_TRANSFORMS = ('GroundingRandomFlip', )
 #: Loaders replaced by :class:`InferenceVideoInit`.
 LOADER_TRANSFORMS = ('GroundingDecordInit', )
+#: Loader arguments kept by :class:`InferenceVideoInit` (the input budgets).
+BUDGET_KEYS = ('max_image_pixels', 'max_frame_pixels', 'max_video_seconds')
 #: Frame samplers whose ``test_mode`` is forced on.
 SAMPLER_TRANSFORMS = ('UniformSampleFrames', )
 
@@ -89,7 +97,10 @@ def _check_frames(frames: np.ndarray, task: str, name: str) -> np.ndarray:
 
 
 def open_video_source(video: VideoSource, task: str = 'stvg', fps: Optional[float] = None,
-                      num_threads: int = 1, name: str = 'input'):
+                      num_threads: int = 1, name: str = 'input',
+                      max_image_pixels: Optional[int] = DEFAULT_MAX_IMAGE_PIXELS,
+                      max_frame_pixels: Optional[int] = DEFAULT_MAX_FRAME_PIXELS,
+                      max_video_seconds: Optional[float] = DEFAULT_MAX_VIDEO_SECONDS):
     """A reader with ``__len__``, ``get_avg_fps`` and ``get_batch`` for any input.
 
     Args:
@@ -99,24 +110,37 @@ def open_video_source(video: VideoSource, task: str = 'stvg', fps: Optional[floa
         fps: frame rate of a frame array (ignored for files; an image is 1 fps).
         num_threads: decord decoding threads.
         name: how errors name the input.
+        max_image_pixels: an image file's pixel budget, read from its header
+            before decoding (None: none); see
+            :mod:`~mmstvg.datasets.transforms.input_budget`.
+        max_frame_pixels: a video file's frame budget in pixels, from the
+            container's metadata (None: none).
+        max_video_seconds: a video file's duration budget (None: none).
 
     Returns:
         A ``decord.VideoReader``, an :class:`ImageAsVideo` or an :class:`ArrayVideo`.
 
     Raises:
-        FileNotFoundError / ValueError: naming the input and the field.
+        FileNotFoundError / ValueError: naming the input and the field
+            (an :class:`~mmstvg.datasets.transforms.input_budget.InputBudgetError`,
+            a ``ValueError``, for an input over its budget).
     """
     if isinstance(video, str):
         if not osp.isfile(video):
             raise FileNotFoundError(f'{name}: field "video": file {video} does not exist')
         if task == 'rec' or osp.splitext(video)[1].lower() in IMAGE_EXTENSIONS:
+            check_image_budget(video, max_image_pixels)
             import mmcv
             image = mmcv.imread(video, channel_order='rgb')
             if image is None:
                 raise ValueError(f'{name}: field "video": cannot read image {video}')
             return ImageAsVideo(image)
+        check_frame_budget(video, max_frame_pixels)
         import decord
-        return decord.VideoReader(video, num_threads=num_threads)
+        reader = decord.VideoReader(video, num_threads=num_threads)
+        check_duration_budget(video, len(reader), float(reader.get_avg_fps()),
+                              max_video_seconds)
+        return reader
     frames = _check_frames(video, task, name)
     if task == 'rec':
         return ImageAsVideo(frames)
@@ -199,16 +223,26 @@ class InferenceVideoInit(GroundingDecordInit):
 
     Args:
         num_threads: decord decoding threads.
+        max_image_pixels, max_frame_pixels, max_video_seconds: the input
+            budgets, as :class:`GroundingDecordInit`'s.
     """
 
-    def __init__(self, num_threads: int = 1):
-        super().__init__(num_threads=num_threads, frame_count_tolerance=0)
+    def __init__(self, num_threads: int = 1,
+                 max_image_pixels: Optional[int] = DEFAULT_MAX_IMAGE_PIXELS,
+                 max_frame_pixels: Optional[int] = DEFAULT_MAX_FRAME_PIXELS,
+                 max_video_seconds: Optional[float] = DEFAULT_MAX_VIDEO_SECONDS):
+        super().__init__(num_threads=num_threads, frame_count_tolerance=0,
+                         max_image_pixels=max_image_pixels,
+                         max_frame_pixels=max_frame_pixels,
+                         max_video_seconds=max_video_seconds)
 
     def _open(self, results: dict):
         name = results.get('sample_id', 'input')
         try:
             return open_video_source(results['video_source'], results['task'],
-                                     results.get('source_fps'), self.num_threads, name)
+                                     results.get('source_fps'), self.num_threads, name,
+                                     self.max_image_pixels, self.max_frame_pixels,
+                                     self.max_video_seconds)
         except (FileNotFoundError, ValueError):
             raise
         except Exception as error:  # decord's DECORDError / RuntimeError
@@ -230,7 +264,10 @@ class InferenceVideoInit(GroundingDecordInit):
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(num_threads={self.num_threads})'
+        return (f'{type(self).__name__}(num_threads={self.num_threads}, '
+                f'max_image_pixels={self.max_image_pixels}, '
+                f'max_frame_pixels={self.max_frame_pixels}, '
+                f'max_video_seconds={self.max_video_seconds})')
 
 
 def _type_name(step: dict) -> str:
@@ -243,7 +280,8 @@ def adapt_test_pipeline(pipeline: Sequence[dict]) -> List[dict]:
     """A config's test pipeline, rewritten for inputs without ground truth.
 
     - ``GroundingDecordInit`` -> :class:`InferenceVideoInit` (same
-      ``num_threads``); a pipeline without it gets one at the front;
+      ``num_threads`` and input budgets, :data:`BUDGET_KEYS`); a pipeline
+      without it gets one at the front;
     - steps named in :data:`ANNOTATION_TRANSFORMS` and
       :data:`RANDOM_TRANSFORMS` are removed;
     - samplers in :data:`SAMPLER_TRANSFORMS` get ``test_mode=True``;
@@ -266,7 +304,8 @@ def adapt_test_pipeline(pipeline: Sequence[dict]) -> List[dict]:
         if name in ANNOTATION_TRANSFORMS or name in RANDOM_TRANSFORMS:
             continue
         if name in LOADER_TRANSFORMS:
-            step = dict(type='InferenceVideoInit', num_threads=step.get('num_threads', 1))
+            step = dict(type='InferenceVideoInit', num_threads=step.get('num_threads', 1),
+                        **{key: step[key] for key in BUDGET_KEYS if key in step})
             has_loader = True
         elif name in SAMPLER_TRANSFORMS:
             step['test_mode'] = True

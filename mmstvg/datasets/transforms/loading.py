@@ -19,6 +19,10 @@ from mmcv.transforms import BaseTransform
 
 from mmstvg.registry import TRANSFORMS
 from ..base_grounding_dataset import GroundingDataError
+from .input_budget import (DEFAULT_MAX_FRAME_PIXELS, DEFAULT_MAX_IMAGE_PIXELS,
+                           DEFAULT_MAX_VIDEO_SECONDS, InputBudgetError,
+                           check_duration_budget, check_frame_budget,
+                           check_image_budget)
 
 __all__ = [
     'GroundingDecordInit', 'UniformSampleFrames', 'FPSSampleFrames',
@@ -70,21 +74,39 @@ class GroundingDecordInit(BaseTransform):
     A file with an image extension (or a sample with ``task == 'rec'``) is
     read with OpenCV as a one-frame video.
 
+    Before anything is decoded the input is held to a budget
+    (:mod:`~mmstvg.datasets.transforms.input_budget`): an image's header
+    size, a video's frame size from the container's metadata and its
+    duration (frame count / fps).
+
     Args:
         num_threads: decord decoding threads.
         frame_count_tolerance: a video may have up to this many frames fewer
             than the annotation's ``num_frames`` (container frame counts of
             real datasets are off by a frame or two); fewer than that is a
             truncated video.
+        max_image_pixels: the most pixels (``width * height``) an image may
+            have (default 64 MP); None: no budget.
+        max_frame_pixels: the most pixels a video frame may have (default
+            8K, 7680 x 4320); None: no budget.
+        max_video_seconds: the longest a video may last (default 3 hours);
+            None: no budget.
 
     Raises:
         GroundingDataError: naming the annotation file, the video id and the
-            field ``'video'`` for a missing, unreadable or truncated video.
+            field ``'video'`` for a missing, unreadable, truncated or
+            over-budget video or image.
     """
 
-    def __init__(self, num_threads: int = 1, frame_count_tolerance: int = 3):
+    def __init__(self, num_threads: int = 1, frame_count_tolerance: int = 3,
+                 max_image_pixels: Optional[int] = DEFAULT_MAX_IMAGE_PIXELS,
+                 max_frame_pixels: Optional[int] = DEFAULT_MAX_FRAME_PIXELS,
+                 max_video_seconds: Optional[float] = DEFAULT_MAX_VIDEO_SECONDS):
         self.num_threads = num_threads
         self.frame_count_tolerance = frame_count_tolerance
+        self.max_image_pixels = max_image_pixels
+        self.max_frame_pixels = max_frame_pixels
+        self.max_video_seconds = max_video_seconds
 
     def _open(self, results: dict):
         path = results['video_path']
@@ -93,6 +115,13 @@ class GroundingDecordInit(BaseTransform):
                                  'video')
         is_image = results.get('task') == 'rec' or \
             osp.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+        try:
+            if is_image:
+                check_image_budget(path, self.max_image_pixels)
+            else:
+                check_frame_budget(path, self.max_frame_pixels)
+        except InputBudgetError as error:
+            raise pipeline_error(results, str(error), 'video') from None
         if is_image:
             import mmcv
             image = mmcv.imread(path, channel_order='rgb')
@@ -102,12 +131,18 @@ class GroundingDecordInit(BaseTransform):
             return ImageAsVideo(image)
         import decord
         try:
-            return decord.VideoReader(path, num_threads=self.num_threads)
+            reader = decord.VideoReader(path, num_threads=self.num_threads)
         except Exception as error:  # decord raises DECORDError / RuntimeError
             raise pipeline_error(
                 results, f'cannot open video {path} ({type(error).__name__}: '
                 f'{str(error).splitlines()[0] if str(error) else ""})',
                 'video') from None
+        try:
+            check_duration_budget(path, len(reader), float(reader.get_avg_fps()),
+                                  self.max_video_seconds)
+        except InputBudgetError as error:
+            raise pipeline_error(results, str(error), 'video') from None
+        return reader
 
     def transform(self, results: dict) -> dict:
         reader = self._open(results)
@@ -132,7 +167,10 @@ class GroundingDecordInit(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_threads={self.num_threads}, '
-                f'frame_count_tolerance={self.frame_count_tolerance})')
+                f'frame_count_tolerance={self.frame_count_tolerance}, '
+                f'max_image_pixels={self.max_image_pixels}, '
+                f'max_frame_pixels={self.max_frame_pixels}, '
+                f'max_video_seconds={self.max_video_seconds})')
 
 
 def clip_bounds(results: dict) -> Tuple[int, int]:

@@ -1,0 +1,98 @@
+"""Issue 32, image bombs: images and videos are held to a pixel and duration
+budget read from their headers, before anything is decoded."""
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+
+from mmstvg.apis.inference_pipeline import adapt_test_pipeline, open_video_source
+from mmstvg.datasets.transforms import GroundingDecordInit
+from mmstvg.datasets.transforms.input_budget import (DEFAULT_MAX_IMAGE_PIXELS,
+                                                     InputBudgetError)
+from mmstvg.datasets.validation import GroundingDataError
+
+
+def claimed_png(path, width, height):
+    """A tiny 1 x 1 PNG whose IHDR is patched to claim ``width x height``."""
+    assert cv2.imwrite(str(path), np.zeros((1, 1, 3), np.uint8))
+    data = bytearray(path.read_bytes())
+    assert data[12:16] == b'IHDR'
+    data[16:24] = struct.pack('>II', width, height)
+    data[29:33] = struct.pack('>I', zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+    return str(path)
+
+
+def write_video(path, num_frames=12, size=(24, 32), fps=6.0):
+    height, width = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps, (width, height))
+    assert writer.isOpened()
+    for i in range(num_frames):
+        writer.write(np.full((height, width, 3), 10 * i, dtype=np.uint8))
+    writer.release()
+    return str(path)
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Fail if an image is decoded at all."""
+    import mmcv
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('the image was decoded')
+
+    monkeypatch.setattr(mmcv, 'imread', refuse)
+
+
+@pytest.mark.parametrize('side', [20000, 50000])  # 400 MP; 2.5 GP: PIL's own bomb error
+def test_image_bomb_refused_from_header(tmp_path, no_decoding, side):
+    path = claimed_png(tmp_path / 'bomb.png', side, side)
+    loader = GroundingDecordInit()
+    with pytest.raises(GroundingDataError) as info:
+        loader(dict(video_path=path, task='rec', ann_file='ann.json', video_id='bomb'))
+    message = str(info.value)
+    assert path in message and 'ann.json' in message and 'max_image_pixels' in message
+    if side == 20000:
+        assert '20000 x 20000 = 400000000 pixels' in message
+        assert str(DEFAULT_MAX_IMAGE_PIXELS) in message
+    with pytest.raises(ValueError, match='max_image_pixels') as info:
+        open_video_source(path, 'rec')
+    assert path in str(info.value)
+
+
+def test_image_budget_argument(tmp_path):
+    path = tmp_path / 'small.png'
+    cv2.imwrite(str(path), np.zeros((20, 30, 3), np.uint8))
+    with pytest.raises(GroundingDataError, match=r'30 x 20 = 600 pixels.*max_image_pixels=500'):
+        GroundingDecordInit(max_image_pixels=500)(dict(video_path=str(path), task='rec'))
+    results = GroundingDecordInit(max_image_pixels=600)(dict(video_path=str(path), task='rec'))
+    assert results['total_frames'] == 1
+    with pytest.raises(InputBudgetError):
+        open_video_source(str(path), 'rec', max_image_pixels=599)
+    assert len(open_video_source(str(path), 'rec', max_image_pixels=None)) == 1
+
+
+def test_video_frame_and_duration_budgets(tmp_path):
+    path = write_video(tmp_path / 'clip.mp4')  # 32 x 24, 12 frames at 6 fps: 2 s
+    assert GroundingDecordInit()(dict(video_path=path))['total_frames'] == 12
+    with pytest.raises(GroundingDataError,
+                       match=r'32 x 24 = 768 pixel frames.*max_frame_pixels=700'):
+        GroundingDecordInit(max_frame_pixels=700)(dict(video_path=path, video_id='clip'))
+    with pytest.raises(GroundingDataError, match=r'lasts 2.0 s.*max_video_seconds=1.5'):
+        GroundingDecordInit(max_video_seconds=1.5)(dict(video_path=path, video_id='clip'))
+    with pytest.raises(InputBudgetError, match='max_frame_pixels'):
+        open_video_source(path, 'stvg', max_frame_pixels=767)
+    with pytest.raises(InputBudgetError, match='max_video_seconds'):
+        open_video_source(path, 'stvg', max_video_seconds=1.0)
+    assert len(open_video_source(path, 'stvg', max_frame_pixels=768, max_video_seconds=2.0)) == 12
+
+
+def test_config_budget_reaches_the_inference_loader():
+    pipeline = [dict(type='GroundingDecordInit', num_threads=2, max_image_pixels=None,
+                     max_video_seconds=60.0),
+                dict(type='PackGroundingInputs')]
+    loader = adapt_test_pipeline(pipeline)[0]
+    assert loader == dict(type='InferenceVideoInit', num_threads=2, max_image_pixels=None,
+                          max_video_seconds=60.0)
