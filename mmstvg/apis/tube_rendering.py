@@ -4,7 +4,9 @@ The model predicts one box per *sampled* frame. A viewer wants the whole
 video, so :func:`densify_tube` spreads the tube over every original frame of
 the predicted span, and :func:`render_tube_video` draws it chunk by chunk with
 :meth:`GroundingVisualizer.draw_frames` (predicted tube only) into an mp4,
-without holding the whole video in memory.
+without holding the whole video in memory. Each boxed frame's footer shows the
+model's box score (interpolated as the box between sampled frames), none when
+the model gives no score.
 """
 import os
 import os.path as osp
@@ -17,7 +19,8 @@ import torch
 from mmstvg.structures import GroundingDataSample, frames_in_span
 from mmstvg.visualization import GroundingVisualizer
 
-__all__ = ['densify_tube', 'span_caption', 'tube_sample_for_frames',
+__all__ = ['densify_scores', 'densify_tube', 'sampled_box_scores', 'span_caption',
+           'tube_sample_for_frames',
            'Mp4StreamWriter', 'render_tube_video']
 
 
@@ -69,9 +72,39 @@ def span_caption(sentence: str, span_seconds, parse_ok: bool = True) -> str:
     return f'{sentence}\nspan: {float(span_seconds[0]):.2f}s - {float(span_seconds[1]):.2f}s'
 
 
+def sampled_box_scores(sample: GroundingDataSample) -> Optional[np.ndarray]:
+    """The model's box scores of the sampled frames, float64 ``(T,)``, or
+    None when it gives none (or no boxes)."""
+    if sample.get('pred_boxes') is None or sample.get('pred_box_scores') is None:
+        return None
+    return sample.pred_box_scores.detach().cpu().numpy().astype(np.float64).reshape(-1)
+
+
+def densify_scores(sampled_inds: np.ndarray, scores: np.ndarray,
+                   span_frames: Tuple[int, int], frame_inds: np.ndarray) -> np.ndarray:
+    """The box scores at arbitrary original frames, interpolated as
+    :func:`densify_tube` interpolates the boxes (a sampled frame keeps its own
+    score; frames outside the span get 0, they show no box).
+
+    Returns:
+        float64 ``(N,)``.
+    """
+    sampled_inds = np.asarray(sampled_inds, dtype=np.int64).reshape(-1)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    frame_inds = np.asarray(frame_inds, dtype=np.int64).reshape(-1)
+    out = np.zeros(len(frame_inds), dtype=np.float64)
+    keep = frames_in_span(sampled_inds, span_frames)
+    inds, first = np.unique(sampled_inds[keep], return_index=True)
+    mask = frames_in_span(frame_inds, span_frames)
+    if len(inds) and mask.any():
+        out[mask] = np.interp(frame_inds[mask], inds, scores[keep][first])
+    return out
+
+
 def tube_sample_for_frames(sample: GroundingDataSample, frame_inds: np.ndarray,
                            boxes: Optional[np.ndarray], mask: np.ndarray,
-                           caption: str) -> GroundingDataSample:
+                           caption: str,
+                           scores: Optional[np.ndarray] = None) -> GroundingDataSample:
     """A data sample carrying the prediction on given original frames.
 
     Args:
@@ -80,6 +113,8 @@ def tube_sample_for_frames(sample: GroundingDataSample, frame_inds: np.ndarray,
         boxes: ``(N, 4)`` pixel boxes on those frames, or None (TVG).
         mask: ``(N,)`` frames that show a box.
         caption: the text drawn above each frame.
+        scores: ``(N,)`` the boxes' scores on those frames (the footer shows
+            them after ``Pred``), or None: no score is drawn.
 
     Returns:
         A new sample with only prediction fields (no ground truth).
@@ -94,7 +129,11 @@ def tube_sample_for_frames(sample: GroundingDataSample, frame_inds: np.ndarray,
     if boxes is not None:
         drawn.pred_boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32))
         drawn.pred_box_mask = torch.as_tensor(np.asarray(mask, dtype=bool))
-        drawn.pred_box_scores = torch.ones(len(frame_inds))
+        if scores is not None:
+            scores = np.asarray(scores, dtype=np.float32).reshape(-1)
+            if len(scores) != len(frame_inds):
+                raise ValueError(f'{len(scores)} box scores for {len(frame_inds)} frames')
+            drawn.pred_box_scores = torch.as_tensor(scores)
     return drawn
 
 
@@ -166,7 +205,8 @@ def render_tube_video(reader, sample: GroundingDataSample, visualizer: Grounding
         boxes: ``(T, 4)`` pixel boxes of the sampled frames as reported (e.g.
             clipped to the frame); None for no boxes (TVG).
         all_frames: every original frame at the video's fps, the tube
-            interpolated by :func:`densify_tube`; False: only the sampled
+            interpolated by :func:`densify_tube` (its scores by
+            :func:`densify_scores`); False: only the sampled
             frames (their own boxes, in-span frames boxed), at the
             visualizer's real-time rate.
         fps: frame rate of the written video; None as described above.
@@ -180,6 +220,7 @@ def render_tube_video(reader, sample: GroundingDataSample, visualizer: Grounding
     span = tuple(int(v) for v in sample.pred_span_frames.tolist())
     caption = span_caption(meta['sentence'], sample.pred_span_seconds.tolist(),
                            bool(sample.get('pred_parse_ok', True)))
+    scores = sampled_box_scores(sample)
     if all_frames:
         targets = np.arange(int(meta['num_frames']), dtype=np.int64)
         fps = fps or float(meta['fps'])
@@ -191,14 +232,20 @@ def render_tube_video(reader, sample: GroundingDataSample, visualizer: Grounding
             inds = targets[start:start + chunk_size]
             frames = reader.get_batch(inds.tolist())
             frames = frames.asnumpy() if hasattr(frames, 'asnumpy') else np.asarray(frames)
+            chunk_scores = None
             if boxes is None:
                 chunk_boxes, mask = None, frames_in_span(inds, span)
             elif all_frames:
                 chunk_boxes, mask = densify_tube(sampled, boxes, span, inds)
+                if scores is not None:
+                    chunk_scores = densify_scores(sampled, scores, span, inds)
             else:
                 chunk_boxes = np.asarray(boxes)[start:start + chunk_size]
                 mask = frames_in_span(inds, span)
-            drawn = tube_sample_for_frames(sample, inds, chunk_boxes, mask, caption)
+                if scores is not None:
+                    chunk_scores = scores[start:start + chunk_size]
+            drawn = tube_sample_for_frames(sample, inds, chunk_boxes, mask, caption,
+                                           chunk_scores)
             writer.write(visualizer.draw_frames(frames, drawn, draw_gt=False, draw_pred=True,
                                                 show_text=True, show_sentence=True))
         return writer.num_written
