@@ -183,9 +183,10 @@ class BaseGroundingDataset(BaseDataset):
         """Parse every raw entry; bad ones raise or are skipped and counted.
 
         Raises:
-            GroundingDataError: when every entry was skipped (with the counts
-                per field and an example of each), or on the first bad entry
-                with ``on_bad_sample='error'``.
+            GroundingDataError: when the file holds no entry, when every
+                entry was skipped (with the counts per field and an example
+                of each), or on the first bad entry with
+                ``on_bad_sample='error'``.
         """
         if self.ann_file and not osp.isfile(self.ann_file):
             raise FileNotFoundError(
@@ -223,6 +224,12 @@ class BaseGroundingDataset(BaseDataset):
                 f'decodes (short_video=\'clip\', {self.bad_videos_file})')
         if self.skipped:
             logger.warning(self.skip_summary(len(raw_entries)))
+        if not raw_entries:
+            raise GroundingDataError(
+                'the annotation file holds no samples (an empty conversion? '
+                'check the converter\'s report and its input folders, see '
+                'docs/en/dataset_prepare.md)', ann_file=self.ann_file,
+                field='<all samples>')
         if raw_entries and not data_list and self.skipped:
             raise GroundingDataError(
                 f'every sample was skipped as bad input: '

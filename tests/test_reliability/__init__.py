@@ -31,4 +31,11 @@ Issue 32's cases:
 - a llava_qwen tower given so400m's 16 heads whatever its shape:
   test_llava_base_checkpoints.py.
 - mm_projector_type not read (mlp3x_gelu over mlp2x tensors): test_llava_base_checkpoints.py.
+- image bombs (no pixel budget; also video frame size and duration):
+  test_input_budgets.py.
+- the demo labels every in-span frame "Pred 1.00": test_demo_scores.py.
+- the VidSTG converter writes an empty file for a missing VidOR folder, and an
+  empty annotation file fails with a bare ValueError: test_converter_reports.py.
+- the Charades-STA converter reports unprobed videos as dropped lines:
+  test_converter_reports.py.
 """

@@ -4,7 +4,9 @@ Reads VidSTG's ``{train,val,test}_annotations.json`` and VidOR's per-video
 annotation folder (``training/`` for VidSTG train and val, ``validation/``
 for test) and writes what ``VidSTGDataset`` reads
 (``{"videos": [...], "trajectories": {...}}``), with counts of what was kept
-and dropped per reason. Example::
+and dropped per reason. VidSTG's boxes come only from VidOR's annotation
+release (the VidOR dataset's own download); a missing or empty VidOR folder
+is an error. Example::
 
     python tools/dataset_converters/vidstg.py \
         data/vidstg/vidstg_raw/test_annotations.json \

@@ -56,7 +56,12 @@ def convert_charades_sta(split_files: Sequence[str], csv_files: Sequence[str],
 
     Lines are counted (kept, or dropped when malformed or their video has no
     csv length); lines ending past the csv length are counted as a note
-    (the dataset clips them, ``clip_end_to='length'``).
+    (the dataset clips them, ``clip_end_to='length'``). Videos missing or
+    unreadable under ``video_dir`` are a note too: they stay in the meta
+    (length only) and their lines stay kept.
+
+    Raises:
+        FileNotFoundError: when ``video_dir`` is given but is not a folder.
     """
     report = ConversionReport('Charades-STA ' + ', '.join(
         osp.basename(f) for f in split_files))
@@ -93,13 +98,24 @@ def convert_charades_sta(split_files: Sequence[str], csv_files: Sequence[str],
                 videos.append(vid)
     meta = {vid: dict(length=lengths[vid]) for vid in videos}
     if video_dir is not None:
+        if not osp.isdir(video_dir):
+            raise FileNotFoundError(
+                f'video_dir {video_dir} is not a folder (the Charades videos, '
+                f'<VID>{video_ext}; leave it out to probe them at load time)')
+        # A video that does not probe stays in the meta with its csv length
+        # and its lines stay kept: a note, not a drop.
+        unprobed = ConversionReport('probe')
         probed = probe_videos(
-            {v: osp.join(video_dir, v + video_ext) for v in videos}, report,
+            {v: osp.join(video_dir, v + video_ext) for v in videos}, unprobed,
             show_progress)
         for vid in videos:
             if vid in probed:
                 meta[vid].update(probed[vid])
         report.note('videos probed', len(probed))
+        for reason, count in unprobed.dropped.items():
+            report.note(f'videos not probed, {reason} (kept in the meta without '
+                        'frame counts; the dataset probes them at load time; e.g. '
+                        f'{unprobed.examples[reason]})', count)
     report.note('videos in the meta file', len(meta))
     write_json(meta, out_file)
     return report

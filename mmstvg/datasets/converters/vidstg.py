@@ -14,7 +14,9 @@ Inputs, as published:
   (``tid``, ``category``) and ``trajectories``: per frame a list of
   ``{"tid", "bbox": {"xmin", "ymin", "xmax", "ymax"}, ...}``). VidSTG's train
   and val videos are VidOR training videos, its test videos VidOR
-  validation ones.
+  validation ones. VidSTG publishes no boxes of its own: they come from
+  VidOR's annotation release (the VidOR dataset's own download, next to its
+  videos); a missing or empty folder is an error, not an empty output.
 
 Output: what :class:`mmstvg.datasets.VidSTGDataset` reads (the layout of
 TubeDETR's ``preproc_vidstg.py``): ``{"videos": [one entry per sentence],
@@ -40,9 +42,23 @@ def load_vidor_trajectories(vidor_dir: str, report: ConversionReport,
         ``{video_id: {"video_path", "frame_count", "fps", "width", "height",
         "tracks": {str(tid): {str(frame): {"bbox": [x, y, w, h]}}}}}`` for
         the videos in ``wanted`` (all when None).
+
+    Raises:
+        FileNotFoundError: when ``vidor_dir`` is not a folder or holds no
+            ``.json`` file (nothing would be converted).
     """
+    if not osp.isdir(vidor_dir):
+        raise FileNotFoundError(
+            f'VidOR annotation folder {vidor_dir} does not exist: VidSTG\'s '
+            'boxes are in VidOR\'s own annotation release (folders training/ '
+            'and validation/, see docs/en/dataset_prepare.md)')
     videos = {}
     files = iter_json_files(vidor_dir)
+    if not files:
+        raise FileNotFoundError(
+            f'VidOR annotation folder {vidor_dir} holds no .json file: give '
+            'the training/ or validation/ folder of VidOR\'s annotation '
+            'release (see docs/en/dataset_prepare.md)')
     if wanted is not None:
         files = [f for f in files
                  if osp.splitext(osp.basename(f))[0] in wanted]
