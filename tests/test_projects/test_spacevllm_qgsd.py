@@ -391,3 +391,19 @@ def test_reference_points_skip_llavas_row_newlines():
     assert decoder(*_states(batch=2, frames=2, tokens=6)).shape == (2, 2, 4)
     with pytest.raises(ValueError, match='row_newline=True'):
         decoder(*_states(batch=2, frames=2, tokens=4))
+
+
+@pytest.mark.parametrize('tokens, grid, newline', [(16, (4, 4), False), (20, (4, 4), True)])
+def test_auto_grid_reads_the_layout_from_the_token_count(tokens, grid, newline):
+    """frame_token_grid='auto' gives the fixed grid's boxes, for square grids with
+    and without LLaVA's row newlines, and names a token count that fits neither."""
+    fixed = _reference_decoder('learnable', frame_token_grid=grid, row_newline=newline)
+    auto = _reference_decoder('learnable', frame_token_grid='auto')
+    assert {n for n, _ in auto.named_parameters()} == {n for n, _ in fixed.named_parameters()}
+    auto.load_state_dict(fixed.state_dict())
+    states = _states(batch=2, frames=2, tokens=tokens)
+    torch.testing.assert_close(auto(*states), fixed(*states))
+    with pytest.raises(ValueError, match='18 visual tokens'):
+        auto(*_states(batch=2, frames=1, tokens=18))
+    with pytest.raises(ValueError, match='row_newline'):
+        ReferencePointSpaceDecoder(hidden_dim=DIM, frame_token_grid='auto', row_newline=True)

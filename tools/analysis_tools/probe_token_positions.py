@@ -120,6 +120,8 @@ def llm_grid(model: torch.nn.Module, frame_hw: Sequence[int],
         grid = pooled_grid(grid, int(pooler.stride), pooler.mode)
     if grid is None:
         grid = getattr(model.space_decoder, 'frame_token_grid', None)
+        if isinstance(grid, str):  # 'auto': read from P, as below
+            grid = None
     if grid is None:
         for side in range(1, math.isqrt(num_tokens) + 1):
             if num_tokens in (side * side, side * (side + 1), side * side + 1):

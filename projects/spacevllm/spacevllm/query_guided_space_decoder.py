@@ -41,6 +41,27 @@ def _safe_key_mask(key_mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     return safe_mask, has_key
 
 
+def square_token_layout(num_tokens: int, owner: str = 'space decoder') -> Tuple[int, int, bool]:
+    """``(rows, cols, row_newline)`` of a frame's ``num_tokens`` visual tokens.
+
+    A square grid of ``n * n`` tokens, or ``n * (n + 1)`` with LLaVA's newline
+    token after each row (``mm_newline_position='grid'``); the two never
+    coincide (``n * (n + 1)`` lies strictly between two squares).
+
+    Raises:
+        ValueError: ``num_tokens`` is neither.
+    """
+    side = math.isqrt(num_tokens)
+    if side * side == num_tokens:
+        return side, side, False
+    if side * (side + 1) == num_tokens:
+        return side, side, True
+    raise ValueError(
+        f'{owner}: a frame has {num_tokens} visual tokens, neither a square grid '
+        '(n * n) nor one with a newline after each row (n * (n + 1)); give the grid '
+        'explicitly')
+
+
 def parameter_free_cross_attention(query: torch.Tensor,
                                    context: torch.Tensor,
                                    context_mask: Optional[torch.Tensor] = None,
@@ -198,16 +219,7 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
         """
         key = (num_tokens, device)
         if key not in self._position_cache:
-            side = math.isqrt(num_tokens)
-            if side * side == num_tokens:
-                rows, cols, newline = side, side, False
-            elif side * (side + 1) == num_tokens:
-                rows, cols, newline = side, side, True
-            else:
-                raise ValueError(
-                    f'{type(self).__name__}: a frame has {num_tokens} visual tokens, '
-                    'neither a square grid (n * n) nor one with a newline after each row '
-                    '(n * (n + 1)); positional_encoding needs one of the two')
+            rows, cols, newline = square_token_layout(num_tokens, type(self).__name__)
             # The newline column is masked: its cells take no part in the
             # normalisation and get a zero encoding.
             mask = torch.zeros(1, rows, cols + newline, dtype=torch.bool, device=device)

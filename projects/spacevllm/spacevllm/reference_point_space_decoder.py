@@ -5,7 +5,7 @@ toy LLM converges far faster with Conditional / Deformable DETR's reference
 points and with 2-D token positions (the LLM's states carry only 1-D RoPE
 positions). See ``docs/en/model_core.md`` ("The toy's additions").
 """
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 from mmdet.models.layers import MLP
@@ -14,7 +14,7 @@ from torch import nn
 
 from mmstvg.registry import SPACE_DECODERS
 
-from .query_guided_space_decoder import QueryGuidedSpaceDecoder
+from .query_guided_space_decoder import QueryGuidedSpaceDecoder, square_token_layout
 
 __all__ = ['ReferencePointSpaceDecoder']
 
@@ -30,6 +30,9 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
             tokens is soft-maxed into a distribution on the grid; its mean is
             the reference centre and the box MLP predicts the offset from it
             (in logit space) and the box size. None: the paper's box MLP.
+            ``'auto'``: the grid and its newlines read from each frame's
+            token count (:func:`square_token_layout`), so one config serves
+            every frame size (384 px LLaVA-Video frames: 14 x 14 + newlines).
         row_newline: the frame's tokens hold a newline token after each row
             (LLaVA's ``mm_newline_position='grid'``): ``P = rows * (cols + 1)``,
             and the newlines take no part in the distribution.
@@ -41,7 +44,7 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
     """
 
     def __init__(self,
-                 frame_token_grid: Optional[Tuple[int, int]] = None,
+                 frame_token_grid: Union[None, str, Tuple[int, int]] = None,
                  num_frame_tokens: Optional[int] = None,
                  row_newline: bool = False,
                  **kwargs):
@@ -49,7 +52,14 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
         hidden_dim = self.hidden_dim
         mlp_dim = kwargs.get('mlp_dim') or hidden_dim
         self.frame_token_grid = None
-        if frame_token_grid is not None:
+        self._layouts: Dict[Tuple[int, torch.device], Tuple[torch.Tensor, torch.Tensor]] = {}
+        if frame_token_grid == 'auto':
+            if row_newline:
+                raise ValueError("frame_token_grid='auto' reads the newlines from the "
+                                 'token count: leave row_newline unset')
+            self.frame_token_grid = 'auto'
+            self.location_score = MLP(hidden_dim, mlp_dim, 1, 2)
+        elif frame_token_grid is not None:
             rows, cols = frame_token_grid
             self.frame_token_grid = (int(rows), int(cols))
             ys, xs = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')
@@ -100,15 +110,33 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
         Returns:
             ``(N, 2)`` normalised ``(cx, cy)`` in (0, 1).
         """
-        rows, cols = self.frame_token_grid
-        if enhanced.shape[1] != rows * (cols + self.row_newline):
-            raise ValueError(f'{type(self).__name__}: frames have {enhanced.shape[1]} '
-                             f'visual tokens but frame_token_grid={self.frame_token_grid}'
-                             f' and row_newline={self.row_newline}')
-        grid_tokens = enhanced[:, self.grid_token_index]
+        if self.frame_token_grid == 'auto':
+            centres, grid_index = self._auto_layout(enhanced.shape[1], enhanced.device)
+        else:
+            rows, cols = self.frame_token_grid
+            if enhanced.shape[1] != rows * (cols + self.row_newline):
+                raise ValueError(
+                    f'{type(self).__name__}: frames have {enhanced.shape[1]} visual tokens '
+                    f'but frame_token_grid={self.frame_token_grid} and '
+                    f'row_newline={self.row_newline}')
+            centres, grid_index = self.token_centres, self.grid_token_index
+        grid_tokens = enhanced[:, grid_index]
         scores = self.location_score(grid_tokens + guided).squeeze(-1)
         weights = scores.softmax(dim=-1)
-        return weights @ self.token_centres.to(weights.dtype)
+        return weights @ centres.to(weights.dtype)
+
+    def _auto_layout(self, num_tokens: int,
+                     device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Cell centres ``(G, 2)`` and the grid tokens' indices ``(G,)`` for ``P`` tokens."""
+        key = (num_tokens, device)
+        if key not in self._layouts:
+            rows, cols, newline = square_token_layout(num_tokens, type(self).__name__)
+            ys, xs = torch.meshgrid(torch.arange(rows, device=device),
+                                    torch.arange(cols, device=device), indexing='ij')
+            centres = torch.stack([(xs.flatten() + 0.5) / cols,
+                                   (ys.flatten() + 0.5) / rows], dim=-1)
+            self._layouts[key] = (centres, (ys * (cols + newline) + xs).flatten())
+        return self._layouts[key]
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, frame_token_grid={self.frame_token_grid}, '
