@@ -16,7 +16,18 @@ from mmstvg.registry import SPACE_DECODERS
 
 from .query_guided_space_decoder import QueryGuidedSpaceDecoder, square_token_layout
 
-__all__ = ['ReferencePointSpaceDecoder']
+__all__ = ['ReferencePointSpaceDecoder', 'grid_cells']
+
+
+def grid_cells(rows: int, cols: int, row_newline: bool = False,
+               device: Optional[torch.device] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Normalised cell centres ``(rows * cols, 2)`` as ``(x, y)``, row-major, and
+    where each cell's token lies among the frame's tokens (after each row a
+    newline token when ``row_newline``)."""
+    ys, xs = torch.meshgrid(torch.arange(rows, device=device),
+                            torch.arange(cols, device=device), indexing='ij')
+    centres = torch.stack([(xs.flatten() + 0.5) / cols, (ys.flatten() + 0.5) / rows], dim=-1)
+    return centres, (ys * (cols + row_newline) + xs).flatten()
 
 
 @SPACE_DECODERS.register_module()
@@ -62,13 +73,8 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
         elif frame_token_grid is not None:
             rows, cols = frame_token_grid
             self.frame_token_grid = (int(rows), int(cols))
-            ys, xs = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')
-            centres = torch.stack([(xs.flatten() + 0.5) / cols,
-                                   (ys.flatten() + 0.5) / rows], dim=-1)
+            centres, grid_index = grid_cells(int(rows), int(cols), row_newline)
             self.register_buffer('token_centres', centres, persistent=False)
-            # Where the grid's tokens lie among the frame's P tokens.
-            stride = cols + 1 if row_newline else cols
-            grid_index = (ys * stride + xs).flatten()
             self.register_buffer('grid_token_index', grid_index, persistent=False)
             self.location_score = MLP(hidden_dim, mlp_dim, 1, 2)
         self.row_newline = row_newline
@@ -131,11 +137,7 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
         key = (num_tokens, device)
         if key not in self._layouts:
             rows, cols, newline = square_token_layout(num_tokens, type(self).__name__)
-            ys, xs = torch.meshgrid(torch.arange(rows, device=device),
-                                    torch.arange(cols, device=device), indexing='ij')
-            centres = torch.stack([(xs.flatten() + 0.5) / cols,
-                                   (ys.flatten() + 0.5) / rows], dim=-1)
-            self._layouts[key] = (centres, (ys * (cols + newline) + xs).flatten())
+            self._layouts[key] = grid_cells(rows, cols, newline, device)
         return self._layouts[key]
 
     def extra_repr(self) -> str:
