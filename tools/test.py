@@ -1,7 +1,7 @@
 """Evaluate a trained grounding model on the config's test set.
 
 Example:
-    python tools/test.py configs/spacevllm_toy.py work_dirs/spacevllm_toy/iter_4000.pth
+    python tools/test.py configs/spacevllm_toy.py work_dirs/spacevllm_toy/iter_3000.pth
     bash tools/dist_test.sh configs/spacevllm_hcstvg.py CKPT 8
 """
 import argparse

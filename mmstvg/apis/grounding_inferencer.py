@@ -5,7 +5,7 @@ Example::
     from mmstvg.apis import GroundingInferencer
 
     inferencer = GroundingInferencer('configs/spacevllm_toy.py',
-                                     'work_dirs/spacevllm_toy/iter_4000.pth', device='cpu')
+                                     'work_dirs/spacevllm_toy/iter_3000.pth', device='cpu')
     result = inferencer('video.mp4', 'the red circle moves left', out_dir='outputs')
     pred = result['predictions'][0]
     pred['span_seconds'], pred['frames'][0]['box_xyxy']

@@ -144,9 +144,9 @@ def test_two_stages_train_and_export(assets, tmp_path, qwen2_tokenizer_dir):
     assert figures['num_videos'] == 2 and 0 <= figures['num_no_span'] <= 2
     assert 0 <= figures['m_tIoU'] <= 100 and 0 <= figures['caption_sentence_recall'] <= 100
 
-    # The grounding recipe at tiny width (configs/spacevllm_tiny.py) on that base:
-    # trained, tested, and its answers parse.
-    tiny = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'spacevllm_tiny.py'))
+    # The grounding recipe at tiny width (configs/spacevllm_toy.py, make toy's) on
+    # that base: trained, tested, and its answers parse.
+    tiny = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'spacevllm_toy.py'))
     assert tiny.model.llava_onevision_path == tiny.llava_onevision_path
     tiny.model.llava_onevision_path = out
     tiny.model.query_interleaver.max_frames = TINY['num_frames']
@@ -169,7 +169,8 @@ def test_two_stages_train_and_export(assets, tmp_path, qwen2_tokenizer_dir):
     runner = build_runner(tiny)
     grounder = runner.model
     assert type(grounder).__name__ == 'VideoGroundingLLM'
-    assert type(grounder.space_decoder).__name__ == 'QueryGuidedSpaceDecoder'
+    assert type(grounder.space_decoder).__name__ == 'ReferencePointSpaceDecoder'
+    assert grounder.space_decoder.frame_token_grid == 'auto'  # grid read from P
     for name, tensor in loaded.state_dict().items():  # the base, as exported
         if not name.startswith('query_interleaver.'):
             assert torch.equal(grounder.state_dict()[name], tensor), name

@@ -42,31 +42,41 @@ CONFIGS = sorted(
 QWEN_VL_CONFIGS = [name for name in CONFIGS if 'qwen2_5_vl' in name or 'qwen3_vl' in name]
 LLAVA_CONFIGS = [name for name in CONFIGS if name not in QWEN_VL_CONFIGS]
 
+# The recipe's decoder: the QGSD with reference points on the token grid (ours);
+# the paper's alone in the *_paper_decoder_* configs.
 SPACEVLLM = dict(grounder='VideoGroundingLLM', interleaver='InterleavedQueries',
-                 decoder='QueryGuidedSpaceDecoder', attention='learnable')
+                 decoder='ReferencePointSpaceDecoder', attention='learnable')
+PAPER_DECODER = dict(SPACEVLLM, decoder='QueryGuidedSpaceDecoder')
 APPENDED = dict(SPACEVLLM, interleaver='AppendedQueries')
 MLP_HEAD = dict(SPACEVLLM, decoder='MLPBoxHead', attention=None)
 PARAM_FREE = dict(SPACEVLLM, attention='parameter_free')
 TEXT_BOXES = dict(grounder='TextBoxGroundingLLM', interleaver='NoQueries', decoder=None,
                   attention=None)
-# The toy composes our additions (SpanAwareGroundingLLM, ReferencePointSpaceDecoder).
-TOY = dict(grounder='SpanAwareGroundingLLM', decoder='ReferencePointSpaceDecoder')
+# The model from scratch composes the scratch additions (SpanAwareGroundingLLM).
+SCRATCH = dict(grounder='SpanAwareGroundingLLM', decoder='ReferencePointSpaceDecoder')
 HCSTVG = dict(dataset='HCSTVGDataset', metric='STVGMetric')
 
 #: config -> the part types it must build (and its train dataset / metric).
 EXPECTED = {
-    'spacevllm_toy.py': dict(SPACEVLLM, **TOY, **HCSTVG),
+    'spacevllm_toy.py': dict(SPACEVLLM, **HCSTVG),
+    'spacevllm_paper_decoder_toy.py': dict(PAPER_DECODER, **HCSTVG),
     'spacevllm_hcstvg.py': dict(SPACEVLLM, **HCSTVG),
+    'spacevllm_paper_decoder_hcstvg.py': dict(PAPER_DECODER, **HCSTVG),
+    'scratch/spacevllm_scratch.py': dict(SPACEVLLM, **SCRATCH, **HCSTVG),
+    'scratch/appended_queries_scratch.py': dict(APPENDED, **SCRATCH, **HCSTVG),
+    'scratch/mlp_box_head_scratch.py': dict(MLP_HEAD, **HCSTVG,
+                                            grounder='SpanAwareGroundingLLM'),
+    'scratch/qgsd_parameter_free_scratch.py': dict(PARAM_FREE, **SCRATCH, **HCSTVG),
+    'scratch/text_boxes_scratch.py': dict(TEXT_BOXES, **HCSTVG),
     'spacevllm_hcstvg_v2.py': dict(SPACEVLLM, dataset='HCSTVGv2Dataset',
                                    metric='STVGMetric'),
     'spacevllm_vidstg.py': dict(SPACEVLLM, dataset='VidSTGDataset', metric='STVGMetric'),
     'spacevllm_unistg.py': dict(SPACEVLLM, dataset='UniSTGDataset', metric='STVGMetric'),
-    'baselines/appended_queries_toy.py': dict(APPENDED, **TOY, **HCSTVG),
+    'baselines/appended_queries_toy.py': dict(APPENDED, **HCSTVG),
     'baselines/appended_queries_hcstvg.py': dict(APPENDED, **HCSTVG),
-    'baselines/mlp_box_head_toy.py': dict(MLP_HEAD, **HCSTVG,
-                                          grounder='SpanAwareGroundingLLM'),
+    'baselines/mlp_box_head_toy.py': dict(MLP_HEAD, **HCSTVG),
     'baselines/mlp_box_head_hcstvg.py': dict(MLP_HEAD, **HCSTVG),
-    'baselines/qgsd_parameter_free_toy.py': dict(PARAM_FREE, **TOY, **HCSTVG),
+    'baselines/qgsd_parameter_free_toy.py': dict(PARAM_FREE, **HCSTVG),
     'baselines/qgsd_parameter_free_hcstvg.py': dict(PARAM_FREE, **HCSTVG),
     'baselines/text_boxes_toy.py': dict(TEXT_BOXES, **HCSTVG),
     'baselines/text_boxes_hcstvg.py': dict(TEXT_BOXES, **HCSTVG),
@@ -154,11 +164,11 @@ def test_build_config(name, tiny_dirs):
         assert {type(m).__name__ for m in metrics} == {expected['metric']}
 
 
-# (configs/spacevllm_tiny.py is the recipe at reduced width on the small base made
-# here: its keys are pinned in test_tiny_recipe.py, its build and training run in
-# test_base_pretrain_configs.py.)
+# (The *_toy.py configs are the recipe at reduced width on the small base made
+# here: the toy's keys are pinned in test_toy_recipe.py, its build and training
+# run in test_base_pretrain_configs.py; configs/scratch/ starts from random parts.)
 FULL_SIZE = [name for name in LLAVA_CONFIGS
-             if 'toy' not in osp.basename(name) and name != 'spacevllm_tiny.py']
+             if 'toy' not in osp.basename(name) and not name.startswith('scratch/')]
 FULL_SIZE_LR['feature_pooler.'] = 1e-4  # image_newline: the base lr, as the projector
 
 

@@ -57,11 +57,17 @@ def test_full_size_configs_resize_frames_as_llava_video_by_default(path):
         assert step == dict(LLAVA_VIDEO_RESIZE), step
 
 
-def test_toy_keeps_its_letterbox():
+def test_scratch_model_keeps_its_letterbox():
     from mmengine.config import Config
-    steps = _resizes_and_pads(Config.fromfile('configs/spacevllm_toy.py'))
+    steps = _resizes_and_pads(Config.fromfile('configs/scratch/spacevllm_scratch.py'))
     assert {s['type'] for s in steps} == {'GroundingResize', 'GroundingPad'}
     assert all(s.get('keep_ratio', True) for s in steps if s['type'] == 'GroundingResize')
+
+
+def test_toy_resizes_as_llava_video_at_its_base_size():
+    from mmengine.config import Config
+    steps = _resizes_and_pads(Config.fromfile('configs/spacevllm_toy.py'))
+    assert steps and all(step == dict(LLAVA_VIDEO_RESIZE, scale=(64, 64)) for step in steps)
 
 
 def _pipeline(resize):

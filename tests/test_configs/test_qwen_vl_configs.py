@@ -75,7 +75,7 @@ def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monk
     model = runner.model
     assert (type(model).__name__, type(model.query_interleaver).__name__,
             type(model.space_decoder).__name__) == (
-                'VideoGroundingLLM', 'InterleavedQueries', 'QueryGuidedSpaceDecoder')
+                'VideoGroundingLLM', 'InterleavedQueries', 'ReferencePointSpaceDecoder')
     assert type(model.vision_encoder).__name__ == 'QwenVLVisionEncoder'
     assert type(model.llm).__name__ == llm_type
     assert model.llm.hf_model.model.visual is None  # the tower lives in the vision part

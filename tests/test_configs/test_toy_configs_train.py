@@ -27,12 +27,12 @@ NUM_TRAIN, NUM_VAL, NUM_TEST = 6, 4, 3
 
 #: toy config -> (interleaver, space decoder) it trains.
 TOY_CONFIGS = {
-    'spacevllm_toy.py': ('InterleavedQueries', 'ReferencePointSpaceDecoder'),
-    'baselines/appended_queries_toy.py': ('AppendedQueries', 'ReferencePointSpaceDecoder'),
-    'baselines/mlp_box_head_toy.py': ('InterleavedQueries', 'MLPBoxHead'),
-    'baselines/qgsd_parameter_free_toy.py': ('InterleavedQueries',
+    'scratch/spacevllm_scratch.py': ('InterleavedQueries', 'ReferencePointSpaceDecoder'),
+    'scratch/appended_queries_scratch.py': ('AppendedQueries', 'ReferencePointSpaceDecoder'),
+    'scratch/mlp_box_head_scratch.py': ('InterleavedQueries', 'MLPBoxHead'),
+    'scratch/qgsd_parameter_free_scratch.py': ('InterleavedQueries',
                                              'ReferencePointSpaceDecoder'),
-    'baselines/text_boxes_toy.py': ('NoQueries', None),
+    'scratch/text_boxes_scratch.py': ('NoQueries', None),
 }
 STVG_KEYS = ('stvg/m_tIoU', 'stvg/m_vIoU', 'stvg/vIoU@0.3', 'stvg/vIoU@0.5',
              'stvg/num_samples')
@@ -181,7 +181,7 @@ def test_custom_head_through_custom_imports_trains(user_head_module, toy_assets,
     assert SPACE_DECODERS.get(class_name) is None
     config = tmp_path / 'my_head_toy.py'
     config.write_text(
-        f"_base_ = [{osp.join(CONFIG_ROOT, 'spacevllm_toy.py')!r}]\n"
+        f"_base_ = [{osp.join(CONFIG_ROOT, 'scratch', 'spacevllm_scratch.py')!r}]\n"
         "custom_imports = dict(imports=['projects.spacevllm.spacevllm', "
         f"{module_name!r}], allow_failed_imports=False)\n"
         f"model = dict(space_decoder=dict(_delete_=True, type={class_name!r}))\n")

@@ -25,7 +25,7 @@ MAX_ITERS = 6
 
 
 def write_config(toy_assets, tmp_path) -> str:
-    cfg = make_tiny(Config.fromfile(osp.join(CONFIG_ROOT, 'spacevllm_toy.py')),
+    cfg = make_tiny(Config.fromfile(osp.join(CONFIG_ROOT, 'scratch', 'spacevllm_scratch.py')),
                     toy_assets, str(tmp_path / 'unused'), max_iters=MAX_ITERS)
     cfg.train_dataloader.update(num_workers=1, persistent_workers=True)
     cfg.test_dataloader.update(num_workers=0)

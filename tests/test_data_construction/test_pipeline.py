@@ -234,7 +234,7 @@ def test_constructed_annotations_train_the_toy_config(uninterrupted, synthetic_s
                                  max_positions=1024)
     assets = dict(data_root=synthetic_set['root'] + '/', toy_dir=toy_dir,
                   vocab_size=info['vocab_size'])
-    cfg = make_tiny(Config.fromfile(osp.join(REPO_ROOT, 'configs', 'spacevllm_toy.py')),
+    cfg = make_tiny(Config.fromfile(osp.join(REPO_ROOT, 'configs', 'scratch', 'spacevllm_scratch.py')),
                     assets, str(tmp_path / 'work'), max_iters=2)
     dataset = cfg.train_dataloader.dataset
     dataset.ann_file = uninterrupted['pipeline'].ann_file

@@ -58,8 +58,9 @@ def test_parse_reads_ranges_and_numbers_by_metric_name(tool):
 def test_agreeing_figures_pass(tool, tmp_path, capsys):
     assert tool.main(_files(tmp_path, _final())) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    # 6 figures + the learning check on m_tIoU and m_vIoU
-    assert last == dict(ok=True, checked=8, problems=[], tolerance=0.1, min_gain=10.0)
+    # 6 figures + the learning check on m_tIoU, m_vIoU and gt_vIoU
+    assert last == dict(ok=True, checked=9, problems=[], tolerance=0.1,
+                        min_gain={'m_tIoU': 2.0, 'm_vIoU': 10.0, 'gt_vIoU': 10.0})
 
 
 def test_a_range_is_widened_by_its_own_spread(tool, tmp_path, capsys):
@@ -90,7 +91,17 @@ def test_a_model_that_did_not_learn_fails_whatever_the_table_says(tool, tmp_path
     assert tool.main(args) == 1
     assert 'model m_vIoU: 20.00 is not 10.0 points above the trivial answer (10.78)' \
         in capsys.readouterr().out
-    assert tool.main(args + ['--min-gain', '9']) == 0
+    assert tool.main(args + ['--min-gain', 'm_vIoU=9']) == 0
+    # when is held to 2 points: a model at the trivial answer's m_tIoU fails
+    final = _final(trivial_tiou=80.0)
+    (tmp_path / 'final_metrics.json').write_text(json.dumps(final))
+    readme = README.replace('| 47.1 |', '| 80.0 |')
+    (tmp_path / 'README.md').write_text(readme)
+    assert tool.main(args) == 1
+    assert 'model m_tIoU: 81.46 is not 2.0 points above the trivial answer (80.00)' \
+        in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        tool.main(args + ['--min-gain', 'm_vIoU'])
 
 
 def test_missing_metric_and_missing_table_are_named(tool, tmp_path, capsys):

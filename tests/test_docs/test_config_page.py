@@ -64,7 +64,7 @@ def test_first_config_keeps_the_schedule_shape(config_dir):
     assert cfg.default_hooks.checkpoint.interval == 500
     assert cfg.default_hooks.checkpoint.save_best == 'stvg/m_vIoU'  # merged, not replaced
     base = Config.fromfile(osp.join(REPO, 'configs', 'spacevllm_toy.py'))
-    assert base.param_scheduler[1]['end'] == 4000  # what the page warns about
+    assert base.param_scheduler[1]['end'] == 3000  # what the page warns about
 
 
 def test_custom_imports_register_the_page_head(config_dir):
@@ -97,9 +97,21 @@ def group_lrs(optim_cfg):
 
 
 def test_per_part_rates_on_the_toy(config_dir):
+    # The page's figures for the toy itself: the recipe's custom_keys at lr 1e-3.
+    toy = Config.fromfile(osp.join(REPO, 'configs', 'spacevllm_toy.py'))
+    lrs = group_lrs(toy.optim_wrapper)
+    assert lrs['llm'] == pytest.approx(2e-4)
+    assert lrs['vision_encoder'] == pytest.approx(2e-5)
+    for part in ('projector', 'query_interleaver', 'space_decoder'):
+        assert lrs[part] == pytest.approx(1e-3)
+    # The page's example: only the LLM's key changes, the others merge in.
     cfg = Config.fromfile(str(config_dir / 'my_toy_slow_llm.py'))
+    assert set(cfg.optim_wrapper.paramwise_cfg.custom_keys) == {
+        'vision_encoder.', 'llm.', 'projector.', 'query_interleaver.', 'space_decoder.'}
     lrs = group_lrs(cfg.optim_wrapper)
-    assert lrs['llm'] == lrs['vision_encoder'] == pytest.approx(1e-4)
+    assert lrs['llm'] == pytest.approx(1e-4)
+    assert lrs['vision_encoder'] == pytest.approx(2e-5)
+    # frame_score_head (no key): the optimizer's lr, as the page says of unmatched names.
     for part in ('projector', 'query_interleaver', 'space_decoder', 'frame_score_head'):
         assert lrs[part] == pytest.approx(1e-3)
 

@@ -76,7 +76,7 @@ def test_bad_lines_and_missing_logs_are_named(tool, tmp_path):
 
 
 # A toy run's scalars.json as MMEngine 0.10.7 wrote it (tools/train.py
-# configs/spacevllm_toy.py, max_iters=6, val_interval=3, logger interval 2;
+# configs/scratch/spacevllm_scratch.py, max_iters=6, val_interval=3, logger interval 2;
 # figures rounded): train records carry iter/step, val records step 0.
 TOY_RECORDS = [
     dict(lr=0.001, data_time=0.156, grad_norm=17.1613, loss=11.48, loss_lm=7.2139,

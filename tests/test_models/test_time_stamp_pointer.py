@@ -190,7 +190,7 @@ def test_the_pointer_runs_under_bf16_autocast():
 
 
 def test_the_toy_grounder_trains_one_step_and_predicts_under_bf16_autocast(grounder_cfg):
-    """``tools/train.py configs/spacevllm_toy.py --amp`` crashed at the first
+    """``tools/train.py configs/scratch/spacevllm_scratch.py --amp`` crashed at the first
     iteration in the pointer (``scatter(): Expected self.dtype to be equal to
     src.dtype``); the toy's parts now run a step under CPU bf16 autocast."""
     import projects.spacevllm.spacevllm  # noqa: F401  (registers the toy's QGSD)

@@ -152,13 +152,13 @@ def toy_assets(tmp_path_factory):
 
 
 def tiny_toy_config(assets: dict, path: str, llava_pooling: bool) -> str:
-    """configs/spacevllm_toy.py on the tiny assets, written to ``path``.
+    """configs/scratch/spacevllm_scratch.py on the tiny assets, written to ``path``.
 
     The toy pools 2 x 2 in its tower (a 4 x 4 grid, 16 tokens); with
     ``llava_pooling`` the tower does not pool and LLaVA-Video's pooler does,
     with a newline token after each row (4 x 5 = 20 tokens).
     """
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'spacevllm_toy.py'))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'scratch', 'spacevllm_scratch.py'))
     cfg.model = shrink_model(cfg.model, assets['toy_dir'], assets['toy_dir'] + '/tokenizer',
                              assets['vocab_size'], frame_token_grid=(4, 4))
     if llava_pooling:

@@ -9,9 +9,9 @@ scored on the rest: held-out R² of the token cell's normalised centre
 The token grid and the newline tokens dropped: :func:`llm_grid`.
 
 Example:
-    python tools/analysis_tools/probe_token_positions.py configs/spacevllm_tiny.py \\
-        --checkpoint work_dirs/spacevllm_tiny/iter_3000.pth \\
-        --out work_dirs/spacevllm_tiny/probe_token_positions.json
+    python tools/analysis_tools/probe_token_positions.py configs/spacevllm_toy.py \\
+        --checkpoint work_dirs/spacevllm_toy/iter_3000.pth \\
+        --out work_dirs/spacevllm_toy/probe_token_positions.json
 """
 import argparse
 import json

@@ -1,48 +1,64 @@
 #!/usr/bin/env bash
-# The toy ablation: trains and tests the toy SpaceVLLM and each baseline / each of our toy
-# options switched off, with the same data, seed and schedule, then writes one table:
+# The toy ablation: trains and tests every variant below over several seeds, with
+# the same data and schedule, scores the trivial answer once, then writes one table:
 #   $OUT_DIR/ablation.md and $OUT_DIR/ablation.json   (tools/analysis_tools/ablation_table.py)
 #
-# Usage:   bash tools/analysis_tools/run_ablation.sh [OUT_DIR]      (default work_dirs/ablation)
+# Usage:   bash tools/analysis_tools/run_ablation.sh [OUT_DIR]   (default work_dirs/ablation_toy)
 # Env:     PYTHON        interpreter (default: python)
-#          ITERS         training iterations a variant (default: the config's, 4000);
+#          SEEDS         space-separated training seeds (default: "0 1 2")
+#          ITERS         training iterations a run (default: the config's);
 #                        also sets the val and checkpoint intervals, e.g. ITERS=20 to smoke-test
-#          VAL_SAMPLES   score only the first N val and test videos (default: all 300 each)
+#          VAL_SAMPLES   score only the first N val and test videos (default: all)
 #          ONLY          space-separated variant names to run (default: all)
-#          EXTRA_OPTIONS more --cfg-options for every variant (e.g. "train_dataloader.num_workers=0")
-# Each variant takes ~10 minutes of 2 CPU cores at 4000 iterations (the toy's time).
-# A variant whose training or test fails is listed as failed; the others still run.
+#          EXTRA_OPTIONS more --cfg-options for every run (e.g. "train_dataloader.num_workers=0")
+#
+# Layout: $OUT_DIR/<variant>/seed<k>/{variant.json,final_metrics.json,train.log,test.log}
+# plus the checkpoints. Resumable: a run whose final_metrics.json (and variant.json,
+# written right after it) exists is skipped; any other run folder (cut off, or
+# failed) is removed and the run starts again from scratch.
+# Each run trains on the train split, keeps the checkpoint best on val (best_*.pth,
+# else the last one) and is tested on the test split (the config's test_dataloader)
+# with the same --cfg-options as its training, the seed aside. A run that fails is
+# listed as failed; the others still run. The table is rewritten after every run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PYTHON=${PYTHON:-python}
-OUT_DIR=${1:-work_dirs/ablation}
+OUT_DIR=${1:-work_dirs/ablation_toy}
+SEEDS=${SEEDS:-0 1 2}
 ITERS=${ITERS:-}
 VAL_SAMPLES=${VAL_SAMPLES:-}
 ONLY=${ONLY:-}
 EXTRA_OPTIONS=${EXTRA_OPTIONS:-}
 
 # ======================================================================================
-# THE VARIANTS: "name|config|--cfg-options of this variant" (the first is the reference
-# of the table's delta column). Edit here when configs or option names change.
-# Our toy options (ours, not the paper's; see configs/_base_/models/spacevllm_toy.py) are
-# switched off one at a time on top of configs/spacevllm_toy.py.
+# THE VARIANTS: "name|config|--cfg-options of this variant|compared_with". Each row
+# changes ONE thing against the row named in compared_with (which comes earlier); the
+# table's delta columns are its mean minus that row's. "paper" is the reference: the
+# toy recipe with the paper's QueryGuidedSpaceDecoder. "reference_grid" is the toy
+# (`make toy`'s model: ReferencePointSpaceDecoder, frame_token_grid='auto', ours).
+# A "_bare" baseline is its config with frame_token_grid=None, i.e. the paper's decoder.
+#
+# No row for the time-stamp pointer (TimeStampPointer, an addition of the scratch
+# model, configs/scratch/): it needs each shown time to be one token, which the Qwen2
+# BPE tokenizer of the recipe does not give (SnappedSpanAnswer.check_time_tokens
+# raises), so on the recipe it cannot be switched on.
 # ======================================================================================
 VARIANTS=(
-  "spacevllm|configs/spacevllm_toy.py|"
-  "appended_queries|configs/baselines/appended_queries_toy.py|"
-  "mlp_box_head|configs/baselines/mlp_box_head_toy.py|"
-  "qgsd_parameter_free|configs/baselines/qgsd_parameter_free_toy.py|"
-  "text_boxes|configs/baselines/text_boxes_toy.py|"
-  "no_time_pointer|configs/spacevllm_toy.py|model.time_pointer=None"
-  "no_frame_score_head|configs/spacevllm_toy.py|model.frame_score_head=None"
-  "frame_states_from_llm_queries|configs/spacevllm_toy.py|model.frame_state_source=llm_queries"
-  "exact_answer_times|configs/spacevllm_toy.py|model.answer.type=SpanAnswer model.time_pointer=None"
-  "no_reference_points|configs/spacevllm_toy.py|model.space_decoder.frame_token_grid=None"
+  "paper|configs/spacevllm_paper_decoder_toy.py||"
+  "reference_grid|configs/spacevllm_toy.py||paper"
+  "frame_score_head|configs/spacevllm_toy.py|model.type=SpanAwareGroundingLLM model.frame_score_head.type=QuerySpanScoreHead|reference_grid"
+  "frame_states_from_decoder|configs/spacevllm_toy.py|model.type=SpanAwareGroundingLLM model.frame_score_head.type=QuerySpanScoreHead model.frame_state_source=space_decoder|frame_score_head"
+  "snapped_answers|configs/spacevllm_toy.py|model.answer.type=SnappedSpanAnswer|reference_grid"
+  "appended_queries_bare|configs/baselines/appended_queries_toy.py|model.space_decoder.frame_token_grid=None|paper"
+  "appended_queries|configs/baselines/appended_queries_toy.py||reference_grid"
+  "mlp_box_head|configs/baselines/mlp_box_head_toy.py||paper"
+  "qgsd_parameter_free_bare|configs/baselines/qgsd_parameter_free_toy.py|model.space_decoder.frame_token_grid=None|paper"
+  "qgsd_parameter_free|configs/baselines/qgsd_parameter_free_toy.py||reference_grid"
+  "text_boxes|configs/baselines/text_boxes_toy.py||paper"
 )
 # ======================================================================================
 
-SEED_OPTIONS="randomness.seed=0"
 SCHEDULE_OPTIONS=""
 if [[ -n $ITERS ]]; then
   SCHEDULE_OPTIONS="train_cfg.max_iters=$ITERS train_cfg.val_interval=$ITERS"
@@ -53,59 +69,86 @@ if [[ -n $VAL_SAMPLES ]]; then
   VAL_OPTIONS="val_dataloader.dataset.indices=$VAL_SAMPLES test_dataloader.dataset.indices=$VAL_SAMPLES"
 fi
 
+write_table() {
+  # shellcheck disable=SC2086
+  "$PYTHON" tools/analysis_tools/ablation_table.py "$OUT_DIR" --seeds $SEEDS
+}
+
+# Writes <run_dir>/variant.json; the config's max_iters when ITERS is unset.
+write_variant_json() {
+  "$PYTHON" - "$@" <<'PY'
+import json, sys
+(path, index, name, config, options, compared_with, seed, iters, seconds, checkpoint,
+ status) = sys.argv[1:]
+if not iters:
+    from mmengine.config import Config
+    iters = Config.fromfile(config).train_cfg.get('max_iters')
+with open(path, 'w') as file:
+    json.dump(dict(index=int(index), name=name, config=config, cfg_options=options,
+                   compared_with=compared_with or None, seed=int(seed),
+                   iters=int(iters) if iters else None, seconds=float(seconds),
+                   checkpoint=checkpoint, status=status), file, indent=2)
+PY
+}
+
+read -r -a seeds <<< "$SEEDS"
 mkdir -p "$OUT_DIR"
-echo "[ablation] ${#VARIANTS[@]} variants -> $OUT_DIR (iterations: ${ITERS:-as configured})"
+echo "[ablation] ${#VARIANTS[@]} variants x ${#seeds[@]} seeds (${seeds[*]}) -> $OUT_DIR" \
+     "(iterations: ${ITERS:-as configured})"
 
 index=0
 for entry in "${VARIANTS[@]}"; do
-  IFS='|' read -r name config options <<< "$entry"
+  IFS='|' read -r name config options compared_with <<< "$entry"
   index=$((index + 1))
   if [[ -n $ONLY && " $ONLY " != *" $name "* ]]; then
     continue
   fi
-  work_dir="$OUT_DIR/$name"
-  rm -rf "$work_dir"
-  mkdir -p "$work_dir"
   # shellcheck disable=SC2206
-  train_opts=($SEED_OPTIONS $SCHEDULE_OPTIONS $VAL_OPTIONS $options $EXTRA_OPTIONS)
-  # shellcheck disable=SC2206
-  test_opts=($VAL_OPTIONS $options $EXTRA_OPTIONS)
+  run_opts=($SCHEDULE_OPTIONS $VAL_OPTIONS $options $EXTRA_OPTIONS)
   # argparse refuses a bare --cfg-options: pass it only with options behind it.
   test_cfg_options=()
-  [[ ${#test_opts[@]} -eq 0 ]] || test_cfg_options=(--cfg-options "${test_opts[@]}")
-  echo "[ablation] ($index/${#VARIANTS[@]}) $name: $config ${options:-(as configured)}"
-  start=$(date +%s)
-  status=ok
-  checkpoint=""
-  if ! "$PYTHON" tools/train.py "$config" --work-dir "$work_dir" \
-      --cfg-options "${train_opts[@]}" > "$work_dir/train.log" 2>&1; then
-    status="training failed (see $work_dir/train.log)"
-  else
-    checkpoint=$(ls -t "$work_dir"/best_*.pth 2>/dev/null | head -n 1 || true)
-    [[ -n $checkpoint ]] || checkpoint=$(cat "$work_dir/last_checkpoint")
-    if ! "$PYTHON" tools/test.py "$config" "$checkpoint" --work-dir "$work_dir" \
-        --metrics-out "$work_dir/final_metrics.json" \
-        "${test_cfg_options[@]}" > "$work_dir/test.log" 2>&1; then
-      status="test failed (see $work_dir/test.log)"
+  [[ ${#run_opts[@]} -eq 0 ]] || test_cfg_options=(--cfg-options "${run_opts[@]}")
+  for seed in "${seeds[@]}"; do
+    run_dir="$OUT_DIR/$name/seed$seed"
+    if [[ -f $run_dir/final_metrics.json && -f $run_dir/variant.json ]]; then
+      echo "[ablation] ($index/${#VARIANTS[@]}) $name seed $seed: done, skipped"
+      continue
     fi
-  fi
-  seconds=$(( $(date +%s) - start ))
-  echo "[ablation]   $status, $seconds s"
-  "$PYTHON" - "$work_dir/variant.json" "$index" "$name" "$config" "$options" \
-      "${ITERS:-}" "$seconds" "$checkpoint" "$status" <<'PY'
-import json, sys
-path, index, name, config, options, iters, seconds, checkpoint, status = sys.argv[1:]
-if not iters:  # the config's own schedule
-    from mmengine.config import Config
-    iters = Config.fromfile(config).train_cfg.get('max_iters')
-json.dump(dict(index=int(index), name=name, config=config, cfg_options=options,
-               iters=int(iters) if iters else None, seconds=float(seconds),
-               checkpoint=checkpoint, status=status), open(path, 'w'), indent=2)
-PY
+    rm -rf "$run_dir"
+    mkdir -p "$run_dir"
+    echo "[ablation] ($index/${#VARIANTS[@]}) $name seed $seed: $config ${options:-(as configured)}"
+    start=$(date +%s)
+    status=ok
+    checkpoint=""
+    if ! "$PYTHON" tools/train.py "$config" --work-dir "$run_dir" \
+        --cfg-options "randomness.seed=$seed" "${run_opts[@]}" > "$run_dir/train.log" 2>&1; then
+      status="training failed (see $run_dir/train.log)"
+    else
+      checkpoint=$(ls -t "$run_dir"/best_*.pth 2>/dev/null | head -n 1 || true)
+      [[ -n $checkpoint ]] || checkpoint=$(cat "$run_dir/last_checkpoint" 2>/dev/null || true)
+      if [[ -z $checkpoint ]]; then
+        status="no checkpoint (see $run_dir/train.log)"
+      elif ! "$PYTHON" tools/test.py "$config" "$checkpoint" --work-dir "$run_dir" \
+          --metrics-out "$run_dir/final_metrics.json" \
+          "${test_cfg_options[@]}" > "$run_dir/test.log" 2>&1; then
+        status="test failed (see $run_dir/test.log)"
+        rm -f "$run_dir/final_metrics.json"
+      fi
+    fi
+    seconds=$(( $(date +%s) - start ))
+    echo "[ablation]   $status, $seconds s"
+    write_variant_json "$run_dir/variant.json" "$index" "$name" "$config" "$options" \
+        "$compared_with" "$seed" "$ITERS" "$seconds" "$checkpoint" "$status"
+    write_table > /dev/null || echo "[ablation]   (the table could not be written yet)"
+  done
 done
 
-echo "[ablation] scoring the trivial answer on the same val set"
-# shellcheck disable=SC2086
-"$PYTHON" tools/analysis_tools/trivial_baseline.py configs/spacevllm_toy.py \
-  --out "$OUT_DIR/trivial_metrics.json" ${VAL_OPTIONS:+--cfg-options $VAL_OPTIONS} > /dev/null
-"$PYTHON" tools/analysis_tools/ablation_table.py "$OUT_DIR"
+if [[ -f $OUT_DIR/trivial_metrics.json ]]; then
+  echo "[ablation] the trivial answer: scored already"
+else
+  echo "[ablation] scoring the trivial answer on the test split"
+  # shellcheck disable=SC2086
+  "$PYTHON" tools/analysis_tools/trivial_baseline.py configs/spacevllm_toy.py \
+    --out "$OUT_DIR/trivial_metrics.json" ${VAL_OPTIONS:+--cfg-options $VAL_OPTIONS} > /dev/null
+fi
+write_table

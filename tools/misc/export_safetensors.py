@@ -13,7 +13,7 @@ and the demo.
 
 Example::
 
-    python tools/misc/export_safetensors.py work_dirs/spacevllm_toy/iter_4000.pth \
+    python tools/misc/export_safetensors.py work_dirs/spacevllm_toy/iter_3000.pth \
         work_dirs/spacevllm_toy/spacevllm_toy.safetensors
 """
 import argparse

@@ -1,6 +1,7 @@
 # SpaceVLLM at full size (7B): SigLIP-so400m vision tower -> 2-layer MLP
 # projector -> Qwen2-7B-Instruct, one interleaved query per frame, and the
-# Query-Guided Space Decoder (QGSD) on the LLM's last-layer hidden states.
+# Query-Guided Space Decoder (QGSD) on the LLM's last-layer hidden states,
+# with reference points on the token grid (ours, see space_decoder below).
 #
 # Paper (SpaceVLLM, 2025; its code is not public): a LLaVA-Video-7B-Qwen2
 # style base (SigLIP + MLP + Qwen2, unconfirmed), 64 frames, interleaved
@@ -77,13 +78,24 @@ model = dict(
     # frames apart).
     query_interleaver=dict(type='InterleavedQueries', frame_index_embed=False,
                            max_frames=64),
-    # Paper: dual cross-attention (frame tokens <- sentence, query <- frame
-    # tokens) + MLP -> normalised (cx, cy, w, h). Losses: mmdet L1 (weight 5)
-    # on cxcywh + GIoU (weight 2) on xyxy, DETR's weights. Learnable
-    # attention layers with 8 heads (ours; 'parameter_free' is the other
-    # reading, see configs/baselines/qgsd_parameter_free_hcstvg.py).
+    # The space decoder. Paper: dual cross-attention (frame tokens <- sentence,
+    # query <- frame tokens) + MLP -> normalised (cx, cy, w, h). Losses: mmdet
+    # L1 (weight 5) on cxcywh + GIoU (weight 2) on xyxy, DETR's weights.
+    # Learnable attention layers with 8 heads (ours; 'parameter_free' is the
+    # other reading, see configs/baselines/qgsd_parameter_free_hcstvg.py).
+    # Ours, the default: the same decoder with reference points on the frame's
+    # token grid (ReferencePointSpaceDecoder; the box centre is an offset from
+    # a query-weighted mean of the grid cells, as in Conditional / Deformable
+    # DETR). frame_token_grid='auto' reads the grid and LLaVA's row newlines
+    # from each frame's token count (14 x 14 + newlines at 384 px). On the
+    # small base pretrained here the paper's box MLP does not learn *where*
+    # (gt_vIoU at the centred box's) and this one does: docs/en/base_pretraining.md.
+    # The paper's decoder alone: configs/spacevllm_paper_decoder_hcstvg.py
+    # (or --cfg-options model.space_decoder.frame_token_grid=None, the same
+    # computation).
     space_decoder=dict(
-        type='QueryGuidedSpaceDecoder',
+        type='ReferencePointSpaceDecoder',
+        frame_token_grid='auto',
         attention='learnable',
         num_heads=8,
         num_mlp_layers=3,

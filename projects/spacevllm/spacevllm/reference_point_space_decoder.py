@@ -1,9 +1,9 @@
-"""The toy's QGSD: boxes around reference points on the token grid, token positions.
+"""The QGSD with boxes around reference points on the token grid (ours, the recipe's default).
 
-Ours, not the paper's: a DETR-style head trained from scratch on a random
-toy LLM converges far faster with Conditional / Deformable DETR's reference
-points and with 2-D token positions (the LLM's states carry only 1-D RoPE
-positions). See ``docs/en/model_core.md`` ("The toy's additions").
+Ours, not the paper's: the paper's box MLP reads the guided query alone and,
+on the small base pretrained here, does not learn *where*; Conditional /
+Deformable DETR's reference points on the frame's token grid do. Evidence:
+``docs/en/base_pretraining.md``; design: ``docs/en/model_core.md``.
 """
 from typing import Dict, Optional, Tuple, Union
 
@@ -32,7 +32,7 @@ def grid_cells(rows: int, cols: int, row_newline: bool = False,
 
 @SPACE_DECODERS.register_module()
 class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
-    """The QGSD with reference points on the frame's token grid (ours).
+    """The QGSD with reference points on the frame's token grid (ours; the recipe's default).
 
     Args:
         frame_token_grid: ``(rows, cols)`` of a frame's visual tokens

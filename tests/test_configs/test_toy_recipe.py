@@ -1,14 +1,18 @@
-"""``configs/spacevllm_tiny.py`` is the full-size recipe (``configs/spacevllm_hcstvg.py``)
+"""``configs/spacevllm_toy.py`` (the README's main job) is the full-size recipe (``configs/spacevllm_hcstvg.py``)
 with only sizes, paths, precision and the schedule changed: the two configs differ in
-exactly the keys listed here, so a change to the full-size model reaches the tiny one."""
+exactly the keys listed here, so a change to the full-size model reaches the toy.
+The same holds for the paper's-decoder pair (the ablation's reference row)."""
 import os.path as osp
 from typing import Any, Dict
 
+import pytest
 from mmengine.config import Config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FULL = osp.join(REPO_ROOT, 'configs', 'spacevllm_hcstvg.py')
-TINY = osp.join(REPO_ROOT, 'configs', 'spacevllm_tiny.py')
+TOY = osp.join(REPO_ROOT, 'configs', 'spacevllm_toy.py')
+PAPER_FULL = osp.join(REPO_ROOT, 'configs', 'spacevllm_paper_decoder_hcstvg.py')
+PAPER_TOY = osp.join(REPO_ROOT, 'configs', 'spacevllm_paper_decoder_toy.py')
 
 #: Where the two models differ: the base's path (its config.json gives the
 #: widths, the tower's layer and the pooling), fp32 on CPU, and the frame count.
@@ -60,25 +64,36 @@ def differing_keys(first: Config, second: Config) -> set:
     return {k for k in set(a) | set(b) if a.get(k, missing) != b.get(k, missing)}
 
 
-def test_tiny_recipe_differs_from_full_size_in_exactly_the_listed_keys():
-    full, tiny = Config.fromfile(FULL), Config.fromfile(TINY)
-    differ = differing_keys(full, tiny)
+@pytest.mark.parametrize('full_path,toy_path', [(FULL, TOY), (PAPER_FULL, PAPER_TOY)])
+def test_toy_differs_from_full_size_in_exactly_the_listed_keys(full_path, toy_path):
+    full, toy = Config.fromfile(full_path), Config.fromfile(toy_path)
+    differ = differing_keys(full, toy)
     listed = MODEL_OVERRIDES | DATA_OVERRIDES | SCHEDULE_OVERRIDES
-    assert differ - listed == set(), 'the tiny config changes keys nobody listed'
-    assert listed - differ == set(), 'listed keys the tiny config no longer changes'
+    assert differ - listed == set(), 'the toy config changes keys nobody listed'
+    assert listed - differ == set(), 'listed keys the toy config no longer changes'
     model_keys = {k for k in differ if k.startswith('model.')}
     assert model_keys == {k for k in MODEL_OVERRIDES if k.startswith('model.')}
 
 
-def test_tiny_recipe_builds_the_papers_parts():
-    tiny = Config.fromfile(TINY).model
-    assert tiny.type == 'VideoGroundingLLM'
-    assert tiny.query_interleaver.type == 'InterleavedQueries'
-    assert tiny.space_decoder.type == 'QueryGuidedSpaceDecoder'
-    assert tiny.prompt.template == 'qwen_1_5'
-    assert tiny.vision_encoder['freeze'] is True
-    assert tiny.feature_pooler.type == 'LlavaFeaturePooler'
-    assert 'answer' not in tiny  # the grounder's default: SpanAnswer
+def test_toy_builds_the_papers_parts_with_the_reference_grid():
+    toy = Config.fromfile(TOY).model
+    assert toy.type == 'VideoGroundingLLM'
+    assert toy.query_interleaver.type == 'InterleavedQueries'
+    assert toy.space_decoder.type == 'ReferencePointSpaceDecoder'
+    assert toy.space_decoder.frame_token_grid == 'auto'
+    assert toy.prompt.template == 'qwen_1_5'
+    assert toy.vision_encoder['freeze'] is True
+    assert toy.feature_pooler.type == 'LlavaFeaturePooler'
+    assert 'answer' not in toy  # the grounder's default: SpanAnswer
+    # no scratch-toy options (time pointer, frame score head, snapped answers)
+    assert not {'time_pointer', 'frame_score_head', 'frame_state_source'} & set(toy)
+
+
+def test_paper_decoder_configs_differ_from_the_default_only_in_the_decoder():
+    for default, paper in ((FULL, PAPER_FULL), (TOY, PAPER_TOY)):
+        differ = differing_keys(Config.fromfile(default), Config.fromfile(paper))
+        assert differ == {'model.space_decoder.type', 'model.space_decoder.frame_token_grid'}
+        assert Config.fromfile(paper).model.space_decoder.type == 'QueryGuidedSpaceDecoder'
 
 
 def test_flatten_and_difference_see_nested_changes():

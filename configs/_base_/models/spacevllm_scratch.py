@@ -1,4 +1,4 @@
-# The toy SpaceVLLM: tiny random SigLIP + Qwen2 + the toy word-level tokenizer,
+# SpaceVLLM from scratch (the tests' fast model): tiny random SigLIP + Qwen2 + the toy word-level tokenizer,
 # written by `python tools/misc/create_toy_pretrained.py data/pretrained/toy`
 # and loaded through the same `from_pretrained` code a 7B model goes through.
 toy_pretrained = 'data/pretrained/toy'
