@@ -14,13 +14,13 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
 from mmstvg.engine.checkpoint_conversion import resolve_checkpoint  # noqa: E402
 from mmstvg.engine.run_safety import (apply_checkpoint_options,  # noqa: E402
                                      check_test_outputs_writable)
 from mmstvg.engine.runner_builder import build_runner  # noqa: E402
 from mmstvg.utils import atomic_write  # noqa: E402
+from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
+from mmstvg.utils.repo_paths import load_config  # noqa: E402
 
 
 def parse_args():
@@ -41,7 +41,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=ConfigOptionsAction,
         help='override settings of the config, key=value pairs')
     parser.add_argument(
         '--launcher',
@@ -57,7 +57,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

@@ -3,6 +3,8 @@
 Examples:
     python tools/train.py configs/spacevllm_toy.py
     python tools/train.py configs/spacevllm_toy.py --resume          # latest in work_dir
+    python tools/train.py configs/spacevllm_toy.py --resume --resume-with-changes \
+        --cfg-options optim_wrapper.optimizer.lr=1e-5                # a new lr from here on
     bash tools/dist_train.sh configs/spacevllm_hcstvg.py 8
     python tools/train.py configs/spacevllm_hcstvg.py --strategy deepspeed_zero2
 """
@@ -18,13 +20,16 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
 from mmstvg.engine.run_safety import (apply_checkpoint_options,  # noqa: E402
                                      resolve_resume)
+from mmstvg.engine.resume_check import add_resume_config_check  # noqa: E402
 from mmstvg.engine.runner_builder import build_runner  # noqa: E402
 from mmstvg.engine.schedule_follow import follow_loop_length  # noqa: E402
 from mmstvg.engine.work_dir_lock import WorkDirLock, launcher_rank  # noqa: E402
+from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
+from mmstvg.utils.repo_paths import load_config  # noqa: E402
 
 
 def parse_args():
@@ -40,6 +45,12 @@ def parse_args():
         'newest intact checkpoint in the work dir (a corrupt latest one is '
         'skipped; with none, training starts from scratch and says so)')
     parser.add_argument(
+        '--resume-with-changes', action='store_true',
+        help='let --resume take a config whose optimizer, schedule, batch size, loop '
+        'length or model differ from the checkpoint\'s: each change is logged and '
+        'the new learning rate and schedule take over at the resumed iteration '
+        '(without it such a resume is an error that lists the changes)')
+    parser.add_argument(
         '--unsafe-load', action='store_true',
         help='fully unpickle checkpoints (old files holding other objects); '
         'this can run code stored in them: only for files you trust')
@@ -54,7 +65,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=ConfigOptionsAction,
         help='override settings of the config, key=value pairs, e.g. '
         'train_cfg.max_iters=10 model.llm.model_cfg.num_hidden_layers=2')
     parser.add_argument(
@@ -107,6 +118,9 @@ def merge_checkpoint_args(cfg: Config, args) -> Config:
     """Fold in ``--resume`` (which reads, and may clean, the work dir) and
     ``--unsafe-load``."""
     resolve_resume(cfg, getattr(args, 'resume', None))
+    # A resume keeps the checkpoint's optimizer, schedule, batch size and model
+    # settings, or applies changes on --resume-with-changes (mmstvg/engine/resume_check.py).
+    add_resume_config_check(cfg, getattr(args, 'resume_with_changes', False))
     # A resumed checkpoint must fit the model; `load_from` (fine-tuning from
     # another stage) stays lenient (mmstvg/engine/run_safety.py).
     apply_checkpoint_options(cfg, getattr(args, 'unsafe_load', False),
@@ -116,7 +130,7 @@ def merge_checkpoint_args(cfg: Config, args) -> Config:
 
 def main():
     args = parse_args()
-    cfg = merge_run_args(Config.fromfile(args.config), args)
+    cfg = merge_run_args(load_config(args.config), args)
     # One training per work dir: a second one fails here, before it reads or
     # writes anything there (mmstvg/engine/work_dir_lock.py). Rank 0 holds it.
     with WorkDirLock(cfg.work_dir, enabled=launcher_rank(args.launcher) == 0):

@@ -11,6 +11,7 @@ Example::
     pred['span_seconds'], pred['frames'][0]['box_xyxy']
 """
 import contextlib
+import copy
 import json
 import os
 import os.path as osp
@@ -28,16 +29,19 @@ from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_mod
 from mmstvg.datasets.validation import DEFAULT_MAX_SENTENCE_WORDS
 from mmstvg.engine.checkpoint_conversion import resolve_checkpoint
 from mmstvg.registry import FUNCTIONS, INFERENCERS, MODELS, VISUALIZERS
-from mmstvg.structures import GroundingDataSample, clip_boxes, frames_in_span
+from mmstvg.structures import (GroundingDataSample, clip_boxes, frames_in_span,
+                               seconds_to_frames_at)
 from mmstvg.utils import (atomic_write, check_checkpoint_fits_model, check_writable,
                           register_all_modules, safe_file_stem, unsafe_checkpoint_loading)
+from mmstvg.utils.repo_paths import load_config, reroot_missing_paths
 from mmstvg.visualization import GroundingVisualizer
 from .inference_pipeline import (adapt_test_pipeline, build_inference_data_info,
                                  open_video_source)
 from .tube_rendering import (render_tube_video, sampled_box_scores, span_caption,
                              tube_sample_for_frames)
 
-__all__ = ['GroundingInferencer', 'prediction_to_dict']
+__all__ = ['GroundingInferencer', 'prediction_to_dict',
+           'span_frames_on_presentation_times']
 
 InputType = Union[str, np.ndarray, dict, tuple]
 ConfigType = Union[Config, ConfigDict]
@@ -60,8 +64,10 @@ def prediction_to_dict(sample: GroundingDataSample) -> dict:
         ``answer_text`` and ``frames``: one entry per *distinct* sampled
         original frame, ascending (a video shorter than the sampler's frame
         count repeats frames; the first sample of a frame is reported), each
-        ``{frame_index, time (= frame_index / fps), box_xyxy, score,
-        in_span}``. ``box_xyxy`` is the predicted box in original pixels
+        ``{frame_index, time, box_xyxy, score, in_span}``; ``time`` is when
+        the frame is shown (its presentation time; ``frame_index / fps`` for
+        a constant frame rate), the time the prompt gave the model.
+        ``box_xyxy`` is the predicted box in original pixels
         **clipped to the frame** (``[0, W] x [0, H]``); ``box_xyxy`` and
         ``score`` are None without boxes (TVG). ``in_span`` says whether the
         frame lies in ``span_frames`` (for REC: True).
@@ -69,6 +75,8 @@ def prediction_to_dict(sample: GroundingDataSample) -> dict:
     meta = sample.metainfo
     fps = float(meta['fps'])
     frame_inds = np.asarray(meta['frame_inds'], dtype=np.int64)
+    times = meta.get('frame_times')
+    times = frame_inds / fps if times is None else np.asarray(times, dtype=np.float64)
     unique, first = np.unique(frame_inds, return_index=True)
     span_frames = [int(v) for v in sample.pred_span_frames.tolist()]
     in_span = frames_in_span(unique, span_frames)
@@ -80,7 +88,7 @@ def prediction_to_dict(sample: GroundingDataSample) -> dict:
     frames = []
     for k, index in enumerate(unique.tolist()):
         frames.append(dict(
-            frame_index=int(index), time=index / fps,
+            frame_index=int(index), time=float(times[first[k]]),
             box_xyxy=None if boxes is None else [float(v) for v in boxes[k]],
             score=None if scores is None else float(scores[k]),
             in_span=bool(in_span[k])))
@@ -91,6 +99,29 @@ def prediction_to_dict(sample: GroundingDataSample) -> dict:
         span_seconds=[round(float(v), 6) for v in sample.pred_span_seconds.tolist()],
         span_frames=span_frames, parse_ok=bool(sample.pred_parse_ok),
         answer_text=str(sample.pred_text), frames=frames)
+
+
+def span_frames_on_presentation_times(sample: GroundingDataSample) -> None:
+    """Re-map a variable-frame-rate video's predicted span to its frames.
+
+    The model answers a span in seconds on the prompt's time axis, the
+    frames' presentation times, and maps it to frames with the average fps,
+    which is wrong for a video whose frames are not ``index / fps`` apart.
+    Where the pipeline recorded ``presentation_times`` (only such videos),
+    ``pred_span_frames`` (and ``pred_box_mask``) are set again from
+    ``pred_span_seconds`` on them (:func:`seconds_to_frames_at`).
+    """
+    meta = sample.metainfo
+    boundaries = meta.get('presentation_times')
+    if boundaries is None or meta.get('task') == 'rec' or \
+            sample.get('pred_span_seconds') is None or not sample.get('pred_parse_ok', True):
+        return
+    span = seconds_to_frames_at(sample.pred_span_seconds.tolist(), boundaries)
+    span = (span[0], min(span[1], int(meta['num_frames'])))
+    sample.pred_span_frames = torch.tensor(span, dtype=torch.long)
+    if sample.get('pred_box_mask') is not None:
+        sample.pred_box_mask = torch.from_numpy(
+            frames_in_span(np.asarray(meta['frame_inds']), span))
 
 
 @INFERENCERS.register_module()
@@ -131,6 +162,11 @@ class GroundingInferencer(BaseInferencer):
     A checkpoint that does not fit the model (unexpected keys, missing
     trained keys, other shapes: another config's checkpoint) is an error;
     frozen pretrained parts may be absent (said once).
+
+    From any working directory, the config's repository-relative paths
+    (``data/pretrained/...``) and ``custom_imports`` (``projects.*``)
+    resolve against the repository root where the working directory lacks
+    them, as :func:`~mmstvg.utils.repo_paths.load_config` says.
     """
 
     preprocess_kwargs: set = {'sentences', 'task', 'fps'}
@@ -149,6 +185,11 @@ class GroundingInferencer(BaseInferencer):
         register_all_modules(init_default_scope=True)
         self._unsafe_load = unsafe_load
         self._out_dir: Optional[str] = None
+        if isinstance(model, str):
+            model = load_config(model)
+        elif isinstance(model, (Config, ConfigDict, dict)):
+            model = copy.deepcopy(model)  # the caller's config stays as it is
+            reroot_missing_paths(model)
         super().__init__(model=model, weights=weights, device=device, scope=scope,
                          show_progress=show_progress)
 
@@ -316,8 +357,13 @@ class GroundingInferencer(BaseInferencer):
 
     @torch.no_grad()
     def forward(self, inputs: dict, **kwargs) -> List[GroundingDataSample]:
-        """The model's ``test_step`` (data preprocessor + ``predict``) on a batch."""
-        return self.model.test_step(inputs)
+        """The model's ``test_step`` (data preprocessor + ``predict``) on a
+        batch; a variable-frame-rate video's span in frames is then read on
+        its presentation times (:func:`span_frames_on_presentation_times`)."""
+        samples = self.model.test_step(inputs)
+        for sample in samples:
+            span_frames_on_presentation_times(sample)
+        return samples
 
     # ------------------------------------------------------------ outputs
     @staticmethod

@@ -217,9 +217,18 @@ class InferenceVideoInit(GroundingDecordInit):
 
     Added keys: ``video_reader``, ``total_frames`` (as
     :class:`GroundingDecordInit`), and the data-info facts ``num_frames``
-    (decodable frames), ``fps``, ``duration`` (``num_frames / fps``),
-    ``height`` and ``width`` (of frame 0). ``video_source`` is removed (an
-    array does not belong in the packed metainfo).
+    (decodable frames), ``fps`` (the container's average), ``duration``
+    (``num_frames / fps``; for a variable-frame-rate video the end of its
+    last frame), ``height`` and ``width`` (of frame 0). ``video_source`` is
+    removed (an array does not belong in the packed metainfo).
+
+    Frames are timed by their presentation times
+    (``frame_times='presentation'``, see
+    :mod:`mmstvg.datasets.transforms.frame_times`): a variable-frame-rate
+    video gets ``presentation_times``, so the prompt's time stamps and the
+    reported times are when the frames are shown, not ``index / average
+    fps``; a video whose times cannot be read is refused (field
+    ``'frame_times'``). Frame arrays are timed ``index / fps``.
 
     Args:
         num_threads: decord decoding threads.
@@ -234,7 +243,8 @@ class InferenceVideoInit(GroundingDecordInit):
         super().__init__(num_threads=num_threads, frame_count_tolerance=0,
                          max_image_pixels=max_image_pixels,
                          max_frame_pixels=max_frame_pixels,
-                         max_video_seconds=max_video_seconds)
+                         max_video_seconds=max_video_seconds,
+                         frame_times='presentation')
 
     def _open(self, results: dict):
         name = results.get('sample_id', 'input')
@@ -251,7 +261,8 @@ class InferenceVideoInit(GroundingDecordInit):
                 f'({type(error).__name__})', 'video') from None
 
     def transform(self, results: dict) -> dict:
-        for key in ('num_frames', 'fps', 'duration', 'height', 'width'):
+        for key in ('num_frames', 'fps', 'duration', 'height', 'width',
+                    'presentation_times'):
             results.pop(key, None)
         results = super().transform(results)
         first = results['video_reader'].get_batch([0])

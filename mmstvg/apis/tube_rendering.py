@@ -121,8 +121,10 @@ def tube_sample_for_frames(sample: GroundingDataSample, frame_inds: np.ndarray,
     """
     meta = dict(sample.metainfo)
     frame_inds = np.asarray(frame_inds, dtype=np.int64)
-    meta.update(frame_inds=frame_inds, frame_times=frame_inds / float(meta['fps']),
-                sentence=caption)
+    presentation = meta.get('presentation_times')  # a variable-frame-rate video
+    times = (frame_inds / float(meta['fps']) if presentation is None else
+             np.asarray(presentation, dtype=np.float64)[frame_inds])
+    meta.update(frame_inds=frame_inds, frame_times=times, sentence=caption)
     drawn = GroundingDataSample(metainfo=meta)
     drawn.pred_span_frames = sample.pred_span_frames.clone()
     drawn.pred_span_seconds = sample.pred_span_seconds.clone()

@@ -17,6 +17,12 @@ the part of the video the sample is about (VidSTG's ``used_segment``); the frame
 samplers sample inside it. Every dataset here sets it (``[0, num_frames)`` where
 the whole video is used).
 
+``get_data_info`` adds ``time_axis``: ``'frames'`` where the annotation counts
+frames (a frame's time is ``index / fps``), ``'seconds'`` where it gives
+wall-clock seconds (the pipeline then times the frames of a variable-frame-rate
+video by their presentation times, see
+:mod:`mmstvg.datasets.transforms.frame_times`).
+
 Bad input (a missing video, a missing key, a wrong-typed value, a non-positive
 fps, a caption that is not text or is over the word budget, a box count that
 does not match the span, a span outside the video, an unreadable video met by
@@ -24,8 +30,11 @@ the pipeline or listed by ``tools/misc/check_dataset.py``) raises
 :class:`GroundingDataError` naming the annotation file, the video id and the
 field; with ``on_bad_sample='skip'`` the sample is dropped instead, counted in
 :attr:`BaseGroundingDataset.num_skipped` and logged once as a summary per file.
-A dataset whose every sample was skipped is an error. The checks themselves
-live in :mod:`mmstvg.datasets.validation` (shared with the inferencer).
+A dataset whose every sample was skipped is an error. A missing video is an
+error that also says how many other videos of the split are missing (each
+path checked once with ``os.path.exists``) and names the first few. The checks
+themselves live in :mod:`mmstvg.datasets.validation` (shared with the
+inferencer).
 """
 import os
 import os.path as osp
@@ -55,6 +64,8 @@ CONTRACT_KEYS = ('sample_id', 'video_id', 'video_path', 'task', 'sentence',
 VIDEO_META_KEYS = ('num_frames', 'fps', 'height', 'width')
 
 BAD_SAMPLE_POLICIES = ('error', 'skip')
+#: Missing videos named in the error beside the first one.
+MISSING_EXAMPLES = 5
 SHORT_VIDEO_POLICIES = ('skip', 'clip', 'error')
 
 
@@ -66,6 +77,11 @@ class ListedBadVideo(GroundingDataError):
 class ShortVideoError(RuntimeError):
     """A short-decoding video met with ``short_video='error'`` (raised even
     with ``on_bad_sample='skip'``)."""
+
+
+class _VideoPathSeen(Exception):
+    """Stops parsing an entry once its video path is known (the scan of the
+    split's missing videos, :meth:`BaseGroundingDataset._missing_video_error`)."""
 
 
 class BaseGroundingDataset(BaseDataset):
@@ -117,6 +133,11 @@ class BaseGroundingDataset(BaseDataset):
 
     DEFAULT_NAME = 'grounding'
     TASK = 'stvg'
+    #: ``'frames'``: the annotation counts frames (a frame's time is
+    #: ``index / fps``); ``'seconds'``: it gives wall-clock seconds (frames are
+    #: timed by their presentation times). Passed to the pipeline as the data
+    #: info's ``time_axis``.
+    TIME_AXIS = 'frames'
 
     def __init__(self,
                  ann_file: str = '',
@@ -161,6 +182,9 @@ class BaseGroundingDataset(BaseDataset):
         self.num_truncated = 0
         self.num_clipped_short = 0
         self._bad_videos: Optional[Dict[str, dict]] = None
+        #: ``{video path: samples}`` of the videos found nowhere (at load).
+        self.missing_videos: Dict[str, int] = {}
+        self._scanning_paths = False
         #: Set by :class:`UniSTGDataset`: templates of this dataset's task.
         self.prompt_templates: Optional[List[str]] = None
         self._video_index: Optional[Dict[str, str]] = None
@@ -195,9 +219,10 @@ class BaseGroundingDataset(BaseDataset):
         self.ann_file_hash = file_digest(self.ann_file) if self.ann_file \
             else None
         self._load_bad_videos()
+        self.missing_videos = {}
         data_list = []
         raw_entries = self.load_raw_annotations()
-        for raw in raw_entries:
+        for index, raw in enumerate(raw_entries):
             try:
                 parsed = self.parse_data_info(raw)
                 parsed = parsed if isinstance(parsed, list) else [parsed]
@@ -208,6 +233,10 @@ class BaseGroundingDataset(BaseDataset):
                 self._count_skip(error)
                 continue
             except GroundingDataError as error:
+                if self.on_bad_sample == 'error' and \
+                        getattr(error, 'missing_video', None):
+                    raise self._missing_video_error(
+                        error, raw_entries[index + 1:]) from None
                 self._handle_bad(error)
                 continue
             data_list.extend(parsed)
@@ -244,9 +273,13 @@ class BaseGroundingDataset(BaseDataset):
         examples = '; '.join(f'{field}: e.g. {self.skip_examples[field]}'
                              for field in self.skipped
                              if field in self.skip_examples)
+        missing = ''
+        if self.missing_videos:
+            missing = (f'; {len(self.missing_videos)} videos missing '
+                       f'({sum(self.missing_videos.values())} samples)')
         return (f'{type(self).__name__} ({self.ann_file}): skipped '
                 f'{self.num_skipped}{total} as bad samples, by field: '
-                f'{dict(self.skipped)} ({examples})')
+                f'{dict(self.skipped)} ({examples}){missing}')
 
     @property
     def num_skipped(self) -> int:
@@ -404,15 +437,72 @@ class BaseGroundingDataset(BaseDataset):
         When that file does not exist, the video prefix is searched
         recursively for a file of the same name (some releases, e.g. TubeDETR's
         HC-STVG layout, keep videos in sub-folders). With
-        ``check_video_exists`` a video found nowhere is bad input.
+        ``check_video_exists`` a video found nowhere is bad input (field
+        ``'video'``), recorded in :attr:`missing_videos`; one that
+        ``bad_videos_file`` lists is skipped and counted.
         """
         path = osp.join(self.video_prefix, relative)
-        if not self.check_video_exists or osp.isfile(path):
-            return path
-        found = self._find_in_index(osp.basename(relative))
+        found: Optional[str] = path
+        if self.check_video_exists and not osp.isfile(path):
+            found = self._find_in_index(osp.basename(relative))
         if found is None:
-            raise self.bad(f'video file {path} does not exist', video_id, 'video')
+            self.missing_videos[path] = self.missing_videos.get(path, 0) + 1
+        if self._scanning_paths:
+            raise _VideoPathSeen(path)
+        if found is None:
+            self._raise_listed(path, video_id)
+            error = self.bad(f'video file {path} does not exist', video_id,
+                             'video')
+            error.missing_video = path
+            raise error
         return found
+
+    def _raise_listed(self, path: str, video_id: Any) -> None:
+        """Raise :class:`ListedBadVideo` if ``bad_videos_file`` lists the
+        missing video ``path`` (the doctor lists missing videos too)."""
+        if not self._bad_videos:
+            return
+        entry = self._bad_videos.get(osp.normpath(path)) or \
+            self._bad_videos.get(osp.basename(path))
+        if entry is not None:
+            raise ListedBadVideo(
+                f'listed in {self.bad_videos_file}: '
+                f'{entry.get("reason", "missing")} (video file {path} does '
+                'not exist)', self.ann_file, str(video_id), 'bad_videos_file')
+
+    def _missing_video_error(self, error: GroundingDataError,
+                             rest: Sequence[Any]) -> GroundingDataError:
+        """The error of a missing video, counting the split's other missing
+        videos: the entries after it are parsed only up to their video path,
+        which is checked once with ``os.path.exists`` (no video is opened)."""
+        self._scanning_paths = True
+        try:
+            for raw in rest:
+                try:
+                    self.parse_data_info(raw)
+                except Exception:  # _VideoPathSeen, or bad before its path
+                    pass
+        finally:
+            self._scanning_paths = False
+        others = [path for path in self.missing_videos
+                  if path != error.missing_video]
+        samples = sum(self.missing_videos.values())
+        if others:
+            shown = ', '.join(others[:MISSING_EXAMPLES])
+            more = ', ...' if len(others) > MISSING_EXAMPLES else ''
+            count = (f'{len(others)} other video{"s" if len(others) > 1 else ""}'
+                     f' of this split {"are" if len(others) > 1 else "is"} '
+                     f'missing too ({len(self.missing_videos)} videos, '
+                     f'{samples} samples in all): {shown}{more}')
+        else:
+            count = 'no other video of this split is missing'
+        hint = ('; tools/misc/check_dataset.py lists the missing videos in '
+                'bad_videos.json (reason "missing"), on_bad_sample=\'skip\' '
+                'skips and counts them')
+        missing = self.bad(f'{error.reason}; {count}{hint}', error.video_id,
+                           error.field)
+        missing.missing_video = error.missing_video
+        return missing
 
     def with_known_meta(self, video_id: str, info: Dict[str, Any]) -> dict:
         """``info`` (a video's metadata from the annotations) completed from
@@ -562,11 +652,13 @@ class BaseGroundingDataset(BaseDataset):
     # ------------------------------------------------------------------ #
     def get_data_info(self, idx: int) -> dict:
         """The contract dict of sample ``idx`` plus ``ann_file`` (for errors),
+        ``time_axis`` (:attr:`TIME_AXIS`),
         ``ann_file_hash`` (its content's digest, which prediction dumps
         record) and, inside a mixture, a ``prompt_template`` (random at
         training time, ``templates[idx % n]`` at test time)."""
         info = super().get_data_info(idx)
         info['ann_file'] = self.ann_file
+        info.setdefault('time_axis', self.TIME_AXIS)
         info['ann_file_hash'] = self.ann_file_hash
         # LoadGroundingAnnotations clips the training targets, not the
         # boxes the metric scores.

@@ -54,7 +54,15 @@ class CharadesSTADataset(BaseGroundingDataset):
     boundary (:func:`mmstvg.structures.seconds_to_frames`), widened to one
     frame if rounding made it empty. No boxes (task ``'tvg'``).
 
-    ``sample_id = '<VID>#<line index>'``.
+    ``sample_id = '<VID>#<line index>'``. Each sample also carries
+    ``clip_end_seconds``: the end its span was clipped to (the csv length
+    under 2D-TAN's protocol), i.e. the video's length as the annotation
+    states it (``tools/analysis_tools/trivial_baseline.py`` answers
+    ``[0, clip_end_seconds]`` without opening the video).
+
+    The spans are wall-clock seconds (``time_axis='seconds'``): the pipeline
+    times the frames of a variable-frame-rate video by their presentation
+    times (:mod:`mmstvg.datasets.transforms.frame_times`).
 
     Args:
         meta_file: the optional metadata json (relative to ``data_root``).
@@ -68,6 +76,7 @@ class CharadesSTADataset(BaseGroundingDataset):
 
     DEFAULT_NAME = 'charades_sta'
     TASK = 'tvg'
+    TIME_AXIS = 'seconds'
 
     CLIP_END_TO = ('auto', 'length', 'video', 'none')
 
@@ -176,7 +185,9 @@ class CharadesSTADataset(BaseGroundingDataset):
             span_seconds=(start_s, end_s),
             tube_frame_inds=np.zeros(0, dtype=np.int64),
             tube_boxes=np.zeros((0, 4), dtype=np.float32),
-            span_field='start/end')
+            span_field='start/end',
+            clip_end_seconds=float(end_limit if math.isfinite(end_limit)
+                                   else duration))
 
     def load_data_list(self) -> List[dict]:
         data_list = super().load_data_list()

@@ -158,9 +158,12 @@ class DiDeMoDataset(TemporalGroundingDataset):
     annotator (usually four), converted by
     ``tools/dataset_converters/didemo.py``; scored by
     :class:`mmstvg.evaluation.DiDeMoMetric`. See
-    :class:`TemporalGroundingDataset` for the format."""
+    :class:`TemporalGroundingDataset` for the format. Its moments are
+    wall-clock seconds (``time_axis='seconds'``)."""
 
     DEFAULT_NAME = 'didemo'
+    #: Moments of 5-second segments: wall-clock seconds.
+    TIME_AXIS = 'seconds'
 
 
 @DATASETS.register_module()

@@ -7,13 +7,15 @@ results are appended to a JSON-lines file as they come, so an interrupted
 run resumes where it stopped. The report (counts per finding) and the
 ``bad_videos.json`` that the datasets read (``bad_videos_file``) follow.
 
-A video is *bad* when it cannot be opened or decoded (``'unreadable'``),
-decodes fewer frames than annotated beyond ``frame_tolerance``
-(``'short'``; the dataset's ``short_video`` policy decides: skip, clip or
-error), or its frames have another size than annotated
-(``'size_mismatch'``). An fps that differs from the annotation by more than
-``fps_tolerance`` (relative) is reported, not listed: the annotation's fps
-is what maps its frame indices to seconds.
+A video is *bad* when it is not on disk (``'missing'``), cannot be opened or
+decoded (``'unreadable'``), decodes fewer frames than annotated beyond
+``frame_tolerance`` (``'short'``; the dataset's ``short_video`` policy
+decides: skip, clip or error), or its frames have another size than
+annotated (``'size_mismatch'``; its entry gives both sizes,
+``annotated_size`` and ``decoded_size``, ``[height, width]``). An fps that
+differs from the annotation by more than ``fps_tolerance`` (relative) is
+reported, not listed: the annotation's fps is what maps its frame indices to
+seconds.
 """
 import json
 import os
@@ -21,10 +23,16 @@ import os.path as osp
 from collections import Counter
 from typing import Dict, Iterable, List, Optional
 
-__all__ = ['decode_video', 'reconcile', 'check_videos', 'collect_videos']
+__all__ = ['decode_video', 'reconcile', 'bad_entry', 'check_videos',
+           'collect_videos']
 
 #: Frames decoded per ``get_batch`` call.
 CHUNK = 64
+#: :func:`decode_video`'s ``error`` for a file that is not there.
+MISSING = 'file does not exist'
+#: The findings listed in ``bad_videos.json`` (the first one found names the
+#: reason).
+LISTED = ('missing', 'unreadable', 'short', 'size_mismatch')
 
 
 def decode_video(path: str, chunk: int = CHUNK) -> dict:
@@ -38,7 +46,7 @@ def decode_video(path: str, chunk: int = CHUNK) -> dict:
     result = dict(video_path=path, decoded_frames=0, container_frames=None,
                   fps=None, height=None, width=None, error=None)
     if not osp.isfile(path):
-        result['error'] = 'file does not exist'
+        result['error'] = MISSING
         return result
     try:
         import decord
@@ -60,9 +68,11 @@ def decode_video(path: str, chunk: int = CHUNK) -> dict:
 
 def reconcile(decoded: dict, annotated: dict, frame_tolerance: int = 3,
               fps_tolerance: float = 0.01) -> List[str]:
-    """Findings of one video: ``'unreadable'``, ``'short'``,
+    """Findings of one video: ``'missing'``, ``'unreadable'``, ``'short'``,
     ``'size_mismatch'``, ``'fps_mismatch'``, ``'longer'`` (more frames than
     annotated; harmless), or ``[]``."""
+    if decoded['error'] == MISSING:
+        return ['missing']
     findings = []
     expected = annotated.get('num_frames')
     if decoded['error'] is not None and (
@@ -117,6 +127,28 @@ def _read_done(results_file: str) -> Dict[str, dict]:
     return done
 
 
+def bad_entry(findings: List[str], decoded: dict, annotated: dict) -> dict:
+    """The ``bad_videos.json`` entry of a video with listed findings:
+    ``reason`` (the first of :data:`LISTED` found), ``decoded_frames``,
+    ``annotated_frames``, ``samples``, ``detail`` and, for a
+    ``size_mismatch``, ``annotated_size`` and ``decoded_size`` (``[height,
+    width]``)."""
+    reason = next(finding for finding in LISTED if finding in findings)
+    entry = dict(reason=reason, decoded_frames=decoded['decoded_frames'],
+                 annotated_frames=annotated.get('num_frames'),
+                 samples=annotated.get('samples'),
+                 detail=decoded['error'] or ', '.join(findings))
+    if 'size_mismatch' in findings:
+        entry['annotated_size'] = [annotated['height'], annotated['width']]
+        entry['decoded_size'] = [decoded['height'], decoded['width']]
+        size = (f'size_mismatch: the annotation says {annotated["height"]}x'
+                f'{annotated["width"]} (HxW), the video decodes '
+                f'{decoded["height"]}x{decoded["width"]}')
+        entry['detail'] = ', '.join(size if f == 'size_mismatch' else f
+                                    for f in findings)
+    return entry
+
+
 def check_videos(videos: Dict[str, dict], out_dir: str, workers: int = 1,
                  resume: bool = True, frame_tolerance: int = 3,
                  fps_tolerance: float = 0.01, show_progress: bool = True,
@@ -124,8 +156,12 @@ def check_videos(videos: Dict[str, dict], out_dir: str, workers: int = 1,
     """Decode ``videos`` (from :func:`collect_videos`), write
     ``<out_dir>/decoded.jsonl``, ``report.json`` and ``bad_videos.json``.
 
+    A video missing from disk is listed with reason ``'missing'`` (and looked
+    for again by a resumed run).
+
     Args:
-        videos: what the annotation says of each video.
+        videos: what the annotation says of each video (a video the dataset
+            found missing may have just ``samples``).
         out_dir: where the three files go.
         workers: decoding processes.
         resume: reuse the videos ``decoded.jsonl`` already holds.
@@ -141,7 +177,8 @@ def check_videos(videos: Dict[str, dict], out_dir: str, workers: int = 1,
     if not resume and osp.isfile(results_file):
         os.remove(results_file)
     done = _read_done(results_file)
-    todo = [path for path in sorted(videos) if path not in done]
+    todo = [path for path in sorted(videos)
+            if path not in done or done[path]['error'] == MISSING]
     if todo:
         from mmengine.utils import ProgressBar
         bar = ProgressBar(len(todo)) if show_progress else None
@@ -169,15 +206,8 @@ def check_videos(videos: Dict[str, dict], out_dir: str, workers: int = 1,
                              fps_tolerance)
         findings_of[path] = findings
         counts.update(findings or ['ok'])
-        listed = [f for f in findings
-                  if f in ('unreadable', 'short', 'size_mismatch')]
-        if listed:
-            reason = 'unreadable' if 'unreadable' in listed else listed[0]
-            bad[path] = dict(
-                reason=reason, decoded_frames=decoded['decoded_frames'],
-                annotated_frames=annotated.get('num_frames'),
-                samples=annotated.get('samples'),
-                detail=decoded['error'] or ', '.join(findings))
+        if any(finding in LISTED for finding in findings):
+            bad[path] = bad_entry(findings, decoded, annotated)
     report = dict(
         dataset=name, num_videos=len(videos),
         num_samples=sum(v.get('samples', 0) for v in videos.values()),

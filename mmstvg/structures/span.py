@@ -7,7 +7,9 @@ Conventions (see the README's "Conventions" section):
 - A span in seconds is a float pair ``(start_s, end_s)``; frame ``i`` is at
   ``i / fps`` seconds. ``frames_to_seconds`` maps ``[s, e)`` to
   ``(s / fps, e / fps)`` and ``seconds_to_frames`` is its inverse, rounding to
-  the nearest frame and clipping to the video.
+  the nearest frame and clipping to the video. A variable-frame-rate video's
+  frames are not at ``i / fps``: ``seconds_to_frames_at`` rounds to the
+  nearest of its frames' presentation times instead.
 
 Datasets convert their source's convention to these at the dataset boundary;
 nothing downstream converts again.
@@ -16,7 +18,8 @@ from typing import Tuple
 
 import numpy as np
 
-__all__ = ['span_iou', 'frames_to_seconds', 'seconds_to_frames', 'frames_in_span']
+__all__ = ['span_iou', 'frames_to_seconds', 'seconds_to_frames', 'seconds_to_frames_at',
+           'frames_in_span']
 
 
 def span_iou(spans1: np.ndarray, spans2: np.ndarray) -> np.ndarray:
@@ -63,6 +66,33 @@ def seconds_to_frames(span_seconds: Tuple[float, float], fps: float,
     start = int(np.clip(round(start_s * fps), 0, num_frames))
     end = int(np.clip(round(end_s * fps), 0, num_frames))
     return start, end
+
+
+def seconds_to_frames_at(span_seconds: Tuple[float, float],
+                         boundaries: np.ndarray) -> Tuple[int, int]:
+    """Span in seconds -> half-open frame span, on a video's own frame times.
+
+    The :func:`seconds_to_frames` of a variable-frame-rate video: each end is
+    rounded to the nearest frame boundary, where boundary ``i < N`` is the
+    presentation time of frame ``i`` and boundary ``N`` the end of the last
+    frame.
+
+    Args:
+        span_seconds: ``(start_s, end_s)``.
+        boundaries: ascending ``(N + 1,)`` seconds.
+
+    Returns:
+        ``(start, end)`` in ``[0, N]``.
+    """
+    boundaries = np.asarray(boundaries, dtype=np.float64)
+
+    def nearest(seconds: float) -> int:
+        right = int(np.clip(np.searchsorted(boundaries, seconds), 0, len(boundaries) - 1))
+        left = max(right - 1, 0)
+        closer_left = abs(seconds - boundaries[left]) <= abs(boundaries[right] - seconds)
+        return left if closer_left else right
+
+    return nearest(float(span_seconds[0])), nearest(float(span_seconds[1]))
 
 
 def frames_in_span(frame_inds: np.ndarray, span_frames: Tuple[int, int]) -> np.ndarray:

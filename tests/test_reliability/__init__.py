@@ -38,4 +38,24 @@ Issue 32's cases:
   empty annotation file fails with a bare ValueError: test_converter_reports.py.
 - the Charades-STA converter reports unprobed videos as dropped lines:
   test_converter_reports.py.
+- a resume that changes the optimizer, the schedule, the batch size, the loop
+  length or the model kept the old values without a word: it fails listing each
+  change, or applies them with --resume-with-changes: test_resume_config_changes.py.
+- paths with spaces through --cfg-options lost their spaces: test_cfg_options_spaces.py.
+- the inferencer, the demo and the tools from another working directory
+  (projects.* imports, data/... paths): test_other_working_directory.py.
+- the from-scratch model on a video over 60 s ("Use the toy tokenizer or add time
+  tokens"): test_long_video_time_tokens.py.
+- variable-frame-rate videos timed index / average fps (inferencer's reported
+  times, prompt and span frames; wall-clock annotations' frame_times; no
+  presentation times is an error): test_variable_frame_rate.py (vfr_video.py
+  writes the video).
+- missing videos handled four ways (the dataset's error counts the split's
+  other missing videos, a skip is counted and logged once; the doctor lists
+  them as "missing"; size_mismatch gives both sizes): test_missing_videos.py;
+  re-scoring without videos: test_rescoring.py.
+- the trivial baseline on Charades-STA takes the decoded duration and decodes
+  every video: test_trivial_baseline_lengths.py.
+- published counts (DiDeMo's merged file names reported; TACoS 4,001 vs 4,083
+  and DiDeMo 1,037 vs 1,004 documented): test_published_counts.py.
 """

@@ -39,8 +39,10 @@ def test_resume_continues_exactly(tmp_path):
     part_dir = tmp_path / 'part'
     run_train(config, part_dir, tmp_path, '--cfg-options', 'train_cfg.max_iters=2')
     assert osp.exists(part_dir / 'iter_2.pth') and not osp.exists(part_dir / 'iter_4.pth')
-    log = run_train(config, part_dir, tmp_path, '--resume')
+    # max_iters 2 -> 4 is a change of the checkpoint's config: opted in.
+    log = run_train(config, part_dir, tmp_path, '--resume', '--resume-with-changes')
     assert 'resumed' in log.lower()
+    assert 'train_cfg.max_iters: 2 (checkpoint) -> 4 (this run)' in log
 
     full, resumed = load(full_dir / 'iter_4.pth'), load(part_dir / 'iter_4.pth')
     assert full['meta']['iter'] == resumed['meta']['iter'] == 4

@@ -32,7 +32,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+
+from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None):
@@ -45,7 +47,7 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument('--num-videos', type=int, help='the first N videos (default all)')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--out', help='write the figures and the answers to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction)
     return parser.parse_args(argv)
 
 

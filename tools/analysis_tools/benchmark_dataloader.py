@@ -33,12 +33,13 @@ import time
 
 import cv2
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from torch.utils.data import DataLoader
 
 from mmstvg.registry import DATASETS
 from mmstvg.utils import register_all_modules
+from mmstvg.utils.config_options import ConfigOptionsAction
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,7 +51,7 @@ def parse_args() -> argparse.Namespace:
                         help='default: the config\'s train batch size')
     parser.add_argument('--repeats', type=int, default=3,
                         help='alternating rounds; the best of each is kept')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction)
     return parser.parse_args()
 
 

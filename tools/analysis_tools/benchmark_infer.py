@@ -37,7 +37,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:  # configs may import `projects.*`
@@ -46,6 +46,7 @@ if REPO_ROOT not in sys.path:  # configs may import `projects.*`
 from mmstvg.registry import MODELS  # noqa: E402
 from mmstvg.structures import GroundingDataSample  # noqa: E402
 from mmstvg.utils import register_all_modules  # noqa: E402
+from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
 
 SENTENCE = 'the man in the white shirt walks to the door and opens it'
 
@@ -66,7 +67,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--dtype', default=None, choices=('float32', 'bfloat16', 'float16'),
                         help='cast the model (default: as built)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the random weights')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction)
     return parser.parse_args(argv)
 
 

@@ -50,11 +50,12 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.model import is_model_wrapper  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmstvg.engine.runner_builder import build_runner  # noqa: E402
+from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
 
 MB = 1024.0 * 1024.0
 CLEAR_REFS = '/proc/self/clear_refs'
@@ -79,7 +80,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true',
                         help='train with tools/train.py\'s --amp optim wrapper')
     parser.add_argument('--work-dir', help='runner work dir (default: a temp dir)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override settings of the config, key=value pairs')
     args = parser.parse_args(argv)
     if args.iters < 1 or args.warmup < 0 or args.blocks < 1 or args.num_batches < 1:

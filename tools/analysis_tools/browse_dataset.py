@@ -24,10 +24,11 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from mmstvg.registry import DATASETS, VISUALIZERS
 from mmstvg.utils import register_all_modules, safe_file_stem
+from mmstvg.utils.config_options import ConfigOptionsAction
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,7 +44,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--start', type=int, default=0, help='first index')
     parser.add_argument('--format', default='png', choices=['png', 'mp4'],
                         help='image grid or video')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override config settings, key=value')
     return parser.parse_args()
 

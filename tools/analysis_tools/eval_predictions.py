@@ -31,20 +31,19 @@ if _REPO_ROOT not in _sys.path:
     _sys.path.insert(0, _REPO_ROOT)
 
 import argparse
-import copy
 import json
 import sys
 from typing import Dict, List, Optional, Sequence
 
-from mmengine.config import Config, DictAction
-from mmengine.dataset import BaseDataset
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmstvg.datasets import BaseGroundingDataset
+from mmstvg.datasets.annotations_only import annotations_only
 from mmstvg.datasets.validation import load_json
 from mmstvg.evaluation import PROTOCOLS, rescore_dump
 from mmstvg.evaluation.functional.offline import dumped_video_meta
 from mmstvg.registry import DATASETS
+from mmstvg.utils.config_options import ConfigOptionsAction
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -63,39 +62,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='score a dump written for another version of the '
                         'annotation file (its videos and sentences are still '
                         'checked)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override config settings, key=value')
     return parser.parse_args(argv)
-
-
-def annotations_only(dataset_cfg: dict,
-                     video_meta: Optional[Dict[str, dict]] = None) -> dict:
-    """A dataset config that reads annotations only: no pipeline, no check
-    that the videos exist, and the video metadata the annotations lack
-    taken from ``video_meta`` (a dump's), in every sub-dataset of a mixture
-    or wrapper too."""
-    dataset_cfg = copy.deepcopy(dataset_cfg)
-    if isinstance(dataset_cfg.get('datasets'), (list, tuple)):
-        dataset_cfg['datasets'] = [
-            annotations_only(d, video_meta) if isinstance(d, dict) else d
-            for d in dataset_cfg['datasets']]
-    if isinstance(dataset_cfg.get('dataset'), dict):
-        dataset_cfg['dataset'] = annotations_only(dataset_cfg['dataset'],
-                                                  video_meta)
-    cls = dataset_cfg.get('type')
-    cls = DATASETS.get(cls) if isinstance(cls, str) else cls
-    if isinstance(cls, type) and issubclass(cls, BaseDataset):
-        dataset_cfg['pipeline'] = []  # no transform is needed
-    if isinstance(cls, type) and issubclass(cls, BaseGroundingDataset):
-        dataset_cfg['check_video_exists'] = False
-        dataset_cfg['known_video_meta'] = dict(video_meta or {})
-    return dataset_cfg
 
 
 def load_data_infos(cfg: Config, split: str,
                     video_meta: Optional[Dict[str, dict]] = None) -> List[dict]:
     """Every ``get_data_info(i)`` of the config's ``<split>`` dataset, read
-    from the annotations only (see :func:`annotations_only`)."""
+    from the annotations only (see
+    :func:`mmstvg.datasets.annotations_only.annotations_only`)."""
     loader_key = f'{split}_dataloader'
     if cfg.get(loader_key) is None or 'dataset' not in cfg[loader_key]:
         raise ValueError(f'the config has no {loader_key}.dataset')

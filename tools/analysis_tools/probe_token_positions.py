@@ -27,10 +27,11 @@ if REPO_ROOT not in sys.path:
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
 from mmstvg.evaluation.functional.linear_probe import (  # noqa: E402
     StreamingRidge, cell_box_overlap, cell_centres, grid_token_indices, r2_score, roc_auc)
+from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
 
 #: Share of the probed videos (the first ones) the probes are fitted on.
 TRAIN_FRACTION = 0.75
@@ -51,7 +52,7 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument('--device', default=None,
                         help='cuda when available, else cpu (default)')
     parser.add_argument('--out', help='write the results to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override settings of the config, key=value pairs')
     return parser.parse_args(argv)
 

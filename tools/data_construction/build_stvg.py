@@ -14,13 +14,14 @@ import json
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmstvg.data_construction import STVGConstructionPipeline  # noqa: E402
+from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -32,7 +33,7 @@ def parse_args(argv=None):
     parser.add_argument('--retry-failed', action='store_true',
                         help='rerun the videos whose stored record failed')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override config keys, e.g. detector.score_thr=0.35')
     return parser.parse_args(argv)
 

@@ -2,7 +2,9 @@ r"""Convert DiDeMo's {train,val,test}_data.json to the dataset json.
 
 Every annotator's moment (inclusive 5-second segment indices) becomes seconds
 ``[5 s, 5 (e + 1)]``. With ``--video-dir`` the videos are probed (frame count,
-fps, size) and missing ones dropped. Example::
+fps, size) and missing ones dropped. File names of one Flickr id with two
+extensions become one video, reported as ``merged N file names into M videos
+(same Flickr id, other extension)``. Example::
 
     python tools/dataset_converters/didemo.py \
         data/didemo/raw/test_data.json data/didemo/annotations/test.json \

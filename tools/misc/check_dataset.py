@@ -8,11 +8,14 @@ annotation, and writes into ``--out-dir``:
 
 - ``decoded.jsonl``: one line a video, appended as they finish (a rerun
   resumes from it; ``--no-resume`` starts over);
-- ``report.json``: counts per finding (``ok``, ``unreadable``, ``short``,
-  ``longer``, ``size_mismatch``, ``fps_mismatch``) with examples;
-- ``bad_videos.json``: the unreadable, short and wrongly sized videos,
-  which the dataset skips (and counts) when its config sets
-  ``bad_videos_file``; videos that decode short follow the dataset's
+- ``report.json``: counts per finding (``ok``, ``missing``,
+  ``unreadable``, ``short``, ``longer``, ``size_mismatch``,
+  ``fps_mismatch``) with examples;
+- ``bad_videos.json``: the missing, unreadable, short and wrongly sized
+  videos (reason ``missing``, ``unreadable``, ``short``,
+  ``size_mismatch``; a size mismatch gives ``annotated_size`` and
+  ``decoded_size``), which the dataset skips (and counts) when its config
+  sets ``bad_videos_file``; videos that decode short follow the dataset's
   ``short_video`` policy (``'skip'``, ``'clip'``, ``'error'``).
 
 Example::
@@ -95,13 +98,20 @@ def main(argv=None) -> int:
     out_dir = args.out_dir or osp.join(
         'work_dirs', 'check_dataset',
         f'{osp.splitext(osp.basename(args.config))[0]}_{args.split}')
-    infos, skipped, names = [], {}, []
+    infos, skipped, names, missing = [], {}, [], {}
     for dataset in build_datasets(cfg, args.split):
         names.append(f'{type(dataset).__name__}({dataset.ann_file})')
         infos.extend(dataset.get_data_info(i) for i in range(len(dataset)))
         for field, count in dataset.skipped.items():
             skipped[field] = skipped.get(field, 0) + count
+        for path, count in getattr(dataset, 'missing_videos', {}).items():
+            missing[path] = missing.get(path, 0) + count
     videos = collect_videos(infos)
+    # Videos the dataset found nowhere (their samples were skipped): listed
+    # as 'missing' with the samples they cost.
+    for path, count in missing.items():
+        videos.setdefault(path, dict(num_frames=None, fps=None, height=None,
+                                     width=None, samples=0))['samples'] += count
     report = check_videos(
         videos, out_dir, workers=args.workers, resume=not args.no_resume,
         frame_tolerance=args.frame_tolerance, fps_tolerance=args.fps_tolerance,

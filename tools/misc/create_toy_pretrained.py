@@ -46,6 +46,9 @@ def parse_args(argv=None):
                         help="the LLM's initializer_range (std of its random weights)")
     parser.add_argument('--chat-template', action='store_true',
                         help='give the tokenizer a ChatML chat template')
+    parser.add_argument('--max-seconds', type=float, default=60.0,
+                        help='the tokenizer has one time token per 0.1 s up to this '
+                        '(for videos longer than 60 s)')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args(argv)
 
@@ -55,10 +58,13 @@ def create_toy_pretrained(out_dir: str, image_size: int = 64, patch_size: int = 
                           llm_hidden: int = 128, llm_layers: int = 2, llm_heads: int = 4,
                           llm_kv_heads: int = 2, max_positions: int = 4096,
                           chat_template: bool = False, seed: int = 0,
-                          llm_init_std: float = 0.02) -> dict:
-    """Write the three directories; returns their paths and sizes."""
+                          llm_init_std: float = 0.02, max_seconds: float = 60.0) -> dict:
+    """Write the three directories; returns their paths and sizes.
+
+    ``max_seconds`` is the toy tokenizer's last time token (one per 0.1 s).
+    """
     torch.manual_seed(seed)
-    tokenizer = build_toy_tokenizer(chat_template=chat_template)
+    tokenizer = build_toy_tokenizer(chat_template=chat_template, max_seconds=max_seconds)
     paths = dict(vision=osp.join(out_dir, 'vision'), llm=osp.join(out_dir, 'llm'),
                  tokenizer=osp.join(out_dir, 'tokenizer'))
     for path in paths.values():
@@ -99,7 +105,7 @@ def main(argv=None):
         llm_hidden=args.llm_hidden, llm_layers=args.llm_layers, llm_heads=args.llm_heads,
         llm_kv_heads=args.llm_kv_heads, max_positions=args.max_positions,
         chat_template=args.chat_template, seed=args.seed,
-        llm_init_std=args.llm_init_std)
+        llm_init_std=args.llm_init_std, max_seconds=args.max_seconds)
     print(json.dumps(info))
 
 

@@ -22,7 +22,9 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+
+from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None):
@@ -31,7 +33,7 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument('checkpoint', help='the trained checkpoint (.pth)')
     parser.add_argument('out', help='the merged checkpoint to write (.pth)')
     parser.add_argument('--out-config', help='also write the plain config (no LoRA)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override settings of the config, key=value pairs')
     return parser.parse_args(argv)
 

@@ -20,7 +20,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+
+from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None):
@@ -30,7 +32,7 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument('out_dir', help='the llava_qwen directory to write')
     parser.add_argument('--vision-tower-name', default='mmstvg/siglip-base-pretrain',
                         help="the config's mm_vision_tower")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override settings of the config, key=value pairs')
     return parser.parse_args(argv)
 

@@ -10,18 +10,47 @@ Output: :class:`mmstvg.datasets.DiDeMoDataset`'s json; each annotator's
 moment in seconds is ``[5 * start, 5 * (end + 1)]`` (so 5-second moments
 are kept exactly; DiDeMo's evaluator, which works on segment indices,
 gives the same IoUs).
+
+A video is its Flickr id, the file name without its extension: the release
+names some videos twice, with two extensions (``<id>.mov`` and
+``<id>.mp4``); their sentences go to one video (the file name met first),
+and the report says so in a line of its own: ``merged N file names into M
+videos (same Flickr id, other extension)`` (the test split: 1,037 file
+names, 1,004 videos).
 """
 import numbers
 import os.path as osp
-from typing import Optional
+from typing import Dict, List, Optional
 
 from ..validation import GroundingDataError, load_json
 from .report import ConversionReport, probe_videos, progress, write_json
 
-__all__ = ['convert_didemo', 'SEGMENT_SECONDS']
+__all__ = ['convert_didemo', 'report_merged_names', 'SEGMENT_SECONDS']
 
 #: DiDeMo's segment length.
 SEGMENT_SECONDS = 5.0
+
+
+def report_merged_names(names_of: Dict[str, List[str]], videos: Dict[str, dict],
+                        report: ConversionReport) -> None:
+    """Say how many file names went into how many videos, when a Flickr id
+    came with more than one extension (one example named).
+
+    Args:
+        names_of: each Flickr id's file names, as the release writes them.
+        videos: the converted videos (``{id: {"video": file}}``).
+        report: the conversion's report.
+    """
+    num_names = sum(len(names) for names in names_of.values())
+    merged = [vid for vid, names in names_of.items() if len(names) > 1]
+    if not merged:
+        return
+    report.note('file names merged into the video of the same Flickr id',
+                num_names - len(names_of))
+    example = merged[0]
+    report.say(f'merged {num_names} file names into {len(names_of)} videos '
+               f'(same Flickr id, other extension; e.g. '
+               f'{" + ".join(names_of[example])} -> {videos[example]["video"]})')
 
 
 def convert_didemo(ann_file: str, out_file: str,
@@ -45,6 +74,7 @@ def convert_didemo(ann_file: str, out_file: str,
                                  f'{type(entries).__name__}',
                                  ann_file=ann_file, field='<top level>')
     videos, annotations = {}, []
+    names_of: Dict[str, List[str]] = {}  # Flickr id -> its file names
     for entry in progress(entries, show_progress):
         name = entry.get('video') if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name:
@@ -67,11 +97,14 @@ def convert_didemo(ann_file: str, out_file: str,
             osp.splitext(name)[0] + video_ext
         vid = osp.splitext(name)[0]
         videos.setdefault(vid, dict(video=file_name))
+        if name not in names_of.setdefault(vid, []):
+            names_of[vid].append(name)
         annotations.append(dict(
             id=f'{vid}#{entry.get("annotation_id", len(annotations))}',
             video_id=vid, sentence=sentence,
             spans_seconds=[[SEGMENT_SECONDS * s, SEGMENT_SECONDS * (e + 1)]
                            for s, e in times]))
+    report_merged_names(names_of, videos, report)
     if video_dir is not None:
         probed = probe_videos(
             {v: osp.join(video_dir, info['video'])

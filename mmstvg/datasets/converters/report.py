@@ -22,6 +22,8 @@ class ConversionReport:
         self.examples: Dict[str, str] = {}
         #: Counts of things changed but kept (e.g. spans clipped).
         self.notes: Counter = Counter()
+        #: Lines of their own (e.g. DiDeMo's merged file names), in order.
+        self.messages: List[str] = []
 
     def keep(self, count: int = 1) -> None:
         self.kept += count
@@ -35,6 +37,10 @@ class ConversionReport:
     def note(self, what: str, count: int = 1) -> None:
         self.notes[what] += count
 
+    def say(self, line: str) -> None:
+        """Add a line of its own to the summary (after the counts)."""
+        self.messages.append(line)
+
     @property
     def num_dropped(self) -> int:
         return sum(self.dropped.values())
@@ -47,12 +53,13 @@ class ConversionReport:
                          f'(e.g. {self.examples[reason]})')
         for what, count in self.notes.most_common():
             lines.append(f'  {what}: {count}')
+        lines.extend(f'  {line}' for line in self.messages)
         return '\n'.join(lines)
 
     def to_dict(self) -> dict:
         return dict(name=self.name, kept=self.kept,
                     dropped=dict(self.dropped), examples=self.examples,
-                    notes=dict(self.notes))
+                    notes=dict(self.notes), messages=list(self.messages))
 
 
 def write_json(obj: Any, path: str) -> str:

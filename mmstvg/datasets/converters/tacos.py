@@ -8,6 +8,10 @@ video lasts ``num_frames / fps`` (the span's end is clipped to it, as
 2D-TAN does).
 
 Output: :class:`mmstvg.datasets.TACoSDataset`'s json (one span a sentence).
+
+2D-TAN's ``test.json`` holds 4,001 test moments where the published split
+statistics say 4,083 (see ``docs/en/dataset_prepare.md``): the report's
+``kept`` is the number scored.
 """
 import math
 import numbers

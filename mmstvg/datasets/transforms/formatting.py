@@ -16,7 +16,8 @@ DEFAULT_META_KEYS = (
     'img_shape', 'pad_shape', 'scale_factor', 'flip', 'flip_direction',
     'frame_inds', 'frame_times', 'prompt_template', 'clip_span_frames',
     'gt_spans_seconds_all', 'options', 'gt_choice', 'qa_benchmark', 'qa_category',
-    'question_id', 'questions', 'answers', 'data_source', 'ann_file_hash')
+    'question_id', 'questions', 'answers', 'data_source', 'ann_file_hash',
+    'presentation_times')
 
 
 @TRANSFORMS.register_module()

@@ -4,10 +4,13 @@ The transforms communicate through the results dict:
 
 - :class:`GroundingDecordInit` opens ``video_path`` (an image for REC is read
   with OpenCV and served as a one-frame video) and sets ``video_reader`` and
-  ``total_frames`` (frames that can be decoded and are annotated).
+  ``total_frames`` (frames that can be decoded and are annotated), and, for a
+  variable-frame-rate video timed by its presentation times,
+  ``presentation_times`` (see :mod:`.frame_times`).
 - :class:`UniformSampleFrames` / :class:`FPSSampleFrames` set ``frame_inds``
   (int64, ascending, original 0-based indices) and ``frame_times``
-  (float64 seconds, ``frame_inds / fps``).
+  (float64 seconds: ``presentation_times[frame_inds]`` where the loader set
+  them, else ``frame_inds / fps``).
 - :class:`GroundingDecordDecode` decodes them in one ``get_batch`` call into
   ``imgs``: uint8 ``(T, H, W, 3)`` RGB, and sets ``ori_shape`` / ``img_shape``.
 """
@@ -19,6 +22,8 @@ from mmcv.transforms import BaseTransform
 
 from mmstvg.registry import TRANSFORMS
 from ..base_grounding_dataset import GroundingDataError
+from .frame_times import (FRAME_TIME_SOURCES, FrameTimesError, frame_boundaries,
+                          is_constant_rate, time_source_of)
 from .input_budget import (DEFAULT_MAX_FRAME_PIXELS, DEFAULT_MAX_IMAGE_PIXELS,
                            DEFAULT_MAX_VIDEO_SECONDS, InputBudgetError,
                            check_duration_budget, check_frame_budget,
@@ -69,7 +74,10 @@ class GroundingDecordInit(BaseTransform):
     inference on a raw video - are filled from the file).
 
     Added keys: ``video_reader``, ``total_frames``: the frames the samplers
-    may use, ``min(num_frames, decodable frames)``.
+    may use, ``min(num_frames, decodable frames)``; ``presentation_times``
+    (float64 ``(decodable + 1,)`` frame boundaries in seconds) when the frames
+    are timed by their presentation times and the video does not have a
+    constant frame rate (see :mod:`.frame_times`).
 
     A file with an image extension (or a sample with ``task == 'rec'``) is
     read with OpenCV as a one-frame video.
@@ -91,17 +99,29 @@ class GroundingDecordInit(BaseTransform):
             8K, 7680 x 4320); None: no budget.
         max_video_seconds: the longest a video may last (default 3 hours);
             None: no budget.
+        frame_times: how the sampled frames are timed: ``'index'``
+            (``index / fps``), ``'presentation'`` (the container's
+            presentation times, for variable-frame-rate videos) or ``'auto'``
+            (``'presentation'`` for samples whose annotation is in wall-clock
+            seconds, ``time_axis='seconds'``; ``'index'`` otherwise). See
+            :mod:`.frame_times`.
 
     Raises:
         GroundingDataError: naming the annotation file, the video id and the
             field ``'video'`` for a missing, unreadable, truncated or
-            over-budget video or image.
+            over-budget video or image; the field ``'frame_times'`` for a
+            video timed by presentation times that has none.
     """
 
     def __init__(self, num_threads: int = 1, frame_count_tolerance: int = 3,
                  max_image_pixels: Optional[int] = DEFAULT_MAX_IMAGE_PIXELS,
                  max_frame_pixels: Optional[int] = DEFAULT_MAX_FRAME_PIXELS,
-                 max_video_seconds: Optional[float] = DEFAULT_MAX_VIDEO_SECONDS):
+                 max_video_seconds: Optional[float] = DEFAULT_MAX_VIDEO_SECONDS,
+                 frame_times: str = 'auto'):
+        if frame_times not in FRAME_TIME_SOURCES:
+            raise ValueError(f'frame_times must be one of {FRAME_TIME_SOURCES}, '
+                             f'got {frame_times!r}')
+        self.frame_times = frame_times
         self.num_threads = num_threads
         self.frame_count_tolerance = frame_count_tolerance
         self.max_image_pixels = max_image_pixels
@@ -153,7 +173,8 @@ class GroundingDecordInit(BaseTransform):
         expected = results.get('num_frames')
         if expected is None:
             results['num_frames'] = expected = decodable
-        if results.get('fps') is None:
+        fps_from_file = results.get('fps') is None
+        if fps_from_file:
             results['fps'] = float(reader.get_avg_fps())
             results['duration'] = expected / results['fps']
         if decodable < int(expected) - self.frame_count_tolerance:
@@ -163,14 +184,38 @@ class GroundingDecordInit(BaseTransform):
                 'video')
         results['video_reader'] = reader
         results['total_frames'] = min(decodable, int(expected))
+        results.pop('presentation_times', None)
+        if time_source_of(self.frame_times, results) == 'presentation':
+            times = self._presentation_times(reader, decodable, results)
+            if times is not None:
+                results['presentation_times'] = times
+                if fps_from_file:  # the end of the last frame, not N / average fps
+                    results['duration'] = float(times[results['total_frames']])
         return results
+
+    @staticmethod
+    def _presentation_times(reader, decodable: int, results: dict):
+        """The frame boundaries of a variable-frame-rate video; None for a
+        constant frame rate (``index / fps`` is exact) or a reader without
+        timestamps (an image)."""
+        try:
+            times = frame_boundaries(reader, decodable)
+        except FrameTimesError as error:
+            raise pipeline_error(
+                results, f'video {results.get("video_path")}: {error}, so its '
+                'frames cannot be timed (re-encode it at a constant frame rate, '
+                'e.g. ffmpeg -i IN -fps_mode cfr OUT)', 'frame_times') from None
+        if times is None or is_constant_rate(times, float(results['fps'])):
+            return None
+        return times
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_threads={self.num_threads}, '
                 f'frame_count_tolerance={self.frame_count_tolerance}, '
                 f'max_image_pixels={self.max_image_pixels}, '
                 f'max_frame_pixels={self.max_frame_pixels}, '
-                f'max_video_seconds={self.max_video_seconds})')
+                f'max_video_seconds={self.max_video_seconds}, '
+                f'frame_times={self.frame_times!r})')
 
 
 def clip_bounds(results: dict) -> Tuple[int, int]:
@@ -187,9 +232,15 @@ def clip_bounds(results: dict) -> Tuple[int, int]:
 
 
 def set_frames(results: dict, frame_inds: np.ndarray) -> dict:
+    """Set ``frame_inds``, their ``frame_times`` (the presentation times
+    where the loader read them, else ``index / fps``) and their count."""
     frame_inds = np.asarray(frame_inds, dtype=np.int64)
     results['frame_inds'] = frame_inds
-    results['frame_times'] = frame_inds.astype(np.float64) / float(results['fps'])
+    presentation = results.get('presentation_times')
+    if presentation is not None:
+        results['frame_times'] = np.asarray(presentation, dtype=np.float64)[frame_inds]
+    else:
+        results['frame_times'] = frame_inds.astype(np.float64) / float(results['fps'])
     results['num_sampled_frames'] = len(frame_inds)
     return results
 

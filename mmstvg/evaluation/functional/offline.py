@@ -32,7 +32,8 @@ __all__ = ['sample_from_data_info', 'samples_from_dump', 'rescore_dump',
 
 #: Metainfo keys the pipeline sets (from the video), not the data info.
 _PIPELINE_KEYS = ('frame_inds', 'frame_times', 'ori_shape', 'img_shape',
-                  'pad_shape', 'scale_factor', 'flip', 'flip_direction')
+                  'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+                  'presentation_times')
 #: Data-info keys copied into the sample dict as they are: the metainfo
 #: ``PackGroundingInputs`` copies (``gt_spans_seconds_all``, ``gt_choice``,
 #: ``ann_file_hash`` ...).

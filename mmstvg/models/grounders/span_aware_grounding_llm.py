@@ -116,7 +116,12 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
             if len(times) != count:
                 raise ValueError(f"sample {sample.metainfo.get('video_id')!r} has "
                                  f'{len(times)} frame_times for {count} queries')
-            ids[b, :count + 1] = torch.tensor(self.answer.boundary_time_ids(times, duration))
+            try:
+                boundary_ids = self.answer.boundary_time_ids(times, duration)
+            except ValueError as error:
+                raise ValueError(f"sample {sample.metainfo.get('video_id')!r} "
+                                 f'({float(duration):.1f} s long): {error}') from error
+            ids[b, :count + 1] = torch.tensor(boundary_ids)
         ids = ids.to(states.device)
         pointed = torch.tensor([not is_qa_sample(s) for s in data_samples],
                                device=states.device)

@@ -6,6 +6,7 @@ the shown frame times. Both count the answers they could not parse. The
 grounder builds its answer part with ``tokenizer`` filled in.
 """
 import logging
+import math
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -18,7 +19,7 @@ from mmstvg.structures import GroundingDataSample
 from .span_text import REC_ANSWER, format_seconds, format_span, parse_span
 
 __all__ = ['SpanAnswer', 'SnappedSpanAnswer', 'snap_span_to_frames', 'sampled_frames_in_span',
-           'digits_for_fps']
+           'digits_for_fps', 'one_token_time_limit']
 
 
 def _first_at_or_after(times: np.ndarray, value: float) -> int:
@@ -86,6 +87,26 @@ def digits_for_fps(fps: float) -> int:
     while 10**digits <= fps:
         digits += 1
     return digits
+
+
+def one_token_time_limit(tokenizer, precision: int = 1) -> Optional[float]:
+    """The last time of the unbroken run of one-token times from 0 s.
+
+    Args:
+        tokenizer: a Hugging Face tokenizer (its ``get_vocab``).
+        precision: decimals of the times (one step is ``10 ** -precision`` s).
+
+    Returns:
+        The largest ``t`` such that every time ``0, step, ..., t`` written with
+        ``precision`` decimals is a token of the vocabulary (60.0 for the
+        default toy tokenizer), or None when ``"0.0"`` is not one.
+    """
+    vocab = tokenizer.get_vocab()
+    step = 10.0**-precision
+    count = 0
+    while format_seconds(count * step, precision) in vocab:
+        count += 1
+    return None if count == 0 else round((count - 1) * step, precision)
 
 
 @MODELS.register_module()
@@ -250,7 +271,9 @@ class SnappedSpanAnswer(SpanAnswer):
             ValueError: a time is not one token of the tokenizer, or is not
                 the same token inside an answer.
         """
-        return [self._time_token_id(t) for t in [*frame_times, duration]]
+        times = [*frame_times, duration]
+        longest = max(float(t) for t in times)
+        return [self._time_token_id(t, longest) for t in times]
 
     def check_time_tokens(self) -> None:
         """Raise now if the tokenizer cannot write a time as one token."""
@@ -259,7 +282,7 @@ class SnappedSpanAnswer(SpanAnswer):
     def _encode(self, text: str) -> list:
         return list(self.tokenizer(text, add_special_tokens=False)['input_ids'])
 
-    def _time_token_id(self, seconds: float) -> int:
+    def _time_token_id(self, seconds: float, longest: Optional[float] = None) -> int:
         if not hasattr(self, '_time_ids'):
             self._time_ids = {}
         text = format_seconds(seconds, self.precision)
@@ -269,11 +292,33 @@ class SnappedSpanAnswer(SpanAnswer):
             answer_ids = self._encode(answer)
             unknown = ids == [self.tokenizer.unk_token_id]
             if len(ids) != 1 or unknown or answer_ids.count(ids[0]) != 2:
-                raise ValueError(
-                    'pointing at time stamps needs each time to be one known token, '
-                    f'alone and inside an answer; {type(self.tokenizer).__name__} writes '
-                    f'{text!r} as {ids} (unknown-token id {self.tokenizer.unk_token_id}) '
-                    f'and the answer {answer!r} as {answer_ids}. Use the toy tokenizer '
-                    'or add time tokens.')
+                raise ValueError(self._time_token_error(text, ids, answer, answer_ids,
+                                                        max(seconds, longest or 0.0)))
             self._time_ids[text] = ids[0]
         return self._time_ids[text]
+
+    def _time_token_error(self, text: str, ids: list, answer: str, answer_ids: list,
+                          longest: float) -> str:
+        """Why the time ``text`` cannot be pointed at, the tokenizer's limit and the
+        way out (``longest``: the last time the video needs, its duration)."""
+        said = (f'pointing at time stamps needs each time to be one known token, alone '
+                f'and inside an answer, but {type(self.tokenizer).__name__} writes the '
+                f'time {text!r} s as {ids} (unknown-token id {self.tokenizer.unk_token_id}) '
+                f'and the answer {answer!r} as {answer_ids}. ')
+        # The toy tokenizer's times have 1 decimal (its 2-decimal tokens are box
+        # coordinates 0.00 .. 1.00, not times).
+        limit = one_token_time_limit(self.tokenizer, 1) if self.precision == 1 else None
+        if limit is None or float(text) <= limit:
+            return said + ('Use the toy tokenizer (one token per 0.1 s from 0.0 to 60.0 s, '
+                           'build_toy_tokenizer; times with precision=1) or add time '
+                           'tokens to this tokenizer.')
+        longer = f'{10 * math.ceil(longest / 10):.1f}'
+        return said + (
+            f'Its time tokens go from 0.0 to {limit:.1f} s, one per 0.1 s (the toy '
+            f'tokenizer has one token per 0.1 s up to 60.0 s by default), and {text} s is '
+            f'past that limit (this video needs times up to {longest:.1f} s). Cut the '
+            f'video to at most {limit:.1f} s, or build the toy tokenizer with a longer '
+            f'range: build_toy_tokenizer(max_seconds={longer}), or '
+            f'`python tools/misc/create_toy_pretrained.py OUT_DIR --max-seconds {longer}` '
+            '(its vocabulary grows: the LLM gets new embedding rows, so train anew).')
+

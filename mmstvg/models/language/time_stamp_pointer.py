@@ -3,7 +3,7 @@
 Ours, not the paper's: the random toy LLM cannot learn to copy a time stamp
 from far back in its context in a few thousand steps, which a pretrained LLM
 brings; this pointer is its stand-in. Rationale and equations:
-``docs/en/model_core.md`` ("The toy's additions").
+``docs/en/model_core.md`` ("Our additions").
 """
 import math
 from typing import Optional, Sequence, Tuple

@@ -3,7 +3,8 @@
 Its vocabulary covers the synthetic dataset's sentences (colours, shapes,
 motions), the grounder's prompt and answer templates, integers 0-512, every
 time value ``"0.0"`` .. ``"60.0"`` at 0.1 s as ONE token each (so a tiny LLM
-can learn to copy a frame's time stamp into its answer), every box coordinate
+can learn to copy a frame's time stamp into its answer; ``max_seconds``
+extends the range for longer videos), every box coordinate
 ``"0.00"`` .. ``"1.00"`` (text-box baseline), punctuation, and the special
 tokens. Words it does not know become ``<unk>``.
 
@@ -18,7 +19,13 @@ from transformers import PreTrainedTokenizerFast
 
 from mmstvg.models.language.prompt_builder import prompt_words
 
-__all__ = ['build_toy_tokenizer', 'toy_vocabulary', 'TOY_CHAT_TEMPLATE']
+__all__ = ['build_toy_tokenizer', 'toy_vocabulary', 'TOY_CHAT_TEMPLATE',
+           'TOY_TIME_STEP', 'TOY_MAX_SECONDS']
+
+#: The toy's time tokens: one per ``TOY_TIME_STEP`` s from 0.0 to
+#: ``TOY_MAX_SECONDS`` s by default (``max_seconds`` gives a longer range).
+TOY_TIME_STEP = 0.1
+TOY_MAX_SECONDS = 60.0
 
 SPECIAL_TOKENS = ['<pad>', '<unk>', '<s>', '</s>', '<|im_start|>', '<|im_end|>']
 
@@ -51,7 +58,8 @@ TOY_CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 
 
-def _time_tokens(max_seconds: float = 60.0, step: float = 0.1) -> List[str]:
+def _time_tokens(max_seconds: float = TOY_MAX_SECONDS,
+                 step: float = TOY_TIME_STEP) -> List[str]:
     count = int(round(max_seconds / step))
     return [f'{i * step:.1f}' for i in range(count + 1)]
 
@@ -61,13 +69,23 @@ def _box_tokens() -> List[str]:
     return [f'{i / 100:.2f}' for i in range(101)]
 
 
-def toy_vocabulary(extra_words: Optional[Iterable[str]] = None) -> List[str]:
-    """The ordered vocabulary: special tokens first, then words, numbers, times."""
+def toy_vocabulary(extra_words: Optional[Iterable[str]] = None,
+                   max_seconds: float = TOY_MAX_SECONDS) -> List[str]:
+    """The ordered vocabulary: special tokens first, then words, numbers, times.
+
+    Args:
+        extra_words: more words, after the built-in ones.
+        max_seconds: the last time token (``TOY_TIME_STEP`` s apart from 0.0).
+            Times past the default 60.0 s come last, so every other token
+            keeps the id it has in the default vocabulary.
+    """
+    if max_seconds < TOY_MAX_SECONDS:
+        raise ValueError(f'max_seconds must be at least {TOY_MAX_SECONDS}, got {max_seconds}')
     words = list(SPECIAL_TOKENS)
     punctuation = list('.,:;!?()[]-/\'"') + ['\n']
     candidates = (punctuation + SYNTHETIC_WORDS + prompt_words() + ['s'] +
                   [str(i) for i in range(513)] + _time_tokens() + _box_tokens() +
-                  list(extra_words or []))
+                  list(extra_words or []) + _time_tokens(max_seconds))
     seen = set(words)
     for word in candidates:
         for variant in (word, word.lower(), word.capitalize()):
@@ -78,7 +96,8 @@ def toy_vocabulary(extra_words: Optional[Iterable[str]] = None) -> List[str]:
 
 
 def build_toy_tokenizer(extra_words: Optional[Iterable[str]] = None,
-                        chat_template: bool = False) -> PreTrainedTokenizerFast:
+                        chat_template: bool = False,
+                        max_seconds: float = TOY_MAX_SECONDS) -> PreTrainedTokenizerFast:
     """Build the toy word-level tokenizer.
 
     Text is split on whitespace, then into decimal numbers (``"3.2"`` stays
@@ -87,12 +106,16 @@ def build_toy_tokenizer(extra_words: Optional[Iterable[str]] = None,
     Args:
         extra_words: more words for the vocabulary.
         chat_template: attach :data:`TOY_CHAT_TEMPLATE` (ChatML).
+        max_seconds: the longest time with a token of its own (one per 0.1 s;
+            60.0 by default). Videos longer than this need a larger value; the
+            vocabulary, and so the LLM's embedding rows, grow with it.
 
     Returns:
         A ``PreTrainedTokenizerFast`` with ``<pad>``, ``<unk>``, ``<s>``,
         ``</s>`` (EOS) and the ChatML markers as special tokens.
     """
-    vocab = {word: index for index, word in enumerate(toy_vocabulary(extra_words))}
+    vocab = {word: index for index, word in
+             enumerate(toy_vocabulary(extra_words, max_seconds))}
     tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token='<unk>'))
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(r'\n'), behavior='isolated'),
