@@ -249,3 +249,20 @@ def test_ddp_ranks_agree_on_a_nan_of_one_rank(tmp_path, action):
         checkpoint = torch.load(tmp_path / 'work' / 'iter_6.pth', weights_only=False)
         assert checkpoint['message_hub']['runtime_info']['nonfinite_skips'] == 1
         assert all(torch.isfinite(v).all() for v in checkpoint['state_dict'].values())
+
+
+def test_nonfinite_names_see_through_a_norm_that_overflows_its_dtype():
+    """The fused-norm shortcut decides nothing on its own: a finite fp16 tensor
+    whose norm overflows fp16 is finite, a NaN anywhere is named, and so is an
+    inf in a complex tensor."""
+    from mmstvg.engine.hooks.nonfinite_check_hook import nonfinite_tensor_names
+    big = torch.full((64,), 60000.0, dtype=torch.float16)  # norm 480000: inf in fp16
+    assert nonfinite_tensor_names([('big', big), ('ok', torch.ones(3))]) == []
+    nan = torch.ones(5)
+    nan[3] = float('nan')
+    named = [('a', torch.ones(2)), ('nan', nan), ('b', big), ('skip', 'not a tensor'),
+             ('ints', torch.ones(2, dtype=torch.long))]
+    assert nonfinite_tensor_names(named) == ['nan']
+    inf = torch.ones(2, dtype=torch.complex64)
+    inf[0] = complex(float('inf'), 0)
+    assert nonfinite_tensor_names([('c', inf), ('n', nan)]) == ['c', 'n']

@@ -36,22 +36,33 @@ class NonFiniteTrainingError(FloatingPointError):
 def nonfinite_tensor_names(named_tensors: Iterable[Tuple[str, torch.Tensor]]) -> List[str]:
     """The names of the floating-point tensors that hold a NaN or an inf.
 
+    One fused norm per device first (``torch._foreach_norm``, the pass gradient
+    clipping makes): a norm is finite only when every element is, so a finite
+    total settles it with one host sync and no per-tensor mask. Only when it is
+    not (a NaN, an inf, or a norm that overflowed its dtype) are the tensors
+    checked one by one for their names.
+
     Args:
         named_tensors: ``(name, tensor)`` pairs; other values are ignored.
 
     Returns:
-        The names, in the order given (one host sync per device).
+        The names, in the order given.
     """
     by_device = {}
     for index, (name, tensor) in enumerate(named_tensors):
         if (isinstance(tensor, torch.Tensor) and tensor.numel()
                 and (tensor.is_floating_point() or tensor.is_complex())):
-            entries, flags = by_device.setdefault(tensor.device, ([], []))
+            entries, tensors = by_device.setdefault(tensor.device, ([], []))
             entries.append((index, name))
-            flags.append(torch.isfinite(tensor).all())
+            tensors.append(tensor.detach())
     bad = []
-    for entries, flags in by_device.values():
-        finite = torch.stack(flags).cpu().tolist()
+    for entries, tensors in by_device.values():
+        real = [t for t in tensors if not t.is_complex()]
+        if len(real) == len(tensors):
+            total = torch.stack([n.float() for n in torch._foreach_norm(real)]).sum()
+            if bool(torch.isfinite(total)):
+                continue
+        finite = torch.stack([torch.isfinite(t).all() for t in tensors]).cpu().tolist()
         bad += [entry for entry, ok in zip(entries, finite) if not ok]
     return [name for _, name in sorted(bad)]
 
