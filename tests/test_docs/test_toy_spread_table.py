@@ -86,6 +86,27 @@ def test_the_written_readme_table_accepts_every_run_it_was_made_from(table, chec
                        str(tmp_path / 'bad' / 'run' / 'final_metrics.json')]) == 1
 
 
+def test_the_base_zero_shot_column_when_the_runs_have_it(table, check, tmp_path):
+    out = str(tmp_path / 'runs')
+    for k, zero_shot in enumerate((47.74, 48.1)):
+        write_run(out, f'native_seed{k}', 55.0 + k, 37.0 + k)
+        path = osp.join(out, f'native_seed{k}', 'final_metrics.json')
+        final = json.load(open(path))
+        final['base_zero_shot'] = {'m_tIoU': zero_shot, 'R@0.5': 45.0, 'num_videos': 300}
+        json.dump(final, open(path, 'w'))
+    result = table.main([out, '--num-test-videos', '300'])
+    text = open(osp.join(out, 'spread.md')).read()
+    assert '| trivial answer | base, zero-shot |' in text
+    assert '| m_tIoU | 55.0 – 56.0 | 55.5 ± 0.7 | 47.1 | 47.7 – 48.1 |' in text
+    assert '| m_vIoU | 37.0 – 38.0 | 37.5 ± 0.7 | 10.8 | - |' in text  # words, no boxes
+    assert result['model']['m_tIoU']['n'] == 2
+    readme = tmp_path / 'README.md'
+    readme.write_text('<!-- toy-table:start -->\n<!-- toy-table:end -->\n')
+    table.main([out, '--write-readme', str(readme)])
+    parsed = check.parse_toy_table(readme.read_text())  # the extra column is ignored
+    assert parsed['trivial_answer']['m_tIoU'] == 47.1
+
+
 def test_a_readme_without_markers_is_refused(table):
     with pytest.raises(ValueError, match='README.md: no "<!-- toy-table:start -->"'):
         table.replace_readme_table('no markers here', '| t |')

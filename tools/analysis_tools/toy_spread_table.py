@@ -43,8 +43,11 @@ def load_runs(out_dir: str) -> List[dict]:
     """Every finished run under ``out_dir``, sorted by name.
 
     Returns:
-        ``[{'name', 'model': {metric: value}, 'trivial_answer': {...}, 'seconds',
-        'cpu', 'cpu_capability', 'threads'}]``.
+        ``[{'name', 'model': {metric: value}, 'trivial_answer': {...},
+        'base_zero_shot': {...}, 'seconds', 'cpu', 'cpu_capability', 'threads'}]``;
+        ``base_zero_shot`` holds the pretrained base's figures before grounding
+        training (only ``m_tIoU``: it answers in words, without boxes) where
+        ``tools/run_toy.sh`` wrote them, None elsewhere.
     """
     runs = []
     for path in sorted(glob.glob(osp.join(out_dir, '*', 'final_metrics.json'))):
@@ -59,10 +62,12 @@ def load_runs(out_dir: str) -> List[dict]:
         if osp.exists(osp.join(run_dir, 'seconds')):
             with open(osp.join(run_dir, 'seconds'), encoding='utf-8') as file:
                 seconds = int(file.read().strip())
+        zero_shot = final.get('base_zero_shot') or {}
         runs.append(dict(
             name=osp.basename(run_dir),
             model={m: _metric(final['model'], m) for m in METRICS},
             trivial_answer={m: _metric(final['trivial_answer'], m) for m in METRICS},
+            base_zero_shot={m: _metric(zero_shot, m) for m in METRICS},
             seconds=seconds, cpu=env.get('cpu'),
             cpu_capability=env.get('torch_cpu_capability'),
             threads=env.get('torch_num_threads')))
@@ -83,17 +88,24 @@ def summarise(runs: List[dict], column: str = 'model') -> Dict[str, dict]:
 
 
 def range_table(runs: List[dict], num_test_videos: Optional[int] = None) -> str:
-    """The README's toy table: each metric's range over ``runs``, mean ± sd, trivial answer."""
+    """The README's toy table: each metric's range over ``runs``, mean ± sd, trivial
+    answer, and (when the runs have it) the base's zero-shot figure before training."""
     model, trivial = summarise(runs), summarise(runs, 'trivial_answer')
+    base = summarise([r for r in runs if r.get('base_zero_shot')], 'base_zero_shot')
     split = f'test, {num_test_videos} videos' if num_test_videos else 'test'
-    lines = [f'| metric ({split}, TubeDETR protocol) | toy SpaceVLLM (range over '
-             f'{len(runs)} runs) | mean ± sd | trivial answer |',
-             '| --- | --- | --- | --- |']
+    header = (f'| metric ({split}, TubeDETR protocol) | toy SpaceVLLM (range over '
+              f'{len(runs)} runs) | mean ± sd | trivial answer |')
+    lines = [header + (' base, zero-shot |' if base else ''),
+             '| --- | --- | --- | --- |' + (' --- |' if base else '')]
     for metric, s in model.items():
-        t = trivial.get(metric)
-        lines.append(f"| {METRIC_LABELS.get(metric, metric)} | {s['min']:.1f} – {s['max']:.1f} | "
-                     f"{s['mean']:.1f} ± {s['std']:.1f} | "
-                     + (f"{t['mean']:.1f} |" if t else '? |'))
+        t, b = trivial.get(metric), base.get(metric)
+        line = (f"| {METRIC_LABELS.get(metric, metric)} | {s['min']:.1f} – {s['max']:.1f} | "
+                f"{s['mean']:.1f} ± {s['std']:.1f} | " + (f"{t['mean']:.1f} |" if t else '? |'))
+        if base:
+            cell = '-' if b is None else (f"{b['min']:.1f}" if b['min'] == b['max']
+                                          else f"{b['min']:.1f} – {b['max']:.1f}")
+            line += f' {cell} |'
+        lines.append(line)
     return '\n'.join(lines)
 
 
