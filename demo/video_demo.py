@@ -30,6 +30,12 @@ if REPO_ROOT not in sys.path:  # configs may import `projects.*`
 
 import cv2  # noqa: E402
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmstvg.apis import GroundingInferencer, prediction_to_dict  # noqa: E402
 from mmstvg.datasets.validation import check_sentence  # noqa: E402
 from mmstvg.utils import atomic_write, check_writable  # noqa: E402

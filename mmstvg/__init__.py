@@ -1,12 +1,12 @@
-"""mmstvg: spatio-temporal video grounding with multimodal LLMs, on OpenMMLab."""
-from .utils.atomic_io import patch_mmengine_local_writes
-from .utils.checkpoint_compat import patch_mmengine_checkpoint_loading
-from .version import __version__
+"""mmstvg: spatio-temporal video grounding with multimodal LLMs, on OpenMMLab.
 
-# Checkpoints load without unpickling code (mmstvg/utils/checkpoint_compat.py)
-# and MMEngine's local writes (checkpoints, dumps) are atomic
-# (mmstvg/utils/atomic_io.py).
-patch_mmengine_checkpoint_loading()
-patch_mmengine_local_writes()
+Importing mmstvg changes nothing in MMEngine: safe checkpoint loading
+(mmstvg/utils/checkpoint_compat.py), atomic local writes
+(mmstvg/utils/atomic_io.py) and the third-party message filters
+(mmstvg/utils/log_filters.py) are installed by
+``mmstvg.utils.apply_runtime_patches()``, which ``register_all_modules()``, the
+runner builder and the tools call.
+"""
+from .version import __version__
 
 __all__ = ['__version__']

@@ -25,6 +25,7 @@ from mmengine.logging import MMLogger, print_log
 
 from mmstvg.registry import CONSTRUCTION_FILTERS, GROUNDING_DETECTORS, OBJECT_PICKERS
 from mmstvg.structures import seconds_to_frames
+from mmstvg.utils.runtime_patches import apply_runtime_patches
 from .io import ResultStore, VideoCaption, atomic_write_json, load_caption_list
 from .object_picker import PickedObject
 from .sample import BOX_CHOICES, CandidateSample, candidate_to_hcstvg_entry
@@ -205,6 +206,9 @@ def _build_grounding_parts(detector_cfg: dict, filter_cfgs: Sequence[dict]):
 
 
 def _init_worker(detector_cfg, filter_cfgs, custom_imports, settings):
+    # A spawned worker starts bare: the message filters, safe checkpoint
+    # loading and atomic writes of the parent (mmstvg/utils/runtime_patches.py).
+    apply_runtime_patches()
     import torch
     if custom_imports:
         from mmengine.utils import import_modules_from_strings

@@ -16,6 +16,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import FlexibleRunner, Runner
 
 from mmstvg.utils.collect_env import collect_env, format_env
+from mmstvg.utils.runtime_patches import apply_runtime_patches
 
 
 def _deepspeed(stage: int) -> dict:
@@ -164,6 +165,10 @@ def prepare_cpu_distributed(cfg: Config) -> Config:
 def build_runner(cfg: Config):
     """Build the runner a config asks for.
 
+    Applies :func:`~mmstvg.utils.apply_runtime_patches` first (idempotent), so
+    the runner loads checkpoints safely and writes them atomically whoever
+    calls this.
+
     Args:
         cfg: a full training/testing config.
 
@@ -171,6 +176,7 @@ def build_runner(cfg: Config):
         A :class:`Runner`, a :class:`FlexibleRunner` (when a strategy is set)
         or the registered runner named by ``runner_type``.
     """
+    apply_runtime_patches()
     cfg = prepare_cpu_distributed(resolve_strategy(copy.deepcopy(cfg)))
     if cfg.get('strategy', None) is not None:
         runner = FlexibleRunner.from_cfg(cfg)

@@ -1,18 +1,20 @@
-# First, before anything imports mmengine.runner (and with it DeepSpeed, whose
-# accelerator warning fires at import): drop third-party messages that tell the
-# user nothing (see log_filters.py).
-from .log_filters import filter_uninformative_messages
+"""Helpers every other part of mmstvg may use; it imports none of them.
 
-filter_uninformative_messages()
-
-from .atomic_io import atomic_write, check_writable, patch_mmengine_local_writes  # noqa: E402
-from .checkpoint_compat import (CorruptCheckpointError, UnsafeCheckpointError,  # noqa: E402
+Importing this package (or mmstvg) changes nothing outside it: MMEngine's
+checkpoint loading and file writes and third-party logging are patched by
+:func:`apply_runtime_patches`, which :func:`register_all_modules`, the runner
+builder and every tool call (``mmstvg/utils/runtime_patches.py``).
+"""
+from .atomic_io import atomic_write, check_writable, patch_mmengine_local_writes
+from .checkpoint_compat import (CorruptCheckpointError, UnsafeCheckpointError,
                                 allow_unsafe_checkpoint_loading, load_local_checkpoint,
                                 patch_mmengine_checkpoint_loading,
                                 unsafe_checkpoint_loading)
-from .checkpoint_keys import CheckpointMismatchError, check_checkpoint_fits_model  # noqa: E402
-from .file_names import safe_file_stem  # noqa: E402
-from .setup_env import register_all_modules  # noqa: E402
+from .checkpoint_keys import CheckpointMismatchError, check_checkpoint_fits_model
+from .file_names import safe_file_stem
+from .log_filters import filter_uninformative_messages
+from .runtime_patches import apply_runtime_patches, runtime_patches_applied
+from .setup_env import register_all_modules
 
 __all__ = [
     'filter_uninformative_messages', 'atomic_write', 'check_writable',
@@ -20,5 +22,5 @@ __all__ = [
     'allow_unsafe_checkpoint_loading', 'load_local_checkpoint',
     'patch_mmengine_checkpoint_loading', 'unsafe_checkpoint_loading',
     'CheckpointMismatchError', 'check_checkpoint_fits_model', 'safe_file_stem',
-    'register_all_modules'
+    'apply_runtime_patches', 'runtime_patches_applied', 'register_all_modules'
 ]

@@ -11,7 +11,9 @@ target is either the old file or the whole new one.
 ``put_text`` write this way. Everything MMEngine writes through its file
 backends goes there: checkpoints (``runner.save_checkpoint`` and the
 ``CheckpointHook``), the ``last_checkpoint`` pointer, and ``mmengine.dump``
-(the metrics' predictions dumps). It is applied on ``import mmstvg``.
+(the metrics' predictions dumps). It is applied by
+:func:`~mmstvg.utils.apply_runtime_patches` (the tools, the runner builder and
+``register_all_modules`` call it); importing mmstvg patches nothing.
 """
 import glob
 import os
@@ -22,11 +24,10 @@ from typing import List, Union
 from mmengine.fileio.backends.local_backend import LocalBackend
 
 __all__ = ['TEMP_MARKER', 'temporary_path', 'atomic_write', 'left_over_temporaries',
-           'check_writable', 'patch_mmengine_local_writes']
+           'check_writable', 'patch_mmengine_local_writes', 'local_writes_patched']
 
 #: Part of the name of every temporary file written here.
 TEMP_MARKER = '.tmp-'
-_PATCHED = False
 
 
 def temporary_path(path: str) -> str:
@@ -105,11 +106,14 @@ def patch_mmengine_local_writes() -> bool:
     Returns:
         Whether the patch is in effect.
     """
-    global _PATCHED
-    if not _PATCHED:
+    if not local_writes_patched():
         _put.__doc__ = LocalBackend.put.__doc__
         _put_text.__doc__ = LocalBackend.put_text.__doc__
         LocalBackend.put = _put
         LocalBackend.put_text = _put_text
-        _PATCHED = True
     return True
+
+
+def local_writes_patched() -> bool:
+    """Whether ``LocalBackend.put`` / ``put_text`` write atomically now."""
+    return LocalBackend.put is _put and LocalBackend.put_text is _put_text

@@ -2,8 +2,10 @@
 
 mmengine 0.10.7 calls ``torch.load`` without ``weights_only``. A checkpoint is
 a pickle, and unpickling runs whatever functions the file names, so loading a
-``.pth`` someone sent you can run code on your machine. This module
-re-registers MMEngine's loader for local files (the ``''`` scheme of
+``.pth`` someone sent you can run code on your machine.
+:func:`patch_mmengine_checkpoint_loading` (called by
+:func:`~mmstvg.utils.apply_runtime_patches`, not on import) re-registers
+MMEngine's loader for local files (the ``''`` scheme of
 ``CheckpointLoader``) with :func:`load_local_checkpoint`, which unpickles with
 ``torch.load(weights_only=True)`` and an explicit allow-list of the few
 non-tensor types MMEngine and mmstvg write (:data:`SAFE_CHECKPOINT_GLOBALS`):
@@ -20,24 +22,23 @@ Trusted old files that hold other objects load with the explicit opt-in
 import contextlib
 import os.path as osp
 import pickle
+import sys
 import zipfile
 from typing import Callable, Dict, Iterator, List, Optional
 
 import numpy as np
-import torch
 from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer, print_log
-from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
     'SAFE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError', 'CorruptCheckpointError',
     'load_local_checkpoint', 'allow_unsafe_checkpoint_loading',
     'unsafe_checkpoint_loading', 'unsafe_loading_allowed',
-    'patch_mmengine_checkpoint_loading', 'checkpoint_integrity_error'
+    'patch_mmengine_checkpoint_loading', 'checkpoint_loading_patched',
+    'checkpoint_integrity_error'
 ]
 
 _UNSAFE_ALLOWED = False
-_PATCHED = False
 
 OPT_IN_HINT = ('If you trust this file, load it with --unsafe-load (tools/train.py, '
                'tools/test.py, demo/video_demo.py), `unsafe_load = True` in the config '
@@ -188,6 +189,7 @@ def _load_safetensors(filename: str, map_location) -> Dict:
 
 
 def _refusal(filename: str, error: Exception) -> UnsafeCheckpointError:
+    import torch
     try:
         found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
         names = sorted(set(found) - _allowed_names())
@@ -218,6 +220,7 @@ def load_local_checkpoint(filename: str, map_location=None):
             :data:`SAFE_CHECKPOINT_GLOBALS` (and unsafe loading is off).
         CorruptCheckpointError: if the file is truncated or corrupt.
     """
+    import torch  # here, not at import: importing mmstvg.utils needs no torch
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
@@ -245,13 +248,30 @@ def load_local_checkpoint(filename: str, map_location=None):
 def patch_mmengine_checkpoint_loading(loader: Callable = load_local_checkpoint) -> bool:
     """Route MMEngine's local checkpoint loading through :func:`load_local_checkpoint`.
 
-    Idempotent.
+    Idempotent: the loader is registered only when it is not already the one
+    for local files. Called by :func:`~mmstvg.utils.apply_runtime_patches`
+    (importing mmstvg patches nothing). ``mmengine.runner`` is imported here,
+    not when this module is (it imports DeepSpeed, peft and transformers'
+    optimizers: seconds).
+
+    Args:
+        loader: the function that loads a local file
+            (``loader(filename, map_location)``).
 
     Returns:
         Whether the patch is in effect.
     """
-    global _PATCHED
-    if not _PATCHED:
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if CheckpointLoader._schemes.get('') is not loader:
         CheckpointLoader.register_scheme(prefixes='', force=True)(loader)
-        _PATCHED = True
     return True
+
+
+def checkpoint_loading_patched(loader: Callable = load_local_checkpoint) -> bool:
+    """Whether MMEngine loads local checkpoints with ``loader`` now.
+
+    Imports nothing: when ``mmengine.runner`` has not been imported yet,
+    nothing can have patched it.
+    """
+    module = sys.modules.get('mmengine.runner.checkpoint')
+    return module is not None and module.CheckpointLoader._schemes.get('') is loader

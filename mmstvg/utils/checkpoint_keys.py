@@ -9,13 +9,17 @@ parts that training never touched (a frozen pretrained vision tower that a
 DeepSpeed ``exclude_frozen_parameters`` checkpoint leaves out) may be absent;
 they keep the weights the model was built with.
 """
+from __future__ import annotations
+
 import re
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-import torch
 from mmengine.logging import print_log
-from torch import nn
+
+if TYPE_CHECKING:  # annotations only: importing mmstvg.utils needs no torch
+    import torch
+    from torch import nn
 
 __all__ = ['CheckpointMismatchError', 'check_checkpoint_fits_model',
            'checkpoint_state_dict', 'frozen_state_keys']

@@ -3,8 +3,10 @@
 Each entry of :data:`UNINFORMATIVE_MESSAGES` names the library, the logger or
 warning category it comes through, the start of the message, and why it carries
 no information here. :func:`filter_uninformative_messages` installs them once per
-process; ``mmstvg.utils`` calls it before anything imports DeepSpeed (whose
-accelerator warning fires at import time), so importing mmstvg is enough.
+process. Importing mmstvg installs nothing:
+:func:`~mmstvg.utils.apply_runtime_patches` calls it first, and the tools call
+that at their top, before anything imports DeepSpeed (whose accelerator
+warning fires at import time).
 
 Nothing else is hidden: a message that is not listed here (or that a newer
 library version words differently) is printed as before. Set

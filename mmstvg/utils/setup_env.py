@@ -1,20 +1,32 @@
-"""Registering mmstvg's modules and making it the default scope."""
+"""Registering mmstvg's modules and making it the default scope.
+
+mmstvg.utils is the lowest layer: it imports none of mmstvg's other packages
+at module level. :func:`register_all_modules` imports them inside its body, as
+mmdet's ``register_all_modules`` does, so there is no import cycle.
+"""
 import datetime
 import warnings
 
 from mmengine import DefaultScope
 
+from .runtime_patches import apply_runtime_patches
+
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every module of mmstvg so that its registries are filled.
+    """Apply mmstvg's runtime patches and import every module of mmstvg.
 
-    Configs usually need none of this (registries import their ``locations``
-    lazily); scripts and notebooks that build components by hand call it once.
+    First :func:`~.runtime_patches.apply_runtime_patches` (safe checkpoint
+    loading, atomic local writes, the third-party message filters; before the
+    imports below, which import DeepSpeed), then the packages whose modules
+    fill the registries. Configs usually need no registering (registries
+    import their ``locations`` lazily); scripts and notebooks that build
+    components or load checkpoints by hand call this once. Idempotent.
 
     Args:
         init_default_scope: make ``'mmstvg'`` the current default scope, so
             that ``type`` strings are looked up in mmstvg's registries first.
     """
+    apply_runtime_patches()
     import mmstvg.datasets  # noqa: F401
     import mmstvg.engine  # noqa: F401
     import mmstvg.evaluation  # noqa: F401

@@ -21,14 +21,21 @@ def _run(code: str, **env) -> str:
     return proc.stdout + proc.stderr
 
 
-def test_importing_mmstvg_hides_deepspeed_accelerator_warning_only_through_the_filter():
+def test_runtime_patches_hide_deepspeed_accelerator_warning_only_through_the_filter():
     pytest.importorskip('deepspeed')
-    code = ('import mmstvg, deepspeed, logging; '
+    code = ('from mmstvg.utils import apply_runtime_patches; apply_runtime_patches(); '
+            'import deepspeed, logging; '
             "logging.getLogger('DeepSpeed').warning('Setting accelerator to CPU. If you '"
             "'have GPU (again)'); logging.getLogger('DeepSpeed').warning('a real problem')")
     quiet = _run(code)
     assert 'Setting accelerator to CPU' not in quiet
     assert 'a real problem' in quiet  # other DeepSpeed messages still show
+
+
+def test_importing_mmstvg_installs_no_filter():
+    code = ("import logging, mmstvg, mmstvg.utils; "
+            "print(len(logging.getLogger('DeepSpeed').filters))")
+    assert _run(code).strip().splitlines()[-1] == '0'
 
 
 def test_deepspeed_logger_filter_drops_the_accelerator_message():

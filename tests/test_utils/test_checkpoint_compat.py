@@ -5,8 +5,10 @@ import pytest
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
-import mmstvg  # noqa: F401  (importing mmstvg applies the fix)
+from mmstvg.utils import apply_runtime_patches
 from mmstvg.utils.checkpoint_compat import load_local_checkpoint
+
+apply_runtime_patches()  # as every tool and the runner builder do
 
 
 def test_mmengine_loads_checkpoints_with_non_tensor_objects(tmp_path):

@@ -33,6 +33,13 @@ import time
 
 import cv2
 import numpy as np
+
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from torch.utils.data import DataLoader

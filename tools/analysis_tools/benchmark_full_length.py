@@ -50,6 +50,12 @@ for path in (REPO_ROOT, osp.dirname(osp.abspath(__file__))):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 import benchmark_infer  # noqa: E402
 from benchmark_train import MB, PeakMemoryMeter  # noqa: E402
 

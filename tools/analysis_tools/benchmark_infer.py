@@ -43,6 +43,12 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:  # configs may import `projects.*`
     sys.path.insert(0, REPO_ROOT)
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmstvg.registry import MODELS  # noqa: E402
 from mmstvg.structures import GroundingDataSample  # noqa: E402
 from mmstvg.utils import register_all_modules  # noqa: E402

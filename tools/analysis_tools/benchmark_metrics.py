@@ -23,6 +23,12 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmstvg.evaluation import PROTOCOLS, STVGMetric
 
 

@@ -24,6 +24,12 @@ import argparse
 import os
 import os.path as osp
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmengine.config import Config
 
 from mmstvg.registry import DATASETS, VISUALIZERS

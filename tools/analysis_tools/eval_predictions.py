@@ -35,6 +35,12 @@ import json
 import sys
 from typing import Dict, List, Optional, Sequence
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 

@@ -27,6 +27,13 @@ if REPO_ROOT not in sys.path:
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmengine.config import Config  # noqa: E402
 
 from mmstvg.evaluation.functional.linear_probe import (  # noqa: E402

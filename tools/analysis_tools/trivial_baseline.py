@@ -32,6 +32,13 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 import numpy as np  # noqa: E402
+
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmengine.config import Config  # noqa: E402
 from mmengine.evaluator import Evaluator  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402

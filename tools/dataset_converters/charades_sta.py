@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bar')
     args = parser.parse_args(argv)
+    from mmstvg.utils.runtime_patches import apply_runtime_patches
+    apply_runtime_patches()  # mmstvg/utils/runtime_patches.py
     from mmstvg.datasets import converters
     report = converters.convert_charades_sta(
         args.split_files, args.csv, args.out, video_dir=args.video_dir,

@@ -9,6 +9,12 @@ import argparse
 import json
 import time
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmstvg.datasets.synthetic import generate_synthetic_stvg
 
 

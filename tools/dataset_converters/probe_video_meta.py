@@ -16,6 +16,12 @@ import os
 import os.path as osp
 import sys
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmengine.utils import track_iter_progress
 
 from mmstvg.datasets.charades_sta import probe_video_meta

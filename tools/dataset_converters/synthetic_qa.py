@@ -14,6 +14,12 @@ import argparse
 import json
 from collections import Counter
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmstvg.datasets.synthetic_qa import synthetic_qa_rows
 
 

@@ -84,6 +84,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from mmengine.config import Config
 
+    from mmstvg.utils.runtime_patches import apply_runtime_patches
+    apply_runtime_patches()  # mmstvg/utils/runtime_patches.py
     from mmstvg.datasets.video_check import check_videos, collect_videos
     cfg = Config.fromfile(args.config)
     if args.cfg_options:

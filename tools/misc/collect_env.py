@@ -17,6 +17,12 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmstvg.utils.collect_env import collect_env, format_env  # noqa: E402
 
 

@@ -85,7 +85,10 @@ def create_base_init(out_dir: str, vision_config: dict, llm_config: dict,
 
 def main(argv: Optional[List[str]] = None) -> dict:
     from mmengine.config import Config
+
+    from mmstvg.utils.runtime_patches import apply_runtime_patches
     args = parse_args(argv)
+    apply_runtime_patches()  # mmstvg/utils/runtime_patches.py
     cfg = Config.fromfile(args.config)
     out_dir = args.out_dir or cfg.base_init
     paths = create_base_init(out_dir, cfg.base_vision_config.to_dict(),

@@ -24,6 +24,13 @@ import os
 import os.path as osp
 
 import torch
+
+from mmstvg.utils.runtime_patches import apply_runtime_patches
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
 
 from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer

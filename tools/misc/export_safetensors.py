@@ -28,6 +28,12 @@ if REPO_ROOT not in sys.path:
 import torch  # noqa: E402
 from safetensors.torch import save as save_safetensors  # noqa: E402
 
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before the imports below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
+
 from mmstvg.utils import atomic_write, load_local_checkpoint  # noqa: E402
 from mmstvg.utils.checkpoint_compat import unsafe_checkpoint_loading  # noqa: E402
 from mmstvg.utils.checkpoint_keys import checkpoint_state_dict  # noqa: E402
