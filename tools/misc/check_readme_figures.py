@@ -32,8 +32,11 @@ Usage::
         [--readme README.md] [--metrics work_dirs/spacevllm_toy/final_metrics.json] \
         [--tolerance 0.1] [--min-spread 2] [--min-gain m_tIoU=2 m_vIoU=10 gt_vIoU=10]
 
-Exits 0 when every figure agrees, 1 otherwise (each disagreement printed);
-the last line is JSON.
+Exits 1 when the model does not beat the trivial answer, the trivial answer or a
+figure is missing or off, and (``--strict-ranges``) when a model figure lies outside its
+widened range; by default such a figure is printed as a note and the exit is 0, because
+the ranges were measured on the CPUs the README names and another CPU's float kernels
+may land elsewhere. The last line is JSON.
 """
 import argparse
 import json
@@ -187,6 +190,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--tolerance', type=float, default=DEFAULT_TOLERANCE,
                         help='the least widening of a range, and the trivial answer\'s '
                         '|README - measured| (default 0.1)')
+    parser.add_argument('--strict-ranges', action='store_true',
+                        help='a model figure outside its widened range fails too (by '
+                        'default it is printed as a note: other CPUs may land elsewhere)')
     parser.add_argument('--min-spread', type=float, default=DEFAULT_MIN_SPREAD,
                         help='the least widening of a model range, in points (default 2)')
     parser.add_argument('--min-gain', nargs='+', metavar='METRIC=POINTS',
@@ -218,12 +224,21 @@ def main(argv=None) -> int:
         final_metrics = json.load(file)
     problems, checked = compare(readme, final_metrics, args.tolerance, args.min_gain,
                                 args.min_spread)
+    # A model figure outside the README's range is a note unless --strict-ranges: the
+    # ranges were measured on the CPUs the README names, and another CPU's float
+    # kernels may land elsewhere (docs/en/results.md); not learning is always an error.
+    notes = [] if args.strict_ranges else [
+        p for p in problems if p.startswith('model ') and 'outside [' in p]
+    problems = [p for p in problems if p not in notes]
     for line in problems:
         print(f'[check_readme_figures] {args.readme} vs {args.metrics}: {line}')
-    if not problems:
+    for line in notes:
+        print(f'[check_readme_figures] note: {line} (the README\'s runs were on other '
+              'float kernels or seeds; please report it with tools/misc/collect_env.py)')
+    if not problems and not notes:
         print(f'[check_readme_figures] {args.readme}: all {checked} toy figures of '
               f'{args.metrics} lie in the measured ranges and beat the trivial answer')
-    print(json.dumps(dict(ok=not problems, checked=checked, problems=problems,
+    print(json.dumps(dict(ok=not problems, checked=checked, problems=problems, notes=notes,
                           tolerance=args.tolerance, min_spread=args.min_spread,
                           min_gain=args.min_gain)))
     return 1 if problems else 0
