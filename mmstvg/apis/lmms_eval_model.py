@@ -89,7 +89,7 @@ class MMSTVGLMMs(lmms):
             directory); None keeps the config's pretrained weights (warned).
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'`` ...; None picks one.
         batch_size: requests per model call.
-        max_new_tokens: the generation budget when a request's
+        max_new_tokens: the generation budget (>= 1) when a request's
             ``gen_kwargs`` names none (default: the config's).
         unsafe_load: fully unpickle a trusted old checkpoint (see
             :class:`GroundingInferencer`).
@@ -105,6 +105,9 @@ class MMSTVGLMMs(lmms):
         super().__init__()
         if not osp.isfile(config):
             raise FileNotFoundError(f'--model_args config={config!r}: no such file')
+        if max_new_tokens is not None and int(max_new_tokens) < 1:
+            raise ValueError(f'--model_args max_new_tokens must be >= 1, got '
+                             f'{max_new_tokens!r}: every reply would be empty')
         kwargs.pop('max_batch_size', None)  # lmms-eval's; requests are not re-batched
         self.cfg = qa_config(config, kwargs)
         self.inferencer = GroundingInferencer(self.cfg, checkpoint, device=device,

@@ -25,7 +25,8 @@ video by their presentation times, see
 
 Bad input (a missing video, a missing key, a wrong-typed value, a non-positive
 fps, a caption that is not text or is over the word budget, a box count that
-does not match the span, a span outside the video, an unreadable video met by
+does not match the span, a span outside the video, a ``sample_id`` an earlier
+entry already gave, an unreadable video met by
 the pipeline or listed by ``tools/misc/check_dataset.py``) raises
 :class:`GroundingDataError` naming the annotation file, the video id and the
 field; with ``on_bad_sample='skip'`` the sample is dropped instead, counted in
@@ -138,6 +139,9 @@ class BaseGroundingDataset(BaseDataset):
     #: timed by their presentation times). Passed to the pipeline as the data
     #: info's ``time_axis``.
     TIME_AXIS = 'frames'
+    #: The annotation field(s) a sample's ``sample_id`` comes from, named in
+    #: the error of a repeated id.
+    SAMPLE_ID_FIELD = 'sample_id'
 
     def __init__(self,
                  ann_file: str = '',
@@ -209,8 +213,8 @@ class BaseGroundingDataset(BaseDataset):
         Raises:
             GroundingDataError: when the file holds no entry, when every
                 entry was skipped (with the counts per field and an example
-                of each), or on the first bad entry with
-                ``on_bad_sample='error'``.
+                of each) or gave no sample (:meth:`drop_summary`), or on the
+                first bad entry with ``on_bad_sample='error'``.
         """
         if self.ann_file and not osp.isfile(self.ann_file):
             raise FileNotFoundError(
@@ -221,12 +225,14 @@ class BaseGroundingDataset(BaseDataset):
         self._load_bad_videos()
         self.missing_videos = {}
         data_list = []
+        seen_ids: set = set()
         raw_entries = self.load_raw_annotations()
         for index, raw in enumerate(raw_entries):
             try:
                 parsed = self.parse_data_info(raw)
                 parsed = parsed if isinstance(parsed, list) else [parsed]
                 parsed = [self._apply_bad_videos(info) for info in parsed]
+                self._check_unique_ids(parsed, seen_ids)
             except ListedBadVideo as error:
                 # The user listed the video to skip: counted whatever
                 # on_bad_sample says.
@@ -264,7 +270,57 @@ class BaseGroundingDataset(BaseDataset):
                 f'every sample was skipped as bad input: '
                 f'{self.skip_summary(len(raw_entries))}',
                 ann_file=self.ann_file, field='<all samples>')
+        if raw_entries and not data_list:
+            # Entries a subclass drops by its own rule (not bad input).
+            raise GroundingDataError(
+                f'none of its {len(raw_entries)} entries gave a sample'
+                f'{self.drop_summary()}', ann_file=self.ann_file,
+                field='<all samples>')
         return data_list
+
+    def _check_unique_ids(self, infos: List[dict], seen: set) -> None:
+        """Refuse a ``sample_id`` an earlier entry already gave, then record
+        ``infos``' ids in ``seen``.
+
+        Predictions are matched to samples by ``sample_id`` (a metric's dump,
+        ``eval_predictions.py``): two samples of one id would both be scored
+        with the first one's prediction.
+
+        Raises:
+            GroundingDataError: naming the file, the video and the field the
+                id comes from (:attr:`SAMPLE_ID_FIELD`).
+        """
+        ids = [info['sample_id'] for info in infos]
+        for info, sample_id in zip(infos, ids):
+            if sample_id in seen or ids.count(sample_id) > 1:
+                raise self.bad(
+                    f'sample_id {sample_id!r} is already used by an earlier '
+                    'entry (predictions are matched by sample_id: one of them '
+                    'would be scored with the other\'s prediction); ids must '
+                    'be unique', info.get('video_id'), self.SAMPLE_ID_FIELD)
+        seen.update(ids)
+
+    def drop_summary(self) -> str:
+        """Why entries gave no sample besides bad input (a subclass's own
+        rule), for the error of a file that gave none; ``''`` here."""
+        return ''
+
+    def _get_unserialized_subset(self, indices: Union[Sequence[int], int]
+                                 ) -> list:
+        """MMEngine's subset of ``indices``, refused when it is empty.
+
+        Raises:
+            GroundingDataError: naming the annotation file and ``indices``
+                when the subset holds no sample (``indices=0``, ``[]``): a
+                test would score nothing and report all-zero figures.
+        """
+        subset = super()._get_unserialized_subset(indices)
+        if not subset:
+            raise GroundingDataError(
+                f'indices={indices!r} selects none of the '
+                f'{len(self.data_list)} samples (leave indices out for all '
+                'of them)', ann_file=self.ann_file, field='indices')
+        return subset
 
     def skip_summary(self, num_entries: Optional[int] = None) -> str:
         """One line: how many samples were skipped, per field, with an

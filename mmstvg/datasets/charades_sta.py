@@ -189,6 +189,14 @@ class CharadesSTADataset(BaseGroundingDataset):
             clip_end_seconds=float(end_limit if math.isfinite(end_limit)
                                    else duration))
 
+    def drop_summary(self) -> str:
+        """The lines dropped as empty after clipping (``start >= end``)."""
+        if not self.num_dropped:
+            return ''
+        return (f': {self.num_dropped} lines have start >= end after clipping '
+                f'the end (field \'start/end\', clip_end_to='
+                f'{self.clip_end_to!r})')
+
     def load_data_list(self) -> List[dict]:
         data_list = super().load_data_list()
         if self.num_dropped:

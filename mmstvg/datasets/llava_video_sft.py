@@ -73,6 +73,7 @@ class LlavaVideoSFTDataset(BaseGroundingDataset):
 
     DEFAULT_NAME = 'llava_video'
     TASK = 'open_qa'
+    SAMPLE_ID_FIELD = 'id'
 
     def __init__(self, task_map: Optional[Dict[str, str]] = None,
                  default_task: str = 'open_qa',

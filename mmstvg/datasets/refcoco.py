@@ -39,6 +39,7 @@ class RefCOCODataset(BaseGroundingDataset):
 
     DEFAULT_NAME = 'refcoco'
     TASK = 'rec'
+    SAMPLE_ID_FIELD = 'file_name/id'
 
     def load_raw_annotations(self) -> List[Tuple[dict, list]]:
         coco = self.load_json()

@@ -62,6 +62,7 @@ class TemporalGroundingDataset(BaseGroundingDataset):
 
     DEFAULT_NAME = 'tvg'
     TASK = 'tvg'
+    SAMPLE_ID_FIELD = 'id'
 
     def load_raw_annotations(self) -> List[Tuple[dict, Dict[str, Any]]]:
         content = self.load_json()

@@ -238,12 +238,41 @@ def file_digest(path: str, length: int = 16) -> str:
     return digest.hexdigest()[:length]
 
 
+class _DuplicateKey(Exception):
+    """A key repeated in one JSON object with another value."""
+
+
+def _unique_keys(pairs: list) -> dict:
+    """``object_pairs_hook`` of :func:`load_json`: the object as a dict,
+    refused when a key repeats with another value (``json`` would keep the
+    last one and silently drop the others: an HC-STVG entry keyed by its
+    video file, a video of a TVG file's ``videos``)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        for key, value in pairs:
+            if obj[key] != value:
+                raise _DuplicateKey(key)
+    return obj
+
+
 def load_json(path: str) -> Any:
-    """``json.load`` of a UTF-8 file, with errors naming the file."""
+    """``json.load`` of a UTF-8 file, with errors naming the file.
+
+    A key that appears twice in one object with different values is an
+    error naming the file and the key (``json`` would keep the last value
+    and drop the others without a word); an exact repeat is harmless.
+    """
     text = read_text(path)
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:
         raise GroundingDataError(
             f'is not valid JSON: {error.msg} at line {error.lineno} column '
             f'{error.colno}', ann_file=path, field='json') from None
+    except _DuplicateKey as error:
+        key = error.args[0]
+        raise GroundingDataError(
+            f'the key {key!r} appears more than once in one JSON object, with '
+            'different values (only the last would be read: the others would '
+            'be dropped without a word); make the keys unique',
+            ann_file=path, field=str(key)) from None

@@ -45,6 +45,7 @@ class VidSTGDataset(BaseGroundingDataset):
 
     DEFAULT_NAME = 'vidstg'
     TASK = 'stvg'
+    SAMPLE_ID_FIELD = 'original_video_id/video_id'
 
     def load_raw_annotations(self) -> List[Tuple[dict, dict]]:
         annotations = self.load_json()

@@ -58,4 +58,22 @@ Issue 32's cases:
   every video: test_trivial_baseline_lengths.py.
 - published counts (DiDeMo's merged file names reported; TACoS 4,001 vs 4,083
   and DiDeMo 1,037 vs 1,004 documented): test_published_counts.py.
+
+Past the list (the same classes of fault elsewhere):
+
+- every converter (DiDeMo, TACoS, HC-STVG, RefCOCO, VidSTG, Charades-STA)
+  wrote an empty annotation file and exited 0 when it kept no entry:
+  test_converters_keep_nothing.py.
+- the grounding metrics scored an empty split as all-zero figures (tools/test.py,
+  trivial_baseline.py); ``indices`` selecting no sample; a Charades-STA file
+  whose every line is dropped gave an empty dataset: test_empty_splits.py.
+- eval_predictions.py scored an empty dump, or one of another split, as every
+  sample missing (all zeros, exit 0): test_dump_matches_nothing.py.
+- a JSON key repeated with another value (an HC-STVG video, a TVG video) kept
+  the last entry alone; a repeated TVG ``id`` scored two samples with one
+  prediction: test_duplicate_ids.py.
+- ``model.max_new_tokens=0`` (and lmms-eval's ``max_new_tokens=0``) made every
+  answer empty; base_zero_shot.py ``--num-videos`` 0 / negative and a split
+  without scenes; trivial_baseline.py ``--beside`` metrics sharing no key
+  printed an empty table: test_option_values.py.
 """

@@ -62,9 +62,14 @@ def score_answers(entries: List[dict], answers: Dict[str, str]) -> dict:
 
     Raises:
         KeyError: an entry has no answer (the run lost a sample).
+        ValueError: no entry: every figure would read 0 without a video
+            behind it.
     """
     from mmstvg.evaluation.functional.text_answers import (parse_seconds_span,
                                                            sentence_recall, temporal_iou)
+    if not entries:
+        raise ValueError('no question to score: every figure would read 0 '
+                         'without a video behind it')
     recalls, ious, no_span = [], [], 0
     for entry in entries:
         answer = answers[entry['id']]
@@ -117,15 +122,27 @@ def zero_shot(cfg: Config, base: str, split: str, num_videos: Optional[int] = No
               batch_size: int = 8) -> Tuple[dict, List[dict]]:
     """Ask the base about the first ``num_videos`` videos of ``split``.
 
+    Raises:
+        ValueError: ``num_videos`` below 1 (``--num-videos 0`` asked for
+            nothing, a negative one would drop the last videos instead), or a
+            scenes file with no scene: no figure would have a video behind it.
+
     Returns:
         The figures (:func:`score_answers`) and one record a question (id,
         question, reference, answer, ``gt_span_seconds``).
     """
     from mmstvg.datasets.synthetic_language import zero_shot_entries
+    if num_videos is not None and num_videos < 1:
+        raise ValueError(f'--num-videos must be >= 1 (leave it out for every '
+                         f'video), got {num_videos}')
     data_root = cfg.train_dataloader.dataset.data_root
     scenes_file = osp.join(data_root, 'annotations', f'scenes_{split}.json')
     with open(scenes_file, encoding='utf-8') as f:
-        scenes = json.load(f)[:num_videos]
+        scenes = json.load(f)
+    if not isinstance(scenes, list) or not scenes:
+        raise ValueError(f'{scenes_file}: holds no scene (a list of scenes '
+                         f'expected, got {scenes!r:.60}): nothing to ask about')
+    scenes = scenes[:num_videos]
     entries = zero_shot_entries(scenes)
     with tempfile.TemporaryDirectory() as tmp:
         ann_file = osp.join(tmp, f'zero_shot_{split}.json')

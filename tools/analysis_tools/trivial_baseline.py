@@ -131,10 +131,28 @@ def trivial_sample(info: dict, frame_inds: np.ndarray, box_fraction: float = 0.5
     return sample
 
 
-def side_by_side(model: dict, trivial: dict) -> str:
-    """A table of the metrics both have: ``metric  model  trivial``."""
+def side_by_side(model: dict, trivial: dict, source: str = '--beside') -> str:
+    """A table of the metrics both have: ``metric  model  trivial``.
+
+    Args:
+        model: the model's metrics (``tools/test.py --metrics-out``).
+        trivial: the trivial answer's.
+        source: where ``model`` was read, named in errors.
+
+    Raises:
+        ValueError: naming ``source`` when the two share no score (the
+            model's metrics of another dataset, metric or prefix): the table
+            would be empty.
+    """
     keys = [k for k in model if k in trivial and isinstance(model[k], (int, float))
+            and not isinstance(model[k], bool)
             and not k.split('/')[-1].startswith('num_')]
+    if not keys:
+        wanted = [k for k in trivial if not k.split('/')[-1].startswith('num_')]
+        raise ValueError(
+            f'{source}: none of its metrics {sorted(model)[:6]} is one the '
+            f'trivial answer reports ({wanted[:6]}): metrics of another '
+            'dataset or evaluator? The side-by-side table would be empty')
     width = max([len(k) for k in keys] + [6])
     lines = [f"{'metric':<{width}}  {'model':>8}  {'trivial':>8}"]
     lines += [f'{k:<{width}}  {float(model[k]):>8.2f}  {float(trivial[k]):>8.2f}'
@@ -169,13 +187,18 @@ def main(argv=None):
     metrics = evaluator.evaluate(len(dataset))
     metrics = {key: float(value) for key, value in metrics.items()}
     print(json.dumps(metrics, indent=2))
-    if args.beside:
-        with open(args.beside) as f:
-            print(side_by_side(json.load(f), metrics))
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)
+    if args.beside:
+        with open(args.beside) as f:
+            model = json.load(f)
+        if not isinstance(model, dict):
+            raise ValueError(f'{args.beside}: must be a JSON object of metrics '
+                             f'(tools/test.py --metrics-out), got '
+                             f'{type(model).__name__}')
+        print(side_by_side(model, metrics, args.beside))
     return metrics
 
 

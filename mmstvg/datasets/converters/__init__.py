@@ -2,7 +2,8 @@
 
 One module per dataset; ``tools/dataset_converters/<name>.py`` is the command
 line of each. Every converter returns a :class:`ConversionReport` (what it
-kept and what it dropped, per reason) and shows a progress bar.
+kept and what it dropped, per reason) and shows a progress bar. A conversion
+that keeps no entry raises (naming the input file) and writes nothing.
 """
 from .charades_sta import convert_charades_sta
 from .didemo import convert_didemo

@@ -62,6 +62,7 @@ def convert_charades_sta(split_files: Sequence[str], csv_files: Sequence[str],
 
     Raises:
         FileNotFoundError: when ``video_dir`` is given but is not a folder.
+        GroundingDataError: when no line was kept (nothing is written).
     """
     report = ConversionReport('Charades-STA ' + ', '.join(
         osp.basename(f) for f in split_files))
@@ -117,5 +118,6 @@ def convert_charades_sta(split_files: Sequence[str], csv_files: Sequence[str],
                         'frame counts; the dataset probes them at load time; e.g. '
                         f'{unprobed.examples[reason]})', count)
     report.note('videos in the meta file', len(meta))
+    report.check_kept(', '.join(split_files), '<all lines>')
     write_json(meta, out_file)
     return report

@@ -117,6 +117,7 @@ def convert_didemo(ann_file: str, out_file: str,
         videos = {v: dict(info, **probed[v]) for v, info in videos.items()
                   if v in probed}
     report.keep(len(annotations))
+    report.check_kept(ann_file)
     write_json(dict(dataset='didemo', videos=videos, annotations=annotations),
                out_file)
     return report

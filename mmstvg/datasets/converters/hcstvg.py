@@ -119,5 +119,6 @@ def convert_hcstvg(ann_file: str, out_file: str, version: int = 1,
                             'img_num (within the tolerance, kept)')
             kept[video]['fps'] = meta['fps']
     report.keep(len(kept))
+    report.check_kept(ann_file)
     write_json(kept, out_file)
     return report

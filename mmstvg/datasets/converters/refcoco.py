@@ -66,5 +66,6 @@ def convert_refcoco(ann_file: str, out_file: str,
             images.append(image)
             annotations.append(mine[0])
             report.keep()
+    report.check_kept(ann_file, 'images')
     write_json(dict(coco, images=images, annotations=annotations), out_file)
     return report

@@ -5,6 +5,8 @@ import os.path as osp
 from collections import Counter
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
 
+from ..validation import GroundingDataError
+
 __all__ = ['ConversionReport', 'write_json', 'progress', 'probe_videos']
 
 
@@ -55,6 +57,26 @@ class ConversionReport:
             lines.append(f'  {what}: {count}')
         lines.extend(f'  {line}' for line in self.messages)
         return '\n'.join(lines)
+
+    def check_kept(self, source: str, field: str = '<all entries>') -> None:
+        """Refuse a conversion that kept nothing, before its output is written.
+
+        A converter whose every entry was dropped (every line malformed, every
+        video missing under a wrong ``--video-dir``) would otherwise write an
+        empty annotation file and exit 0.
+
+        Args:
+            source: the input file(s), named in the error.
+            field: the field named in the error.
+
+        Raises:
+            GroundingDataError: naming ``source`` and ``field``, with the
+                counts per reason and an example of each (:meth:`summary`).
+        """
+        if self.kept == 0:
+            raise GroundingDataError(
+                'no entry was kept, nothing is written (a wrong input file or '
+                f'folder?):\n{self.summary()}', ann_file=source, field=field)
 
     def to_dict(self) -> dict:
         return dict(name=self.name, kept=self.kept,

@@ -93,6 +93,7 @@ def convert_tacos(ann_file: str, out_file: str,
         annotations = [a for a in annotations if a['video_id'] in probed]
         videos = {v: i for v, i in videos.items() if v in probed}
     report.keep(len(annotations))
+    report.check_kept(ann_file)
     write_json(dict(dataset='tacos', videos=videos, annotations=annotations),
                out_file)
     return report

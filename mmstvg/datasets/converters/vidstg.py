@@ -157,5 +157,6 @@ def convert_vidstg(vidstg_file: str, vidor_dir: str, out_file: str,
     for kind in ('declarative', 'interrogative'):
         report.note(f'{kind} sentences kept',
                     sum(v['qtype'] == kind for v in videos))
+    report.check_kept(vidstg_file)
     write_json(dict(videos=videos, trajectories=trajectories), out_file)
     return report

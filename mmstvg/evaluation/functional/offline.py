@@ -24,7 +24,7 @@ from mmstvg.registry import METRICS
 from mmstvg.datasets.transforms.formatting import DEFAULT_META_KEYS
 from mmstvg.datasets.transforms.grounding_targets import tube_boxes_at
 from mmstvg.datasets.validation import check_frame_inds
-from .fingerprint import check_fingerprints
+from .fingerprint import DumpMismatchError, check_fingerprints
 from .sample_fields import to_numpy
 
 __all__ = ['sample_from_data_info', 'samples_from_dump', 'rescore_dump',
@@ -146,7 +146,9 @@ def samples_from_dump(dump_samples: Sequence[Dict[str, Any]],
     Raises:
         DumpMismatchError: an entry answered another video or sentence, or
             (unless ``allow_changed_ann_file``) another version of the
-            annotation file.
+            annotation file; or no entry matches a sample of the dataset (an
+            empty dump, a dump of another split): every sample would be
+            scored as missing and every figure read 0.
 
     Returns:
         ``(samples, counts)`` with counts ``num_unmatched_pred`` and
@@ -170,6 +172,16 @@ def samples_from_dump(dump_samples: Sequence[Dict[str, Any]],
         if entry is not None:
             used.add(info['sample_id'])
             pairs.append((entry, info))
+    if data_infos and not pairs:
+        some = [e.get('sample_id') for e in dump_samples[:3]]
+        ann_file = data_infos[0].get('ann_file')
+        raise DumpMismatchError(
+            f'{dump_file or "<prediction dump>"}: field \'samples\': none of '
+            f'its {len(dump_samples)} entries matches a sample_id of the '
+            f'{len(data_infos)} samples of {ann_file} (dumped: {some}, the '
+            f'dataset: {data_infos[0]["sample_id"]!r} ...); an empty dump, or '
+            'one of another split (--split) or config? Scoring it would '
+            'report every sample as missing and all-zero figures.')
     check_fingerprints(pairs, dump_file, allow_changed_ann_file)
     for info in data_infos:
         samples.append(sample_from_data_info(

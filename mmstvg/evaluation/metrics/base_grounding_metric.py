@@ -210,9 +210,20 @@ class BaseGroundingMetric(BaseMetric):
         Args:
             results: the records of every sample (gathered from all ranks).
 
+        Raises:
+            ValueError: when there is no record: every figure would be a
+                0.0 that no sample earned (an empty split, e.g. one that
+                ``indices`` cuts to nothing).
+
         Returns:
             The reported metrics (scores in percent, counts as ints).
         """
+        if not results:
+            raise ValueError(
+                f'{type(self).__name__}: no samples were evaluated, so there '
+                'is nothing to score (its figures would all read 0.0): the '
+                'split is empty; check the test_dataloader / val_dataloader '
+                'dataset (its ann_file, indices and on_bad_sample)')
         scores, flags = self.score_records(results)
         self.sample_scores = scores
         self.sample_flags = flags

@@ -54,7 +54,9 @@ class VideoGroundingLLM(BaseModel):
             ``'open_qa'``: trained on every assistant turn, ``predict``
             answers the last question into ``pred_text``).
         prompt: keyword arguments of :class:`PromptBuilder`.
-        max_new_tokens: generation budget of ``predict``.
+        max_new_tokens: generation budget of ``predict``: an integer >= 1
+            (0 would make every answer empty and every prediction fail to
+            parse).
         loss_lm_weight: weight of the language loss.
         freeze_parts: names of parts to freeze (any of :attr:`PART_NAMES`),
             besides the parts' own ``freeze`` flags.
@@ -85,6 +87,12 @@ class VideoGroundingLLM(BaseModel):
                  llava_onevision_path: Optional[str] = None,
                  data_preprocessor: Optional[dict] = dict(type='GroundingDataPreprocessor'),
                  init_cfg: Optional[dict] = None):
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
+                or max_new_tokens < 1:
+            raise ValueError(
+                f'model.max_new_tokens must be an integer >= 1, got '
+                f'{max_new_tokens!r}: with no generation budget every answer is '
+                'empty and every prediction fails to parse')
         if isinstance(data_preprocessor, dict):
             # Built here so that mmstvg's registry is searched without a default scope.
             data_preprocessor = MODELS.build(data_preprocessor)
