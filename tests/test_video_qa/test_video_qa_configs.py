@@ -83,7 +83,7 @@ def test_video_qa_config_tests_a_model(name, tiny_dirs, tmp_path, qa_writers):
     assert cfg.test_dataloader.dataset.type == dataset_type
     assert cfg.test_evaluator.type == 'VideoQAMetric'
     assert cfg.model.type == 'VideoGroundingLLM'  # the grounding recipe's model
-    assert cfg.model.space_decoder.type == 'QueryGuidedSpaceDecoder'
+    assert cfg.model.space_decoder.type == 'ReferencePointSpaceDecoder'  # the recipe's
     samplers = [t for t in cfg.test_dataloader.dataset.pipeline
                 if t['type'] == 'UniformSampleFrames']
     assert [s['num_frames'] for s in samplers] == [64]

@@ -166,7 +166,9 @@ def summarize(runs: List[dict], seeds: Optional[Sequence[int]] = None) -> List[d
             metrics=_metric_stats(finished),
             failed=[dict(seed=run['seed'], status=run.get('status'))
                     for run in variant_runs if run['metrics'] is None],
-            seconds=sum(run.get('seconds') or 0 for run in variant_runs),
+            # None when no run recorded its time (runs imported from before the script)
+            seconds=(sum(run['seconds'] for run in variant_runs if run.get('seconds'))
+                     if any(run.get('seconds') for run in variant_runs) else None),
             iters=iters, runs=variant_runs))
     rows.sort(key=lambda row: (row['index'] is None, row['index'] or 0, row['name']))
     means = {row['name']: row['metrics'] for row in rows}
@@ -274,7 +276,7 @@ def to_markdown(rows: List[dict], trivial: Optional[Dict[str, float]], machine: 
         lines += [f'- {name}, seed {run["seed"]}: {run["status"]}' for name, run in failed]
     iters = sorted({i for row in rows for i in row['iters']})
     seeds = sorted({s for row in rows for s in row['seeds_expected']})
-    total = sum(row['seconds'] for row in rows)
+    total = sum(row['seconds'] or 0 for row in rows)
     lines += ['', (
         f'Measured {machine.get("date")} on commit {machine.get("commit")}, '
         f'{machine.get("machine")} with {machine.get("cores")} cores '
