@@ -103,3 +103,15 @@ def test_this_environment_is_the_locked_one(name):
         locked = dict(line.strip().split('==') for line in file
                       if '==' in line and not line.startswith('#'))
     assert metadata.version(name).split('+')[0] == locked[name]
+
+
+def test_collect_env_piped_into_head_exits_zero():
+    """`collect_env.py | head` under `set -o pipefail` (as CI ran it) must not fail."""
+    import subprocess
+    import sys
+    result = subprocess.run(
+        ['bash', '-c', f'set -o pipefail; "{sys.executable}" tools/misc/collect_env.py | head -n 2'],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith('python: ')
+    assert 'BrokenPipeError' not in result.stderr

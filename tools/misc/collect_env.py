@@ -10,6 +10,7 @@ Usage::
 """
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 
@@ -36,4 +37,10 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except BrokenPipeError:
+        # A reader such as `head` stopped early: what it wanted was printed. Point stdout
+        # at /dev/null so that the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
