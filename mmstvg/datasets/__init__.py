@@ -6,6 +6,8 @@ from .charades_sta import CharadesSTADataset, probe_video_meta
 from .hcstvg import HCSTVGDataset, HCSTVGv2Dataset
 from .llava_video_sft import ConversationDataError, LlavaVideoSFTDataset
 from .refcoco import RefCOCODataset
+from .shared_video_sampling import (SharedVideoBatchSampler, SharedVideoSampler,
+                                    video_segment_key)
 from .synthetic import generate_synthetic_stvg
 from .temporal_grounding import (DiDeMoDataset, TACoSDataset,
                                  TemporalGroundingDataset)
@@ -26,5 +28,6 @@ __all__ = [
     'DiDeMoDataset', 'TACoSDataset', 'as_boxes', 'as_float', 'as_int',
     'check_fps', 'check_frame_inds', 'check_sentence', 'load_json', 'read_text',
     'EgoSchemaDataset', 'MVBenchDataset', 'TempCompassDataset', 'VideoMMEDataset',
-    'LlavaVideoSFTDataset', 'ConversationDataError'
+    'LlavaVideoSFTDataset', 'ConversationDataError', 'SharedVideoSampler',
+    'SharedVideoBatchSampler', 'video_segment_key'
 ]

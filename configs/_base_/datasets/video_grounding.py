@@ -44,11 +44,16 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(on_bad_sample='skip', pipeline=train_pipeline))
+# Evaluation batches hold every sentence of one video segment (one decode, one
+# vision pass, one prompt prefix for all of them; the model's share_video):
+# docs/en/shared_video_evaluation.md. For the plain order use
+# sampler=dict(type='DefaultSampler', shuffle=False) and batch_sampler=None.
 val_dataloader = dict(
     batch_size=2,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    sampler=dict(type='SharedVideoSampler'),
+    batch_sampler=dict(type='SharedVideoBatchSampler', max_sentences=16),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -14,6 +14,7 @@ The transforms communicate through the results dict:
 - :class:`GroundingDecordDecode` decodes them in one ``get_batch`` call into
   ``imgs``: uint8 ``(T, H, W, 3)`` RGB, and sets ``ori_shape`` / ``img_shape``.
 """
+import os
 import os.path as osp
 from typing import Optional, Tuple
 
@@ -105,6 +106,9 @@ class GroundingDecordInit(BaseTransform):
             (``'presentation'`` for samples whose annotation is in wall-clock
             seconds, ``time_axis='seconds'``; ``'index'`` otherwise). See
             :mod:`.frame_times`.
+        reuse_last: keep the last opened reader (one per worker process) and
+            use it again for the same, unchanged file, as the sentences of one
+            video segment ask in a row (``SharedVideoBatchSampler``).
 
     Raises:
         GroundingDataError: naming the annotation file, the video id and the
@@ -117,11 +121,13 @@ class GroundingDecordInit(BaseTransform):
                  max_image_pixels: Optional[int] = DEFAULT_MAX_IMAGE_PIXELS,
                  max_frame_pixels: Optional[int] = DEFAULT_MAX_FRAME_PIXELS,
                  max_video_seconds: Optional[float] = DEFAULT_MAX_VIDEO_SECONDS,
-                 frame_times: str = 'auto'):
+                 frame_times: str = 'auto', reuse_last: bool = True):
         if frame_times not in FRAME_TIME_SOURCES:
             raise ValueError(f'frame_times must be one of {FRAME_TIME_SOURCES}, '
                              f'got {frame_times!r}')
         self.frame_times = frame_times
+        self.reuse_last = reuse_last
+        self._last = None
         self.num_threads = num_threads
         self.frame_count_tolerance = frame_count_tolerance
         self.max_image_pixels = max_image_pixels
@@ -164,8 +170,26 @@ class GroundingDecordInit(BaseTransform):
             raise pipeline_error(results, str(error), 'video') from None
         return reader
 
-    def transform(self, results: dict) -> dict:
+    def __getstate__(self) -> dict:  # readers do not pickle: workers open their own
+        return dict(self.__dict__, _last=None)
+
+    def _open_or_reuse(self, results: dict):
+        """The last reader again when it read the same, unchanged file."""
+        path = results['video_path']
+        try:
+            stat = os.stat(path)
+            key = (path, stat.st_size, stat.st_mtime_ns, results.get('task') == 'rec')
+        except (OSError, TypeError):
+            key = None
+        last = getattr(self, '_last', None)
+        if key is not None and last is not None and last[0] == key:
+            return last[1]
         reader = self._open(results)
+        self._last = (key, reader) if key is not None and self.reuse_last else None
+        return reader
+
+    def transform(self, results: dict) -> dict:
+        reader = self._open_or_reuse(results)
         decodable = len(reader)
         if decodable <= 0:
             raise pipeline_error(results, f'video {results["video_path"]} has '
@@ -375,6 +399,11 @@ class GroundingDecordDecode(BaseTransform):
     Repeated indices are decoded once. The reader is dropped from the results
     afterwards (readers do not pickle across worker processes).
 
+    With ``reuse_last`` the last decoded clip is kept (one per worker
+    process): a sample asking for the same frames of the same, unchanged file
+    gets a copy of them without decoding, as the sentences of one video
+    segment do when ``SharedVideoBatchSampler`` batches them together.
+
     Required keys: ``video_reader``, ``frame_inds``. Optional ``height`` /
     ``width`` (checked against the decoded frames).
     Added keys: ``imgs`` (uint8 ``(T, H, W, 3)`` RGB), ``ori_shape``,
@@ -385,21 +414,33 @@ class GroundingDecordDecode(BaseTransform):
             frame size that differs from the annotation (``'height/width'``).
     """
 
+    def __init__(self, reuse_last: bool = True):
+        self.reuse_last = reuse_last
+        self._last: Optional[Tuple[tuple, np.ndarray]] = None
+
+    def __getstate__(self) -> dict:  # workers start without a cached clip
+        return dict(self.__dict__, _last=None)
+
+    @staticmethod
+    def _clip_key(results: dict, frame_inds: np.ndarray) -> Optional[tuple]:
+        path = results.get('video_path')
+        try:
+            stat = os.stat(path)
+        except (OSError, TypeError):
+            return None
+        return (path, stat.st_size, stat.st_mtime_ns, frame_inds.tobytes())
+
     def transform(self, results: dict) -> dict:
         reader = results.pop('video_reader')
         frame_inds = np.asarray(results['frame_inds'], dtype=np.int64)
-        unique, inverse = np.unique(frame_inds, return_inverse=True)
-        try:
-            batch = reader.get_batch(unique.tolist())
-            frames = batch.asnumpy() if hasattr(batch, 'asnumpy') else batch
-        except Exception as error:
-            raise pipeline_error(
-                results, f'cannot decode frames {unique.tolist()[:8]}... of '
-                f'{results.get("video_path")} ({type(error).__name__})',
-                'video') from None
+        key = self._clip_key(results, frame_inds) if self.reuse_last else None
+        if key is not None and self._last is not None and self._last[0] == key:
+            frames = self._last[1].copy()
+        else:
+            frames = self._decode(reader, frame_inds, results)
+            if key is not None:
+                self._last = (key, frames.copy())
         del reader
-        if len(unique) != len(frame_inds):
-            frames = frames[inverse.reshape(-1)]
         height, width = frames.shape[1:3]
         expected: Optional[Tuple[int, int]] = None
         if results.get('height') and results.get('width'):
@@ -413,3 +454,19 @@ class GroundingDecordDecode(BaseTransform):
         results['ori_shape'] = (int(height), int(width))
         results['img_shape'] = (int(height), int(width))
         return results
+
+    @staticmethod
+    def _decode(reader, frame_inds: np.ndarray, results: dict) -> np.ndarray:
+        """The frames at ``frame_inds``, each distinct index decoded once."""
+        unique, inverse = np.unique(frame_inds, return_inverse=True)
+        try:
+            batch = reader.get_batch(unique.tolist())
+            frames = batch.asnumpy() if hasattr(batch, 'asnumpy') else batch
+        except Exception as error:
+            raise pipeline_error(
+                results, f'cannot decode frames {unique.tolist()[:8]}... of '
+                f'{results.get("video_path")} ({type(error).__name__})',
+                'video') from None
+        if len(unique) != len(frame_inds):
+            frames = frames[inverse.reshape(-1)]
+        return frames

@@ -17,6 +17,8 @@ from .multimodal_sequence import (LLMPass, SequenceBuilder, check_one_query_per_
                                   pad_sequences)
 from .part_configs import answer_and_prompt_configs, with_default
 from .prediction_packing import pack_answers
+from .shared_video import (run_shared_prefix, shared_prefix_length, sharing_unsupported_reason,
+                           video_share_groups)
 from .video_encoding import VideoFeatures, encode_video_features, encode_videos
 
 __all__ = ['VideoGroundingLLM']
@@ -58,6 +60,15 @@ class VideoGroundingLLM(BaseModel):
             (0 would make every answer empty and every prediction fail to
             parse).
         loss_lm_weight: weight of the language loss.
+        share_video: in ``predict``, samples of a batch with equal frames
+            (the sentences about one video segment, which
+            ``SharedVideoBatchSampler`` batches together) have their video
+            encoded once and their common prompt prefix run once, each
+            sentence continuing from a copy of its key/value cache
+            (:mod:`.shared_video`). Exact: the heads and the generation read
+            the states they would read alone. Models whose LLM part places
+            the video by layout (multimodal RoPE, DeepStack) predict each
+            sample alone, said once in the log.
         freeze_parts: names of parts to freeze (any of :attr:`PART_NAMES`),
             besides the parts' own ``freeze`` flags.
         llava_onevision_path: a LLaVA-OneVision / LLaVA-Video directory
@@ -83,6 +94,7 @@ class VideoGroundingLLM(BaseModel):
                  prompt: Optional[dict] = None,
                  max_new_tokens: int = 32,
                  loss_lm_weight: float = 1.0,
+                 share_video: bool = True,
                  freeze_parts: Sequence[str] = (),
                  llava_onevision_path: Optional[str] = None,
                  data_preprocessor: Optional[dict] = dict(type='GroundingDataPreprocessor'),
@@ -126,6 +138,8 @@ class VideoGroundingLLM(BaseModel):
         self.sequence_builder = SequenceBuilder(self.prompt_builder, self.answer)
         self.max_new_tokens = max_new_tokens
         self.loss_lm_weight = loss_lm_weight
+        self.share_video = share_video
+        self._sharing_note_logged = False
         self.freeze(freeze_parts)
         if llava_onevision_path is not None:  # base weights read once, then LoRA on them
             from mmstvg.models.utils.llava_checkpoints import load_llava_weights
@@ -267,14 +281,81 @@ class VideoGroundingLLM(BaseModel):
         """Generate the answer, parse it and decode every frame's box.
 
         One prompt pass gives the states of the queries, frames and sentence
-        (the heads read them) and starts generation.
+        (the heads read them) and starts generation. With ``share_video``,
+        samples with equal frames share their video and prompt prefix
+        (:meth:`_predict_shared`); the others are predicted together as a
+        batch.
         """
+        groups = self._share_groups(inputs, data_samples)
+        if all(len(group) == 1 for group in groups):
+            return self._predict_batch(inputs, data_samples)
+        alone = [group[0] for group in groups if len(group) == 1]
+        if alone:
+            self._predict_batch(inputs[alone], [data_samples[i] for i in alone])
+        for group in groups:
+            if len(group) > 1:
+                self._predict_shared(inputs[group], [data_samples[i] for i in group])
+        return list(data_samples)
+
+    def _share_groups(self, inputs: torch.Tensor,
+                      data_samples: Sequence[GroundingDataSample]) -> List[List[int]]:
+        """The batch's groups of samples with equal frames (singletons without sharing)."""
+        singletons = [[i] for i in range(len(data_samples))]
+        if not self.share_video or len(data_samples) < 2:
+            return singletons
+        reason = sharing_unsupported_reason(self.llm, self.vision_encoder)
+        if reason is None and self.prompt_builder.sentence_first:
+            reason = ('the prompt puts the sentence before the video (sentence_first), '
+                      'so sentences share no prefix')
+        if reason is not None:
+            self._log_sharing_once(f'share_video: each sentence is predicted alone: {reason}')
+            return singletons
+        return video_share_groups(inputs, data_samples)
+
+    def _log_sharing_once(self, message: str) -> None:
+        if not self._sharing_note_logged:
+            from mmengine.logging import print_log
+            print_log(message, logger='current')
+            self._sharing_note_logged = True
+
+    def _predict_batch(self, inputs: torch.Tensor,
+                       data_samples: Sequence[GroundingDataSample]) -> List[GroundingDataSample]:
+        """Each sample's own prompt pass, the batch left-padded."""
         run = self.run_llm(inputs, data_samples, with_answer=False, side='left',
                            use_cache=True)
-        active = [self.answer.generates_text(s) for s in data_samples]
         shifted = [layout.shifted(off) for layout, off in zip(run.layouts, run.offsets)]
-        frames = self.decode_frames(run.hidden, shifted, data_samples, predicting=True)
-        processor = self.logits_processor(frames, shifted, data_samples)
+        return self._answer(run, shifted, data_samples)
+
+    def _predict_shared(self, inputs: torch.Tensor,
+                        data_samples: Sequence[GroundingDataSample]) -> List[GroundingDataSample]:
+        """Samples with equal frames: one video encoding, one prefix pass.
+
+        Falls back to :meth:`_predict_batch` (said once in the log) when the
+        common prefix does not hold the video (the sentence comes first).
+        """
+        video = encode_video_features(self.vision_encoder, self.projector,
+                                      self.feature_pooler, inputs[:1], data_samples[:1],
+                                      self.llm.dtype, with_deepstack=False)
+        tokens = video.tokens * len(data_samples)
+        embeds, _, layouts = self.sequence_builder.build(
+            tokens, data_samples, False, self.llm.embed_tokens, self.query_interleaver)
+        if self.space_decoder is not None:
+            check_one_query_per_frame(tokens, layouts, type(self.query_interleaver).__name__)
+        prefix_len = shared_prefix_length(embeds, layouts)
+        if prefix_len is None:
+            self._log_sharing_once('share_video: the prompt puts the sentence before the '
+                                   'video, so sentences share no prefix; each is '
+                                   'predicted alone')
+            return self._predict_batch(inputs, data_samples)
+        run = run_shared_prefix(self.llm, embeds, layouts, prefix_len)
+        return self._answer(run, run.layouts, data_samples)
+
+    def _answer(self, run: LLMPass, layouts,
+                data_samples: Sequence[GroundingDataSample]) -> List[GroundingDataSample]:
+        """Heads, generation and parsing after a prompt pass (``layouts`` in its rows)."""
+        active = [self.answer.generates_text(s) for s in data_samples]
+        frames = self.decode_frames(run.hidden, layouts, data_samples, predicting=True)
+        processor = self.logits_processor(frames, layouts, data_samples)
         token_ids = greedy_generate(
             self.llm, run.hidden, run.cache, run.mask, active, self.max_new_tokens, processor,
             stop_token_ids=self.llm.stop_token_ids | self.prompt_builder.stop_token_ids,
