@@ -90,10 +90,11 @@ class SharedVideoBatchSampler(Sampler):
     """Batches that never split a video segment's sentences.
 
     Consecutive samples of one segment (as :class:`SharedVideoSampler`
-    orders them) go in one batch, even past ``batch_size``, up to
-    ``max_sentences``; segments with fewer sentences are packed together up
-    to ``batch_size``. With any other sampler it still never splits a run of
-    one segment's samples.
+    orders them) make a batch of their own, even past ``batch_size``, up to
+    ``max_sentences``, so that the batch holds one video (the data
+    preprocessor then normalises it once); segments with one sentence are
+    packed together up to ``batch_size``. With any other sampler it still
+    never splits a run of one segment's samples.
 
     Args:
         sampler: the index sampler (its ``dataset`` gives the segments).
@@ -128,11 +129,14 @@ class SharedVideoBatchSampler(Sampler):
         """The batches of the sampler's indices (computed once)."""
         if self._batches is None:
             batches: List[List[int]] = []
+            self._packable: List[bool] = []  # a batch of single-sentence segments
             for run in self._runs(list(self.sampler)):
-                if batches and len(batches[-1]) + len(run) <= self.batch_size:
+                if len(run) == 1 and batches and len(batches[-1]) < self.batch_size and \
+                        self._packable[-1]:
                     batches[-1].extend(run)
                 else:
                     batches.append(list(run))
+                    self._packable.append(len(run) == 1)
             self._batches = batches
         return self._batches
 

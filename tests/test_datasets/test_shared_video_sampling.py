@@ -62,6 +62,9 @@ def test_batches_keep_a_segment_whole_and_pack_small_ones():
     # the single c and the single b@20 packed; d alone
     assert batches == [[0, 2, 5], [1, 6], [3, 4], [7]]
     assert len(SharedVideoBatchSampler(SharedVideoSampler(dataset), batch_size=2)) == 4
+    # several sentences of one segment never share a batch with another video
+    wide = list(SharedVideoBatchSampler(SharedVideoSampler(dataset), batch_size=8))
+    assert wide == [[0, 2, 5], [1, 6], [3, 4, 7]]
 
 
 def test_max_sentences_splits_a_long_segment():

@@ -34,3 +34,22 @@ def test_gpu_checks_cpu_smoke(tmp_path, qwen2_tokenizer_dir):
     assert train['tokens_per_s'] == train['tokens_per_sample'] / train['s_per_step']
     assert train['gradient_checkpointing'] is True and train['optimizer'] == 'adamw'
     assert train['peak_mem_mb'] > 100 and train['mfu'] is None
+
+
+def test_gpu_checks_shared_video_step_cpu_smoke(tmp_path, qwen2_tokenizer_dir):
+    """Issue 31's K = 4 step: alone vs shared on one written video, equal answers."""
+    env = dict(os.environ, OUT=str(tmp_path), PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['bash', 'tools/analysis_tools/gpu_checks.sh', '--device', 'cpu', '--tiny',
+         '--only', 'small_shared_k4'], cwd=REPO_ROOT, env=env, capture_output=True,
+        text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary['status']['small_shared_k4']['rc'] == 0
+    sharing = summary['small_shared_k4']['sharing']
+    assert sharing['sentences_per_video'] == 4 and sharing['same_predictions'] is True
+    assert sharing['speedup'] == sharing['sentences_per_s_shared'] / \
+        sharing['sentences_per_s_alone']
+    split = sharing['seconds_split_shared']
+    assert {'decode', 'vision', 'llm_prompt', 'llm_generate', 'other'} <= set(split)
+    assert (sharing['vidstg_sentences'], sharing['vidstg_segments']) == (10303, 2527)

@@ -48,3 +48,21 @@ def test_bad_input_names_the_sample():
                  data_samples=[sample]))
     with pytest.raises(ValueError, match=r'inputs\[0\].*\(T, 3, H, W\)'):
         pre(dict(inputs=[torch.zeros(3, 8, 8, dtype=torch.uint8)], data_samples=None))
+
+
+def test_equal_frames_are_normalised_once():
+    """One video's sentences (issue 31): equal inputs give equal rows, and a batch
+    of one video is a view of one normalised copy, not one copy per sentence."""
+    pre = MODELS.build(dict(type='GroundingDataPreprocessor', mean=[1.0, 2.0, 3.0],
+                            std=[2.0, 2.0, 2.0]))
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randint(0, 256, (2, 3, 4, 4), generator=gen, dtype=torch.uint8)
+    b = torch.randint(0, 256, (2, 3, 4, 4), generator=gen, dtype=torch.uint8)
+    reference = torch.stack([(x.float() - torch.tensor([1.0, 2.0, 3.0])[:, None, None]) / 2
+                             for x in (a, b, a)])
+    mixed = pre(dict(inputs=[a, b, a.clone()], data_samples=None))['inputs']
+    assert torch.equal(mixed, reference)
+    one_video = pre(dict(inputs=[a, a.clone(), a.clone()], data_samples=None))['inputs']
+    assert one_video.shape == (3, 2, 3, 4, 4)
+    assert torch.equal(one_video, reference[[0, 0, 0]])
+    assert one_video.stride(0) == 0  # a view of one copy

@@ -23,6 +23,9 @@ Measured in one run:
   on one process), the LLM tokens counted by ``build_sequences``; the MFU
   ``6 * LLM params * tokens/s / --peak-tflops`` on GPUs.
 * **peak memory** of each phase (CUDA allocator, else the process's VmHWM).
+* with ``--sentences-per-video K``: sentences/s for ``K`` sentences about one
+  written video, each alone vs sharing the video (decode, vision and prefix
+  once; ``shared_video_benchmark.py``), and the projected VidSTG test pass.
 
 The last printed line is JSON (also written to ``--out``).
 
@@ -108,6 +111,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--skip', choices=('infer', 'train'), action='append', default=[])
     parser.add_argument('--peak-tflops', type=float, default=989.0,
                         help='dense bf16 TFLOP/s for the MFU (989: H100/H200 SXM)')
+    parser.add_argument('--sentences-per-video', type=int, default=None,
+                        help='also time K sentences about one written 640x360 video, '
+                        'each alone vs sharing the video (issue 31; VidSTG test: 4.08)')
+    parser.add_argument('--sharing-new-tokens', type=int, default=12,
+                        help='tokens each sentence generates in the sharing benchmark')
+    parser.add_argument('--vidstg-ann', default=None,
+                        help='a VidSTG test file (raw public or TubeDETR-converted) whose '
+                        'segment counts project a full test pass; default: the public '
+                        'split\'s counts')
     parser.add_argument('--out', default=None, help='also write the JSON here')
     return parser.parse_args(argv)
 
@@ -312,6 +324,25 @@ def main(argv=None) -> dict:
               f"{train['tokens_per_s']:.0f} tokens/s ({train['optimizer']}, gradient "
               f"checkpointing {train['gradient_checkpointing']}), peak "
               f"{train['peak_mem_mb']:.0f} MB{mfu}", flush=True)
+    if args.sentences_per_video:
+        from shared_video_benchmark import benchmark_sharing
+        sharing = benchmark_sharing(models['spacevllm'], args, device,
+                                    args.sentences_per_video)
+        result['sharing'] = sharing
+        print(f"{sharing['sentences_per_video']} sentences on one video: "
+              f"{sharing['sentences_per_s_alone']:.3f} sentences/s alone, "
+              f"{sharing['sentences_per_s_shared']:.3f} shared, "
+              f"shared / alone {sharing['speedup']:.2f}x, same predictions: "
+              f"{sharing['same_predictions']}", flush=True)
+        for name in ('alone', 'shared'):
+            split = sharing[f'seconds_split_{name}']
+            print(f'  {name}: ' + ', '.join(f'{k} {v:.3f} s' for k, v in sorted(split.items())),
+                  flush=True)
+        print(f"VidSTG test pass ({sharing['vidstg_sentences']} sentences on "
+              f"{sharing['vidstg_segments']} segments, {sharing['vidstg_source']}): "
+              f"{sharing['vidstg_hours_alone']:.2f} h alone, "
+              f"{sharing['vidstg_hours_shared']:.2f} h shared "
+              f"({sharing['vidstg_speedup']:.2f}x)", flush=True)
     line = json.dumps(result)
     if args.out:
         with open(args.out, 'w') as f:

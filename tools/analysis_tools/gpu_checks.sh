@@ -11,7 +11,11 @@
 #   2. the same with flash-attn 2, where it is installed.           (<= 110 s)
 #   3. 0.5B-shaped training through DeepSpeed ZeRO-2, then ZeRO-3,
 #      on this one GPU (bf16, fp32 masters).                     (<= 80 s each)
-#   4. 7B-shaped (Qwen2-7B widths, 28 layers), bf16, sdpa: seconds per
+#   4. 0.5B-shaped, 4 sentences about one video (VidSTG has 4.08 a
+#      segment): sentences/s each alone vs sharing the video's decode,
+#      vision pass and prompt prefix, and the projected VidSTG test pass.
+#                                                                      (<= 90 s)
+#   5. 7B-shaped (Qwen2-7B widths, 28 layers), bf16, sdpa: seconds per
 #      sample of both models, forward + backward tokens/s with gradient
 #      checkpointing (no optimizer: a 7B model's AdamW states do not fit one
 #      GPU beside it), MFU, peak memory.                              (<= 140 s)
@@ -43,13 +47,13 @@ if [ "$TINY" = 1 ]; then
     SMALL=(--llm-shape tiny --vision-shape tiny --num-frames 4 --infer-samples 1
            --train-iters 1 --warmup 0)
     BIG=("${SMALL[@]}")
-    T_SMALL=240; T_FLASH=240; T_ZERO=240; T_BIG=240
+    T_SMALL=240; T_FLASH=240; T_ZERO=240; T_BIG=240; T_SHARE=240
 else
     SMALL=(--llm-shape 0.5b --vision-shape so400m --num-frames 64 --infer-samples 2
            --train-iters 3 --warmup 1)
     BIG=(--llm-shape 7b --vision-shape so400m --num-frames 64 --infer-samples 1
          --train-iters 2 --warmup 1 --optimizer none)
-    T_SMALL=140; T_FLASH=110; T_ZERO=80; T_BIG=140
+    T_SMALL=140; T_FLASH=110; T_ZERO=80; T_BIG=140; T_SHARE=90
 fi
 COMMON=(--device "$DEVICE")
 [ "$DEVICE" = cpu ] && COMMON+=(--dtype fp32) || COMMON+=(--dtype bf16)
@@ -80,6 +84,8 @@ if "$PYTHON" -c 'import deepspeed' 2>/dev/null; then
 else
     echo "=== ZeRO: deepspeed not installed, skipped"
 fi
+step small_shared_k4 "$T_SHARE" "${SMALL[@]}" --attn sdpa --skip infer --skip train \
+    --sentences-per-video 4
 step big_sdpa "$T_BIG" "${BIG[@]}" --attn sdpa
 
 # One JSON: every step's result (or its status) under its name.

@@ -86,12 +86,29 @@ class GroundingDataPreprocessor(BaseDataPreprocessor):
         max_h = (max_h + div - 1) // div * div
         max_w = (max_w + div - 1) // div * div
         batch = []
-        for frames in inputs:
-            frames = (frames.float() - self.mean) / self.std
+        for index, frames in enumerate(inputs):
+            # The sentences of one video (SharedVideoBatchSampler) bring equal
+            # frames: normalise them once.
+            same = next((batch[j] for j in range(index) if _same_frames(inputs[j], frames)),
+                        None)
+            if same is not None:
+                batch.append(same)
+                continue
+            frames = frames.to(torch.float32, copy=True).sub_(self.mean).div_(self.std)
             t, _, h, w = frames.shape
-            frames = F.pad(frames, (0, max_w - w, 0, max_h - h, 0, 0, 0, max_t - t))
+            if (t, h, w) != (max_t, max_h, max_w):
+                frames = F.pad(frames, (0, max_w - w, 0, max_h - h, 0, 0, 0, max_t - t))
             batch.append(frames)
         if data_samples is not None:
             for sample in data_samples:
                 sample.set_metainfo(dict(batch_input_shape=(max_h, max_w)))
+        if len(batch) > 1 and all(frames is batch[0] for frames in batch):
+            # one video's sentences: a view, not copies of its frames
+            return dict(inputs=batch[0][None].expand(len(batch), *batch[0].shape),
+                        data_samples=data_samples)
         return dict(inputs=torch.stack(batch), data_samples=data_samples)
+
+
+def _same_frames(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two inputs hold the same frames (the same tensor, or equal ones)."""
+    return a is b or (a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b))

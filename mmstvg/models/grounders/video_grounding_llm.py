@@ -293,8 +293,8 @@ class VideoGroundingLLM(BaseModel):
         if alone:
             self._predict_batch(inputs[alone], [data_samples[i] for i in alone])
         for group in groups:
-            if len(group) > 1:
-                self._predict_shared(inputs[group], [data_samples[i] for i in group])
+            if len(group) > 1:  # equal frames: the first sample's stand for all
+                self._predict_shared(inputs[group[0]][None], [data_samples[i] for i in group])
         return list(data_samples)
 
     def _share_groups(self, inputs: torch.Tensor,
@@ -330,8 +330,9 @@ class VideoGroundingLLM(BaseModel):
                         data_samples: Sequence[GroundingDataSample]) -> List[GroundingDataSample]:
         """Samples with equal frames: one video encoding, one prefix pass.
 
-        Falls back to :meth:`_predict_batch` (said once in the log) when the
-        common prefix does not hold the video (the sentence comes first).
+        ``inputs`` holds their frames once, ``(1, T, 3, H, W)``. Falls back to
+        :meth:`_predict_batch` (said once in the log) when the common prefix
+        does not hold the video (the sentence comes first).
         """
         video = encode_video_features(self.vision_encoder, self.projector,
                                       self.feature_pooler, inputs[:1], data_samples[:1],
@@ -346,7 +347,8 @@ class VideoGroundingLLM(BaseModel):
             self._log_sharing_once('share_video: the prompt puts the sentence before the '
                                    'video, so sentences share no prefix; each is '
                                    'predicted alone')
-            return self._predict_batch(inputs, data_samples)
+            return self._predict_batch(inputs.expand(len(data_samples), *inputs.shape[1:]),
+                                       data_samples)
         run = run_shared_prefix(self.llm, embeds, layouts, prefix_len)
         return self._answer(run, run.layouts, data_samples)
 

@@ -245,11 +245,14 @@ class PromptBuilder:
         """Tokens that end the assistant's turn: EOS and the template's ``stop_tokens``
         that the tokenizer has as one token (Qwen2-Instruct ends with
         ``<|im_end|>`` or ``<|endoftext|>``)."""
-        ids = {int(self.tokenizer.eos_token_id)}
-        vocab = self.tokenizer.get_vocab()
-        ids.update(int(vocab[token]) for token in self.prompts['stop_tokens']
-                   if token in vocab)
-        return ids
+        cached = getattr(self, '_stop_token_ids', None)
+        if cached is None:  # get_vocab() builds a dict of the whole vocabulary: once
+            ids = {int(self.tokenizer.eos_token_id)}
+            vocab = self.tokenizer.get_vocab()
+            ids.update(int(vocab[token]) for token in self.prompts['stop_tokens']
+                       if token in vocab)
+            cached = self._stop_token_ids = frozenset(ids)
+        return set(cached)
 
     # ------------------------------------------------------------------ text
     def encode(self, text: str) -> List[int]:
