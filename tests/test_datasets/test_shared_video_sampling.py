@@ -110,3 +110,24 @@ def test_a_clip_asked_again_is_decoded_once(tmp_path, helpers, monkeypatch):
     os.utime(path, ns=(1, 1))
     third = _decode(init, decode, path, np.array([0, 5, 11]))
     assert len(calls) == 4 and not np.array_equal(third, second)
+
+
+def test_presentation_times_are_read_once_per_reused_reader(tmp_path, helpers, monkeypatch):
+    from mmstvg.datasets.transforms import loading
+    path = str(tmp_path / 'v.mp4')
+    helpers['write_video'](path)
+    calls = []
+
+    def boundaries(reader, decodable):
+        calls.append(decodable)
+        return None  # a constant frame rate
+
+    monkeypatch.setattr(loading, 'frame_boundaries', boundaries)
+    init = loading.GroundingDecordInit(frame_times='presentation')
+    for _ in range(3):
+        init(dict(video_path=path, num_frames=20, fps=10.0))
+    assert calls == [20]
+    fresh = loading.GroundingDecordInit(frame_times='presentation', reuse_last=False)
+    for _ in range(2):
+        fresh(dict(video_path=path, num_frames=20, fps=10.0))
+    assert calls == [20, 20, 20]

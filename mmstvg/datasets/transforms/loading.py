@@ -185,8 +185,22 @@ class GroundingDecordInit(BaseTransform):
         if key is not None and last is not None and last[0] == key:
             return last[1]
         reader = self._open(results)
-        self._last = (key, reader) if key is not None and self.reuse_last else None
+        # the reader, and its presentation times once read (decord reads them
+        # from the whole container: once a video, not once a sentence)
+        self._last = (key, reader, {}) if key is not None and self.reuse_last else None
         return reader
+
+    def _times_of(self, reader, decodable: int, results: dict):
+        """:meth:`_presentation_times`, kept with the reused reader."""
+        last = getattr(self, '_last', None)
+        cache = last[2] if last is not None and last[1] is reader else None
+        cache_key = (decodable, float(results['fps']))
+        if cache is not None and cache_key in cache:
+            return cache[cache_key]
+        times = self._presentation_times(reader, decodable, results)
+        if cache is not None:
+            cache[cache_key] = times
+        return times
 
     def transform(self, results: dict) -> dict:
         reader = self._open_or_reuse(results)
@@ -210,7 +224,7 @@ class GroundingDecordInit(BaseTransform):
         results['total_frames'] = min(decodable, int(expected))
         results.pop('presentation_times', None)
         if time_source_of(self.frame_times, results) == 'presentation':
-            times = self._presentation_times(reader, decodable, results)
+            times = self._times_of(reader, decodable, results)
             if times is not None:
                 results['presentation_times'] = times
                 if fps_from_file:  # the end of the last frame, not N / average fps
