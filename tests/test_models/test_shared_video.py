@@ -8,8 +8,8 @@ import copy
 
 import torch
 
-from mmstvg.models.grounders.shared_video import (layout_moved_after, shared_prefix_length,
-                                                  video_share_groups)
+from mmstvg.models.grounders.shared_video import (LastVideoCache, layout_moved_after,
+                                                  shared_prefix_length, video_share_groups)
 from mmstvg.registry import MODELS
 from models_testing_utils import make_batch, make_sample
 
@@ -83,8 +83,8 @@ def test_a_model_without_sharing_support_predicts_alone(grounder_cfg, monkeypatc
     data = _batch(model, with_other=False)
     monkeypatch.setattr(type(model.llm), 'layout_position_ids', lambda *a: None,
                         raising=False)
-    groups = model._share_groups(data['inputs'], data['data_samples'])
-    assert groups == [[0], [1], [2]]
+    groups, can_share = model._share_groups(data['inputs'], data['data_samples'])
+    assert groups == [[0], [1], [2]] and not can_share
 
 
 def test_groups_need_equal_frames_not_only_equal_metadata(grounder_cfg):
@@ -134,3 +134,32 @@ def test_layout_moved_after_moves_only_later_positions():
     assert moved.frame_token_pos.tolist() == [[1, 2], [9, 10]]
     assert moved.sentence_pos.tolist() == [12, 13]
     assert (moved.video_start, moved.prompt_len, moved.length) == (0, 14, 15)
+
+
+def test_a_follow_up_sentence_reuses_the_last_videos_prefix(grounder_cfg, monkeypatch):
+    """An interactive session: one sentence, then another on the same video, then
+    another video. With model.last_video the follow-up runs neither the tower
+    nor the prefix, and every answer equals the answer without the cache."""
+    torch.manual_seed(0)
+    model = MODELS.build(grounder_cfg).eval()
+    data = _batch(model, num_on_video=2)  # two sentences on video 0, one on video 1
+    asks = [[0], [1], [2], [1]]  # s0 on v0, s1 on v0, s2 on v1, s1 on v0 again
+
+    def ask(index, share):
+        return _predict(model, dict(inputs=data['inputs'][index],
+                                    data_samples=[data['data_samples'][i] for i in index]),
+                        share, monkeypatch)
+
+    plain = [ask(index, False)[0][0] for index in asks]
+    model.last_video = LastVideoCache()
+    cached = [ask(index, True) for index in asks]
+    for p, (samples, _) in zip(plain, cached):
+        assert samples[0].pred_text == p.pred_text
+        assert torch.allclose(samples[0].pred_boxes, p.pred_boxes, atol=1e-4)
+    first, follow_up, other, back = (counter for _, counter in cached)
+    assert first.frames == 4 and follow_up.frames == 0 and other.frames == 4
+    assert back.frames == 4  # the cache holds the last video only
+    assert follow_up.tokens < first.tokens / 2
+    assert model.last_video.hits == 1
+    model.last_video.clear()
+    assert model.last_video.cache is None and model.last_video.frames is None

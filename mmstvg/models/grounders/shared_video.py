@@ -9,6 +9,7 @@ prefix; :func:`run_shared_prefix` runs that prefix once and continues each
 sentence from a copy of its key/value cache. Rationale and figures:
 ``docs/en/shared_video_evaluation.md``.
 """
+import copy
 from collections import OrderedDict
 from typing import Hashable, List, Optional, Sequence
 
@@ -19,7 +20,8 @@ from mmstvg.structures import GroundingDataSample
 from .multimodal_sequence import LLMPass, SequenceLayout, pad_sequences
 
 __all__ = ['video_share_groups', 'shared_prefix_length', 'run_shared_prefix',
-           'layout_moved_after', 'sharing_unsupported_reason']
+           'prefill_prefix', 'continue_from_prefix', 'layout_moved_after',
+           'sharing_unsupported_reason', 'LastVideoCache']
 
 
 def _frames_key(sample: GroundingDataSample) -> Hashable:
@@ -80,9 +82,10 @@ def shared_prefix_length(embeds: Sequence[torch.Tensor],
                          layouts: Sequence[SequenceLayout]) -> Optional[int]:
     """The tokens every sequence has in common at its start, if they hold the video.
 
-    The prefix stops at the first position where any two sequences differ,
-    and leaves every sequence at least one token of its own (the last prompt
-    token, whose state starts generation).
+    The prefix stops at the first position where any two sequences differ or
+    at the first sentence token, whichever comes first, and leaves every
+    sequence at least one token of its own (the last prompt token, whose
+    state starts generation).
 
     Args:
         embeds: ``K`` prompt embeddings ``(L_k, D)`` (no answers).
@@ -93,7 +96,12 @@ def shared_prefix_length(embeds: Sequence[torch.Tensor],
         query token (the sentence comes before the video, e.g. a
         ``user_sentence_first`` template): nothing worth sharing.
     """
-    limit = min(int(layout.prompt_len) for layout in layouts) - 1
+    # Up to the sentence at most: the prefix is then the video's alone, and a
+    # follow-up sentence finds it again (LastVideoCache).
+    limit = min(min(int(layout.prompt_len) - 1,
+                    int(layout.sentence_pos[0]) if layout.sentence_pos.numel()
+                    else int(layout.prompt_len))
+                for layout in layouts)
     first = embeds[0]
     for other in embeds[1:]:
         differs = (first[:limit] != other[:limit]).any(-1).nonzero()
@@ -120,9 +128,21 @@ def layout_moved_after(layout: SequenceLayout, start: int, offset: int) -> Seque
                           move_int(layout.length))
 
 
-def run_shared_prefix(llm, embeds: Sequence[torch.Tensor], layouts: Sequence[SequenceLayout],
-                      prefix_len: int) -> LLMPass:
-    """Prefill the common prefix once, then every sequence's own tokens from its cache.
+def prefill_prefix(llm, prefix: torch.Tensor):
+    """Run a prefix ``(P, D)`` once: ``(hidden (1, P, D), its key/value cache)``."""
+    ones = torch.ones(1, prefix.shape[0], dtype=torch.long, device=prefix.device)
+    hidden, cache = llm(prefix[None], attention_mask=ones, use_cache=True)
+    if not hasattr(cache, 'batch_repeat_interleave'):
+        raise TypeError(f'the LLM part {type(llm).__name__} returned a {type(cache).__name__} '
+                        'key/value cache, which cannot be repeated for the sentences; '
+                        'set model.share_video=False')
+    return hidden, cache
+
+
+def continue_from_prefix(llm, prefix_hidden: torch.Tensor, prefix_cache,
+                         embeds: Sequence[torch.Tensor], layouts: Sequence[SequenceLayout],
+                         prefix_len: int) -> LLMPass:
+    """Every sequence's own tokens after a prefilled prefix (the cache is consumed).
 
     The continuations are left-padded after the prefix, so each sample's
     last prompt token is last in its row and generation goes on from there;
@@ -131,10 +151,12 @@ def run_shared_prefix(llm, embeds: Sequence[torch.Tensor], layouts: Sequence[Seq
 
     Args:
         llm: the LLM part (1-D positions from the mask).
-        embeds: ``K`` prompt embeddings ``(L_k, D)`` with equal first
-            ``prefix_len`` rows.
+        prefix_hidden: ``(1, prefix_len, D)`` from :func:`prefill_prefix`.
+        prefix_cache: its cache; repeated for the rows and extended in place.
+        embeds: ``K`` prompt embeddings ``(L_k, D)`` whose first
+            ``prefix_len`` rows are the prefix.
         layouts: their layouts (positions from each sequence's first token).
-        prefix_len: from :func:`shared_prefix_length`.
+        prefix_len: the prefix's length.
 
     Returns:
         An :class:`LLMPass` as :meth:`VideoGroundingLLM.run_llm` gives it:
@@ -143,17 +165,70 @@ def run_shared_prefix(llm, embeds: Sequence[torch.Tensor], layouts: Sequence[Seq
         their rows (offsets all 0), no labels and no position ids.
     """
     count = len(embeds)
-    prefix = embeds[0][:prefix_len][None]
-    ones = torch.ones(1, prefix_len, dtype=torch.long, device=prefix.device)
-    prefix_hidden, cache = llm(prefix, attention_mask=ones, use_cache=True)
-    if not hasattr(cache, 'batch_repeat_interleave'):
-        raise TypeError(f'the LLM part {type(llm).__name__} returned a {type(cache).__name__} '
-                        'key/value cache, which cannot be repeated for the sentences; '
-                        'set model.share_video=False')
-    cache.batch_repeat_interleave(count)
+    prefix_cache.batch_repeat_interleave(count)
     own, own_mask, _, pads = pad_sequences([e[prefix_len:] for e in embeds], side='left')
-    mask = torch.cat([ones.expand(count, -1), own_mask], dim=1)
-    own_hidden, cache = llm(own, attention_mask=mask, past_key_values=cache, use_cache=True)
+    ones = torch.ones(count, prefix_len, dtype=torch.long, device=own.device)
+    mask = torch.cat([ones, own_mask], dim=1)
+    own_hidden, cache = llm(own, attention_mask=mask, past_key_values=prefix_cache,
+                            use_cache=True)
     hidden = torch.cat([prefix_hidden.expand(count, -1, -1), own_hidden], dim=1)
     moved = [layout_moved_after(layout, prefix_len, pad) for layout, pad in zip(layouts, pads)]
     return LLMPass(hidden, cache, mask, None, moved, [0] * count, None)
+
+
+def run_shared_prefix(llm, embeds: Sequence[torch.Tensor], layouts: Sequence[SequenceLayout],
+                      prefix_len: int) -> LLMPass:
+    """Prefill the common prefix once, then every sequence's own tokens from its cache.
+
+    :func:`prefill_prefix` on ``embeds[0][:prefix_len]``, then
+    :func:`continue_from_prefix` (its arguments and result).
+    """
+    hidden, cache = prefill_prefix(llm, embeds[0][:prefix_len])
+    return continue_from_prefix(llm, hidden, cache, embeds, layouts, prefix_len)
+
+
+class LastVideoCache:
+    """The last video's visual tokens and prompt prefix, for a follow-up sentence.
+
+    An interactive session (the inferencer, the demo) asks about one video
+    again and again; with this cache on the model (``model.last_video``) a
+    follow-up sentence on the same frames skips the vision parts and the
+    prefix pass. It holds one video: its frames (to compare, exactly), its
+    visual tokens, the prefix's embeddings and states, and the prefix's
+    key/value cache (at 7B in bf16, ~0.78 GB for 13.7K tokens). A new video
+    replaces it; :meth:`clear` frees it.
+    """
+
+    def __init__(self):
+        self.frames: Optional[torch.Tensor] = None
+        self.tokens: Optional[torch.Tensor] = None
+        self.prefix: Optional[torch.Tensor] = None
+        self.hidden: Optional[torch.Tensor] = None
+        self.cache = None
+        self.hits = 0
+
+    def clear(self) -> None:
+        """Forget the video (frees its memory)."""
+        self.frames = self.tokens = self.prefix = self.hidden = self.cache = None
+
+    def tokens_for(self, frames: torch.Tensor) -> Optional[torch.Tensor]:
+        """The visual tokens of ``frames`` when they are the cached video's."""
+        if self.frames is not None and self.frames.shape == frames.shape and \
+                torch.equal(self.frames, frames):
+            return self.tokens
+        return None
+
+    def prefix_for(self, frames: torch.Tensor, prefix: torch.Tensor):
+        """``(hidden, a copy of the cache)`` when ``prefix`` is the cached one."""
+        if self.tokens_for(frames) is None or self.prefix is None or \
+                self.prefix.shape != prefix.shape or not torch.equal(self.prefix, prefix):
+            return None
+        self.hits += 1
+        return self.hidden, copy.deepcopy(self.cache)
+
+    def store(self, frames: torch.Tensor, tokens: torch.Tensor, prefix: torch.Tensor,
+              hidden: torch.Tensor, cache) -> None:
+        """Keep this video (``cache`` is copied: the caller goes on with its own)."""
+        self.clear()
+        self.frames, self.tokens, self.prefix, self.hidden = frames, tokens, prefix, hidden
+        self.cache = copy.deepcopy(cache)

@@ -17,8 +17,8 @@ from .multimodal_sequence import (LLMPass, SequenceBuilder, check_one_query_per_
                                   pad_sequences)
 from .part_configs import answer_and_prompt_configs, with_default
 from .prediction_packing import pack_answers
-from .shared_video import (run_shared_prefix, shared_prefix_length, sharing_unsupported_reason,
-                           video_share_groups)
+from .shared_video import (continue_from_prefix, prefill_prefix, shared_prefix_length,
+                           sharing_unsupported_reason, video_share_groups)
 from .video_encoding import VideoFeatures, encode_video_features, encode_videos
 
 __all__ = ['VideoGroundingLLM']
@@ -139,6 +139,8 @@ class VideoGroundingLLM(BaseModel):
         self.max_new_tokens = max_new_tokens
         self.loss_lm_weight = loss_lm_weight
         self.share_video = share_video
+        #: a LastVideoCache for interactive use (the inferencer sets it); None: off
+        self.last_video = None
         self._sharing_note_logged = False
         self.freeze(freeze_parts)
         if llava_onevision_path is not None:  # base weights read once, then LoRA on them
@@ -286,31 +288,39 @@ class VideoGroundingLLM(BaseModel):
         (:meth:`_predict_shared`); the others are predicted together as a
         batch.
         """
-        groups = self._share_groups(inputs, data_samples)
-        if all(len(group) == 1 for group in groups):
+        groups, can_share = self._share_groups(inputs, data_samples)
+        # with a LastVideoCache, a single sentence also goes the shared way
+        shared = [g for g in groups
+                  if can_share and (len(g) > 1 or self.last_video is not None)]
+        if not shared:
             return self._predict_batch(inputs, data_samples)
-        alone = [group[0] for group in groups if len(group) == 1]
+        alone = [g[0] for g in groups if not any(g is s for s in shared)]
         if alone:
             self._predict_batch(inputs[alone], [data_samples[i] for i in alone])
-        for group in groups:
-            if len(group) > 1:  # equal frames: the first sample's stand for all
-                self._predict_shared(inputs[group[0]][None], [data_samples[i] for i in group])
+        for group in shared:  # equal frames: the first sample's stand for all
+            self._predict_shared(inputs[group[0]][None], [data_samples[i] for i in group])
         return list(data_samples)
 
-    def _share_groups(self, inputs: torch.Tensor,
-                      data_samples: Sequence[GroundingDataSample]) -> List[List[int]]:
-        """The batch's groups of samples with equal frames (singletons without sharing)."""
+    def _share_groups(self, inputs: torch.Tensor, data_samples: Sequence[GroundingDataSample]):
+        """The batch's groups of samples with equal frames, and whether they may share.
+
+        Returns:
+            ``(groups, can_share)``: lists of batch indices; ``can_share``
+            False (all groups singletons) when sharing is off or unsupported.
+        """
         singletons = [[i] for i in range(len(data_samples))]
-        if not self.share_video or len(data_samples) < 2:
-            return singletons
+        if not self.share_video:
+            return singletons, False
         reason = sharing_unsupported_reason(self.llm, self.vision_encoder)
         if reason is None and self.prompt_builder.sentence_first:
             reason = ('the prompt puts the sentence before the video (sentence_first), '
                       'so sentences share no prefix')
         if reason is not None:
-            self._log_sharing_once(f'share_video: each sentence is predicted alone: {reason}')
-            return singletons
-        return video_share_groups(inputs, data_samples)
+            if len(data_samples) > 1 or self.last_video is not None:
+                self._log_sharing_once(
+                    f'share_video: each sentence is predicted alone: {reason}')
+            return singletons, False
+        return video_share_groups(inputs, data_samples), True
 
     def _log_sharing_once(self, message: str) -> None:
         if not self._sharing_note_logged:
@@ -334,10 +344,13 @@ class VideoGroundingLLM(BaseModel):
         :meth:`_predict_batch` (said once in the log) when the common prefix
         does not hold the video (the sentence comes first).
         """
-        video = encode_video_features(self.vision_encoder, self.projector,
-                                      self.feature_pooler, inputs[:1], data_samples[:1],
-                                      self.llm.dtype, with_deepstack=False)
-        tokens = video.tokens * len(data_samples)
+        last = self.last_video
+        video_tokens = None if last is None else last.tokens_for(inputs[0])
+        if video_tokens is None:
+            video_tokens = encode_video_features(
+                self.vision_encoder, self.projector, self.feature_pooler, inputs[:1],
+                data_samples[:1], self.llm.dtype, with_deepstack=False).tokens[0]
+        tokens = [video_tokens] * len(data_samples)
         embeds, _, layouts = self.sequence_builder.build(
             tokens, data_samples, False, self.llm.embed_tokens, self.query_interleaver)
         if self.space_decoder is not None:
@@ -349,7 +362,13 @@ class VideoGroundingLLM(BaseModel):
                                    'predicted alone')
             return self._predict_batch(inputs.expand(len(data_samples), *inputs.shape[1:]),
                                        data_samples)
-        run = run_shared_prefix(self.llm, embeds, layouts, prefix_len)
+        prefix = embeds[0][:prefix_len]
+        state = None if last is None else last.prefix_for(inputs[0], prefix)
+        if state is None:
+            state = prefill_prefix(self.llm, prefix)
+            if last is not None:
+                last.store(inputs[0], video_tokens, prefix, *state)
+        run = continue_from_prefix(self.llm, *state, embeds, layouts, prefix_len)
         return self._answer(run, run.layouts, data_samples)
 
     def _answer(self, run: LLMPass, layouts,
