@@ -139,3 +139,18 @@ def test_charades_sta_scores_and_lmms_eval_own_scoring_on_the_same_answers(tmp_p
     theirs = lmms_charades._temporal_grounding_compute_metrics(items)
     assert theirs == pytest.approx({'IOU@3': 200 / 3, 'IOU@5': 200 / 3, 'IOU@7': 0.0,
                                     'mIOU': 100 * 1.1 / 3})
+
+
+def test_the_comparison_tool_on_the_fixture(tmp_path):
+    """``tools/analysis_tools/charades_lmms_eval_diff.py``, rule ``whole``
+    (every answer 0-30 s): IoUs 4/30, 4/30, 10/30 and 10/30; lmms-eval scores
+    the repeated line once."""
+    from tools.analysis_tools.charades_lmms_eval_diff import compare, split_lines
+    spec = write_charades(tmp_path, CHARADES_LINES)
+    result = compare(docs_from_spec(spec), split_lines(tmp_path / 'charades_sta_test.txt'),
+                     'whole')
+    assert result['num_queries'] == 4 and result['num_scored_by_lmms_eval'] == 3
+    assert result['mmstvg']['R1@0.3'] == pytest.approx(50.0)
+    assert result['mmstvg']['mIoU'] == pytest.approx(100 * 28 / 30 / 4)
+    assert result['lmms_eval']['IOU@3'] == pytest.approx(100 / 3)
+    assert result['lmms_eval']['mIOU'] == pytest.approx(100 * 18 / 30 / 3)
