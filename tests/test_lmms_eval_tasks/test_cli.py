@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from tests.test_lmms_eval_tasks.conftest import write_task_folder
 from tests.test_lmms_eval_tasks.test_mmstvg_model_tasks import (STVG_KEYS,
@@ -25,8 +26,10 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def run_cli(tiny_runs, include, task, output):
+    threads = str(torch.get_num_threads())  # this process's float path, for equal figures
     env = dict(os.environ, HF_DATASETS_OFFLINE='1', HF_HUB_OFFLINE='1',
-               HF_HOME=str(output / 'hf_home'), OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
+               HF_HOME=str(output / 'hf_home'), OMP_NUM_THREADS=threads,
+               MKL_NUM_THREADS=threads,
                PYTHONPATH=os.pathsep.join([REPO_ROOT] + [p for p in os.environ.get(
                    'PYTHONPATH', '').split(os.pathsep) if p]))
     env.pop('LOCAL_RANK', None)
