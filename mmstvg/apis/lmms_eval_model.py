@@ -89,7 +89,9 @@ class MMSTVGLMMs(lmms):
     ``mmstvg/lmms_eval_tasks``, which carry the sample's mmstvg data info)
     are answered as ``tools/test.py`` answers them: the config's test
     pipeline (``test_dataloader.dataset.pipeline``, as the config gives it)
-    reads the sample, the model's ``test_step`` predicts, and the reply is
+    reads the sample, the model's ``test_step`` predicts on batches of
+    ``batch_size`` documents of one task in their order (the batches of
+    ``tools/test.py`` with that batch size), and the reply is
     the prediction itself (the span and per-frame boxes of its one-pass
     heads, the frames it sampled), tagged so that the task scores it as is
     (:mod:`mmstvg.lmms_eval_tasks.scoring`), never re-read from text. On the
@@ -168,21 +170,24 @@ class MMSTVGLMMs(lmms):
         replies: List[Optional[str]] = [None] * len(requests)
         groups: Dict[Tuple[int, Tuple[str, ...]], List[int]] = {}
         infos: Dict[int, dict] = {}
-        grounding: List[int] = []
+        grounding: Dict[str, List[int]] = {}
         for index, request in enumerate(requests):
             context, gen_kwargs, doc_to_visual, doc_id, task, split = request.args
             doc = self.task_dict[task][split][doc_id]
             if is_grounding_doc(doc):
-                grounding.append(index)
+                grounding.setdefault(task, []).append(index)
                 infos[index] = grounding_data_info(doc, task, doc_id)
                 continue
             budget, until = self._generation_settings(gen_kwargs or {}, task)
             groups.setdefault((budget, until), []).append(index)
             infos[index] = self.data_info(context, doc_to_visual(doc), task, doc_id)
-        for start in range(0, len(grounding), self.batch_size):
-            chunk = grounding[start:start + self.batch_size]
-            for i, reply in zip(chunk, self.ground([infos[i] for i in chunk])):
-                replies[i] = reply
+        # Each task's documents in their order, batch_size at a time: the
+        # batches tools/test.py's dataloader makes of the same dataset.
+        for indices in grounding.values():
+            for start in range(0, len(indices), self.batch_size):
+                chunk = indices[start:start + self.batch_size]
+                for i, reply in zip(chunk, self.ground([infos[i] for i in chunk])):
+                    replies[i] = reply
         for (budget, until), indices in groups.items():
             for start in range(0, len(indices), self.batch_size):
                 chunk = indices[start:start + self.batch_size]
