@@ -118,17 +118,6 @@ def _check_spec(spec: Dict[str, Any], where: str) -> None:
         raise _spec_error(where, f'field "qtype" must be a string or null, got {qtype!r}')
 
 
-def _plain(value: Any) -> Any:
-    """numpy values -> lists / numbers (what a datasets table stores)."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _doc(info: Dict[str, Any], num_frames: int) -> Dict[str, Any]:
     """One lmms-eval document of an mmstvg data info."""
     fps = float(info['fps'])

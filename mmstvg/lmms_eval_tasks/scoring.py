@@ -1,4 +1,4 @@
-"""Scoring of mmstvg's lmms-eval grounding tasks through ``STVGMetric`` / ``TemporalGroundingMetric``.
+"""Scoring of mmstvg's lmms-eval grounding tasks with ``STVGMetric`` / ``TemporalGroundingMetric``.
 
 lmms-eval calls :func:`process_results` once per document with the model's
 reply, and each metric's aggregation (:func:`aggregate`) with the records of
