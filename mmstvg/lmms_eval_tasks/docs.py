@@ -131,7 +131,7 @@ def _doc(info: Dict[str, Any], num_frames: int) -> Dict[str, Any]:
     return dict(
         sample_id=str(info['sample_id']),
         video_id=str(info['video_id']),
-        video_path=str(info['video_path']),
+        video_path=osp.abspath(str(info['video_path'])),  # models may change directory
         sentence=str(info['sentence']),
         task=str(info['task']),
         dataset_name=str(info.get('dataset_name') or ''),

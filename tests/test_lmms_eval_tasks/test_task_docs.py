@@ -104,3 +104,26 @@ def test_the_shipped_tasks_are_found_and_name_mmstvg_layout_paths():
     # The paths of configs/_base_/datasets/hcstvg_v1.py.
     assert spec['dataset']['data_root'] == 'data/hcstvg_v1/'
     assert spec['dataset']['ann_file'] == 'annos/hcstvg_v1/test.json'
+
+
+def test_a_shipped_task_reads_the_mmstvg_layout_from_the_working_directory(
+        tmp_path, monkeypatch):
+    """``hcstvg_v1`` as shipped, run from a folder that holds ``data/hcstvg_v1/``
+    laid out as ``configs/_base_/datasets/hcstvg_v1.py`` reads it."""
+    from lmms_eval.tasks import TaskManager, get_task_dict
+    root = tmp_path / 'data' / 'hcstvg_v1'
+    spec = write_hcstvg_v1(root / 'annos' / 'hcstvg_v1')
+    (root / 'annos' / 'hcstvg_v1' / 'hcstvg_v1.json').rename(
+        root / 'annos' / 'hcstvg_v1' / 'test.json')
+    (root / 'v1_video').mkdir()
+    for name in ('a.mp4', 'b.mp4'):
+        (root / 'v1_video' / name).write_bytes(b'')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv('HF_DATASETS_CACHE', str(tmp_path / 'hf_cache'))
+    task = get_task_dict(['hcstvg_v1'], TaskManager('WARNING', include_path=TASKS_DIR),
+                         'simple')['hcstvg_v1']
+    docs = task.test_docs()
+    assert [d['sample_id'] for d in docs] == ['a.mp4#0', 'b.mp4#0']
+    assert docs[0]['video_path'] == str(root / 'v1_video' / 'a.mp4')
+    # The shipped spec asks 20 frames of the 10-frame video (frames repeat).
+    assert len(docs[0]['frame_inds']) == 20 and spec['num_frames'] == 5
