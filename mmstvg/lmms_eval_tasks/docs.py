@@ -22,7 +22,8 @@ num_frames, test_mode=True)`` does: frame ``k`` of a clip ``[s, e)`` of
 ``L`` frames is ``s + floor((k + 0.5) * L / num_frames)``. The clip is the
 whole video, or for VidSTG the sentence's used segment (as TubeDETR and
 mmstvg sample). Frame ``i`` is at ``i / fps`` seconds. Relative paths of the
-spec resolve against the working directory, as mmstvg's configs do.
+spec resolve against the working directory, as mmstvg's configs do; a
+document's ``video_path`` is absolute.
 """
 import json
 import os.path as osp
