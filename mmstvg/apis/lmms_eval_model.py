@@ -95,7 +95,9 @@ class MMSTVGLMMs(lmms):
     the prediction itself (the span and per-frame boxes of its one-pass
     heads, the frames it sampled), tagged so that the task scores it as is
     (:mod:`mmstvg.lmms_eval_tasks.scoring`), never re-read from text. On the
-    same data the task's figures equal ``tools/test.py``'s.
+    same data the task's figures equal ``tools/test.py``'s. The task's
+    generation settings do not apply: the config's own do, as in
+    ``tools/test.py``.
 
     **Multiple-choice requests**: each request's context (the task's prompt, with
     the question, the lettered options and the task's instructions, exactly
@@ -272,7 +274,6 @@ def cut_at_stop_strings(text: str, until: Sequence[str]) -> str:
         if stop and stop in text:
             text = text.split(stop, 1)[0]
     return text
-
 
 
 def is_grounding_doc(doc) -> bool:
