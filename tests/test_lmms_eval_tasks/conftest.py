@@ -94,3 +94,13 @@ def tiny_runs(tmp_path_factory, tiny_cfg, synthetic_root, trained_checkpoint):  
         configs[name] = path
     return dict(configs=configs, checkpoint=trained_checkpoint,
                 datasets=dict(stvg=stvg_dataset, tvg=tvg_dataset), out=out)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def datasets_cache(tmp_path_factory):
+    """lmms-eval's datasets cache (the loaded data specs) in a temporary folder,
+    before any fixture of a wider scope loads a task."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv('LMMS_EVAL_DATASETS_CACHE',
+                           str(tmp_path_factory.mktemp('datasets_cache')))
+        yield

@@ -119,7 +119,6 @@ def test_a_shipped_task_reads_the_mmstvg_layout_from_the_working_directory(
     for name in ('a.mp4', 'b.mp4'):
         (root / 'v1_video' / name).write_bytes(b'')
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv('HF_DATASETS_CACHE', str(tmp_path / 'hf_cache'))
     task = get_task_dict(['hcstvg_v1'], TaskManager('WARNING', include_path=TASKS_DIR),
                          'simple')['hcstvg_v1']
     docs = task.test_docs()
