@@ -26,6 +26,8 @@ setup(
     long_description=open('README.md').read() if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmstvg', 'mmstvg.*']),
+    # mmstvg's lmms-eval tasks: their YAMLs and data specs (mmstvg/lmms_eval_tasks).
+    package_data={'mmstvg.lmms_eval_tasks': ['*.yaml', '*.jsonl']},
     python_requires='>=3.9',
     install_requires=read_requirements('runtime.txt'),
     extras_require={

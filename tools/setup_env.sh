@@ -86,8 +86,10 @@ pip_install -r "$repo_root/requirements/runtime.txt"
 # against the torch installed above, not in an isolated environment without it.
 pip_install --no-build-isolation -r "$repo_root/requirements/tests.txt"
 # lmms-eval for its model adapter, without its dependencies (they would replace torch;
-# see the file's comment).
+# see the file's comment), then what its evaluator and CLI import, with their
+# dependencies through the lock (no torchvision among them).
 pip_install --no-deps -r "$repo_root/requirements/lmms_eval.txt"
+pip_install -r "$repo_root/requirements/lmms_eval_evaluator.txt"
 pip_install --no-build-isolation --no-deps -e "$repo_root"
 
 "$py" -c 'import mmcv.ops, mmdet.models, mmstvg; print("[setup_env] ok: torch", __import__("torch").__version__, "mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmstvg", mmstvg.__version__)'

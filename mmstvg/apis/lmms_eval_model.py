@@ -7,22 +7,32 @@ Installing mmstvg registers it with lmms-eval (entry point ``mmstvg`` of the
         --model_args config=configs/video_qa/spacevllm_videomme.py,checkpoint=CKPT,device=cuda \\
         --tasks videomme --batch_size 1
 
+It answers multiple-choice tasks in text, and the grounding requests of
+mmstvg's own tasks (``mmstvg/lmms_eval_tasks``) with its one-pass heads'
+prediction (:meth:`MMSTVGLMMs.ground`).
+
 Importing this module needs lmms-eval (``pip install lmms-eval``, the
 optional extra). Use and limits: ``docs/en/dataset_prepare.md``, "Scoring with
 lmms-eval".
 """
+import json
 import logging
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
 from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 from mmengine.config import Config
+from mmengine.dataset import Compose
 from mmengine.logging import print_log
 
+from mmstvg.lmms_eval_tasks.docs import decode_data_info
+from mmstvg.lmms_eval_tasks.scoring import PREDICTION_FIELDS, PREDICTION_TAG
 from mmstvg.models.language import QA_TASK, options_in_prompt
 from mmstvg.structures import GroundingDataSample
 from .grounding_inferencer import GroundingInferencer
+from .lmms_eval_compat import provide_filelock_api
 
 __all__ = ['MMSTVGLMMs', 'lmms_eval_manifest', 'LMMS_EVAL_MODEL_ID']
 
@@ -31,8 +41,14 @@ LMMS_EVAL_MODEL_ID = 'mmstvg'
 
 
 def lmms_eval_manifest():
-    """The entry point lmms-eval loads: the model's manifest."""
+    """The entry point lmms-eval loads: the model's manifest.
+
+    lmms-eval loads it on importing ``lmms_eval.models``, before any
+    evaluation; it also lets lmms-eval 0.7.3's evaluator run beside
+    filelock 4 (:mod:`.lmms_eval_compat`).
+    """
     from lmms_eval.models.registry_v2 import ModelManifest
+    provide_filelock_api()
     return ModelManifest(model_id=LMMS_EVAL_MODEL_ID,
                          simple_class_path=f'{__name__}.{MMSTVGLMMs.__name__}')
 
@@ -65,9 +81,25 @@ def qa_config(config: Union[str, Config], cfg_options: Optional[dict] = None) ->
 
 
 class MMSTVGLMMs(lmms):
-    """mmstvg's grounder as an lmms-eval model (multiple-choice video tasks).
+    """mmstvg's grounder as an lmms-eval model (multiple-choice and grounding tasks).
 
-    Ours, not the paper's. Each request's context (the task's prompt, with
+    Ours, not the paper's.
+
+    **Grounding requests** (the documents of mmstvg's tasks,
+    ``mmstvg/lmms_eval_tasks``, which carry the sample's mmstvg data info)
+    are answered as ``tools/test.py`` answers them: the config's test
+    pipeline (``test_dataloader.dataset.pipeline``, as the config gives it)
+    reads the sample, the model's ``test_step`` predicts on batches of
+    ``batch_size`` documents of one task in their order (the batches of
+    ``tools/test.py`` with that batch size), and the reply is
+    the prediction itself (the span and per-frame boxes of its one-pass
+    heads, the frames it sampled), tagged so that the task scores it as is
+    (:mod:`mmstvg.lmms_eval_tasks.scoring`), never re-read from text. On the
+    same data the task's figures equal ``tools/test.py``'s. The task's
+    generation settings do not apply: the config's own do, as in
+    ``tools/test.py``.
+
+    **Multiple-choice requests**: each request's context (the task's prompt, with
     the question, the lettered options and the task's instructions, exactly
     as lmms-eval writes it) is the whole user turn: the config's chat
     template wraps it around the video, and the model's greedy reply goes
@@ -119,6 +151,7 @@ class MMSTVGLMMs(lmms):
         self.default_max_new_tokens = (int(max_new_tokens) if max_new_tokens is not None
                                        else int(self.model.max_new_tokens))
         self._warned_sampling = False
+        self._test_pipeline: Optional[Compose] = None
 
     # ------------------------------------------------------------ lmms API
     def loglikelihood(self, requests: List[Instance]) -> List[Tuple[float, bool]]:
@@ -138,13 +171,25 @@ class MMSTVGLMMs(lmms):
         """
         replies: List[Optional[str]] = [None] * len(requests)
         groups: Dict[Tuple[int, Tuple[str, ...]], List[int]] = {}
-        infos = []
+        infos: Dict[int, dict] = {}
+        grounding: Dict[str, List[int]] = {}
         for index, request in enumerate(requests):
             context, gen_kwargs, doc_to_visual, doc_id, task, split = request.args
+            doc = self.task_dict[task][split][doc_id]
+            if is_grounding_doc(doc):
+                grounding.setdefault(task, []).append(index)
+                infos[index] = grounding_data_info(doc, task, doc_id)
+                continue
             budget, until = self._generation_settings(gen_kwargs or {}, task)
             groups.setdefault((budget, until), []).append(index)
-            doc = self.task_dict[task][split][doc_id]
-            infos.append(self.data_info(context, doc_to_visual(doc), task, doc_id))
+            infos[index] = self.data_info(context, doc_to_visual(doc), task, doc_id)
+        # Each task's documents in their order, batch_size at a time: the
+        # batches tools/test.py's dataloader makes of the same dataset.
+        for indices in grounding.values():
+            for start in range(0, len(indices), self.batch_size):
+                chunk = indices[start:start + self.batch_size]
+                for i, reply in zip(chunk, self.ground([infos[i] for i in chunk])):
+                    replies[i] = reply
         for (budget, until), indices in groups.items():
             for start in range(0, len(indices), self.batch_size):
                 chunk = indices[start:start + self.batch_size]
@@ -152,6 +197,25 @@ class MMSTVGLMMs(lmms):
                 for i, sample in zip(chunk, samples):
                     replies[i] = cut_at_stop_strings(sample.pred_text, until)
         return replies
+
+    def ground(self, infos: List[dict]) -> List[str]:
+        """Replies carrying the model's prediction for grounding data infos.
+
+        Args:
+            infos: mmstvg data infos (as the task's dataset gives them).
+
+        Returns:
+            One :data:`~mmstvg.lmms_eval_tasks.scoring.PREDICTION_TAG` reply
+            per info: JSON of the sample's ``frame_inds``, ``num_frames`` and
+            ``pred_*`` fields.
+        """
+        if self._test_pipeline is None:
+            self._test_pipeline = Compose(GroundingInferencer.test_pipeline_cfg(self.cfg))
+        batch = self.inferencer.collate_fn([self._test_pipeline(dict(info))
+                                            for info in infos])
+        with torch.no_grad():
+            samples = self.model.test_step(batch)
+        return [prediction_reply(sample) for sample in samples]
 
     # ------------------------------------------------------------ helpers
     def _generation_settings(self, gen_kwargs: dict, task: str) -> Tuple[int, Tuple[str, ...]]:
@@ -211,3 +275,40 @@ def cut_at_stop_strings(text: str, until: Sequence[str]) -> str:
             text = text.split(stop, 1)[0]
     return text
 
+
+def is_grounding_doc(doc) -> bool:
+    """Whether an lmms-eval document is one of mmstvg's grounding tasks'."""
+    return isinstance(doc, dict) and isinstance(doc.get('mmstvg_data_info'), str)
+
+
+def grounding_data_info(doc: dict, task: str, doc_id) -> dict:
+    """The mmstvg data info a grounding document carries.
+
+    Raises:
+        ValueError: naming the task and document when it cannot be read.
+    """
+    try:
+        return decode_data_info(doc['mmstvg_data_info'])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f'lmms-eval task {task!r} doc {doc_id!r}: field '
+                         f'"mmstvg_data_info" is not an encoded mmstvg data info '
+                         f'({error})') from None
+
+
+def _plain(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().tolist()
+    if hasattr(value, 'tolist'):
+        return value.tolist()
+    return value
+
+
+def prediction_reply(sample: GroundingDataSample) -> str:
+    """The reply that carries a predicted sample to the task's scoring."""
+    meta = sample.metainfo
+    prediction = dict(frame_inds=_plain(meta['frame_inds']),
+                      num_frames=int(meta['num_frames']))
+    for field in PREDICTION_FIELDS:
+        if field in sample:
+            prediction[field] = _plain(sample.get(field))
+    return PREDICTION_TAG + json.dumps(prediction)

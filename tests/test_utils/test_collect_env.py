@@ -83,7 +83,7 @@ def test_the_lock_pins_every_requirement_once_and_agrees_with_their_pins():
             assert name not in locked, f'constraints.txt:{number}: {name} twice'
             locked[name] = version
     assert 'mmstvg' not in locked and 'pip' not in locked
-    for requirements in ('build', 'runtime', 'tests', 'lmms_eval'):
+    for requirements in ('build', 'runtime', 'tests', 'lmms_eval', 'lmms_eval_evaluator'):
         for name, line in _requirement_names(
                 osp.join(REPO, 'requirements', f'{requirements}.txt')).items():
             assert name in locked, f'{requirements}.txt asks for {name}, the lock lacks it'
