@@ -26,8 +26,10 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.infer import BaseInferencer
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
+from mmstvg.datasets.shared_video_sampling import pack_runs
 from mmstvg.datasets.validation import DEFAULT_MAX_SENTENCE_WORDS
 from mmstvg.engine.checkpoint_conversion import resolve_checkpoint
+from mmstvg.models.grounders.shared_video import LastVideoCache
 from mmstvg.registry import FUNCTIONS, INFERENCERS, MODELS, VISUALIZERS
 from mmstvg.structures import (GroundingDataSample, clip_boxes, frames_in_span,
                                seconds_to_frames_at)
@@ -158,6 +160,15 @@ class GroundingInferencer(BaseInferencer):
             the file; a config's ``unsafe_load = True`` does the same). By
             default a checkpoint holding anything but tensors and the types
             MMEngine writes is refused.
+        keep_last_video: keep the last video's visual tokens and prompt
+            prefix on the model (:class:`LastVideoCache`, one video: ~0.78 GB
+            of key/value cache at 7B in bf16), so that a follow-up sentence
+            on the same video skips the vision parts and the prefix pass.
+
+    Several sentences about one video (``inferencer(video, ['s1', 's2'])``,
+    or consecutive inputs of one video) are batched together and answered
+    with one pass over the video (``model.share_video``): one decode, one
+    vision pass, one prompt prefix.
 
     A checkpoint that does not fit the model (unexpected keys, missing
     trained keys, other shapes: another config's checkpoint) is an error;
@@ -181,9 +192,11 @@ class GroundingInferencer(BaseInferencer):
                  device: Optional[str] = None,
                  scope: Optional[str] = 'mmstvg',
                  show_progress: bool = False,
-                 unsafe_load: bool = False) -> None:
+                 unsafe_load: bool = False,
+                 keep_last_video: bool = True) -> None:
         register_all_modules(init_default_scope=True)
         self._unsafe_load = unsafe_load
+        self._keep_last_video = keep_last_video
         self._out_dir: Optional[str] = None
         if isinstance(model, str):
             model = load_config(model)
@@ -211,6 +224,8 @@ class GroundingInferencer(BaseInferencer):
                           'names no pretrained parts)')
         model.to(device)
         model.eval()
+        if self._keep_last_video and hasattr(model, 'last_video'):
+            model.last_video = LastVideoCache()
         self.device = torch.device(device)
         return model
 
@@ -316,21 +331,25 @@ class GroundingInferencer(BaseInferencer):
             fps: frame rate of frame-array inputs that do not give one.
 
         Yields:
-            Lists of ``{'inputs', 'data_samples'}`` (the collate function's
-            input), ``batch_size`` at a time.
+            The collated batches: the consecutive inputs of one video together
+            (up to 16), the others ``batch_size`` at a time
+            (:func:`~mmstvg.datasets.shared_video_sampling.pack_runs`).
         """
         if isinstance(sentences, str):
             sentences = [sentences]
         if sentences is not None and len(sentences) != len(inputs):
             raise ValueError(f'{len(inputs)} inputs but {len(sentences)} sentences')
-        infos = []
+        infos, keys = [], []
         for index, item in enumerate(inputs):
             item = self._as_item(item, index, sentences, task, fps)
+            video = item['video']
+            keys.append(video if isinstance(video, str) else id(video))
             infos.append(build_inference_data_info(item['video'], item['sentence'], index,
                                                    item['task'], item['fps'],
                                                    **self.sentence_cfg))
-        chunks = self._get_chunk_data(map(self.pipeline, infos), batch_size)
-        yield from map(self.collate_fn, chunks)
+        # One video's consecutive sentences in one batch (one pass over it).
+        for batch in pack_runs(keys, batch_size):
+            yield self.collate_fn([self.pipeline(infos[i]) for i in batch])
 
     def __call__(self, inputs, sentences: Optional[Union[str, Sequence[str]]] = None,
                  return_datasamples: bool = False, batch_size: int = 1, **kwargs) -> dict:
@@ -338,7 +357,8 @@ class GroundingInferencer(BaseInferencer):
 
         Args:
             inputs: one input or a list (see the class docstring).
-            sentences: their sentences, where the inputs do not carry them.
+            sentences: their sentences, where the inputs do not carry them;
+                with one video input, a list asks each about that video.
             return_datasamples: return the predicted data samples instead of dicts.
             batch_size: inputs per model call.
             **kwargs: ``task``, ``fps`` (:meth:`preprocess`); ``return_vis``,
@@ -352,6 +372,9 @@ class GroundingInferencer(BaseInferencer):
         """
         if kwargs.get('out_dir'):
             check_writable(kwargs['out_dir'], 'out_dir', is_dir=True)
+        if isinstance(inputs, (str, np.ndarray)) and not isinstance(sentences, str) \
+                and sentences is not None and len(sentences) > 1:
+            inputs = [inputs] * len(sentences)  # one video, several sentences
         return super().__call__(inputs, return_datasamples=return_datasamples,
                                 batch_size=batch_size, sentences=sentences, **kwargs)
 

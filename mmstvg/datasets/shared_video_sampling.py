@@ -16,7 +16,7 @@ from torch.utils.data import Sampler
 
 from mmstvg.registry import DATA_SAMPLERS
 
-__all__ = ['video_segment_key', 'SharedVideoSampler', 'SharedVideoBatchSampler']
+__all__ = ['video_segment_key', 'pack_runs', 'SharedVideoSampler', 'SharedVideoBatchSampler']
 
 
 def video_segment_key(data_info: dict) -> Hashable:
@@ -31,6 +31,39 @@ def video_segment_key(data_info: dict) -> Hashable:
     """
     span = data_info.get('clip_span_frames')
     return (data_info.get('video_path'), None if span is None else tuple(int(x) for x in span))
+
+
+def pack_runs(keys: Sequence[Hashable], batch_size: int,
+              max_sentences: int = 16) -> List[List[int]]:
+    """Batches of positions that never split a run of equal consecutive keys.
+
+    A run of several equal keys (one video's sentences) is a batch of its own,
+    cut every ``max_sentences``; single keys are packed up to ``batch_size``.
+
+    Args:
+        keys: one key a position (e.g. :func:`video_segment_key`).
+        batch_size: positions a batch of single keys may hold.
+        max_sentences: the most positions of one run in one batch.
+
+    Returns:
+        Lists of positions into ``keys``, in order.
+    """
+    runs: List[List[int]] = []
+    last_key = object()
+    for position, key in enumerate(keys):
+        if key != last_key or len(runs[-1]) >= max_sentences:
+            runs.append([])
+        runs[-1].append(position)
+        last_key = key
+    batches: List[List[int]] = []
+    packable: List[bool] = []  # a batch of single keys, still open
+    for run in runs:
+        if len(run) == 1 and batches and packable[-1] and len(batches[-1]) < batch_size:
+            batches[-1].extend(run)
+        else:
+            batches.append(list(run))
+            packable.append(len(run) == 1)
+    return batches
 
 
 def _group_indices(dataset) -> List[List[int]]:
@@ -112,32 +145,14 @@ class SharedVideoBatchSampler(Sampler):
         self.max_sentences = max_sentences
         self._batches: Optional[List[List[int]]] = None
 
-    def _runs(self, indices: Sequence[int]) -> List[List[int]]:
-        """Maximal runs of consecutive indices of one segment, cut at max_sentences."""
-        dataset = self.sampler.dataset
-        runs: List[List[int]] = []
-        last_key = object()
-        for index in indices:
-            key = video_segment_key(dataset.get_data_info(index))
-            if key != last_key or len(runs[-1]) >= self.max_sentences:
-                runs.append([])
-            runs[-1].append(index)
-            last_key = key
-        return runs
-
     def batches(self) -> List[List[int]]:
         """The batches of the sampler's indices (computed once)."""
         if self._batches is None:
-            batches: List[List[int]] = []
-            self._packable: List[bool] = []  # a batch of single-sentence segments
-            for run in self._runs(list(self.sampler)):
-                if len(run) == 1 and batches and len(batches[-1]) < self.batch_size and \
-                        self._packable[-1]:
-                    batches[-1].extend(run)
-                else:
-                    batches.append(list(run))
-                    self._packable.append(len(run) == 1)
-            self._batches = batches
+            indices = list(self.sampler)
+            dataset = self.sampler.dataset
+            keys = [video_segment_key(dataset.get_data_info(i)) for i in indices]
+            self._batches = [[indices[i] for i in batch] for batch in
+                             pack_runs(keys, self.batch_size, self.max_sentences)]
         return self._batches
 
     def __iter__(self) -> Iterator[List[int]]:

@@ -200,3 +200,36 @@ def test_shown_grid_is_capped(inferencer, monkeypatch):
     # which make_grid then shrinks to the cap)
     assert visualizer.grid_frame_width(len(drawn), 60, 80) == 28
     assert shown[0].shape[1] <= 2 * 28 + 2
+
+
+def test_several_sentences_on_one_video_take_one_pass(tiny_cfg, trained_checkpoint, videos,
+                                                      monkeypatch):
+    """Issue 31: ``inferencer(video, [s1, s2, s3])`` answers every sentence as it is
+    answered alone, with one vision pass; a follow-up sentence on the same video
+    reuses the kept prefix."""
+    inferencer = GroundingInferencer(tiny_cfg, trained_checkpoint, device='cpu')
+    alone = [GroundingInferencer(tiny_cfg, trained_checkpoint, device='cpu',
+                                 keep_last_video=False)(videos[0], s)['predictions'][0]
+             for s in SENTENCES]
+    frames_seen = []
+    tower = inferencer.model.vision_encoder.forward
+
+    def counting(frames, *args, **kwargs):
+        frames_seen.append(frames.shape[0])
+        return tower(frames, *args, **kwargs)
+
+    monkeypatch.setattr(inferencer.model.vision_encoder, 'forward', counting)
+    together = inferencer(videos[0], SENTENCES)['predictions']
+    assert [r['sentence'] for r in together] == SENTENCES
+    assert frames_seen == [NUM_SAMPLED]  # one video through the tower, once
+    for a, b in zip(alone, together):
+        check_result(b, videos[0], b['sentence'])
+        assert a['answer_text'] == b['answer_text'] and a['span_frames'] == b['span_frames']
+        for fa, fb in zip(a['frames'], b['frames']):
+            np.testing.assert_allclose(fa['box_xyxy'], fb['box_xyxy'], atol=1e-3)
+    follow_up = inferencer(videos[0], SENTENCES[1])['predictions'][0]
+    assert frames_seen == [NUM_SAMPLED]  # the kept video: no second tower pass
+    assert follow_up['answer_text'] == alone[1]['answer_text']
+    assert inferencer.model.last_video.hits == 1
+    other = inferencer(videos[1], SENTENCES[0])['predictions'][0]
+    assert frames_seen == [NUM_SAMPLED, NUM_SAMPLED] and other['video'] == videos[1]
