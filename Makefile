@@ -11,7 +11,8 @@ STAMP := $(VENV)/.mmstvg-setup-done
 .PHONY: setup test test-portable toy lock
 
 $(STAMP): tools/setup_env.sh setup.py requirements/build.txt requirements/runtime.txt requirements/tests.txt \
-		requirements/lmms_eval.txt requirements/lmms_eval_evaluator.txt requirements/constraints.txt
+		requirements/lmms_eval.txt requirements/lmms_eval_evaluator.txt requirements/demo.txt \
+		requirements/gradio.txt requirements/constraints.txt
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $@
 
