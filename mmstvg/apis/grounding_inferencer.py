@@ -437,7 +437,8 @@ class GroundingInferencer(BaseInferencer):
     def write_tubes_video(self, video: Union[str, np.ndarray],
                           samples: Sequence[GroundingDataSample], out_file: str,
                           colors: Optional[Sequence[tuple]] = None,
-                          min_width: Optional[int] = None, fourcc: str = 'mp4v') -> int:
+                          min_width: Optional[int] = None,
+                          max_width: Optional[int] = None, fourcc: str = 'mp4v') -> int:
         """Write every frame of one video with several sentences' tubes drawn,
         each in its colour, one footer with its span per sentence (see
         :func:`~mmstvg.apis.tube_rendering.render_tubes_video`).
@@ -448,6 +449,7 @@ class GroundingInferencer(BaseInferencer):
             out_file: the video file to write.
             colors: RGB per sample; None: the sentence palette in order.
             min_width: enlarge narrower frames to this width first.
+            max_width: shrink wider frames to this width first.
             fourcc: the codec (``'VP80'`` into ``.webm`` plays in browsers).
 
         Returns:
@@ -458,7 +460,7 @@ class GroundingInferencer(BaseInferencer):
                                    name=meta.get('sample_id', 'input'), **NO_BUDGET)
         boxes = [self._reported_boxes(sample) for sample in samples]
         return render_tubes_video(reader, samples, self.visualizer, out_file, boxes,
-                                  colors, min_width, fourcc)
+                                  colors, min_width, max_width, fourcc)
 
     def draw_sampled_tubes(self, video: Union[str, np.ndarray],
                            samples: Sequence[GroundingDataSample],

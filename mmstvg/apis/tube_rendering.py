@@ -295,7 +295,8 @@ def draw_tubes(frames: np.ndarray, frame_inds: np.ndarray,
                samples: Sequence[GroundingDataSample],
                boxes: Sequence[Optional[np.ndarray]], visualizer: GroundingVisualizer,
                colors: Optional[Sequence[Tuple[int, int, int]]] = None,
-               min_width: Optional[int] = None) -> np.ndarray:
+               min_width: Optional[int] = None,
+               max_width: Optional[int] = None) -> np.ndarray:
     """Draw the predictions of several sentences about one video on its frames.
 
     Each sentence's tube is drawn in its colour by
@@ -316,10 +317,12 @@ def draw_tubes(frames: np.ndarray, frame_inds: np.ndarray,
         min_width: frames narrower than this are enlarged to it first
             (aspect kept, ``cv2.INTER_LINEAR``, boxes scaled with them), so
             that the footers of a small video can be read.
+        max_width: frames wider than this are shrunk to it first
+            (``cv2.INTER_AREA``), which bounds the cost of encoding them.
 
     Returns:
         uint8 RGB ``(N, H' + footers, W', 3)``; the frames occupy the first
-        ``H'`` rows (``H' = H`` unless enlarged).
+        ``H'`` rows (``H' = H`` unless resized).
     """
     frames = np.asarray(frames)
     frame_inds = np.asarray(frame_inds, dtype=np.int64).reshape(-1)
@@ -328,9 +331,14 @@ def draw_tubes(frames: np.ndarray, frame_inds: np.ndarray,
     if colors is None:
         colors = [sentence_color(k) for k in range(len(samples))]
     height, width = frames.shape[1:3]
+    target, interpolation = None, cv2.INTER_LINEAR
     if min_width is not None and width < min_width:
-        size = (int(min_width), max(1, int(round(height * min_width / width))))
-        frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_LINEAR)
+        target = int(min_width)
+    elif max_width is not None and width > max_width:
+        target, interpolation = int(max_width), cv2.INTER_AREA
+    if target is not None:
+        size = (target, max(1, int(round(height * target / width))))
+        frames = np.stack([cv2.resize(f, size, interpolation=interpolation)
                            for f in frames])
         height, width = frames.shape[1:3]
     canvas, footers = frames, []
@@ -369,7 +377,8 @@ def render_tubes_video(reader, samples: Sequence[GroundingDataSample],
                        visualizer: GroundingVisualizer, out_file: str,
                        boxes: Sequence[Optional[np.ndarray]],
                        colors: Optional[Sequence[Tuple[int, int, int]]] = None,
-                       min_width: Optional[int] = None, fourcc: str = 'mp4v',
+                       min_width: Optional[int] = None,
+                       max_width: Optional[int] = None, fourcc: str = 'mp4v',
                        chunk_size: int = 32) -> int:
     """Write every frame of a video with several sentences' tubes drawn.
 
@@ -384,7 +393,7 @@ def render_tubes_video(reader, samples: Sequence[GroundingDataSample],
         out_file: the video to write.
         boxes: per sample, its sampled frames' boxes as reported, or None.
         colors: RGB per sample; None: :func:`sentence_color` in order.
-        min_width: see :func:`draw_tubes`.
+        min_width, max_width: see :func:`draw_tubes`.
         fourcc: the codec (see :class:`Mp4StreamWriter`).
         chunk_size: frames decoded and drawn at a time.
 
@@ -399,5 +408,5 @@ def render_tubes_video(reader, samples: Sequence[GroundingDataSample],
             frames = reader.get_batch(inds.tolist())
             frames = frames.asnumpy() if hasattr(frames, 'asnumpy') else np.asarray(frames)
             writer.write(draw_tubes(frames, inds, samples, boxes, visualizer, colors,
-                                    min_width))
+                                    min_width, max_width))
         return writer.num_written

@@ -119,6 +119,11 @@ def test_draw_tubes_draws_each_sentence_in_its_colour_with_a_footer_each():
     assert blue_edge.tolist() == [k < 6 for k in range(12)]
     # where the two boxes cross, the later sentence is drawn over the earlier one
     assert (pixels[5, 48:50, 48:50] == (0, 110, 255)).all()
+    # wider frames are shrunk: at half size sentence 0's top edge is row 4
+    small = draw_tubes(frames, np.arange(12), [first, second], boxes, visualizer,
+                       max_width=32)
+    assert small.shape == (12, 24 + 2 * visualizer.footer_layout(32)['height'], 32, 3)
+    assert (small[5, 4:6, 5:19] == (255, 0, 0)).all()
     # one footer per sentence, in order: its time bar holds its span in its colour
     layout = visualizer.footer_layout(128)
     bar_rows = slice(layout['bar_top'] + layout['bar_h'] // 2,
