@@ -3,8 +3,8 @@
 Usage::
 
     python demo/gradio_app.py CONFIG CHECKPOINT [--device cpu] [--host 127.0.0.1]
-        [--port 7860] [--max-upload-mb 100] [--max-video-seconds 600]
-        [--max-sentences 8]
+        [--port 7860] [--max-upload-mb 100] [--max-video-seconds 120]
+        [--max-sentences 8] [--cfg-options model.llm.param_dtype=bf16 ...]
 
 then open http://127.0.0.1:7860. The page takes a video (an upload, or one of
 the examples in ``demo/resources/examples``) and one sentence per line, and
@@ -61,14 +61,18 @@ from mmstvg.apis import (GroundingInferencer, open_video_source,  # noqa: E402
                          prediction_to_dict, sentence_color)
 from mmstvg.datasets.transforms.loading import IMAGE_EXTENSIONS  # noqa: E402
 from mmstvg.utils import atomic_write  # noqa: E402
+from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
+from mmstvg.utils.repo_paths import load_config  # noqa: E402
 
 logger = logging.getLogger('mmstvg.gradio_app')
 
 EXAMPLES_DIR = osp.join(REPO_ROOT, 'demo', 'resources', 'examples')
 #: Characters a sentence may have (besides the model's word budget).
 MAX_SENTENCE_CHARS = 1000
-#: Frames narrower than this are enlarged for the video (footers readable).
+#: Frames narrower than this are enlarged for the video (footers readable) ...
 VIDEO_MIN_WIDTH = 384
+#: ... and wider ones shrunk: encoding VP8 costs ~20 ms a 640 x 360 frame on a core.
+VIDEO_MAX_WIDTH = 640
 #: Width of each sampled frame in the picture of the sampled frames.
 STRIP_FRAME_WIDTH = 192
 #: Sampled frames a row in that picture.
@@ -234,7 +238,7 @@ class GroundingDemo:
     """
 
     def __init__(self, inferencer: GroundingInferencer,
-                 max_video_seconds: Optional[float] = 600.0, max_sentences: int = 8):
+                 max_video_seconds: Optional[float] = 120.0, max_sentences: int = 8):
         self.inferencer = inferencer
         self.max_video_seconds = max_video_seconds
         self.max_sentences = max_sentences
@@ -292,7 +296,8 @@ class GroundingDemo:
         progress(len(sentences) / steps, desc='drawing the video')
         video_file = osp.join(folder, 'grounded.webm')
         self.inferencer.write_tubes_video(video, samples, video_file,
-                                          min_width=VIDEO_MIN_WIDTH, fourcc='VP80')
+                                          min_width=VIDEO_MIN_WIDTH,
+                                          max_width=VIDEO_MAX_WIDTH, fourcc='VP80')
         progress((len(sentences) + 1) / steps, desc='drawing the sampled frames')
         drawn = self.inferencer.draw_sampled_tubes(video, samples,
                                                    min_width=STRIP_FRAME_WIDTH)
@@ -354,7 +359,7 @@ def build_page(demo: GroundingDemo, examples: Optional[List[list]] = None) -> gr
             gr.Examples(examples=examples, inputs=[video_in, text_in], label='Examples')
         button.click(demo.ground, inputs=[video_in, text_in],
                      outputs=[status, video_out, legend, strip, table, json_out],
-                     concurrency_limit=1)
+                     concurrency_limit=1, api_name='ground')
     return page
 
 
@@ -370,15 +375,30 @@ def parse_args(argv=None):
     parser.add_argument('--port', type=int, default=7860)
     parser.add_argument('--max-upload-mb', type=float, default=100.0,
                         help='largest upload accepted, in MB')
-    parser.add_argument('--max-video-seconds', type=float, default=600.0,
-                        help='longest video accepted, in seconds')
+    parser.add_argument('--max-video-seconds', type=float, default=120.0,
+                        help='longest video accepted, in seconds (drawing and encoding '
+                        'the grounded video takes ~0.6 s a second of 25 fps video)')
     parser.add_argument('--max-sentences', type=int, default=8,
                         help='sentences one request may ask')
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
+                        help='override settings of the config, key=value pairs (e.g. '
+                        'model.llm.param_dtype=bf16: a trainable LLM is otherwise '
+                        'stored in fp32)')
     parser.add_argument('--unsafe-load', action='store_true',
                         help='fully unpickle the checkpoint (only for files you trust)')
     parser.add_argument('--no-examples', action='store_true',
                         help='leave out the example videos')
     return parser.parse_args(argv)
+
+
+def build_inferencer(args: argparse.Namespace) -> GroundingInferencer:
+    """The model of the command line: the config with its ``--cfg-options``,
+    the checkpoint loaded without unpickling code (unless ``--unsafe-load``)."""
+    cfg = load_config(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return GroundingInferencer(cfg, args.checkpoint, device=args.device,
+                               unsafe_load=args.unsafe_load)
 
 
 def serve(argv=None, block: bool = True) -> gr.Blocks:
@@ -393,9 +413,8 @@ def serve(argv=None, block: bool = True) -> gr.Blocks:
         The running page (``page.local_url`` is its address).
     """
     args = parse_args(argv)
-    inferencer = GroundingInferencer(args.config, args.checkpoint, device=args.device,
-                                     unsafe_load=args.unsafe_load)
-    demo = GroundingDemo(inferencer, args.max_video_seconds, args.max_sentences)
+    demo = GroundingDemo(build_inferencer(args), args.max_video_seconds,
+                         args.max_sentences)
     page = build_page(demo, None if args.no_examples else load_examples())
     # System fonts: the page loads nothing from outside the server.
     theme = gr.themes.Default(font=['ui-sans-serif', 'system-ui', 'sans-serif'],

@@ -148,6 +148,13 @@ def test_ground_answers_every_input_and_matches_the_inferencer(app, config_file,
         {f['frame_index'] for f in expected[0]['frames']})
 
 
+def test_cfg_options_reach_the_model(app, config_file, trained_checkpoint):
+    args = app.parse_args([config_file, trained_checkpoint, '--device', 'cpu',
+                           '--cfg-options', 'model.max_new_tokens=3'])
+    assert (args.host, args.port) == ('127.0.0.1', 7860)  # this machine only
+    assert app.build_inferencer(args).model.max_new_tokens == 3
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(('127.0.0.1', 0))
@@ -159,6 +166,34 @@ def _fetch(url: str, path: str) -> str:
     with urllib.request.urlopen(url, timeout=30) as response, open(path, 'wb') as out:
         out.write(response.read())
     return path
+
+
+def _upload(base: str, path: str) -> str:
+    """Upload a file as the page does; returns the server's path of it."""
+    boundary = 'mmstvg-test-boundary'
+    with open(path, 'rb') as file:
+        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+                f'filename="{osp.basename(path)}"\r\nContent-Type: video/mp4\r\n\r\n'
+                ).encode() + file.read() + f'\r\n--{boundary}--\r\n'.encode()
+    request = urllib.request.Request(
+        f'{base}/gradio_api/upload', data=body,
+        headers={'Content-Type': f'multipart/form-data; boundary={boundary}'})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)[0]
+
+
+def _call_ground(base: str, path: str, sentence: str) -> str:
+    """Call the Ground button through gradio's HTTP API naming a file path;
+    returns the event stream's text."""
+    body = json.dumps({'data': [{'path': path, 'meta': {'_type': 'gradio.FileData'}},
+                                sentence]}).encode()
+    request = urllib.request.Request(f'{base}/gradio_api/call/ground', data=body,
+                                     headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        event = json.load(response)['event_id']
+    with urllib.request.urlopen(f'{base}/gradio_api/call/ground/{event}',
+                                timeout=60) as response:
+        return response.read().decode()
 
 
 def _model_and_input(request, synthetic_root):
@@ -197,6 +232,15 @@ def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path):
                           '--max-upload-mb', '5'], block=False)
     try:
         assert page_app.local_url.startswith(f'http://127.0.0.1:{port}')
+        base = page_app.local_url.rstrip('/')
+        # a request may name only a file it uploaded, never another path of the server
+        uploaded = _upload(base, video)
+        assert uploaded != video and osp.basename(uploaded) == osp.basename(video)
+        answer = _call_ground(base, uploaded, sentences[0])
+        assert answer.startswith('event: complete') and 'Grounded 1 sentence' in answer
+        for named in (video, osp.join(REPO_ROOT, 'README.md')):
+            answer = _call_ground(base, named, sentences[0])
+            assert answer.startswith('event: error') and 'Grounded' not in answer
         bad = tmp_path / 'holiday.mp4'
         bad.write_text('not a video, only text')
         with sync_playwright() as playwright:
@@ -207,7 +251,7 @@ def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path):
 
             # a file that is no video: a message on the page, no trace
             page.locator('#video_in input[type=file]').set_input_files(str(bad))
-            page.locator('#video_in').get_by_text('holiday.mp4').wait_for()
+            page.locator('#video_in').get_by_label('holiday.mp4').wait_for()
             page.locator('#sentences textarea').fill(sentences[0])
             page.locator('#ground').click()
             error = page.locator('#status .mmstvg-error')
@@ -219,7 +263,7 @@ def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path):
             # the server goes on: the real video and two sentences
             page.reload(wait_until='networkidle')
             page.locator('#video_in input[type=file]').set_input_files(video)
-            page.locator('#video_in').get_by_text(osp.basename(video)).wait_for()
+            page.locator('#video_in').get_by_label(osp.basename(video)).wait_for()
             page.locator('#sentences textarea').fill('\n'.join(sentences))
             page.locator('#ground').click()
             page.locator('#status .mmstvg-done').wait_for()
