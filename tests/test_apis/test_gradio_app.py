@@ -3,9 +3,10 @@
 The browser test starts the app on a free loopback port with the tiny model of
 ``conftest.py`` (trained a few steps, saved, loaded back through the app's
 command line), drives Debian's Chromium with playwright (``executable_path``:
-nothing is downloaded), and compares what the page shows with the inferencer's
-own result for the same input. Outside CI it is skipped, saying why, where
-gradio, playwright or Chromium is missing; with ``CI=true`` it fails instead.
+nothing is downloaded), watches the progress, and compares the spans, boxes and
+JSON the page shows with the inferencer's own result for the same input. Outside
+CI it is skipped, saying why, where gradio, playwright or Chromium is missing;
+with ``CI=true`` it fails instead.
 
 ``MMSTVG_DEMO_MODEL="CONFIG CHECKPOINT"`` runs the browser test on that model
 and the first example video (the README's screenshot comes from the toy model
@@ -220,12 +221,20 @@ def _save_small_png(source: str, target: str, width: int = 1000) -> None:
     image.quantize(128).save(target, optimize=True)
 
 
-def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path):
+def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path, monkeypatch):
     _missing_or_skip(need_browser=True)
     from playwright.sync_api import sync_playwright
 
     from mmstvg.apis import GroundingInferencer
     config, checkpoint, video, sentences = _model_and_input(request, synthetic_root)
+    # each sentence's pass lasts at least 1 s, so that the progress can be seen
+    forward = GroundingInferencer.forward
+
+    def slow_forward(self, *args, **kwargs):
+        time.sleep(1.0)
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(GroundingInferencer, 'forward', slow_forward)
     port = _free_port()
     started = time.time()
     page_app = app.serve([config, checkpoint, '--device', 'cpu', '--port', str(port),
@@ -266,6 +275,8 @@ def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path):
             page.locator('#video_in').get_by_label(osp.basename(video)).wait_for()
             page.locator('#sentences textarea').fill('\n'.join(sentences))
             page.locator('#ground').click()
+            # progress while it runs: which sentence the model is on
+            page.get_by_text('sentence 2 of 2').first.wait_for()
             page.locator('#status .mmstvg-done').wait_for()
             assert page.locator('#status .mmstvg-error').count() == 0
 
