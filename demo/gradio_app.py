@@ -330,8 +330,10 @@ def load_examples(folder: str = EXAMPLES_DIR) -> List[list]:
 def build_page(demo: GroundingDemo, examples: Optional[List[list]] = None) -> gr.Blocks:
     """The page: inputs on the left, the grounded video and legend on the right,
     the sampled frames, their boxes and the JSON below."""
-    with gr.Blocks(title='mmstvg: ground sentences in a video',
-                   analytics_enabled=False) as page:
+    # delete_cache: gradio's copies of uploads and results older than an hour go
+    # (checked hourly), so that a long-running server does not fill its disk.
+    with gr.Blocks(title='mmstvg: ground sentences in a video', analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as page:
         gr.Markdown('## mmstvg: spatio-temporal video grounding\n'
                     'Upload a video (or pick an example), type one sentence per line, '
                     'press **Ground**: each sentence gets *when* (a span) and *where* '

@@ -24,7 +24,6 @@ import time
 import urllib.request
 
 import decord
-import numpy as np
 import pytest
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
