@@ -17,12 +17,14 @@ shows, for all sentences at once:
 - the sampled frames the model saw, with every sentence's own boxes, and a
   table of those boxes (pixels of the original video, clipped to the frame);
 - the result as JSON to download: ``{"predictions": [...]}``, one dict per
-  sentence, what ``GroundingInferencer(...)(video, sentence)`` returns.
+  sentence: what ``GroundingInferencer(...)([video] * K, sentences,
+  batch_size=K)`` returns.
 
-The model runs once per sentence (``GroundingInferencer``): the shared-video
-path that pays for a video once (issue 31) has not landed yet. Drawing is the
-library's (``GroundingInferencer.write_tubes_video`` and
-``draw_sampled_tubes``, i.e. ``GroundingVisualizer``).
+All sentences go to ``GroundingInferencer`` as one batch, so the model's
+shared-video path (issue 31, ``share_video``) runs the vision parts and the
+video's prompt prefix once for all of them. Drawing is the library's
+(``GroundingInferencer.write_tubes_video`` and ``draw_sampled_tubes``, i.e.
+``GroundingVisualizer``).
 
 Bad input (not a video, a broken or empty video, a video over
 ``--max-video-seconds``, no sentence, too many, an over-long one) gets a
@@ -285,20 +287,21 @@ class GroundingDemo:
         sentences = parse_sentences(text, self.max_sentences, self.max_words)
         progress(0.0, desc='reading the video')
         facts = check_video(video, self.max_video_seconds)
-        samples = []
-        steps = len(sentences) + 2
-        for index, sentence in enumerate(sentences):
-            progress(index / steps, desc=f'sentence {index + 1} of {len(sentences)}')
-            samples.append(self.inferencer(video, sentence,
-                                           return_datasamples=True)['predictions'][0])
+        count = len(sentences)
+        progress(0.1, desc=f'grounding {count} sentence{"s" if count > 1 else ""}: '
+                 'one pass over the video')
+        # One batch: the model shares the video's vision pass and prompt prefix
+        # between the sentences (VideoGroundingLLM's share_video).
+        samples = self.inferencer([video] * count, sentences, batch_size=count,
+                                  return_datasamples=True)['predictions']
         results = [prediction_to_dict(sample) for sample in samples]
         folder = self._request_dir()
-        progress(len(sentences) / steps, desc='drawing the video')
+        progress(0.5, desc='drawing the video')
         video_file = osp.join(folder, 'grounded.webm')
         self.inferencer.write_tubes_video(video, samples, video_file,
                                           min_width=VIDEO_MIN_WIDTH,
                                           max_width=VIDEO_MAX_WIDTH, fourcc='VP80')
-        progress((len(sentences) + 1) / steps, desc='drawing the sampled frames')
+        progress(0.9, desc='drawing the sampled frames')
         drawn = self.inferencer.draw_sampled_tubes(video, samples,
                                                    min_width=STRIP_FRAME_WIDTH)
         strip = self.inferencer.visualizer.make_grid(
@@ -381,7 +384,8 @@ def parse_args(argv=None):
                         help='longest video accepted, in seconds (drawing and encoding '
                         'the grounded video takes ~0.6 s a second of 25 fps video)')
     parser.add_argument('--max-sentences', type=int, default=8,
-                        help='sentences one request may ask')
+                        help='sentences one request may ask (one batch: at 7B each '
+                        'holds a copy of the video prefix\'s KV cache, ~0.78 GB)')
     parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override settings of the config, key=value pairs (e.g. '
                         'model.llm.param_dtype=bf16: a trainable LLM is otherwise '

@@ -26,6 +26,8 @@ import urllib.request
 import decord
 import pytest
 
+from .conftest import NUM_SAMPLED
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CHROMIUM = os.environ.get('MMSTVG_CHROMIUM', '/usr/bin/chromium')
 TWO_SENTENCES = ('the red circle moves left', 'the blue square moves right')
@@ -136,13 +138,29 @@ def test_ground_answers_every_input_and_matches_the_inferencer(app, config_file,
     monkeypatch.undo()
     assert status == ('<p class="mmstvg-error">The model could not ground this input '
                       f'(RuntimeError: out of memory reading {osp.basename(video)}).</p>')
+    # two sentences: one batch, the vision tower runs on the video's frames once
+    encoded = []
+    tower = inferencer.model.vision_encoder.forward
+
+    def count_frames(frames, *args, **kwargs):
+        encoded.append(len(frames))
+        return tower(frames, *args, **kwargs)
+
+    monkeypatch.setattr(inferencer.model.vision_encoder, 'forward', count_frames)
     status, video_file, legend, strip, table, json_file = demo.ground(
         video, '\n'.join(TWO_SENTENCES), progress=no_progress)
+    monkeypatch.undo()
     assert 'Grounded 2 sentences' in status
+    assert sum(encoded) == NUM_SAMPLED  # not 2 x: the sentences share the video
     with open(json_file) as file:
         shown = json.load(file)
-    expected = [inferencer(video, sentence)['predictions'][0] for sentence in TWO_SENTENCES]
+    expected = inferencer([video] * 2, list(TWO_SENTENCES), batch_size=2)['predictions']
     assert shown == dict(predictions=expected)
+    # sharing changes no answer: each sentence alone gives the same span
+    for result, sentence in zip(expected, TWO_SENTENCES):
+        alone = inferencer(video, sentence)['predictions'][0]
+        assert alone['span_frames'] == result['span_frames']
+        assert alone['answer_text'] == result['answer_text']
     assert len(decord.VideoReader(video_file)) == len(decord.VideoReader(video))
     assert legend.count('class="item"') == 2 and table.count('<tr data-frame=') == len(
         {f['frame_index'] for f in expected[0]['frames']})
@@ -226,7 +244,7 @@ def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path, monkeypat
 
     from mmstvg.apis import GroundingInferencer
     config, checkpoint, video, sentences = _model_and_input(request, synthetic_root)
-    # each sentence's pass lasts at least 1 s, so that the progress can be seen
+    # each model pass lasts at least 1 s, so that the progress can be seen
     forward = GroundingInferencer.forward
 
     def slow_forward(self, *args, **kwargs):
@@ -274,8 +292,8 @@ def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path, monkeypat
             page.locator('#video_in').get_by_label(osp.basename(video)).wait_for()
             page.locator('#sentences textarea').fill('\n'.join(sentences))
             page.locator('#ground').click()
-            # progress while it runs: which sentence the model is on
-            page.get_by_text('sentence 2 of 2').first.wait_for()
+            # progress while it runs: the model's one pass over the video
+            page.get_by_text('grounding 2 sentences: one pass over the video').first.wait_for()
             page.locator('#status .mmstvg-done').wait_for()
             assert page.locator('#status .mmstvg-error').count() == 0
 
@@ -296,8 +314,7 @@ def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path, monkeypat
 
             # the page shows the inferencer's spans and boxes for the same input
             inferencer = GroundingInferencer(config, checkpoint, device='cpu')
-            expected = [inferencer(video, sentence)['predictions'][0]
-                        for sentence in sentences]
+            expected = inferencer([video] * 2, sentences, batch_size=2)['predictions']
             items = page.locator('#legend .item')
             assert items.count() == 2
             for k, result in enumerate(expected):
