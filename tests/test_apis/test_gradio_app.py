@@ -21,6 +21,7 @@ import os.path as osp
 import shutil
 import socket
 import time
+import urllib.error
 import urllib.request
 
 import decord
@@ -267,6 +268,12 @@ def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path, monkeypat
         for named in (video, osp.join(REPO_ROOT, 'README.md')):
             answer = _call_ground(base, named, sentences[0])
             assert answer.startswith('event: error') and 'Grounded' not in answer
+        # uploads are capped (--max-upload-mb 5)
+        large = tmp_path / 'large.mp4'
+        large.write_bytes(b'\0' * (6 * 1024 * 1024))
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _upload(base, str(large))
+        assert refused.value.code == 413
         bad = tmp_path / 'holiday.mp4'
         bad.write_text('not a video, only text')
         with sync_playwright() as playwright:
