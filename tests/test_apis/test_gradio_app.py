@@ -280,6 +280,8 @@ def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path, monkeypat
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
             page = browser.new_page(viewport={'width': 1280, 'height': 1000})
             page.set_default_timeout(120_000)
+            requested = []  # the page loads nothing from outside the server
+            page.on('request', lambda request: requested.append(request.url))
             page.goto(page_app.local_url, wait_until='networkidle')
 
             # a file that is no video: a message on the page, no trace
@@ -367,6 +369,9 @@ def test_the_page_in_a_browser(app, request, synthetic_root, tmp_path, monkeypat
             screenshot = str(tmp_path / 'gradio_app.png')
             page.screenshot(path=screenshot, full_page=True)
             browser.close()
+        outside = [url for url in requested
+                   if not url.startswith((base + '/', 'data:', 'blob:'))]
+        assert requested and not outside, outside
         assert osp.getsize(screenshot) > 10_000
         if os.environ.get('MMSTVG_DEMO_SCREENSHOT'):
             _save_small_png(screenshot, os.environ['MMSTVG_DEMO_SCREENSHOT'])
