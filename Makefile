@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make toy    set up, generate the synthetic set, train and evaluate the toy SpaceVLLM
 #   make test   set up and run the test suite
+# and `make demo`: the web demo on the toy model (after make toy).
 # `make setup` alone creates/updates .venv (idempotent; see tools/setup_env.sh), installing
 # the locked versions of requirements/constraints.txt. `make lock` moves the lock forward
 # (then run the suite and commit: see tools/misc/freeze_constraints.py).
@@ -8,10 +9,11 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.mmstvg-setup-done
 
-.PHONY: setup test test-portable toy lock
+.PHONY: setup test test-portable toy lock demo
 
 $(STAMP): tools/setup_env.sh setup.py requirements/build.txt requirements/runtime.txt requirements/tests.txt \
-		requirements/lmms_eval.txt requirements/lmms_eval_evaluator.txt requirements/constraints.txt
+		requirements/lmms_eval.txt requirements/lmms_eval_evaluator.txt requirements/demo.txt \
+		requirements/gradio.txt requirements/constraints.txt
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $@
 
@@ -28,6 +30,13 @@ test-portable: $(STAMP)
 
 toy: $(STAMP)
 	PYTHON=$(PYTHON) bash tools/run_toy.sh
+
+# The web demo (demo/gradio_app.py) on the toy model that `make toy` trained, at
+# http://127.0.0.1:7860 (DEMO_ARGS: more options, e.g. DEMO_ARGS="--port 8000").
+demo: $(STAMP)
+	@checkpoint="$$(ls work_dirs/spacevllm_toy/best_stvg_m_vIoU_iter_*.pth 2>/dev/null | head -n 1)"; \
+	if [ -z "$$checkpoint" ]; then echo "make demo: no work_dirs/spacevllm_toy/best_stvg_m_vIoU_iter_*.pth; run make toy first" >&2; exit 1; fi; \
+	$(PYTHON) demo/gradio_app.py configs/spacevllm_toy.py "$$checkpoint" --device cpu $(DEMO_ARGS)
 
 lock:
 	rm -rf .venv-lock

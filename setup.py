@@ -34,6 +34,8 @@ setup(
         'tests': read_requirements('tests.txt'),
         'optional': read_requirements('optional.txt'),
         'lmms_eval': ['lmms-eval'],
+        # the web demo (demo/gradio_app.py) and its browser test
+        'demo': read_requirements('demo.txt') + read_requirements('gradio.txt'),
     },
     # `python -m lmms_eval --model mmstvg ...` (mmstvg/apis/lmms_eval_model.py).
     entry_points={

@@ -90,6 +90,12 @@ pip_install --no-build-isolation -r "$repo_root/requirements/tests.txt"
 # dependencies through the lock (no torchvision among them).
 pip_install --no-deps -r "$repo_root/requirements/lmms_eval.txt"
 pip_install -r "$repo_root/requirements/lmms_eval_evaluator.txt"
+# The web demo (demo/gradio_app.py): gradio's requirements and playwright through the lock,
+# then gradio itself without its dependencies (its pillow and tomlkit caps would move the
+# lock back; see requirements/gradio.txt). Its browser is Debian's chromium (.ci/run).
+pip_install -r "$repo_root/requirements/demo.txt"
+pip_install --no-deps -r "$repo_root/requirements/gradio.txt"
 pip_install --no-build-isolation --no-deps -e "$repo_root"
 
+"$py" -c 'import gradio, playwright.sync_api' || { log "error: gradio or playwright does not import"; exit 1; }
 "$py" -c 'import mmcv.ops, mmdet.models, mmstvg; print("[setup_env] ok: torch", __import__("torch").__version__, "mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmstvg", mmstvg.__version__)'

@@ -39,8 +39,8 @@ from mmstvg.utils.repo_paths import load_config, reroot_missing_paths
 from mmstvg.visualization import GroundingVisualizer
 from .inference_pipeline import (adapt_test_pipeline, build_inference_data_info,
                                  open_video_source)
-from .tube_rendering import (render_tube_video, sampled_box_scores, span_caption,
-                             tube_sample_for_frames)
+from .tube_rendering import (draw_tubes, render_tube_video, render_tubes_video,
+                             sampled_box_scores, span_caption, tube_sample_for_frames)
 
 __all__ = ['GroundingInferencer', 'prediction_to_dict',
            'span_frames_on_presentation_times']
@@ -456,6 +456,57 @@ class GroundingInferencer(BaseInferencer):
             sampled_box_scores(sample))
         return self.visualizer.draw_frames(frames, drawn_sample, draw_gt=False,
                                            draw_pred=draw_pred, max_width=max_width)
+
+    def write_tubes_video(self, video: Union[str, np.ndarray],
+                          samples: Sequence[GroundingDataSample], out_file: str,
+                          colors: Optional[Sequence[tuple]] = None,
+                          min_width: Optional[int] = None,
+                          max_width: Optional[int] = None, fourcc: str = 'mp4v') -> int:
+        """Write every frame of one video with several sentences' tubes drawn,
+        each in its colour, one footer with its span per sentence (see
+        :func:`~mmstvg.apis.tube_rendering.render_tubes_video`).
+
+        Args:
+            video: the video all ``samples`` were predicted on (path or array).
+            samples: its predicted samples, one per sentence.
+            out_file: the video file to write.
+            colors: RGB per sample; None: the sentence palette in order.
+            min_width: enlarge narrower frames to this width first.
+            max_width: shrink wider frames to this width first.
+            fourcc: the codec (``'VP80'`` into ``.webm`` plays in browsers).
+
+        Returns:
+            The number of frames written.
+        """
+        meta = samples[0].metainfo
+        reader = open_video_source(video, meta['task'], meta['fps'],
+                                   name=meta.get('sample_id', 'input'), **NO_BUDGET)
+        boxes = [self._reported_boxes(sample) for sample in samples]
+        return render_tubes_video(reader, samples, self.visualizer, out_file, boxes,
+                                  colors, min_width, max_width, fourcc)
+
+    def draw_sampled_tubes(self, video: Union[str, np.ndarray],
+                           samples: Sequence[GroundingDataSample],
+                           colors: Optional[Sequence[tuple]] = None,
+                           min_width: Optional[int] = None) -> np.ndarray:
+        """The first sample's sampled frames with every sample's tube drawn
+        in its colour and one footer per sample (see
+        :func:`~mmstvg.apis.tube_rendering.draw_tubes`): each tube is the
+        model's own box on its sampled frames, so with the sentences of one
+        video (one sampler, the same frames) the boxes are those reported.
+
+        Returns:
+            uint8 ``(T, H', W', 3)`` RGB.
+        """
+        meta = samples[0].metainfo
+        reader = open_video_source(video, meta['task'], meta['fps'],
+                                   name=meta.get('sample_id', 'input'), **NO_BUDGET)
+        frame_inds = np.unique(np.asarray(meta['frame_inds'], dtype=np.int64))
+        frames = reader.get_batch(frame_inds.tolist())
+        frames = frames.asnumpy() if hasattr(frames, 'asnumpy') else np.asarray(frames)
+        boxes = [self._reported_boxes(sample) for sample in samples]
+        return draw_tubes(frames, frame_inds, samples, boxes, self.visualizer, colors,
+                          min_width)
 
     def visualize(self, inputs: list, preds: List[GroundingDataSample],
                   return_vis: bool = False, show: bool = False, wait_time: float = 0,

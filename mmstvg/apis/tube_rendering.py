@@ -7,10 +7,16 @@ the predicted span, and :func:`render_tube_video` draws it chunk by chunk with
 without holding the whole video in memory. Each boxed frame's footer shows the
 model's box score (interpolated as the box between sampled frames), none when
 the model gives no score.
+
+Several sentences about one video (the web demo) are drawn on the same frames
+by :func:`draw_tubes` and :func:`render_tubes_video`: each sentence's tube in
+its own colour (:data:`SENTENCE_COLORS`), and under the frame one footer per
+sentence with its span, drawn by the same
+:meth:`GroundingVisualizer.draw_frames`.
 """
 import os
 import os.path as osp
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -20,8 +26,18 @@ from mmstvg.structures import GroundingDataSample, frames_in_span
 from mmstvg.visualization import GroundingVisualizer
 
 __all__ = ['densify_scores', 'densify_tube', 'sampled_box_scores', 'span_caption',
-           'tube_sample_for_frames',
-           'Mp4StreamWriter', 'render_tube_video']
+           'tube_sample_for_frames', 'SENTENCE_COLORS', 'sentence_color', 'draw_tubes',
+           'Mp4StreamWriter', 'render_tube_video', 'render_tubes_video']
+
+#: RGB colours of the sentences drawn on one video, in order: the visualizer's
+#: red first; no green, the ground truth's colour.
+SENTENCE_COLORS = ((255, 0, 0), (0, 110, 255), (255, 170, 0), (190, 0, 255),
+                   (0, 200, 200), (255, 80, 170), (150, 95, 30), (140, 140, 255))
+
+
+def sentence_color(index: int) -> Tuple[int, int, int]:
+    """The colour of the ``index``-th sentence (the palette repeats)."""
+    return SENTENCE_COLORS[index % len(SENTENCE_COLORS)]
 
 
 def densify_tube(sampled_inds: np.ndarray, boxes: np.ndarray, span_frames: Tuple[int, int],
@@ -148,11 +164,16 @@ class Mp4StreamWriter:
     Args:
         out_file: path of the ``.mp4``; its folder is created.
         fps: frame rate.
+        fourcc: OpenCV's four-character codec code. ``'mp4v'`` (MPEG-4 part
+            2) is what decord and players read but browsers do not play;
+            ``'VP80'`` into a ``.webm`` file is VP8, which browsers play
+            (OpenCV's wheels carry no H.264 encoder).
     """
 
-    def __init__(self, out_file: str, fps: float):
+    def __init__(self, out_file: str, fps: float, fourcc: str = 'mp4v'):
         self.out_file = out_file
         self.fps = float(fps)
+        self.fourcc = fourcc
         self.writer = None
         self.size = None
         self.num_written = 0
@@ -168,10 +189,11 @@ class Mp4StreamWriter:
             self.size = (height + height % 2, width + width % 2)
             if osp.dirname(self.out_file):
                 os.makedirs(osp.dirname(self.out_file), exist_ok=True)
-            self.writer = cv2.VideoWriter(self.out_file, cv2.VideoWriter_fourcc(*'mp4v'),
+            self.writer = cv2.VideoWriter(self.out_file, cv2.VideoWriter_fourcc(*self.fourcc),
                                           self.fps, (self.size[1], self.size[0]))
             if not self.writer.isOpened():
-                raise IOError(f'{self.out_file}: OpenCV could not open an mp4v writer')
+                raise IOError(f'{self.out_file}: OpenCV could not open a '
+                              f'{self.fourcc} writer')
         canvas = np.zeros(self.size + (3, ), np.uint8)
         for frame in frames:
             if frame.shape[:2] != (height, width) or (height + height % 2,
@@ -250,4 +272,141 @@ def render_tube_video(reader, sample: GroundingDataSample, visualizer: Grounding
                                            chunk_scores)
             writer.write(visualizer.draw_frames(frames, drawn, draw_gt=False, draw_pred=True,
                                                 show_text=True, show_sentence=True))
+        return writer.num_written
+
+
+def _tube_at(sample: GroundingDataSample, boxes: Optional[np.ndarray],
+             frame_inds: np.ndarray):
+    """One prediction at given original frames: ``(boxes or None, mask, scores
+    or None)``, the tube and its scores interpolated as in :func:`densify_tube`
+    (a sampled frame keeps its own box)."""
+    sampled = np.asarray(sample.metainfo['frame_inds'], dtype=np.int64)
+    span = tuple(int(v) for v in sample.pred_span_frames.tolist())
+    if boxes is None:
+        return None, frames_in_span(frame_inds, span), None
+    tube, mask = densify_tube(sampled, boxes, span, frame_inds)
+    scores = sampled_box_scores(sample)
+    if scores is not None:
+        scores = densify_scores(sampled, scores, span, frame_inds)
+    return tube, mask, scores
+
+
+def draw_tubes(frames: np.ndarray, frame_inds: np.ndarray,
+               samples: Sequence[GroundingDataSample],
+               boxes: Sequence[Optional[np.ndarray]], visualizer: GroundingVisualizer,
+               colors: Optional[Sequence[Tuple[int, int, int]]] = None,
+               min_width: Optional[int] = None,
+               max_width: Optional[int] = None) -> np.ndarray:
+    """Draw the predictions of several sentences about one video on its frames.
+
+    Each sentence's tube is drawn in its colour by
+    :meth:`GroundingVisualizer.draw_frames` (the later sentences' boxes over
+    the earlier ones'), and under the frames come one footer per sentence, in
+    the sentences' order: the frame's time, ``Pred`` and the box score in the
+    sentence's colour inside its span, the time bar with its span. No caption:
+    the sentences are told apart by colour (the caller shows the legend).
+
+    Args:
+        frames: uint8 RGB ``(N, H, W, 3)``, original frames of the video.
+        frame_inds: ``(N,)`` their original indices.
+        samples: the predicted samples, one per sentence, of this video.
+        boxes: per sample, ``(T, 4)`` pixel boxes of its sampled frames as
+            reported (clipped), or None (no boxes).
+        visualizer: draws the tubes and the footers.
+        colors: RGB per sample; None: :func:`sentence_color` in order.
+        min_width: frames narrower than this are enlarged to it first
+            (aspect kept, ``cv2.INTER_LINEAR``, boxes scaled with them), so
+            that the footers of a small video can be read.
+        max_width: frames wider than this are shrunk to it first
+            (``cv2.INTER_AREA``), which bounds the cost of encoding them.
+
+    Returns:
+        uint8 RGB ``(N, H' + footers, W', 3)``; the frames occupy the first
+        ``H'`` rows (``H' = H`` unless resized).
+    """
+    frames = np.asarray(frames)
+    frame_inds = np.asarray(frame_inds, dtype=np.int64).reshape(-1)
+    if len(samples) != len(boxes):
+        raise ValueError(f'{len(samples)} samples but {len(boxes)} box arrays')
+    if colors is None:
+        colors = [sentence_color(k) for k in range(len(samples))]
+    height, width = frames.shape[1:3]
+    target, interpolation = None, cv2.INTER_LINEAR
+    if min_width is not None and width < min_width:
+        target = int(min_width)
+    elif max_width is not None and width > max_width:
+        target, interpolation = int(max_width), cv2.INTER_AREA
+    if target is not None:
+        size = (target, max(1, int(round(height * target / width))))
+        frames = np.stack([cv2.resize(f, size, interpolation=interpolation)
+                           for f in frames])
+        height, width = frames.shape[1:3]
+    canvas, footers = frames, []
+    for sample, sample_boxes, color in zip(samples, boxes, colors):
+        tube, mask, scores = _tube_at(sample, sample_boxes, frame_inds)
+        if tube is not None:  # original pixels -> pixels of the frames drawn on
+            ori_h, ori_w = (int(v) for v in sample.metainfo['ori_shape'][:2])
+            tube = tube * np.array([width / ori_w, height / ori_h] * 2, np.float32)
+        drawn = tube_sample_for_frames(sample, frame_inds, tube, mask, '', scores)
+        # the frames as drawn so far are this sample's original frames
+        drawn.set_metainfo(dict(ori_shape=(height, width), img_shape=(height, width)))
+        out = visualizer.draw_frames(canvas, drawn, draw_gt=False, draw_pred=True,
+                                     show_text=True, show_sentence=False,
+                                     pred_color=color)
+        canvas = out[:, :height]
+        footers.append(out[:, height:])
+    return np.concatenate([canvas] + footers, axis=1)
+
+
+def _one_video(samples: Sequence[GroundingDataSample]) -> GroundingDataSample:
+    """The first sample, after checking that all describe the same video."""
+    if not samples:
+        raise ValueError('no predicted samples to draw')
+    first = samples[0].metainfo
+    for sample in samples[1:]:
+        meta = sample.metainfo
+        if (int(meta['num_frames']), float(meta['fps']), tuple(meta['ori_shape'][:2])) != (
+                int(first['num_frames']), float(first['fps']), tuple(first['ori_shape'][:2])):
+            raise ValueError('the samples to draw on one video differ in frame count, '
+                             f'fps or size: {first.get("sample_id")} and '
+                             f'{meta.get("sample_id")}')
+    return samples[0]
+
+
+def render_tubes_video(reader, samples: Sequence[GroundingDataSample],
+                       visualizer: GroundingVisualizer, out_file: str,
+                       boxes: Sequence[Optional[np.ndarray]],
+                       colors: Optional[Sequence[Tuple[int, int, int]]] = None,
+                       min_width: Optional[int] = None,
+                       max_width: Optional[int] = None, fourcc: str = 'mp4v',
+                       chunk_size: int = 32) -> int:
+    """Write every frame of a video with several sentences' tubes drawn.
+
+    Each frame is drawn by :func:`draw_tubes` (every sentence's tube
+    interpolated between its sampled frames, one footer per sentence), at the
+    video's own frame rate.
+
+    Args:
+        reader: the video (``__len__``, ``get_avg_fps``, ``get_batch``).
+        samples: the predicted samples of this video, one per sentence.
+        visualizer: draws the tubes and footers.
+        out_file: the video to write.
+        boxes: per sample, its sampled frames' boxes as reported, or None.
+        colors: RGB per sample; None: :func:`sentence_color` in order.
+        min_width, max_width: see :func:`draw_tubes`.
+        fourcc: the codec (see :class:`Mp4StreamWriter`).
+        chunk_size: frames decoded and drawn at a time.
+
+    Returns:
+        The number of frames written.
+    """
+    meta = _one_video(samples).metainfo
+    targets = np.arange(int(meta['num_frames']), dtype=np.int64)
+    with Mp4StreamWriter(out_file, float(meta['fps']), fourcc) as writer:
+        for start in range(0, len(targets), chunk_size):
+            inds = targets[start:start + chunk_size]
+            frames = reader.get_batch(inds.tolist())
+            frames = frames.asnumpy() if hasattr(frames, 'asnumpy') else np.asarray(frames)
+            writer.write(draw_tubes(frames, inds, samples, boxes, visualizer, colors,
+                                    min_width, max_width))
         return writer.num_written

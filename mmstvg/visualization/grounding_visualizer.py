@@ -244,7 +244,8 @@ class GroundingVisualizer(Visualizer):
                     draw_pred: bool = True,
                     show_text: bool = True,
                     show_sentence: bool = True,
-                    max_width: Optional[int] = None) -> np.ndarray:
+                    max_width: Optional[int] = None,
+                    pred_color: Optional[Color] = None) -> np.ndarray:
         """Draw the GT and predicted tubes of a sample on its sampled frames.
 
         Args:
@@ -264,6 +265,9 @@ class GroundingVisualizer(Visualizer):
                 caption above every frame.
             max_width: frames wider than this are shrunk to it (aspect kept,
                 ``cv2.INTER_AREA``) before drawing, boxes with them.
+            pred_color: RGB colour of the predicted boxes and span; None:
+                the visualizer's ``pred_color``. Several predictions drawn on
+                the same frames (one per sentence) are told apart by it.
 
         Returns:
             uint8 RGB array ``(T, H', W, 3)``; ``H' = H`` without text, else
@@ -283,6 +287,8 @@ class GroundingVisualizer(Visualizer):
             raise ValueError(f'{sample_name(data_sample)}: {num} frames given '
                              f'for {len(meta["frame_inds"])} frame_inds')
         scale = self.box_scale((height, width), data_sample)
+        pred_color = self.pred_color if pred_color is None else tuple(
+            int(c) for c in pred_color)
         if max_width is not None and width > max_width:
             new_w = max(1, int(max_width))
             new_h = max(1, int(round(height * new_w / width)))
@@ -300,7 +306,7 @@ class GroundingVisualizer(Visualizer):
             footers = render_footers(
                 data_sample, width, num,
                 gt_color=self.gt_color if draw_gt else None,
-                pred_color=self.pred_color if draw_pred else None,
+                pred_color=pred_color if draw_pred else None,
                 font_scale=self.font_scale)
             if show_sentence:
                 caption = self.render_caption(meta.get('sentence', ''), width)
@@ -320,7 +326,7 @@ class GroundingVisualizer(Visualizer):
             self._draw_tube(drawn, data_sample, 'gt', self.gt_color, scale,
                             line_width)
         if draw_pred:
-            self._draw_tube(drawn, data_sample, 'pred', self.pred_color, scale,
+            self._draw_tube(drawn, data_sample, 'pred', pred_color, scale,
                             line_width)
         return canvas
 

@@ -1,9 +1,11 @@
-"""Spreading a predicted tube over every frame and drawing it into an mp4."""
+"""Spreading a predicted tube over every frame and drawing it into an mp4; several
+sentences' tubes on one video, each in its colour."""
 import decord
 import numpy as np
 import torch
 
-from mmstvg.apis import ArrayVideo, densify_tube, render_tube_video, span_caption
+from mmstvg.apis import (ArrayVideo, densify_tube, draw_tubes, render_tube_video,
+                         render_tubes_video, sentence_color, span_caption)
 from mmstvg.structures import GroundingDataSample
 from mmstvg.visualization import GroundingVisualizer
 
@@ -80,3 +82,90 @@ def test_render_tube_video_draws_the_box_on_span_frames_only(tmp_path):
 def test_span_caption():
     assert span_caption('a dog', (1.0, 2.25)) == 'a dog\nspan: 1.00s - 2.25s'
     assert span_caption('a dog', (0.0, 0.0), False) == 'a dog\nspan: (no parsable answer)'
+
+
+def _blueness(frames):
+    frames = frames.astype(np.float64)
+    return frames[..., 2] - (frames[..., 0] + frames[..., 1]) / 2
+
+
+def _two_sentences():
+    """Sentence 0 (red): span [4, 10), box [8, 8, 40, 36); sentence 1 (blue):
+    span [0, 6), box [20, 24, 60, 44), no box scores."""
+    first = _predicted_sample((4, 10))
+    second = _predicted_sample((0, 6))
+    second.pred_boxes = torch.tensor([[20., 24., 60., 44.]] * 4)
+    del second.pred_box_scores
+    return first, second
+
+
+def test_draw_tubes_draws_each_sentence_in_its_colour_with_a_footer_each():
+    frames = np.full((12, 48, 64, 3), 128, np.uint8)
+    first, second = _two_sentences()
+    visualizer = GroundingVisualizer(name='draw_tubes_test', line_width=2)
+    boxes = [first.pred_boxes.numpy(), second.pred_boxes.numpy()]
+    drawn = draw_tubes(frames, np.arange(12), [first, second], boxes, visualizer,
+                       min_width=128)  # enlarged x 2: boxes at twice their pixels
+    footer_h = visualizer.footer_layout(128)['height']
+    assert drawn.shape == (12, 96 + 2 * footer_h, 128, 3)
+    assert (frames == 128).all()  # the input is untouched
+    pixels = drawn[:, :96].astype(np.int64)
+    assert sentence_color(0) == (255, 0, 0) and sentence_color(1) == (0, 110, 255)
+    # sentence 0's top edge (rows 16, 17; columns 16..79) is red exactly in its span
+    red_edge = (pixels[:, 16:18, 20:36] == (255, 0, 0)).all(axis=(1, 2, 3))
+    assert red_edge.tolist() == [4 <= k < 10 for k in range(12)]
+    # sentence 1's bottom edge (rows 86, 87; columns 40..119), blue in [0, 6)
+    blue_edge = (pixels[:, 86:88, 84:116] == (0, 110, 255)).all(axis=(1, 2, 3))
+    assert blue_edge.tolist() == [k < 6 for k in range(12)]
+    # where the two boxes cross, the later sentence is drawn over the earlier one
+    assert (pixels[5, 48:50, 48:50] == (0, 110, 255)).all()
+    # wider frames are shrunk: at half size sentence 0's top edge is row 4
+    small = draw_tubes(frames, np.arange(12), [first, second], boxes, visualizer,
+                       max_width=32)
+    assert small.shape == (12, 24 + 2 * visualizer.footer_layout(32)['height'], 32, 3)
+    assert (small[5, 4:6, 5:19] == (255, 0, 0)).all()
+    # one footer per sentence, in order: its time bar holds its span in its colour
+    layout = visualizer.footer_layout(128)
+    bar_rows = slice(layout['bar_top'] + layout['bar_h'] // 2,
+                     layout['bar_top'] + layout['bar_h'])
+    for k, (start, end) in enumerate(((4, 10), (0, 6))):
+        footer = drawn[11, 96 + k * footer_h:96 + (k + 1) * footer_h]  # tick at 11
+        row = footer[bar_rows][0]
+        coloured = np.flatnonzero((row == sentence_color(k)).all(axis=1))
+        margin = layout['margin']
+        bar_w = 128 - 2 * margin
+        assert coloured.min() == margin + round(start / 12 * bar_w)
+        assert coloured.max() == margin + round(end / 12 * bar_w) - 1
+
+
+def test_render_tubes_video_writes_every_frame_in_a_browser_codec(tmp_path):
+    frames = np.full((12, 48, 64, 3), 128, np.uint8)
+    first, second = _two_sentences()
+    visualizer = GroundingVisualizer(name='render_tubes_test', line_width=3)
+    out_file = str(tmp_path / 'tubes.webm')
+    written = render_tubes_video(ArrayVideo(frames, 4.0), [first, second], visualizer,
+                                 out_file, [first.pred_boxes.numpy(),
+                                            second.pred_boxes.numpy()],
+                                 fourcc='VP80', chunk_size=5)
+    video = decord.VideoReader(out_file)
+    assert written == len(video) == 12
+    assert video.get_avg_fps() == 4.0
+    decoded = video.get_batch(list(range(12))).asnumpy()
+    footer_h = visualizer.footer_layout(64)['height']
+    assert decoded.shape[1:3] == (48 + 2 * footer_h, 64)
+    red = _redness(decoded[:, 8:11, 12:36]).mean(axis=(1, 2))
+    blue = _blueness(decoded[:, 41:44, 24:56]).mean(axis=(1, 2))
+    in_first = np.array([4 <= k < 10 for k in range(12)])
+    in_second = np.arange(12) < 6
+    assert (red[in_first] > 150).all() and (np.abs(red[~in_first]) < 20).all(), red
+    assert (blue[in_second] > 120).all() and (np.abs(blue[~in_second]) < 20).all(), blue
+    # samples of different videos are refused
+    other = _predicted_sample()
+    other.set_metainfo(dict(num_frames=20))
+    try:
+        render_tubes_video(ArrayVideo(frames, 4.0), [first, other], visualizer,
+                           str(tmp_path / 'bad.webm'), [None, None])
+    except ValueError as error:
+        assert 'differ in frame count' in str(error)
+    else:
+        raise AssertionError('samples of two videos were drawn on one')
