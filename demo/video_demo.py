@@ -1,9 +1,16 @@
-"""Ground a sentence in a video and write the video with the predicted tube drawn.
+"""Ground a sentence (or several) in a video and write the video with the tubes drawn.
 
 Usage::
 
     python demo/video_demo.py VIDEO "sentence" CONFIG [CHECKPOINT] --out out.mp4 \
-        [--device cpu] [--sampled-frames-only] [--grid frames.png]
+        [--device cpu] [--sampled-frames-only] [--grid frames.png] \
+        [--also "another sentence" --also "a third one"]
+
+With ``--also``, every sentence is answered in one pass over the video (one
+decode, one vision pass, one prompt prefix: ``model.share_video``) and the
+video shows each sentence's tube in its own colour, with one footer per
+sentence (its colour, sentence and span); ``out.json`` then holds a list of
+results, one per sentence.
 
 Writes ``out.mp4`` (every frame of the video - or only the sampled ones - with
 the predicted box in red on the frames of the predicted span, the sentence and
@@ -63,6 +70,9 @@ def parse_args(argv=None):
                         'you trust')
     parser.add_argument('--grid', default=None,
                         help='also write a .png grid of the sampled frames drawn')
+    parser.add_argument('--also', action='append', default=[], metavar='SENTENCE',
+                        help='another sentence about the same video (repeatable): one '
+                        'pass for all, one tube each in its own colour')
     return parser.parse_args(argv)
 
 
@@ -71,12 +81,15 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     # The datasets' rules, before the model is built (the budget is the
     # config's, checked by the inferencer).
-    check_sentence(args.sentence, 'sentence', dict(ann_file='demo'), max_words=None)
+    for sentence in [args.sentence, *args.also]:
+        check_sentence(sentence, 'sentence', dict(ann_file='demo'), max_words=None)
     check_writable(args.out, '--out')  # before the model runs
     if args.grid:
         check_writable(args.grid, '--grid')
     inferencer = GroundingInferencer(args.config, args.checkpoint, device=args.device,
                                      unsafe_load=args.unsafe_load)
+    if args.also:
+        return several_sentences(inferencer, args)
     sample = inferencer(args.video, args.sentence, task=args.task,
                         return_datasamples=True)['predictions'][0]
     result = prediction_to_dict(sample)
@@ -109,6 +122,45 @@ def main(argv=None) -> dict:
           f'(frames [{result["span_frames"][0]}, {result["span_frames"][1]}), '
           f'answer {result["answer_text"]!r}); wrote {out_file} and {stem}.json')
     return result
+
+
+def several_sentences(inferencer: GroundingInferencer, args) -> list:
+    """Every sentence in one pass; one tube each on one video; a list of results."""
+    sentences = [args.sentence, *args.also]
+    samples = inferencer(args.video, sentences, task=args.task,
+                         return_datasamples=True)['predictions']
+    if samples[0].metainfo['task'] != 'stvg':
+        raise SystemExit('--also draws tubes: it needs a video and the stvg task')
+    results = [prediction_to_dict(sample) for sample in samples]
+    if args.sampled_frames_only:
+        drawn = inferencer.draw_sampled_tubes(args.video, samples)
+        fps = float(samples[0].metainfo['fps'])
+        if osp.dirname(args.out):
+            os.makedirs(osp.dirname(args.out), exist_ok=True)
+        writer = cv2.VideoWriter(args.out, cv2.VideoWriter_fourcc(*'mp4v'), fps,
+                                 (drawn.shape[2], drawn.shape[1]))
+        for frame in drawn:
+            writer.write(frame[..., ::-1])
+        writer.release()
+    else:
+        inferencer.write_tubes_video(args.video, samples, args.out)
+    if args.grid:
+        grid = inferencer.visualizer.make_grid(inferencer.draw_sampled_tubes(args.video,
+                                                                             samples))
+        if osp.dirname(args.grid):
+            os.makedirs(osp.dirname(args.grid), exist_ok=True)
+        cv2.imwrite(args.grid, grid[..., ::-1])
+    for result in results:
+        result['output'] = args.out
+        if args.grid:
+            result['grid'] = args.grid
+    stem = osp.splitext(args.out)[0]
+    atomic_write(json.dumps(results, indent=1), stem + '.json')
+    for result in results:
+        start, end = result['span_seconds']
+        print(f'{args.video}: "{result["sentence"]}" -> {start:.2f}s - {end:.2f}s')
+    print(f'wrote {args.out} and {stem}.json')
+    return results
 
 
 if __name__ == '__main__':

@@ -149,3 +149,25 @@ def test_benchmark_part_timer_times_only_the_parts_a_model_has():
     timer.remove()
     model.llm(torch.zeros(1, 2))
     assert timer.reset() == {}
+
+
+def test_demo_draws_one_tube_per_sentence(tmp_path, synthetic_root, config_file,
+                                          trained_checkpoint):
+    """``--also``: several sentences in one pass, one colour each, a list of results
+    equal to the inferencer's."""
+    from mmstvg.apis import GroundingInferencer
+    video = sorted(glob.glob(osp.join(synthetic_root, 'videos', '*.mp4')))[0]
+    out = str(tmp_path / 'tubes.mp4')
+    demo = load_script('demo/video_demo.py')
+    sentences = ['the red circle moves left', 'the blue square moves up']
+    results = demo.main([video, sentences[0], config_file, trained_checkpoint, '--out', out,
+                         '--device', 'cpu', '--also', sentences[1]])
+    with open(str(tmp_path / 'tubes.json')) as file:
+        assert json.load(file) == results
+    assert [r['sentence'] for r in results] == sentences
+    expected = GroundingInferencer(config_file, trained_checkpoint,
+                                   device='cpu')(video, sentences)['predictions']
+    for result, reference in zip(results, expected):
+        assert result['span_frames'] == reference['span_frames']
+        assert result['answer_text'] == reference['answer_text']
+    assert len(decord.VideoReader(out)) == results[0]['num_frames']
