@@ -5,7 +5,6 @@ digit (the tiny grounder of ``tests/test_apis``, saved and reloaded from its
 config file and checkpoint by both).
 """
 import json
-import os
 
 import pytest
 
@@ -24,19 +23,26 @@ TVG_KEYS = {'R1@0.3': 'tvg/R1@0.3', 'R1@0.5': 'tvg/R1@0.5', 'R1@0.7': 'tvg/R1@0.
             'mIoU': 'tvg/mIoU', 'num_failed_parse': 'tvg/num_failed_parse'}
 
 
+#: Variables that make accelerate (in lmms-eval's evaluator) start a distributed run.
+LAUNCHER_VARIABLES = ('LOCAL_RANK', 'RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+
+
 def tools_test_figures(config, checkpoint, metrics_file):
-    saved = os.environ.get('LOCAL_RANK')
-    try:
-        call_main('test', [config, checkpoint, '--metrics-out', metrics_file])
-    finally:  # tools/test.py sets it; accelerate would read a distributed run
-        os.environ.pop('LOCAL_RANK', None) if saved is None else \
-            os.environ.__setitem__('LOCAL_RANK', saved)
+    call_main('test', [config, checkpoint, '--metrics-out', metrics_file])
     return json.loads(metrics_file.read_text())
 
 
 def lmms_eval_figures(tiny_runs, tasks, batch_size=2):
-    """lmms-eval's results of the mmstvg model (the STVG config) on ``tasks``."""
+    """lmms-eval's results of the mmstvg model (the STVG config) on ``tasks``,
+    in a one-process environment whatever other tests set."""
     include = write_task_folder(tiny_runs['out'] / 'tasks', tasks)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in LAUNCHER_VARIABLES:
+            patch.delenv(name, raising=False)
+        return _simple_evaluate(tiny_runs, tasks, include, batch_size)
+
+
+def _simple_evaluate(tiny_runs, tasks, include, batch_size):
     results = simple_evaluate(
         model='mmstvg',
         model_args=f'config={tiny_runs["configs"]["stvg"]},'

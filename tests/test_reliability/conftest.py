@@ -76,6 +76,9 @@ def call_main(tool: str, argv, plugin_dir=None):
     # loss history): each call starts without them, as a new process does.
     MessageHub._instance_dict.clear()
     saved_argv, saved_path = sys.argv, list(sys.path)
+    # the tools set LOCAL_RANK (and a launcher's variables); a later test in this
+    # process (accelerate in lmms-eval) would read them as a distributed run
+    saved_environ = dict(os.environ)
     sys.argv = [f'tools/{tool}.py', *map(str, argv)]
     if plugin_dir is not None:
         sys.path.insert(0, str(plugin_dir))
@@ -83,6 +86,8 @@ def call_main(tool: str, argv, plugin_dir=None):
         return module.main()
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+        os.environ.clear()
+        os.environ.update(saved_environ)
         allow_unsafe_checkpoint_loading(False)
 
 

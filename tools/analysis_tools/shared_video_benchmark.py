@@ -18,6 +18,7 @@ fitted from the shared runs at ``K = 1`` and ``K``.
 """
 import json
 import os.path as osp
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -25,6 +26,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
+
+# First, before mmstvg's modules below load mmengine.runner (and DeepSpeed):
+# safe checkpoint loading, atomic writes, the message filters.
+apply_runtime_patches()
 
 #: VidSTG's public test split (``test_annotations.json``): 4,610 declarative
 #: and 5,693 interrogative sentences on 2,527 distinct (video, used_segment)
