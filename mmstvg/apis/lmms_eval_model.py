@@ -142,8 +142,11 @@ class MMSTVGLMMs(lmms):
                              f'{max_new_tokens!r}: every reply would be empty')
         kwargs.pop('max_batch_size', None)  # lmms-eval's; requests are not re-batched
         self.cfg = qa_config(config, kwargs)
+        # Batch evaluation: the batches tools/test.py runs, computed as it computes
+        # them (no last-video cache, whose prefix pass would move the last digits).
         self.inferencer = GroundingInferencer(self.cfg, checkpoint, device=device,
-                                              unsafe_load=_as_bool(unsafe_load))
+                                              unsafe_load=_as_bool(unsafe_load),
+                                              keep_last_video=False)
         self.model = self.inferencer.model
         self.batch_size = int(batch_size)
         if self.batch_size < 1:
