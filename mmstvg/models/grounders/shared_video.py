@@ -55,12 +55,21 @@ def video_share_groups(inputs: torch.Tensor,
     for index, sample in enumerate(data_samples):
         groups = candidates.setdefault(_frames_key(sample), [])
         for group in groups:
-            if torch.equal(inputs[group[0]], inputs[index]):
+            if _same_tensor(inputs[group[0]], inputs[index]):
                 group.append(index)
                 break
         else:
             groups.append([index])
     return [group for groups in candidates.values() for group in groups]
+
+
+def _same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal element for element; views of the same memory (the data
+    preprocessor's one-video batch) without reading it."""
+    if a.shape == b.shape and a.dtype == b.dtype and a.data_ptr() == b.data_ptr() \
+            and a.stride() == b.stride():
+        return True
+    return torch.equal(a, b)
 
 
 def sharing_unsupported_reason(llm, vision_encoder) -> Optional[str]:
