@@ -114,6 +114,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--sentences-per-video', type=int, default=None,
                         help='also time K sentences about one written 640x360 video, '
                         'each alone vs sharing the video (issue 31; VidSTG test: 4.08)')
+    parser.add_argument('--sharing-repeats', type=int, default=2,
+                        help='timed repeats of each way in the sharing benchmark (median)')
     parser.add_argument('--sharing-new-tokens', type=int, default=12,
                         help='tokens each sentence generates in the sharing benchmark')
     parser.add_argument('--vidstg-ann', default=None,
@@ -327,7 +329,7 @@ def main(argv=None) -> dict:
     if args.sentences_per_video:
         from shared_video_benchmark import benchmark_sharing
         sharing = benchmark_sharing(models['spacevllm'], args, device,
-                                    args.sentences_per_video)
+                                    args.sentences_per_video, args.sharing_repeats)
         result['sharing'] = sharing
         print(f"{sharing['sentences_per_video']} sentences on one video: "
               f"{sharing['sentences_per_s_alone']:.3f} sentences/s alone, "
