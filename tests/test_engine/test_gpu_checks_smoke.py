@@ -6,18 +6,25 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FRAME_TOKENS = 14 * 15  # 27 x 27 patches -> 14 x 14 bilinear + a newline per row
 
 
-def test_gpu_checks_cpu_smoke(tmp_path, qwen2_tokenizer_dir):
-    env = dict(os.environ, OUT=str(tmp_path), PYTHON=sys.executable, OMP_NUM_THREADS='1')
+def run_cpu_smoke(out_dir, step: str) -> dict:
+    """``gpu_checks.sh --device cpu --tiny --only STEP``; its printed summary."""
+    env = dict(os.environ, OUT=str(out_dir), PYTHON=sys.executable, OMP_NUM_THREADS='1')
     proc = subprocess.run(
         ['bash', 'tools/analysis_tools/gpu_checks.sh', '--device', 'cpu', '--tiny',
-         '--only', 'small_sdpa'], cwd=REPO_ROOT, env=env, capture_output=True,
-        text=True, timeout=300)
+         '--only', step], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_gpu_checks_cpu_smoke(tmp_path, qwen2_tokenizer_dir):
+    summary = run_cpu_smoke(tmp_path, 'small_sdpa')
     assert summary == json.load(open(tmp_path / 'gpu_checks.json'))
     assert summary['status'] == {'small_sdpa': {'rc': 0, 'seconds':
                                                 summary['status']['small_sdpa']['seconds']}}
@@ -38,18 +45,12 @@ def test_gpu_checks_cpu_smoke(tmp_path, qwen2_tokenizer_dir):
 
 def test_gpu_checks_shared_video_step_cpu_smoke(tmp_path, qwen2_tokenizer_dir):
     """Issue 31's K = 4 step: alone vs shared on one written video, equal answers."""
-    env = dict(os.environ, OUT=str(tmp_path), PYTHON=sys.executable, OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        ['bash', 'tools/analysis_tools/gpu_checks.sh', '--device', 'cpu', '--tiny',
-         '--only', 'small_shared_k4'], cwd=REPO_ROOT, env=env, capture_output=True,
-        text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    summary = run_cpu_smoke(tmp_path, 'small_shared_k4')
     assert summary['status']['small_shared_k4']['rc'] == 0
     sharing = summary['small_shared_k4']['sharing']
     assert sharing['sentences_per_video'] == 4 and sharing['same_predictions'] is True
-    assert sharing['speedup'] == sharing['sentences_per_s_shared'] / \
-        sharing['sentences_per_s_alone']
+    assert sharing['speedup'] == pytest.approx(
+        sharing['sentences_per_s_shared'] / sharing['sentences_per_s_alone'], rel=1e-9)
     split = sharing['seconds_split_shared']
     assert {'decode', 'vision', 'llm_prompt', 'llm_generate', 'other'} <= set(split)
     assert (sharing['vidstg_sentences'], sharing['vidstg_segments']) == (10303, 2527)

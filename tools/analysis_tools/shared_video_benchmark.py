@@ -28,14 +28,17 @@ import numpy as np
 import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+for path in (REPO_ROOT, osp.dirname(osp.abspath(__file__))):
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
 
 # First, before mmstvg's modules below load mmengine.runner (and DeepSpeed):
 # safe checkpoint loading, atomic writes, the message filters.
 apply_runtime_patches()
+
+from benchmark_infer import PartTimer  # noqa: E402
 
 #: VidSTG's public test split (``test_annotations.json``): 4,610 declarative
 #: and 5,693 interrogative sentences on 2,527 distinct (video, used_segment)
@@ -96,39 +99,23 @@ def decode_sentences(pipeline, video: str, sentences: Sequence[str]) -> List[dic
     return outputs
 
 
-class LLMTimer:
+class LLMTimer(PartTimer):
     """Wall time of the LLM part's calls: prompt passes (several tokens) apart
-    from generation steps (one token a row)."""
+    from generation steps (one token a row); ``reset`` / ``remove`` as
+    :class:`benchmark_infer.PartTimer`."""
 
     def __init__(self, llm, device):
-        self.device = device
-        self.totals: Dict[str, float] = defaultdict(float)
-        self._start = None
-        self._kind = None
-        self.handles = [llm.register_forward_pre_hook(self._pre),
-                        llm.register_forward_hook(self._post)]
+        super().__init__(llm, {}, device)
+        self.handles = [llm.register_forward_pre_hook(self._pre_call),
+                        llm.register_forward_hook(self._post_call)]
 
-    def _sync(self):
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
+    def _pre_call(self, module, args):
+        kind = 'llm_prompt' if args[0].shape[1] > 1 else 'llm_generate'
+        self._pre(kind)(module, args)
 
-    def _pre(self, module, args):
-        self._sync()
-        self._kind = 'llm_prompt' if args[0].shape[1] > 1 else 'llm_generate'
-        self._start = time.perf_counter()
-
-    def _post(self, module, args, output):
-        self._sync()
-        self.totals[self._kind] += time.perf_counter() - self._start
-
-    def reset(self) -> Dict[str, float]:
-        totals = dict(self.totals)
-        self.totals.clear()
-        return totals
-
-    def remove(self):
-        for handle in self.handles:
-            handle.remove()
+    def _post_call(self, module, args, output):
+        kind = 'llm_prompt' if args[0].shape[1] > 1 else 'llm_generate'
+        self._post(kind, kind)(module, args, output)
 
 
 def _predictions(samples) -> List[tuple]:
@@ -178,8 +165,6 @@ def benchmark_sharing(cfg_model: dict, args, device: torch.device,
         fitted ``segment_cost_s`` (``a``) and ``sentence_cost_s`` (``b``), and
         the projected VidSTG test pass.
     """
-    import benchmark_infer
-
     from mmstvg.registry import MODELS
     from mmstvg.utils import register_all_modules
     register_all_modules()
@@ -187,7 +172,7 @@ def benchmark_sharing(cfg_model: dict, args, device: torch.device,
     model = MODELS.build(cfg_model).to(device).eval()
     model.max_new_tokens = args.sharing_new_tokens
     sentences = [SENTENCES[i % len(SENTENCES)] for i in range(sentences_per_video)]
-    vision_timer = benchmark_infer.PartTimer(
+    vision_timer = PartTimer(
         model, dict(vision=['vision_encoder', 'projector']), device)
     llm_timer = LLMTimer(model.llm, device)
     parts = (vision_timer, llm_timer)

@@ -65,7 +65,8 @@ class GroundingDataPreprocessor(BaseDataPreprocessor):
 
         Args:
             data: ``dict(inputs=[uint8 (T, 3, H, W), ...], data_samples=[...])``.
-            training: unused (no batch augmentation).
+            training: no batch augmentation; in training, equal inputs are
+                not looked for.
 
         Returns:
             ``dict(inputs=float (B, T_max, 3, H_max, W_max), data_samples=...)``.
@@ -87,10 +88,11 @@ class GroundingDataPreprocessor(BaseDataPreprocessor):
         max_w = (max_w + div - 1) // div * div
         batch = []
         for index, frames in enumerate(inputs):
-            # The sentences of one video (SharedVideoBatchSampler) bring equal
-            # frames: normalise them once.
-            same = next((batch[j] for j in range(index) if _same_frames(inputs[j], frames)),
-                        None)
+            # The sentences of one video (SharedVideoBatchSampler, evaluation
+            # only) bring equal frames: normalise them once. Training batches
+            # are not compared (no work added to the training step).
+            same = None if training else next(
+                (batch[j] for j in range(index) if _same_frames(inputs[j], frames)), None)
             if same is not None:
                 batch.append(same)
                 continue
