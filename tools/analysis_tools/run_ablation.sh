@@ -85,9 +85,10 @@ write_table() {
 # Writes <run_dir>/variant.json; the config's max_iters when ITERS is unset.
 write_variant_json() {
   "$PYTHON" - "$@" <<'PY'
-import json, sys
+import json, os, sys
 (path, index, name, config, options, compared_with, seed, iters, seconds, checkpoint,
  status) = sys.argv[1:]
+threads = os.environ.get('OMP_NUM_THREADS')  # unset: torch's default, every core
 if not iters:
     from mmengine.config import Config
     iters = Config.fromfile(config).train_cfg.get('max_iters')
@@ -95,7 +96,8 @@ with open(path, 'w') as file:
     json.dump(dict(index=int(index), name=name, config=config, cfg_options=options,
                    compared_with=compared_with or None, seed=int(seed),
                    iters=int(iters) if iters else None, seconds=float(seconds),
-                   checkpoint=checkpoint, status=status), file, indent=2)
+                   checkpoint=checkpoint, status=status,
+                   threads=int(threads) if threads else os.cpu_count()), file, indent=2)
 PY
 }
 
