@@ -53,3 +53,44 @@ def test_the_hook_checks_every_file_a_runner_loads_itself(tiny_cfg):
 
     flexible = SimpleNamespace(model=model, _load_from='iter_3', strategy=DeepSpeedStrategy())
     hook.after_load_checkpoint(flexible, dict(meta=dict(iter=3)))
+
+
+def _fine_tune(trained_work_dir, tmp_path, load_from):
+    """``tools/train.py`` on the toy with ``load_from`` (not a resume)."""
+    return call_main('train', [trained_work_dir['config'], '--work-dir', tmp_path / 'tune',
+                               '--cfg-options', f'load_from={load_from}'],
+                     plugin_dir=trained_work_dir['plugin_dir'])
+
+
+def test_fine_tuning_from_a_file_that_loads_nothing_is_refused(trained_work_dir, tmp_path):
+    """``load_from`` stays lenient about missing parts, but a file that fits
+    none of the model's tensors used to start the run from the built
+    weights, without a word."""
+    weights = torch.load(trained_work_dir['work_dir'] / 'iter_4.pth',
+                         weights_only=False)['state_dict']
+    nested = tmp_path / 'nested.pth'
+    torch.save(dict(meta=dict(iter=4), model=weights), nested)
+    with pytest.raises(CheckpointMismatchError) as error:
+        _fine_tune(trained_work_dir, tmp_path, nested)
+    message = str(error.value)
+    assert message.startswith(f"{nested} holds none of the model's 2 tensors")
+    assert "The model's weights seem to be under 'model'" in message
+    assert not list((tmp_path / 'tune').glob('*.pth'))
+
+    other_shapes = tmp_path / 'other_shapes.pth'
+    torch.save(dict(state_dict={k: torch.zeros(3, *v.shape) for k, v in weights.items()}),
+               other_shapes)
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"holds 2 of the model's 2 tensors, every one with another "
+                             r'shape \(checkpoint vs model: linear.bias \(3, 1\) vs \(1,\)'):
+        _fine_tune(trained_work_dir, tmp_path, other_shapes)
+
+
+def test_fine_tuning_from_a_partial_file_still_loads_what_fits(trained_work_dir, tmp_path):
+    weights = torch.load(trained_work_dir['work_dir'] / 'iter_4.pth',
+                         weights_only=False)['state_dict']
+    partial = tmp_path / 'partial.pth'
+    torch.save(dict(state_dict={'linear.weight': weights['linear.weight'],
+                                'extra.weight': torch.zeros(2)}), partial)
+    _fine_tune(trained_work_dir, tmp_path, partial)
+    assert (tmp_path / 'tune' / 'iter_4.pth').exists()
