@@ -434,6 +434,11 @@ class STVGConstructionPipeline:
         Args:
             limit: only the first ``limit`` inputs (for trying it out); the
                 outputs then cover those only.
+
+        Raises:
+            ValueError: when no video is kept (every one failed or was
+                dropped): the report is written, the annotation file is not
+                (an empty one would only fail later, far from the cause).
         """
         items = load_caption_list(self.source['ann_file'], self.source.get('video_root', ''),
                                   self.source.get('format', 'auto'),
@@ -449,6 +454,22 @@ class STVGConstructionPipeline:
         annotations = {item.key: records[item.key]['entry'] for item in items
                        if records[item.key]['status'] == 'kept'}
         report = build_report(items, records, [rule.rule for rule in self.filters])
-        atomic_write_json(self.ann_file, annotations)
         atomic_write_json(self.report_file, report)
+        if items and not annotations:
+            raise ValueError(self._kept_nothing(report))
+        atomic_write_json(self.ann_file, annotations)
         return report
+
+    def _kept_nothing(self, report: dict) -> str:
+        """The error of a run that kept no video: the counts and a first reason."""
+        rules = ', '.join(f'{rule}: {count}' for rule, count in
+                          report['dropped_by_rule'].items() if count)
+        first = next((f"{key}: {sample['reason']}" for key, sample in
+                      report['samples'].items() if sample['status'] == 'failed'), None)
+        first = first or next((f"{key}: {sample['reason']}" for key, sample in
+                               report['samples'].items()), '')
+        return (f"{self.source['ann_file']}: the construction kept none of its "
+                f"{report['num_videos']} video(s) ({report['num_failed']} failed, "
+                f"{report['num_dropped']} dropped{' by ' + rules if rules else ''}); "
+                f'no annotation file is written ({self.ann_file}). The first: {first}. '
+                f'Every video and its reason: {self.report_file}')

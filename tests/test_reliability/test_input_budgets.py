@@ -126,10 +126,15 @@ def test_data_construction_holds_videos_to_the_budgets(tmp_path):
                                ('seconds', dict(max_video_seconds=1.5),
                                 'lasts 2.0 s (12 frames at 6.000 fps), over the budget '
                                 'max_video_seconds=1.5')]:
-        report = run(work, **budget)
+        with pytest.raises(ValueError, match='kept none of its 1 video') as error:
+            run(work, **budget)  # the one video failed: nothing kept is an error
+        with open(tmp_path / work / 'construction_report.json') as file:
+            report = json.load(file)
         assert report['num_failed'] == 1, report
         (sample, ) = report['samples'].values()
         reason = sample['reason']
         assert reason.startswith('InputBudgetError: video ') and said in reason, reason
-        assert str(tmp_path / 'clip.mp4') in reason
-    assert run('default')['num_failed'] == 0
+        assert str(tmp_path / 'clip.mp4') in reason and said in str(error.value)
+    # within the budgets the video is read (and dropped: the test clip has no object)
+    with pytest.raises(ValueError, match=r'\(0 failed, 1 dropped by no_detections: 1\)'):
+        run('default')
