@@ -20,7 +20,8 @@ Issue 32's cases:
   baselines included) keeps the check, before its CheckpointHook:
   test_nonfinite_training.py.
 - a checkpoint that loads nothing (tools/test.py, --resume, and a fine-tuning
-  load_from that fits none of the model's tensors): test_checkpoint_loads_nothing.py.
+  load_from that fits none of the model's tensors; export_safetensors.py wrote a
+  file of no tensor from one): test_checkpoint_loads_nothing.py.
 - two trainings on one work dir: test_work_dir_lock.py.
 - special-token injection through user text:
   tests/test_models/test_user_text_tokens.py, tests/test_data_construction/test_picker.py.

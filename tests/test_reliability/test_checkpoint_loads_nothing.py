@@ -94,3 +94,18 @@ def test_fine_tuning_from_a_partial_file_still_loads_what_fits(trained_work_dir,
                                 'extra.weight': torch.zeros(2)}), partial)
     _fine_tune(trained_work_dir, tmp_path, partial)
     assert (tmp_path / 'tune' / 'iter_4.pth').exists()
+
+
+def test_safetensors_export_of_a_file_with_no_weights_fails(tmp_path):
+    """export_safetensors.py on ``{'model': state_dict}`` wrote a safetensors
+    file of 0 tensors and exited 0 ("2 non-tensor entries left out")."""
+    from tools.misc.export_safetensors import main as export_main
+    path, out = tmp_path / 'nested.pth', tmp_path / 'out.safetensors'
+    torch.save(dict(meta=dict(iter=4), model=dict(w=torch.ones(2))), path)
+    with pytest.raises(ValueError) as error:
+        export_main([str(path), str(out)])
+    assert str(error.value).startswith(
+        f"{path} holds no tensor where MMEngine reads the weights (its 'state_dict', or "
+        "its top level: keys ['meta', 'model']); nothing is written to")
+    assert "The weights seem to be under 'model'" in str(error.value)
+    assert not out.exists()
