@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # annotations only: importing mmstvg.utils needs no torch
 
 __all__ = ['CheckpointMismatchError', 'check_checkpoint_fits_model',
            'check_checkpoint_loads_something', 'checkpoint_state_dict',
-           'frozen_state_keys']
+           'frozen_state_keys', 'load_fitting_checkpoint']
 
 _REVISE_KEYS = ((r'^module\.', ''), )
 _MAX_NAMED = 5
@@ -192,3 +192,27 @@ def check_checkpoint_loads_something(model: nn.Module, checkpoint: Mapping,
         f'one with another shape (checkpoint vs model: {_named(mismatched)}): MMEngine '
         'would load none of them, so training would start from the built weights. '
         'Is it a checkpoint of another config?')
+
+
+def load_fitting_checkpoint(model: nn.Module, filename: str) -> dict:
+    """Load ``filename`` into ``model`` after :func:`check_checkpoint_fits_model`.
+
+    What a script that scores or times a trained model needs instead of
+    MMEngine's ``load_checkpoint`` (``strict=False``: a file that fits nothing
+    loads nothing, and the figures come from the built weights).
+
+    Args:
+        model: the model (unwrapped).
+        filename: the checkpoint file.
+
+    Returns:
+        The loaded checkpoint.
+
+    Raises:
+        CheckpointMismatchError: see :func:`check_checkpoint_fits_model`.
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
+    checkpoint = _load_checkpoint(filename, map_location='cpu')
+    check_checkpoint_fits_model(model, checkpoint, str(filename))
+    _load_checkpoint_to_model(model, checkpoint)
+    return checkpoint

@@ -21,7 +21,8 @@ Issue 32's cases:
   test_nonfinite_training.py.
 - a checkpoint that loads nothing (tools/test.py, --resume, and a fine-tuning
   load_from that fits none of the model's tensors; export_safetensors.py wrote a
-  file of no tensor from one): test_checkpoint_loads_nothing.py.
+  file of no tensor from one; probe_token_positions.py and benchmark_infer.py
+  probed / timed the built weights): test_checkpoint_loads_nothing.py.
 - two trainings on one work dir: test_work_dir_lock.py.
 - special-token injection through user text:
   tests/test_models/test_user_text_tokens.py, tests/test_data_construction/test_picker.py.

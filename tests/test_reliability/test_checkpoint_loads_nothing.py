@@ -109,3 +109,24 @@ def test_safetensors_export_of_a_file_with_no_weights_fails(tmp_path):
         "its top level: keys ['meta', 'model']); nothing is written to")
     assert "The weights seem to be under 'model'" in str(error.value)
     assert not out.exists()
+
+
+@pytest.mark.parametrize('tool', ['probe_token_positions', 'benchmark_infer'])
+def test_analysis_tools_refuse_a_checkpoint_that_loads_nothing(tool, tiny_cfg,
+                                                               grounder_checkpoint, tmp_path):
+    """The probe scored, and the benchmark timed, the built weights of a file
+    that fits nothing (MMEngine's ``load_checkpoint``, ``strict=False``)."""
+    import importlib
+    module = importlib.import_module(f'tools.analysis_tools.{tool}')
+    weights = torch.load(grounder_checkpoint, weights_only=True)['state_dict']
+    path = tmp_path / 'nested.pth'
+    torch.save(dict(meta=dict(iter=4), model=weights), path)
+    run = (module.build_model if tool == 'probe_token_positions' else module.benchmark)
+    with pytest.raises(CheckpointMismatchError,
+                       match=f"^{path} holds none of the model's {len(weights)} tensors"):
+        run(tiny_cfg.copy(), str(path))
+    model = MODELS.build(tiny_cfg.model)  # a file that fits loads as before
+    from mmstvg.utils import load_fitting_checkpoint
+    load_fitting_checkpoint(model, str(grounder_checkpoint))
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, weights[key]), key
