@@ -22,7 +22,8 @@ Issue 32's cases:
 - a checkpoint that loads nothing (tools/test.py, --resume, and a fine-tuning
   load_from that fits none of the model's tensors; export_safetensors.py wrote a
   file of no tensor from one; probe_token_positions.py and benchmark_infer.py
-  probed / timed the built weights): test_checkpoint_loads_nothing.py.
+  probed / timed the built weights; the construction's Grounding-DINO weights
+  with no key of the detector): test_checkpoint_loads_nothing.py.
 - two trainings on one work dir: test_work_dir_lock.py.
 - special-token injection through user text:
   tests/test_models/test_user_text_tokens.py, tests/test_data_construction/test_picker.py.

@@ -130,3 +130,20 @@ def test_analysis_tools_refuse_a_checkpoint_that_loads_nothing(tool, tiny_cfg,
     load_fitting_checkpoint(model, str(grounder_checkpoint))
     for key, value in model.state_dict().items():
         assert torch.equal(value, weights[key]), key
+
+
+def test_a_detector_checkpoint_that_loads_nothing_is_refused(tmp_path):
+    """The construction's Grounding-DINO weights load with ``strict=False``: a
+    file of another model (or another key prefix) loaded nothing, with one
+    warning, and every box came from the random initialisation."""
+    from mmstvg.data_construction import load_detector_weights
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    path = tmp_path / 'other.pth'
+    torch.save(dict(state_dict={'backbone.0.weight': torch.zeros(2, 2)}), path)
+    with pytest.raises(ValueError, match=rf"^{path}: none of its 1 keys is a key of the "
+                                         r"detector .*\['backbone.0.weight'\].*\['0.bias', "
+                                         r"'0.weight'\]\): nothing would load"):
+        load_detector_weights(model, str(path))
+    torch.save(dict(state_dict={'0.weight': torch.ones(2, 2)}), path)  # partial: loads
+    assert load_detector_weights(model, str(path)) == (['0.bias'], [])
+    assert torch.equal(model[0].weight, torch.ones(2, 2))
