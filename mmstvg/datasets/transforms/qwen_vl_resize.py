@@ -104,16 +104,27 @@ def resize_frames_bicubic(frames: np.ndarray, height: int, width: int) -> np.nda
 
 def read_video_processor_config(directory: str) -> dict:
     """``factor``, ``min_pixels``, ``max_pixels`` and ``temporal_patch_size`` of
-    a checkpoint's video processor (the keys it has)."""
+    a checkpoint's video processor (the keys it has).
+
+    Read from the first that exists: ``processor_config.json``'s
+    ``video_processor`` (transformers 5's ``save_pretrained``),
+    ``video_preprocessor_config.json``, ``preprocessor_config.json`` (hub
+    snapshots; a Qwen2.5-VL snapshot's video processor reads the latter).
+    """
+    config = None
+    path = osp.join(directory, 'processor_config.json')
+    if osp.exists(path):
+        with open(path) as f:
+            config = json.load(f).get('video_processor')
     for name in ('video_preprocessor_config.json', 'preprocessor_config.json'):
         path = osp.join(directory, name)
-        if osp.exists(path):
+        if config is None and osp.exists(path):
             with open(path) as f:
                 config = json.load(f)
-            break
-    else:
-        raise FileNotFoundError(f'{directory}: no video_preprocessor_config.json or '
-                                'preprocessor_config.json to read the resize budget from')
+    if config is None:
+        raise FileNotFoundError(f'{directory}: no video processor configuration '
+                                '(processor_config.json, video_preprocessor_config.json or '
+                                'preprocessor_config.json) to read the resize budget from')
     size = config.get('size') or {}
     out = dict(min_pixels=size.get('shortest_edge', config.get('min_pixels')),
                max_pixels=size.get('longest_edge', config.get('max_pixels')),
