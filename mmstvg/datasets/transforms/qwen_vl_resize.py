@@ -157,7 +157,8 @@ class QwenVLSmartResize(BaseTransform):
         max_pixels: the most area, likewise.
         pixel_budget: ``'frame'`` (Qwen2.5-VL) or ``'video'`` (Qwen3-VL).
         temporal_patch_size: frames per temporal patch (the ``'video'``
-            budget counts the frames rounded to it).
+            budget counts the frames rounded to it); None: the checkpoint's,
+            else 2.
     """
 
     def __init__(self, checkpoint: Optional[str] = None, factor: Optional[int] = None,
@@ -169,6 +170,8 @@ class QwenVLSmartResize(BaseTransform):
             for key, value in read_video_processor_config(checkpoint).items():
                 if given[key] is None:
                     given[key] = value
+        if given['temporal_patch_size'] is None:
+            given['temporal_patch_size'] = 2  # both models'
         missing = sorted(k for k, v in given.items() if v is None)
         if missing:
             raise ValueError(f'QwenVLSmartResize needs {missing}: give them or a checkpoint '
