@@ -60,6 +60,9 @@ def test_qwen_vl_text_box_baseline_builds(backbone, assets, tmp_path):
     assert model.space_decoder is None
     assert type(model.llm).__name__ == llm_type
     assert type(model.projector).__name__ == 'IdentityProjector'
+    # boxes in the base model's own grounding convention
+    assert model.answer.coordinates == dict(qwen2_5_vl='resized_pixels',
+                                            qwen3_vl='grid_1000')[backbone]
 
 
 @pytest.mark.parametrize('backbone', ['qwen2_5_vl', 'qwen3_vl'])
