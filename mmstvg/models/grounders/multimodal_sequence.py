@@ -252,7 +252,7 @@ def layout_position_ids(llm, vision_encoder, frame_size: Sequence[int],
                  for sample, layout in zip(data_samples, layouts)]
         return compute(layouts, offsets, length, grid, times)
     # temporal patches: each patch's time, and the processor's seconds per patch
-    per_patch = max(int(torch.bincount(layout.frame_patch).max()) for layout in layouts)
+    per_patch = int(getattr(vision_encoder, 'frames_per_patch', 1))
     patches = [temporal_patches(sample,
                                 frame_times_and_duration(sample, layout.num_frames)[0],
                                 per_patch)
