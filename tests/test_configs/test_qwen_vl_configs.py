@@ -154,3 +154,26 @@ def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monk
         if model.space_decoder is not None:
             assert sample.pred_parse_ok
             assert sample.pred_boxes.shape == (FULL_SIZE_FRAMES, 4)
+
+
+@pytest.mark.parametrize('backbone', ['qwen2_5_vl', 'qwen3_vl'])
+def test_the_per_frame_layout_is_a_named_option(backbone, assets, tmp_path):
+    # temporal_patching='frame': one token grid, one query and one time stamp a
+    # frame (the layout before the base model's own became the default)
+    checkpoint, _, _, pixels = BACKBONES[backbone]
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, f'spacevllm_{backbone}_hcstvg.py'))
+    shrink_qwen_vl(cfg, assets[checkpoint], assets['data'], str(tmp_path / 'work'),
+                   pixels=pixels)
+    cfg.model.vision_encoder.temporal_patching = 'frame'
+    cfg.model.prompt = dict(template='qwen_1_5', time_style='frame_prefix')
+    runner = build_runner(cfg)
+    model = runner.model
+    assert model.vision_encoder.frames_per_patch == 1
+    data = model.data_preprocessor(next(iter(runner.test_dataloader)), training=False)
+    with torch.no_grad():
+        out = model(**data, mode='tensor')
+    for layout in out['layouts']:
+        assert layout.frame_patch is None
+        assert layout.frame_token_pos.shape[0] == layout.num_frames == FULL_SIZE_FRAMES
+        assert layout.query_pos.numel() == FULL_SIZE_FRAMES
+    assert out['pred_boxes'].shape[:2] == (len(out['layouts']), FULL_SIZE_FRAMES)
