@@ -109,15 +109,13 @@ PROMPT_TEMPLATES = dict(
         intro_frame_prefix='',
         intro_prompt_list='',
         intro_none='',
-        user='{video}{intro}{question}',
-        user_sentence_first='{intro}{question}{video}',
+        # the user turn's content items: the video, then the (intro and)
+        # question; sentence_first reverses them
         time_style='none',
         time_format='<{:.1f} seconds>',
         times_separator=', ',
         questions=_QUESTIONS,
         stop_tokens=('<|im_end|>', '<|endoftext|>'),
-        plain_user='USER:',
-        plain_assistant='ASSISTANT:',
         vision_markers='video',
         vision_start='<|vision_start|>',
         vision_end='<|vision_end|>',
