@@ -21,7 +21,8 @@ from typing import Optional, Sequence
 
 import torch
 
-__all__ = ['qwen2_5_vl_position_ids', 'qwen2_5_vl_temporal_index', 'qwen3_vl_position_ids', 'batch_position_ids']
+__all__ = ['qwen2_5_vl_position_ids', 'qwen2_5_vl_temporal_index', 'qwen3_vl_position_ids',
+           'batch_position_ids']
 
 
 def qwen2_5_vl_temporal_index(num_patches: int, second_per_grid: float,
