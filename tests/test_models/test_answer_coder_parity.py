@@ -16,11 +16,10 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer
 from mmstvg.registry import MODELS
 from models_testing_utils import make_batch, make_sample
 from tests.test_configs.config_overrides import shrink_model
-from tools.misc.create_toy_pretrained import create_toy_pretrained
+from tests.test_configs.test_build_all_configs import tiny_dirs  # noqa: F401 (a fixture)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 REFERENCE = osp.join(osp.dirname(osp.abspath(__file__)), 'answer_coder_parity.json')
@@ -35,18 +34,6 @@ REPLIES = dict(
 PRED_FIELDS = ('pred_text', 'pred_parse_ok', 'pred_span_frames', 'pred_span_seconds',
                'pred_boxes', 'pred_box_scores', 'pred_box_mask', 'pred_num_malformed_boxes',
                'pred_num_missing_boxes')
-
-
-@pytest.fixture(scope='module')
-def tiny_dirs(tmp_path_factory):
-    root = tmp_path_factory.mktemp('parity_pretrained')
-    create_toy_pretrained(str(root / 'toy'), image_size=32, patch_size=8,
-                          vision_hidden=32, llm_hidden=64, llm_layers=1,
-                          max_positions=1024)
-    tokenizer = build_toy_tokenizer(chat_template=True)
-    tokenizer.save_pretrained(str(root / 'chat_tokenizer'))
-    return dict(toy=str(root / 'toy'), tokenizer=str(root / 'chat_tokenizer'),
-                vocab_size=len(tokenizer))
 
 
 def _samples():

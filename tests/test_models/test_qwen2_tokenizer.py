@@ -115,7 +115,7 @@ def _stvg_sample(span_seconds=(0.5, 1.5)):
 def _pieces(tokenizer, sentence='The man in the white shirt walks to the door.'):
     builder = PromptBuilder(tokenizer)
     times = [0.0, 0.5, 1.0, 1.5]
-    answer = SpanAnswer(tokenizer).text(_stvg_sample((0.5, 1.5)), times, 2.0)
+    answer = SpanAnswer(tokenizer).encode(_stvg_sample((0.5, 1.5)), times, 2.0)
     return builder, builder.build('stvg', sentence, 2.0, times, answer=answer)
 
 
@@ -217,7 +217,7 @@ def test_snapped_answers_map_back_to_exactly_their_sampled_frames(tokenizer, fps
         if not gt_inside.any():
             continue
         sample = _pipeline_sample((start, end), fps, num_frames, inds)
-        answer = snapped.text(sample, inds / fps, num_frames / fps)
+        answer = snapped.encode(sample, inds / fps, num_frames / fps)
         assert answer.count('.') == 3 and snapped.digits(sample) == (1 if fps < 10 else 2)
         span = parse_span(tokenizer.decode(tokenizer(answer).input_ids))
         pred = seconds_to_frames(span, fps, num_frames)

@@ -80,8 +80,8 @@ def test_the_answer_parts_write_exact_and_snapped_answers(toy_tokenizer_dir):
     import torch
     from transformers import AutoTokenizer
 
-    from mmstvg.models.language import (REC_ANSWER, PromptBuilder, SnappedSpanAnswer,
-                                        SpanAnswer)
+    from mmstvg.models.language import (REC_ANSWER, AnswerCoderTable, PromptBuilder,
+                                        SnappedSpanAnswer, SpanAnswer)
     from mmstvg.structures import GroundingDataSample
     tokenizer = AutoTokenizer.from_pretrained(toy_tokenizer_dir)
     times = [0.0, 0.4, 0.8, 1.2]
@@ -89,20 +89,21 @@ def test_the_answer_parts_write_exact_and_snapped_answers(toy_tokenizer_dir):
     snapped = SnappedSpanAnswer(tokenizer)
     sample = GroundingDataSample(metainfo=dict(task='stvg', video_id='v'))
     sample.gt_span_seconds = torch.tensor([0.5, 1.0])
-    assert exact.text(sample, times, 1.6) == format_span(0.5, 1.0)
-    assert snapped.text(sample, times, 1.6) == format_span(0.8, 1.2)
+    assert exact.encode(sample, times, 1.6) == format_span(0.5, 1.0)
+    assert snapped.encode(sample, times, 1.6) == format_span(0.8, 1.2)
     rec = GroundingDataSample(metainfo=dict(task='rec'))
-    assert snapped.text(rec, [0.0], 1.0) == exact.text(rec, [0.0], 1.0) == REC_ANSWER
+    assert AnswerCoderTable(snapped).encode(rec, [0.0], 1.0) == AnswerCoderTable(
+        exact).encode(rec, [0.0], 1.0) == REC_ANSWER
     pieces = PromptBuilder(tokenizer, template='mmstvg').build(
         'stvg', 'the red circle moves left', 1.6, times,
-        answer=snapped.text(sample, times, 1.6))
+        answer=snapped.encode(sample, times, 1.6))
     answer = tokenizer(format_span(0.8, 1.2), add_special_tokens=False)['input_ids']
     assert pieces.answer_ids == answer + [tokenizer.eos_token_id]
     # the answer's start token is the very token of that frame's time stamp
     assert answer[4] == pieces.frame_prefix_ids[2][0]
     del sample.gt_span_seconds
     with pytest.raises(KeyError, match="'v'.*gt_span_seconds"):
-        snapped.text(sample, times, 1.6)
+        snapped.encode(sample, times, 1.6)
     with pytest.raises(ValueError, match='precision'):
         SpanAnswer(tokenizer, precision=-1)
     with pytest.raises(TypeError, match='answer_times'):

@@ -4,7 +4,7 @@ from mmengine.logging import MMLogger
 
 from mmstvg.evaluation import STVGMetric
 from mmstvg.models.language import format_frame_boxes, parse_frame_boxes
-from mmstvg.registry import MODELS
+from mmstvg.registry import MODELS, TASK_UTILS
 from models_testing_utils import make_batch, make_sample
 
 
@@ -36,8 +36,9 @@ def test_boxes_in_a_base_models_own_coordinates():
     assert parse_frame_boxes(text, 1, extent=grid) == ({0: [0.125, 0.25, 0.5, 1.0]}, 0)
     with pytest.raises(ValueError, match='box coordinates must be one of'):
         box_extent('percent', {})
-    answer = MODELS.build(dict(type='SpanAndBoxesAnswer', coordinates='grid_1000'))
-    text = answer.text(make_sample(task='rec'), [0.0], 1.0)
+    answer = TASK_UTILS.build(dict(type='AnswerCoderTable', answer=dict(
+        type='SpanAndBoxesAnswer', coordinates='grid_1000')))
+    text = answer.encode(make_sample(task='rec'), [0.0], 1.0)
     assert text.startswith('frame 0: [') and '.' not in text
 
 
@@ -67,13 +68,13 @@ def test_text_box_answers_and_labels(text_box_cfg):
     stvg.gt_boxes[1] = torch.tensor([6.0, 4.0, 30.0, 20.0])
     stvg.gt_boxes[2] = torch.tensor([12.0, 8.0, 36.0, 24.0])
     times = list(stvg.metainfo['frame_times'])
-    assert model.answer.text(stvg, times, 4.0) == (
+    assert model.answer.encode(stvg, times, 4.0) == (
         'The event happens from 1.0 to 3.0 seconds. '
         'frame 1: [0.1, 0.1, 0.5, 0.5]; frame 2: [0.2, 0.2, 0.6, 0.6]')
     rec = make_sample('rec', ori_shape=(40, 60))
     rec.gt_boxes[0] = torch.tensor([0.0, 0.0, 60.0, 20.0])
-    assert model.answer.text(rec, [0.0], 1.0) == 'frame 0: [0.0, 0.0, 1.0, 0.5]'
-    assert model.answer.text(make_sample('tvg'), times, 4.0) == \
+    assert model.answer.encode(rec, [0.0], 1.0) == 'frame 0: [0.0, 0.0, 1.0, 0.5]'
+    assert model.answer.encode(make_sample('tvg'), times, 4.0) == \
         'The event happens from 1.0 to 3.0 seconds.'
     data = model.data_preprocessor(make_batch([stvg]), True)
     _, labels, layouts = model.build_sequences(data['inputs'], data['data_samples'], True)
@@ -109,7 +110,7 @@ def test_text_box_model_learns_and_parses(text_box_cfg):
     assert torch.allclose(pred.pred_boxes[2], torch.tensor([12.0, 8.0, 36.0, 24.0]),
                           atol=1e-4)
     assert pred.pred_box_scores.tolist() == [0.0, 1.0, 1.0, 0.0]
-    assert model.num_malformed_boxes == 0 and model.num_missing_boxes == 0
+    assert pred.pred_num_malformed_boxes == 0 and pred.pred_num_missing_boxes == 0
 
 
 def test_text_box_missing_and_malformed_boxes_are_counted(text_box_cfg, monkeypatch, capsys):
@@ -120,7 +121,6 @@ def test_text_box_missing_and_malformed_boxes_are_counted(text_box_cfg, monkeypa
                  mode='predict')[0]
     assert pred.pred_parse_ok and pred.pred_box_mask.tolist() == [False, True, True, False]
     assert pred.pred_boxes.abs().sum() == 0 and pred.pred_box_scores.sum() == 0
-    assert model.num_malformed_boxes == 1 and model.num_missing_boxes == 2
     assert pred.pred_num_malformed_boxes == 1 and pred.pred_num_missing_boxes == 2
     # The metric reports them (summed over samples) and says so in the log.
     second = model(**model.data_preprocessor(make_batch([make_sample(seed=1)]), False),
@@ -151,7 +151,7 @@ def test_text_boxes_are_a_config_of_the_same_grounder(text_box_cfg):
     torch.manual_seed(0)
     plain = MODELS.build(cfg)
     assert type(preset.query_interleaver).__name__ == 'NoQueries'
-    assert type(plain.answer) is type(preset.answer)
+    assert type(plain.answer.answer) is type(preset.answer.answer)
     data = plain.data_preprocessor(make_batch([make_sample()]), True)
     torch.testing.assert_close(plain(**data, mode='loss')['loss_lm'],
                                preset(**data, mode='loss')['loss_lm'])

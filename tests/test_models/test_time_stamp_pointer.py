@@ -64,7 +64,7 @@ def test_the_snapped_answer_gives_each_boundary_its_answer_token():
     assert ids == tokenizer.convert_tokens_to_ids(['0.0', '0.4', '0.8', '1.2'])
     sample = GroundingDataSample(metainfo=dict(task='stvg'))
     sample.gt_span_seconds = torch.tensor([0.3, 0.9])
-    text = answer_part.text(sample, [0.0, 0.4, 0.8], 1.2)
+    text = answer_part.encode(sample, [0.0, 0.4, 0.8], 1.2)
     answer = tokenizer(text, add_special_tokens=False)['input_ids']
     assert ids[1] in answer and ids[3] in answer  # "from 0.4 to 1.2"
     fine = SnappedSpanAnswer(tokenizer, precision=2)
@@ -113,12 +113,13 @@ def test_generation_and_training_see_the_same_pointer_logits(grounder_cfg, monke
     predicted, generated = generate()
     for sample, ids, plain in zip(predicted, generated, lm_only):
         times = list(sample.metainfo['frame_times'])
-        boundaries = set(model.answer.boundary_time_ids(times, sample.metainfo['duration']))
+        boundaries = set(model.answer.time_coder.boundary_time_ids(
+            times, sample.metainfo['duration']))
         assert boundaries & set(ids) and ids != plain  # the pointer chose tokens
 
     # teacher-force the generated answers: their tokens are the argmax there too
     texts = {s.metainfo['video_id']: s.pred_text for s in predicted}
-    monkeypatch.setattr(model.answer, 'text',
+    monkeypatch.setattr(model.answer, 'encode',
                         lambda s, times, duration: texts[s.metainfo['video_id']])
     seen, cross_entropy = {}, F.cross_entropy
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from mmstvg.models.grounders.span_aware_grounding_llm import SpanAwareGroundingLLM
+from mmstvg.models.language.answer_coder_table import AnswerCoderTable
 from mmstvg.models.language.span_answer import SnappedSpanAnswer, one_token_time_limit
 from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer
 from mmstvg.structures import GroundingDataSample
@@ -38,7 +39,8 @@ def test_a_video_past_the_toy_time_tokens_names_the_limit_and_the_way_out():
 def test_the_grounder_names_the_sample():
     """The time pointer's ids fail with the sample's video id and length."""
     grounder = SimpleNamespace(time_pointer=object(),
-                               answer=SnappedSpanAnswer(tokenizer=build_toy_tokenizer()))
+                               answer=AnswerCoderTable(
+                                   SnappedSpanAnswer(tokenizer=build_toy_tokenizer())))
     sample = GroundingDataSample(metainfo=dict(video_id='long_video', task='stvg',
                                                frame_times=FRAME_TIMES, duration=DURATION))
     frames = dict(num_frames=[3], states=torch.zeros(1, 3, 8))

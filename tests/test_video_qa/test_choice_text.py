@@ -5,8 +5,9 @@ Reply forms are those lmms-eval's rule-based extraction accepts
 """
 import pytest
 
-from mmstvg.models.language import (MultipleChoiceAnswer, format_options, parse_choice,
-                                    strip_option_letter)
+from mmstvg.models.grounders.prediction_packing import pack_choice
+from mmstvg.models.language import (AnswerCoderTable, MultipleChoiceAnswer, format_options,
+                                    parse_choice, strip_option_letter)
 from mmstvg.structures import GroundingDataSample
 
 OPTIONS = ['a red circle', 'a blue square', 'a green triangle', 'a yellow star']
@@ -60,39 +61,44 @@ def _qa_sample(choice=2):
 def test_answer_part_writes_letter_and_counts_failures():
     answer = MultipleChoiceAnswer()
     sample = _qa_sample(2)
-    assert answer.text(sample, [0.0], 1.0) == 'C'
-    assert MultipleChoiceAnswer(answer_template='{letter}. {option}').text(
+    assert answer.encode(sample, [0.0], 1.0) == 'C'
+    assert MultipleChoiceAnswer(answer_template='{letter}. {option}').encode(
         sample, [0.0], 1.0) == 'C. a green triangle'
-    assert answer.generates_text(sample)
-    answer.pack_choice(sample, 'The answer is D')
+    table = AnswerCoderTable(answer)
+    assert table.generates_text(sample) and table.coder(sample) is answer
+    results = [table.decode(sample, text) for text in ('The answer is D', 'no idea')]
+    pack_choice(sample, 'The answer is D', results[0])
     assert (sample.pred_choice, sample.pred_letter, sample.pred_parse_ok) == (3, 'D', True)
-    answer.pack_choice(sample, 'no idea')
+    pack_choice(sample, 'no idea', results[1])
     assert (sample.pred_choice, sample.pred_letter, sample.pred_parse_ok) == (-1, '', False)
-    assert (answer.num_predictions, answer.num_parse_failures) == (2, 1)
-    with pytest.raises(ValueError, match='no span'):
-        answer.parse(sample, 'B')
+    # the failures are the samples' (pred_parse_ok), as the metric counts them
+    assert [r.ok for r in results] == [True, False]
+    assert results[0].span is None  # a QA answer has no span
 
 
 def test_answer_part_delegates_grounding_samples():
     answer = MultipleChoiceAnswer(grounding=dict(type='SpanAnswer', precision=1))
+    table = AnswerCoderTable(answer)
     sample = GroundingDataSample()
     sample.set_metainfo(dict(task='tvg', video_id='v', duration=10.0))
     import torch
     sample.gt_span_seconds = torch.tensor([1.0, 2.5])
-    assert answer.text(sample, [0.0], 10.0) == 'The event happens from 1.0 to 2.5 seconds.'
-    assert answer.parse(sample, 'from 3.0 to 4.0') == (3.0, 4.0)
-    assert answer.precision == 1                 # the grounding part's attribute
-    assert answer.num_predictions == 1
+    assert table.encode(sample, [0.0], 10.0) == 'The event happens from 1.0 to 2.5 seconds.'
+    result = table.decode(sample, 'from 3.0 to 4.0')
+    assert result.span == (3.0, 4.0) and result.ok
+    # the grounding sample's coder is the grounding answer itself (no delegation)
+    assert table.coder(sample) is answer.grounding and table.coder(sample).precision == 1
+    assert not hasattr(answer, 'precision')
 
 
 def test_answer_part_rejects_bad_qa_samples():
     answer = MultipleChoiceAnswer()
     with pytest.raises(KeyError, match='gt_choice'):
-        answer.text(_qa_sample(7), [0.0], 1.0)
+        answer.encode(_qa_sample(7), [0.0], 1.0)
     sample = GroundingDataSample()
     sample.set_metainfo(dict(task='mcqa', sample_id='q1', options=['only one']))
     with pytest.raises(KeyError, match='at least 2 options'):
-        answer.text(sample, [0.0], 1.0)
+        answer.encode(sample, [0.0], 1.0)
 
 
 def test_options_in_prompt_reads_each_benchmarks_listing():

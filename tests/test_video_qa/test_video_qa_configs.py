@@ -92,8 +92,9 @@ def test_video_qa_config_tests_a_model(name, tiny_dirs, tmp_path, qa_writers):
     torch.manual_seed(0)
     model = MODELS.build(shrink_model(cfg.model, tiny_dirs['toy'], tiny_dirs['tokenizer'],
                                       tiny_dirs['vocab'])).eval()
-    assert type(model.answer).__name__ == 'MultipleChoiceAnswer'
-    assert model.answer.precision == 1 and model.max_new_tokens == 16
+    assert type(model.answer.answer).__name__ == 'MultipleChoiceAnswer'
+    # the grounding answer's precision, the prompt's span_precision moved there
+    assert model.answer.time_coder.precision == 1 and model.max_new_tokens == 16
 
     write(tmp_path, qa_writers)
     shrink_pipelines(cfg, num_frames=4, size=32)

@@ -174,7 +174,7 @@ def benchmark_sample(num_frames: int, size: int, fps: float = 30.0,
 def answer_tokens(model, sample: GroundingDataSample) -> int:
     """Tokens of the model's answer to ``sample`` (+ the end-of-answer token)."""
     meta = sample.metainfo
-    text = model.answer.text(sample, list(meta['frame_times']), meta['duration'])
+    text = model.answer.encode(sample, list(meta['frame_times']), meta['duration'])
     return len(model.llm.tokenizer(text, add_special_tokens=False)['input_ids']) + 1
 
 

@@ -11,7 +11,7 @@ from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from mmstvg.models.language.free_text_answer import is_conversation_sample
+from mmstvg.models.language.answer_coder_table import AnswerCoderTable
 from mmstvg.models.language.prompt_builder import PromptBuilder, PromptPieces
 from mmstvg.models.language.user_text import UnsafeUserTextError
 from mmstvg.models.query_interleavers.base import InterleavedVideo
@@ -313,8 +313,10 @@ class SequenceBuilder:
 
     Args:
         prompt_builder: renders and tokenises the prompt pieces.
-        answer: the grounder's answer part; its ``text(sample, frame_times,
-            duration)`` is the training answer.
+        answer: the grounder's :class:`AnswerCoderTable` (or one configured
+            answer coder, joined with the task table here); the coder of a
+            sample's task encodes its target answer, or gives a
+            conversation's ``rounds``. None: prompts without answers only.
         frames_per_patch: sampled frames in one token grid (the vision
             encoder's temporal patch, :mod:`.temporal_patches`): the prompt
             gets one time stamp a patch; 1: one a frame.
@@ -322,7 +324,8 @@ class SequenceBuilder:
 
     def __init__(self, prompt_builder: PromptBuilder, answer, frames_per_patch: int = 1):
         self.prompt_builder = prompt_builder
-        self.answer = answer
+        self.answer = (answer if answer is None or isinstance(answer, AnswerCoderTable)
+                       else AnswerCoderTable(answer))
         self.frames_per_patch = int(frames_per_patch)
 
     def pieces(self, sample: GroundingDataSample, num_frames: int,
@@ -351,19 +354,17 @@ class SequenceBuilder:
         # the prompt's times: one per token grid (a temporal patch's midpoint)
         shown = (times if self.frames_per_patch == 1 else
                  temporal_patches(sample, times, self.frames_per_patch).patch_times)
-        if 'task' in meta and is_conversation_sample(sample):
-            if not hasattr(self.answer, 'rounds'):
-                raise TypeError(f"a {meta['task']!r} sample needs an answer part that writes "
-                                f'conversations, e.g. FreeTextAnswer, not '
-                                f'{type(self.answer).__name__}')
-            rounds = self.answer.rounds(sample, with_answer)
+        if 'task' not in meta:
+            raise KeyError(f"data sample {meta.get('video_id')!r} has no 'task'")
+        coder = None if self.answer is None else self.answer.coder(sample)
+        if hasattr(coder, 'rounds'):  # a conversation: every round from its coder
+            rounds = coder.rounds(sample, with_answer)
             (question, answer), later = rounds[0], rounds[1:]
             return self.prompt_builder.build(meta['task'], question, duration, shown,
                                              answer=answer, rounds=later)
-        for key in ('task', 'sentence'):
-            if key not in meta:
-                raise KeyError(f"data sample {meta.get('video_id')!r} has no {key!r}")
-        answer = self.answer.text(sample, times, duration) if with_answer else None
+        if 'sentence' not in meta:
+            raise KeyError(f"data sample {meta.get('video_id')!r} has no 'sentence'")
+        answer = self.answer.encode(sample, times, duration) if with_answer else None
         return self.prompt_builder.build(meta['task'], meta['sentence'], duration, shown,
                                          answer=answer,
                                          question_template=meta.get('prompt_template'))

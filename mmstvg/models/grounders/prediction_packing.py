@@ -1,21 +1,23 @@
-"""Post-processing: a parsed answer and per-frame boxes -> the sample's ``pred_*`` fields."""
+"""Post-processing: a decoded answer and per-frame boxes -> the sample's ``pred_*`` fields."""
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from mmstvg.models.language.free_text_answer import is_conversation_sample
-from mmstvg.models.language.multiple_choice_answer import is_qa_sample
+from mmstvg.models.language.answer_coder_table import AnswerCoderTable
+from mmstvg.models.language.base_answer_coder import AnswerResult
+from mmstvg.models.language.choice_text import OPTION_LETTERS
 from mmstvg.structures import GroundingDataSample, denormalize_boxes, frames_in_span, \
     seconds_to_frames
 
-__all__ = ['pack_prediction', 'pack_answers']
+__all__ = ['pack_prediction', 'pack_choice', 'count_text_boxes', 'pack_answers']
 
 
 def pack_prediction(sample: GroundingDataSample, text: str,
                     span: Optional[Tuple[float, float]],
                     boxes: Optional[torch.Tensor],
-                    box_scores: Optional[torch.Tensor] = None) -> None:
+                    box_scores: Optional[torch.Tensor] = None,
+                    whole_span: bool = False) -> None:
     """Set the ``pred_*`` fields of one data sample.
 
     Args:
@@ -23,21 +25,23 @@ def pack_prediction(sample: GroundingDataSample, text: str,
         text: the generated answer (``''`` when none was generated).
         span: the parsed span in seconds; None: the answer was malformed,
             scored as the empty span ``[0, 0)``.
-        boxes: ``(T, 4)`` normalised ``cxcywh`` per sampled frame, or None.
+        boxes: ``(T, 4)`` normalised ``cxcywh`` per sampled frame, or None
+            (a prediction without boxes).
         box_scores: ``(T,)`` each box's confidence; None: every box scores 1.
+        whole_span: the span is the whole input (an image): every frame.
     """
     meta = sample.metainfo
     sample.pred_text = text
     sample.pred_parse_ok = span is not None
     if span is None:
         span, span_frames = (0.0, 0.0), (0, 0)
-    elif meta['task'] == 'rec':
+    elif whole_span:
         span_frames = (0, int(meta.get('num_frames', 1)))
     else:
         span_frames = seconds_to_frames(span, float(meta['fps']), int(meta['num_frames']))
     sample.pred_span_frames = torch.tensor(span_frames, dtype=torch.long)
     sample.pred_span_seconds = torch.tensor(span, dtype=torch.float32)
-    if boxes is None or meta['task'] == 'tvg':
+    if boxes is None:
         return
     num_frames = sample.num_sampled_frames
     frame_inds = np.asarray(meta['frame_inds'])
@@ -47,36 +51,57 @@ def pack_prediction(sample: GroundingDataSample, text: str,
     sample.pred_box_mask = torch.from_numpy(frames_in_span(frame_inds, span_frames))
 
 
-def pack_answers(data_samples: Sequence[GroundingDataSample], texts: Sequence[str], answer,
-                 boxes: Optional[torch.Tensor],
+def pack_choice(sample: GroundingDataSample, text: str, result: AnswerResult) -> None:
+    """Set a multiple-choice sample's ``pred_text``, ``pred_parse_ok``, ``pred_choice``
+    (``-1`` when unparsable) and ``pred_letter`` (``''`` then)."""
+    sample.pred_text = text
+    sample.pred_parse_ok = result.ok
+    sample.pred_choice = result.choice
+    sample.pred_letter = OPTION_LETTERS[result.choice] if result.ok else ''
+
+
+def count_text_boxes(sample: GroundingDataSample, num_malformed: int) -> None:
+    """Set ``pred_num_malformed_boxes`` and ``pred_num_missing_boxes`` (the frames of
+    the predicted span left without a box), which the metrics sum."""
+    missing = 0
+    if 'pred_boxes' in sample:
+        missing = int((sample.pred_box_mask & ~sample.pred_box_scores.bool()).sum())
+    sample.pred_num_malformed_boxes = num_malformed
+    sample.pred_num_missing_boxes = missing
+
+
+def pack_answers(data_samples: Sequence[GroundingDataSample], texts: Sequence[str],
+                 answer: AnswerCoderTable, boxes: Optional[torch.Tensor],
                  box_scores: Optional[torch.Tensor] = None) -> None:
-    """Parse each generated text with the answer part and pack the sample.
+    """Decode each generated text with its task's coder and pack the sample.
 
     Args:
         data_samples: the batch's samples, filled in place.
         texts: each sample's generated text ('' where nothing was generated).
-        answer: the answer part (parses spans, and boxes where ``boxes`` is
-            None; counts the predictions and failures; packs the chosen option
-            of a multiple-choice sample).
+        answer: the grounder's answer coders (decodes spans, chosen options,
+            and boxes written as text; logs the replies it cannot read).
         boxes: ``(B, T, 4)`` normalised boxes of a space decoder, or None:
             the boxes come from the texts. A conversation sample's text is
-            its prediction (``pred_text``, :meth:`FreeTextAnswer.pack_text`).
+            its prediction (``pred_text``, stripped).
         box_scores: ``(B, T)`` scores of those boxes, or None.
     """
     for b, (sample, text) in enumerate(zip(data_samples, texts)):
-        if is_qa_sample(sample):  # a chosen option, no span or boxes
-            answer.pack_choice(sample, text)
+        result = answer.decode(sample, text)
+        prediction = answer.coder(sample).prediction
+        if prediction == 'choice':  # a chosen option, no span or boxes
+            pack_choice(sample, text, result)
             continue
-        if is_conversation_sample(sample):  # free text, no span or boxes
-            answer.pack_text(sample, text)
+        if prediction == 'text':  # free text, no span or boxes
+            sample.pred_text = text.strip()
             continue
         if boxes is not None:
             sample_boxes = boxes[b].float()
             sample_scores = None if box_scores is None else box_scores[b]
         else:
-            sample_boxes = answer.boxes_from_text(sample, text)
-            sample_scores = (None if sample_boxes is None else
-                             answer.box_scores_from_text(sample_boxes))
-        pack_prediction(sample, text, answer.parse(sample, text), sample_boxes,
-                        sample_scores)
-        answer.update_counters(sample)
+            sample_boxes, sample_scores = result.boxes, result.box_scores
+        if not answer.has_boxes(sample):
+            sample_boxes = None
+        pack_prediction(sample, text, result.span, sample_boxes, sample_scores,
+                        whole_span=answer.whole_span(sample))
+        if result.num_malformed_boxes is not None:
+            count_text_boxes(sample, result.num_malformed_boxes)

@@ -9,7 +9,6 @@ from typing import Dict, Optional
 
 import torch
 
-from mmstvg.models.language.multiple_choice_answer import is_qa_sample
 from mmstvg.models.query_interleavers.appended_queries import NoQueries
 from mmstvg.registry import MODELS
 
@@ -34,10 +33,11 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
         time_pointer: config of a logits processor for the answer's times
             (e.g. :class:`TimeStampPointer`, ``hidden_dim`` filled in), in
             training and generation alike; needs an answer part that gives
-            each frame boundary's time token (``SnappedSpanAnswer``). A
-            multiple-choice sample's answer is left as the LM wrote it (the
-            pointer still runs on it, so that every rank calls the same
-            modules, and its result is dropped).
+            each frame boundary's time token (``SnappedSpanAnswer``). An
+            answer whose coder is not ``time_pointed`` (a multiple-choice
+            letter, a conversation) is left as the LM wrote it (the pointer
+            still runs on it, so that every rank calls the same modules, and
+            its result is dropped).
         frame_state_source: which per-frame states both heads read:
             ``'llm_queries'`` (the LLM's last-layer query states) or
             ``'space_decoder'`` (the states its boxes are decoded from, e.g.
@@ -81,10 +81,10 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
         self._decoder_returns_states = self.space_decoder is not None and \
             'return_states' in inspect.signature(self.space_decoder.forward).parameters
         if self.time_pointer is not None:
-            if not hasattr(self.answer, 'boundary_time_ids'):
+            if not hasattr(self.answer.time_coder, 'boundary_time_ids'):
                 raise ValueError('a time_pointer points at the shown frame times: use '
                                  "answer=dict(type='SnappedSpanAnswer')")
-            self.answer.check_time_tokens()
+            self.answer.time_coder.check_time_tokens()
 
     def decode_frames(self, hidden: torch.Tensor, layouts, data_samples,
                       predicting: bool = False) -> dict:
@@ -117,13 +117,13 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
                 raise ValueError(f"sample {sample.metainfo.get('video_id')!r} has "
                                  f'{len(times)} frame_times for {count} queries')
             try:
-                boundary_ids = self.answer.boundary_time_ids(times, duration)
+                boundary_ids = self.answer.time_coder.boundary_time_ids(times, duration)
             except ValueError as error:
                 raise ValueError(f"sample {sample.metainfo.get('video_id')!r} "
                                  f'({float(duration):.1f} s long): {error}') from error
             ids[b, :count + 1] = torch.tensor(boundary_ids)
         ids = ids.to(states.device)
-        pointed = torch.tensor([not is_qa_sample(s) for s in data_samples],
+        pointed = torch.tensor([self.answer.time_pointed(s) for s in data_samples],
                                device=states.device)
 
         def point(logits, answer_states, rows):

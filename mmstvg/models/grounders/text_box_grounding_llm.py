@@ -13,8 +13,8 @@ class TextBoxGroundingLLM(VideoGroundingLLM):
     """:class:`VideoGroundingLLM` without queries or space decoder, boxes as text.
 
     A preset of the same grounder: ``answer=dict(type='SpanAndBoxesAnswer')``
-    (see it for the answer format and the box counters), ``NoQueries`` and a
-    generation budget that covers the boxes (every box costs ~12-25 tokens,
+    (see it for the answer format and the boxes' counts in the samples),
+    ``NoQueries`` and a generation budget that covers the boxes (every box costs ~12-25 tokens,
     which is why this baseline is much slower than a space decoder).
 
     Args:
@@ -41,13 +41,3 @@ class TextBoxGroundingLLM(VideoGroundingLLM):
                       coordinates=box_coordinates)
         super().__init__(*args, max_new_tokens=max_new_tokens, space_decoder=None,
                          answer=answer, **kwargs)
-
-    @property
-    def num_malformed_boxes(self) -> int:
-        """Malformed box entries in the generated text so far."""
-        return self.answer.num_malformed_boxes
-
-    @property
-    def num_missing_boxes(self) -> int:
-        """Sampled frames in a predicted span left without a box so far."""
-        return self.answer.num_missing_boxes

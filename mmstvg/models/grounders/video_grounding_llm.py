@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from mmengine.model import BaseModel
 
+from mmstvg.models.language.answer_coder_table import AnswerCoderTable
 from mmstvg.models.language.prompt_builder import PromptBuilder
 from mmstvg.models.query_interleavers.appended_queries import NoQueries
 from mmstvg.models.space_decoders.base import check_box_output
@@ -34,7 +35,7 @@ class VideoGroundingLLM(BaseModel):
     The paper's model: ``loss`` is the LM cross-entropy on the answer tokens
     (``loss_lm``) plus the space decoder's own losses; ``predict`` runs one
     prompt pass whose states give every frame's box and start greedy
-    generation, then the answer part parses the text. Data flow and the
+    generation, then the answer coders decode the text. Data flow and the
     sequence: ``docs/en/architecture.md``, ``docs/en/model_core.md``.
 
     Args:
@@ -50,12 +51,13 @@ class VideoGroundingLLM(BaseModel):
             :class:`LlavaFeaturePooler`); None: no pooling.
         space_decoder: config of a ``SPACE_DECODERS`` part (``hidden_dim``
             filled in); None: no boxes, or boxes from the answer's text.
-        answer: config of the answer part: ``SpanAnswer`` (the paper's),
-            ``SnappedSpanAnswer``, ``SpanAndBoxesAnswer`` (boxes as text),
-            ``MultipleChoiceAnswer`` (also QA samples, task ``'mcqa'``),
-            ``FreeTextAnswer`` (conversations, tasks ``'caption'`` /
-            ``'open_qa'``: trained on every assistant turn, ``predict``
-            answers the last question into ``pred_text``).
+        answer: config of the answer (an answer coder in ``TASK_UTILS``, joined
+            with the task table into an :class:`AnswerCoderTable`):
+            ``SpanAnswer`` (the paper's), ``SnappedSpanAnswer``,
+            ``SpanAndBoxesAnswer`` (boxes as text), ``MultipleChoiceAnswer``
+            (multiple-choice QA beside a grounding answer),
+            ``FreeTextAnswer`` (conversations: trained on every assistant
+            turn, ``predict`` answers the last question into ``pred_text``).
         prompt: keyword arguments of :class:`PromptBuilder`.
         max_new_tokens: generation budget of ``predict``: an integer >= 1
             (0 would make every answer empty and every prediction fail to
@@ -133,7 +135,7 @@ class VideoGroundingLLM(BaseModel):
             raise ValueError('a space_decoder reads query states: give a '
                              'query_interleaver that places queries')
         answer, prompt = answer_and_prompt_configs(answer, prompt)
-        self.answer = MODELS.build(dict(answer, tokenizer=self.llm.tokenizer))
+        self.answer = AnswerCoderTable(answer, tokenizer=self.llm.tokenizer)
         prompt.setdefault('use_chat_template', getattr(self.llm, 'use_chat_template', True))
         self.prompt_builder = PromptBuilder(self.llm.tokenizer, **prompt)
         self.sequence_builder = SequenceBuilder(self.prompt_builder, self.answer,
@@ -160,16 +162,6 @@ class VideoGroundingLLM(BaseModel):
             part = getattr(self, name, None)
             if part is not None:
                 part.requires_grad_(False)
-
-    @property
-    def num_predictions(self) -> int:
-        """Predictions made so far (counted by the answer part)."""
-        return self.answer.num_predictions
-
-    @property
-    def num_parse_failures(self) -> int:
-        """Generated answers that could not be parsed (counted by the answer part)."""
-        return self.answer.num_parse_failures
 
     # ------------------------------------------------------------ stages
     def encode_videos(self, inputs: torch.Tensor,

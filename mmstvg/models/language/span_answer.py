@@ -1,22 +1,20 @@
-"""The answer part: writes the training answer of a sample and reads the model's back.
+"""The span answer coders: a sample's span in text, and a reply's span read back.
 
 :class:`SpanAnswer` is the paper's temporal answer ("The event happens from
 3.2 to 7.9 seconds."); :class:`SnappedSpanAnswer` (ours) states the span on
-the shown frame times. Both count the answers they could not parse. The
-grounder builds its answer part with ``tokenizer`` filled in.
+the shown frame times. The grounder builds its answer with ``tokenizer``
+filled in (:class:`AnswerCoderTable`).
 """
-import logging
 import math
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
-import torch
-from mmengine.logging import print_log
-
-from mmstvg.registry import MODELS
+from mmstvg.registry import TASK_UTILS
 from mmstvg.structures import GroundingDataSample
 
-from .span_text import REC_ANSWER, format_seconds, format_span, parse_span
+from .base_answer_coder import AnswerResult, BaseAnswerCoder
+from .span_text import format_seconds, format_span, parse_span
+from .whole_image_answer import WholeImageAnswer
 
 __all__ = ['SpanAnswer', 'SnappedSpanAnswer', 'snap_span_to_frames', 'sampled_frames_in_span',
            'digits_for_fps', 'one_token_time_limit']
@@ -109,15 +107,14 @@ def one_token_time_limit(tokenizer, precision: int = 1) -> Optional[float]:
     return None if count == 0 else round((count - 1) * step, precision)
 
 
-@MODELS.register_module()
-class SpanAnswer:
+@TASK_UTILS.register_module()
+class SpanAnswer(BaseAnswerCoder):
     """The temporal answer in text: "The event happens from X to Y seconds."
 
-    A REC sample's answer is the fixed phrase :data:`REC_ANSWER` and is not
-    generated at test time (its box comes from its query). A generated answer
-    without ``from X to Y``, or with an end before the start, is a parse
-    failure: counted in :attr:`num_parse_failures`, logged (the first ten,
-    then every 100th) and scored as an empty span.
+    The coder of STVG and TVG samples; a REC sample's answer is
+    :class:`WholeImageAnswer`'s (:meth:`role_coders`). A reply without
+    ``from X to Y``, or with an end before the start, is a parse failure
+    (``ok=False``), scored as an empty span.
 
     Args:
         tokenizer: the LLM's tokenizer (filled in by the grounder).
@@ -127,10 +124,13 @@ class SpanAnswer:
     def __init__(self, tokenizer=None, precision: int = 1):
         if precision < 0:
             raise ValueError(f'{type(self).__name__}: precision must be >= 0, got {precision}')
-        self.tokenizer = tokenizer
+        super().__init__(tokenizer)
         self.precision = precision
-        self.num_predictions = 0
-        self.num_parse_failures = 0
+
+    def role_coders(self) -> dict:
+        """This coder for STVG and TVG, :class:`WholeImageAnswer` for REC."""
+        return dict(spatio_temporal=self, temporal=self,
+                    spatial=WholeImageAnswer(self.tokenizer))
 
     # ------------------------------------------------------------ writing
     def span_to_write(self, span_seconds: Sequence[float], frame_times: Sequence[float],
@@ -138,74 +138,32 @@ class SpanAnswer:
         """The span the answer states for a ground-truth span (as it is here)."""
         return float(span_seconds[0]), float(span_seconds[1])
 
-    def span_text(self, sample: GroundingDataSample, frame_times: Sequence[float],
-                  duration: float) -> str:
-        """The span sentence of a TVG / STVG sample's training answer."""
-        meta = sample.metainfo
-        if 'gt_span_seconds' not in sample:
-            raise KeyError(f"data sample {meta.get('video_id')!r} "
-                           f"(task {meta['task']}) has no gt_span_seconds")
-        start, end = self.span_to_write(sample.gt_span_seconds.tolist(), frame_times,
-                                        duration)
+    def encode(self, sample: GroundingDataSample, times: Sequence[float],
+               duration: float) -> str:
+        """The span sentence of a sample's ground-truth span (``gt_span_seconds``)."""
+        _check_has_span(sample)
+        start, end = self.span_to_write(sample.gt_span_seconds.tolist(), times, duration)
         return format_span(start, end, self.precision)
 
-    def text(self, sample: GroundingDataSample, frame_times: Sequence[float],
-             duration: float) -> str:
-        """The answer the LLM is trained to write for one sample.
-
-        Args:
-            sample: the data sample (its task and ground truth).
-            frame_times: times in seconds of its sampled frames.
-            duration: the video's duration in seconds.
-        """
-        if sample.metainfo['task'] == 'rec':
-            return REC_ANSWER
-        return self.span_text(sample, frame_times, duration)
-
     # ------------------------------------------------------------ reading
-    def generates_text(self, sample: GroundingDataSample) -> bool:
-        """Whether ``predict`` decodes text for a sample: not for REC."""
-        return sample.metainfo['task'] != 'rec'
-
-    def parse(self, sample: GroundingDataSample,
-              text: str) -> Optional[Tuple[float, float]]:
-        """The answer's span in seconds, clipped to the video; None if malformed.
-
-        A REC sample's "span" is the whole image. Counts the prediction and,
-        when malformed, the failure.
-        """
-        self.num_predictions += 1
-        meta = sample.metainfo
-        if meta['task'] == 'rec':
-            return 0.0, float(meta.get('duration', 1.0))
+    def decode(self, sample: GroundingDataSample, text: str) -> AnswerResult:
+        """The reply's span in seconds, clipped to the video (``ok=False``: malformed)."""
         span = parse_span(text)
         if span is None or span[1] < span[0]:
-            self.num_parse_failures += 1
-            # The first failures one by one, then every 100th, so a long
-            # evaluation of an untrained model does not flood the log.
-            if self.num_parse_failures <= 10 or self.num_parse_failures % 100 == 0:
-                print_log(f"unparsable answer for {meta.get('video_id')!r}: "
-                          f'{text[:80]!r} ({self.num_parse_failures} failures in '
-                          f'{self.num_predictions} predictions so far)',
-                          logger='current', level=logging.WARNING)
-            return None
-        duration = float(meta.get('duration', span[1]))
-        return min(max(span[0], 0.0), duration), min(max(span[1], 0.0), duration)
-
-    def boxes_from_text(self, sample: GroundingDataSample,
-                        text: str) -> Optional[torch.Tensor]:
-        """Per-frame normalised ``cxcywh`` boxes read from the text; None here."""
-        return None
-
-    def box_scores_from_text(self, boxes: torch.Tensor) -> Optional[torch.Tensor]:
-        """Per-frame scores of boxes read from the text; None here."""
-        return None
-
-    def update_counters(self, sample: GroundingDataSample) -> None:
-        """Count what the packed prediction lacks; nothing here."""
+            return AnswerResult(ok=False)
+        duration = float(sample.metainfo.get('duration', span[1]))
+        return AnswerResult(span=(min(max(span[0], 0.0), duration),
+                                  min(max(span[1], 0.0), duration)))
 
 
-@MODELS.register_module()
+def _check_has_span(sample: GroundingDataSample) -> None:
+    if 'gt_span_seconds' not in sample:
+        meta = sample.metainfo
+        raise KeyError(f"data sample {meta.get('video_id')!r} "
+                       f"(task {meta.get('task')}) has no gt_span_seconds")
+
+
+@TASK_UTILS.register_module()
 class SnappedSpanAnswer(SpanAnswer):
     """The span stated on the shown frame times, exact at any frame rate.
 
@@ -252,13 +210,10 @@ class SnappedSpanAnswer(SpanAnswer):
                float(duration))
         return float(frame_times[first_in]), end
 
-    def span_text(self, sample: GroundingDataSample, frame_times: Sequence[float],
-                  duration: float) -> str:
-        meta = sample.metainfo
-        if 'gt_span_seconds' not in sample:
-            raise KeyError(f"data sample {meta.get('video_id')!r} "
-                           f"(task {meta['task']}) has no gt_span_seconds")
-        start, end = self.snapped_span(sample, frame_times, duration)
+    def encode(self, sample: GroundingDataSample, times: Sequence[float],
+               duration: float) -> str:
+        _check_has_span(sample)
+        start, end = self.snapped_span(sample, times, duration)
         return format_span(start, end, self.digits(sample))
 
     def boundary_time_ids(self, frame_times: Sequence[float], duration: float) -> list:

@@ -11,6 +11,7 @@ import torch
 from mmdet.models.layers import MLP
 from mmengine.model import BaseModule
 
+from mmstvg.models.language.answer_coder_table import spans_whole_input
 from mmstvg.registry import MODELS
 from mmstvg.structures import frames_in_span
 
@@ -31,14 +32,15 @@ def span_targets(data_samples: Sequence, max_frames: int,
 
     Returns:
         ``(targets, valid)``: ``(B, T_max)`` float in {0, 1} and bool. Samples
-        with neither ``gt_span_frames`` nor task ``'rec'`` have no valid frame.
+        with neither ``gt_span_frames`` nor a whole-input span (an image,
+        :func:`spans_whole_input`) have no valid frame.
     """
     targets = torch.zeros(len(data_samples), max_frames, device=device)
     valid = torch.zeros(len(data_samples), max_frames, dtype=torch.bool, device=device)
     for b, sample in enumerate(data_samples):
         meta = sample.metainfo
         num = sample.num_sampled_frames if 'frame_inds' in meta else 1
-        if meta.get('task') == 'rec':
+        if spans_whole_input(sample):
             inside = np.ones(num, dtype=bool)
         elif 'gt_span_frames' in sample:
             span = sample.gt_span_frames.tolist()
