@@ -61,7 +61,7 @@ def test_qwen_vl_text_box_baseline_builds(backbone, assets, tmp_path):
     assert type(model.llm).__name__ == llm_type
     assert type(model.projector).__name__ == 'IdentityProjector'
     # boxes in the base model's own grounding convention
-    assert model.answer.coordinates == dict(qwen2_5_vl='resized_pixels',
+    assert model.answer.answer.coordinates == dict(qwen2_5_vl='resized_pixels',
                                             qwen3_vl='grid_1000')[backbone]
 
 
