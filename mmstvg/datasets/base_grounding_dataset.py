@@ -43,7 +43,6 @@ or skip and count, missing videos, ``bad_videos.json``).
 """
 import os
 import os.path as osp
-from collections import Counter
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -68,6 +67,11 @@ CONTRACT_KEYS = ('sample_id', 'video_id', 'video_path', 'task', 'sentence',
 #: The video metadata a dataset reads from its annotations or, where they
 #: lack it, from ``known_video_meta`` or the video file.
 VIDEO_META_KEYS = ('num_frames', 'fps', 'height', 'width')
+
+def _policy_attribute(name: str, doc: str) -> property:
+    """A read-only attribute of the dataset's :class:`BadSamplePolicy`."""
+    return property(lambda self: getattr(self.bad_samples, name), doc=doc)
+
 
 class BaseGroundingDataset(BaseDataset):
     """Common base of the grounding datasets (STVG, TVG, REC).
@@ -305,30 +309,16 @@ class BaseGroundingDataset(BaseDataset):
         return self.bad_samples.summary(
             f'{type(self).__name__} ({self.ann_file})', num_entries)
 
-    @property
-    def on_bad_sample(self) -> str:
-        """``'error'`` or ``'skip'`` (see :attr:`bad_samples`)."""
-        return self.bad_samples.on_bad_sample
-
-    @property
-    def num_skipped(self) -> int:
-        """Number of samples dropped as bad input so far (this process)."""
-        return self.bad_samples.num_skipped
-
-    @property
-    def skipped(self) -> Counter:
-        """Skipped samples per field."""
-        return self.bad_samples.skipped
-
-    @property
-    def missing_videos(self) -> Dict[str, int]:
-        """``{video path: samples}`` of the videos found nowhere (at load)."""
-        return self.bad_samples.missing_videos
-
-    @property
-    def num_clipped_short(self) -> int:
-        """Samples clipped to the frames their video decodes."""
-        return self.bad_samples.num_clipped_short
+    # What the policy counted, read as the dataset's own (the tools and the
+    # tests read ``dataset.skipped`` ...).
+    on_bad_sample = _policy_attribute('on_bad_sample', "``'error'`` or ``'skip'``.")
+    num_skipped = _policy_attribute(
+        'num_skipped', 'Number of samples dropped as bad input so far (this process).')
+    skipped = _policy_attribute('skipped', 'Skipped samples per field (a Counter).')
+    missing_videos = _policy_attribute(
+        'missing_videos', '``{video path: samples}`` of the videos found nowhere (at load).')
+    num_clipped_short = _policy_attribute(
+        'num_clipped_short', 'Samples clipped to the frames their video decodes.')
 
     @property
     def num_truncated(self) -> int:
