@@ -14,18 +14,21 @@ _base_ = ['spacevllm_hcstvg.py']
 # parts: the tower reads its `visual.*` tensors, the LLM the rest.
 qwen2_5_vl_path = 'checkpoints/Qwen2.5-VL-7B-Instruct'
 
-# Qwen's vision preprocessing: CLIP mean / std, frames whose sides are
-# multiples of 28 (14-pixel patches, 2x2 merger). 448 x 252 keeps HC-STVG's
-# 16:9 (16 x 9 = 144 tokens a frame; 64 frames -> 9,216 visual tokens).
-img_scale = (448, 252)
+# Qwen2.5-VL's own video input (docs/en/backbones.md): each video resized
+# as its video processor does (smart_resize: sides multiples of 28, the
+# frame's area within the checkpoint's min / max pixels, read from its
+# preprocessor config), no padding; CLIP mean / std (below); frames paired
+# into temporal patches (64 frames -> 32 token grids; a 640 x 360 video:
+# 644 x 364 -> 23 x 13 tokens a grid, 9,568 visual tokens).
+qwen_resize = dict(type='QwenVLSmartResize', checkpoint=qwen2_5_vl_path,
+                   pixel_budget='frame')
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='GroundingDecordInit', num_threads=2),
     dict(type='UniformSampleFrames', num_frames=64, test_mode=False),
     dict(type='GroundingDecordDecode'),
     dict(type='LoadGroundingAnnotations'),
-    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
+    qwen_resize,
     dict(type='GroundingRandomFlip', prob=0.5),
-    dict(type='GroundingPad', size=img_scale),
     dict(type='PackGroundingInputs'),
 ]))
 test_dataloader = dict(dataset=dict(pipeline=[
@@ -33,8 +36,7 @@ test_dataloader = dict(dataset=dict(pipeline=[
     dict(type='UniformSampleFrames', num_frames=64, test_mode=True),
     dict(type='GroundingDecordDecode'),
     dict(type='LoadGroundingAnnotations'),
-    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
-    dict(type='GroundingPad', size=img_scale),
+    qwen_resize,
     dict(type='PackGroundingInputs'),
 ]))
 val_dataloader = test_dataloader
@@ -45,19 +47,25 @@ model = dict(
         mean=[122.770938, 116.7460125, 104.09373615],  # CLIP's, x 255
         std=[68.5005327, 66.6321579, 70.32316305]),
     # Qwen2.5-VL's own tower: window attention, the 2x2 merger to the LLM
-    # width; each sampled frame fills a temporal patch alone (one token grid
-    # a frame, as the per-frame queries and boxes need).
+    # width; consecutive frames paired into one temporal patch as its video
+    # processor pairs them (an odd count padded with the last frame). The
+    # two frames of a patch share its tokens, its query and so its box
+    # (docs/en/backbones.md). temporal_patching='frame' is the earlier layout:
+    # each frame its own patch, twice the tokens, a layout the base model saw
+    # for still images only.
     vision_encoder=dict(
         _delete_=True,
         type='QwenVLVisionEncoder',
         pretrained_model_name_or_path=qwen2_5_vl_path,
+        temporal_patching='video',
         chunk_size=16,
         dtype='bf16',
         freeze=True),
     projector=dict(_delete_=True, type='IdentityProjector'),  # the merger projects
     feature_pooler=None,
     # The language model with multimodal RoPE: visual tokens at (time, row,
-    # column), time = seconds x tokens_per_second (the checkpoint's 2).
+    # column), time = seconds x tokens_per_second (the checkpoint's 2) on the
+    # temporal patches' grid.
     llm=dict(
         _delete_=True,
         type='QwenVLCausalLM',
@@ -65,7 +73,15 @@ model = dict(
         dtype='bf16',
         attn_implementation='sdpa',
         gradient_checkpointing=True),
-    # Qwen2.5-VL's habit: time lives in the positions and in seconds in the
-    # text, not in per-frame stamps; the prompt lists the frames' times.
-    prompt=dict(time_style='prompt_list', time_format='{:.1f}s'),
+    # Qwen2.5-VL's own prompt: its tokenizer's chat template (its default
+    # system turn), the video between <|vision_start|> and <|vision_end|>,
+    # then the question; no times in the text: they are the temporal index
+    # of its M-RoPE (absolute time, second_per_grid_ts as its processor sets
+    # it). The earlier prompt was template='qwen_1_5' (LLaVA-Video's).
+    prompt=dict(template='qwen_vl', time_style='none'),
+    # Qwen's token grid is each video's own (smart_resize keeps its aspect
+    # ratio), not the square LLaVA grid that frame_token_grid='auto' reads
+    # from the token count: the boxes come from the decoder's MLP without
+    # reference points until the grid reaches the decoder.
+    space_decoder=dict(frame_token_grid=None),
     llava_onevision_path=None)

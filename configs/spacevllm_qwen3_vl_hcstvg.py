@@ -14,18 +14,20 @@ _base_ = ['spacevllm_hcstvg.py']
 # reads its `visual.*` tensors, the LLM the rest.
 qwen3_vl_path = 'checkpoints/Qwen3-VL-8B-Instruct'
 
-# Qwen3-VL's vision preprocessing: mean = std = 0.5, frames whose sides are
-# multiples of 32 (16-pixel patches, 2x2 merger). 512 x 288 keeps HC-STVG's
-# 16:9 (16 x 9 = 144 tokens a frame; 64 frames -> 9,216 visual tokens).
-img_scale = (512, 288)
+# Qwen3-VL's own video input (docs/en/backbones.md): each video resized as
+# its video processor does (smart_resize: sides multiples of 32, the area of
+# all its frames within the checkpoint's min / max pixels, read from its
+# video_preprocessor_config.json), no padding; mean = std = 0.5 (below);
+# frames paired into temporal patches (64 frames -> 32 token grids).
+qwen_resize = dict(type='QwenVLSmartResize', checkpoint=qwen3_vl_path,
+                   pixel_budget='video')
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='GroundingDecordInit', num_threads=2),
     dict(type='UniformSampleFrames', num_frames=64, test_mode=False),
     dict(type='GroundingDecordDecode'),
     dict(type='LoadGroundingAnnotations'),
-    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
+    qwen_resize,
     dict(type='GroundingRandomFlip', prob=0.5),
-    dict(type='GroundingPad', size=img_scale),
     dict(type='PackGroundingInputs'),
 ]))
 test_dataloader = dict(dataset=dict(pipeline=[
@@ -33,8 +35,7 @@ test_dataloader = dict(dataset=dict(pipeline=[
     dict(type='UniformSampleFrames', num_frames=64, test_mode=True),
     dict(type='GroundingDecordDecode'),
     dict(type='LoadGroundingAnnotations'),
-    dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
-    dict(type='GroundingPad', size=img_scale),
+    qwen_resize,
     dict(type='PackGroundingInputs'),
 ]))
 val_dataloader = test_dataloader
@@ -46,20 +47,23 @@ model = dict(
         std=[127.5, 127.5, 127.5]),
     # Qwen3-VL's own tower: the 2x2 merger to the LLM width, and DeepStack
     # features (3 of its layers, merged) that the LLM adds to the visual
-    # tokens after its first 3 layers. Each sampled frame fills a temporal
-    # patch alone (one token grid a frame, as the per-frame queries and boxes
-    # need).
+    # tokens after its first 3 layers. Consecutive frames are paired into one
+    # temporal patch as its video processor pairs them (an odd count padded
+    # with the last frame); the two frames of a patch share its tokens, its
+    # query and so its box (docs/en/backbones.md). temporal_patching='frame'
+    # is the earlier layout (each frame its own patch, twice the tokens).
     vision_encoder=dict(
         _delete_=True,
         type='QwenVLVisionEncoder',
         pretrained_model_name_or_path=qwen3_vl_path,
+        temporal_patching='video',
         chunk_size=16,
         dtype='bf16',
         freeze=True),
     projector=dict(_delete_=True, type='IdentityProjector'),  # the merger projects
     feature_pooler=None,
     # The language model with Qwen3-VL's interleaved M-RoPE: one position
-    # block per frame (time, row, column), the time in the text stamps.
+    # block per temporal patch (time, row, column), the time in the stamps.
     llm=dict(
         _delete_=True,
         type='Qwen3VLCausalLM',
@@ -67,13 +71,19 @@ model = dict(
         dtype='bf16',
         attn_implementation='sdpa',
         gradient_checkpointing=True),
-    # Qwen3-VL's habit: a "<3.2 seconds>" stamp before each frame; the intro
-    # states the duration and frame count without listing the times again.
+    # Qwen3-VL's own prompt: its tokenizer's chat template (no system turn),
+    # then per temporal patch "<t seconds>" (the midpoint of its two frames)
+    # and its tokens between <|vision_start|> and <|vision_end|>, then the
+    # question. The earlier prompt was LLaVA-Video's qwen_1_5 with a stamp
+    # per frame (template='qwen_1_5', time_style='frame_prefix').
     prompt=dict(
+        template='qwen_vl',
         time_style='frame_prefix',
         time_format='<{:.1f} seconds>',
-        prompts=dict(intro_frame_prefix=(
-            'The video lasts for {duration} seconds, and {num_frames} frames are '
-            'uniformly sampled from it, each after its time stamp. Please answer the '
-            'following questions related to this video.'))),
+        prompts=dict(vision_markers='patch')),
+    # Qwen's token grid is each video's own (smart_resize keeps its aspect
+    # ratio), not the square LLaVA grid that frame_token_grid='auto' reads
+    # from the token count: the boxes come from the decoder's MLP without
+    # reference points until the grid reaches the decoder.
+    space_decoder=dict(frame_token_grid=None),
     llava_onevision_path=None)

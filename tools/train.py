@@ -128,7 +128,8 @@ def merge_checkpoint_args(cfg: Config, args) -> Config:
     # settings, or applies changes on --resume-with-changes (mmstvg/engine/resume_check.py).
     add_resume_config_check(cfg, getattr(args, 'resume_with_changes', False))
     # A resumed checkpoint must fit the model; `load_from` (fine-tuning from
-    # another stage) stays lenient (mmstvg/engine/run_safety.py).
+    # another stage) may lack parts but must load something
+    # (mmstvg/engine/run_safety.py).
     apply_checkpoint_options(cfg, getattr(args, 'unsafe_load', False),
                              check_fit=bool(cfg.get('resume')))
     return cfg

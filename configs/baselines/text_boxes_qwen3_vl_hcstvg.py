@@ -3,9 +3,11 @@
 # configs/baselines/text_boxes_hcstvg.py is for LLaVA-Video).
 _base_ = ['../spacevllm_qwen3_vl_hcstvg.py']
 
+# Boxes in Qwen3-VL's own grounding convention: integers on a 0-1000 grid
+# of the frame (docs/en/backbones.md).
 model = dict(
     type='TextBoxGroundingLLM',
     query_interleaver=dict(_delete_=True, type='NoQueries'),
     space_decoder=None,
-    box_precision=2,
+    box_coordinates='grid_1000',
     max_new_tokens=2048)

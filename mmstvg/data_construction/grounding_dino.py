@@ -140,7 +140,7 @@ def load_detector_weights(model, checkpoint: str, logger=None) -> Tuple[list, li
     Raises:
         FileNotFoundError: no such file.
         ValueError: the file holds objects other than tensors and plain
-            containers, or no state dict.
+            containers, no state dict, or none of the detector's keys.
     """
     import torch
     path = osp.expanduser(checkpoint)
@@ -166,6 +166,14 @@ def load_detector_weights(model, checkpoint: str, logger=None) -> Tuple[list, li
         raise ValueError(f'{checkpoint}: no state dict in the file')
     state = {(k[len('module.'):] if k.startswith('module.') else k): v
              for k, v in state.items()}
+    expected = model.state_dict()
+    if not any(k in expected for k in state):
+        # strict=False would load nothing and detect with random weights
+        raise ValueError(
+            f'{checkpoint}: none of its {len(state)} keys is a key of the detector built '
+            f'from the config (its first: {sorted(map(str, state))[:3]}; the '
+            f"detector's: {sorted(expected)[:3]}): nothing would load, and every box "
+            'would come from random weights. Is it a checkpoint of this detector config?')
     result = model.load_state_dict(state, strict=False)
     if logger is not None and (result.missing_keys or result.unexpected_keys):
         logger.warning(f'{checkpoint}: {len(result.missing_keys)} missing keys '

@@ -23,6 +23,9 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.logging import MMLogger, print_log
 
+from mmstvg.datasets.transforms.input_budget import (DEFAULT_MAX_FRAME_PIXELS,
+                                                     DEFAULT_MAX_VIDEO_SECONDS,
+                                                     check_duration_budget, check_frame_budget)
 from mmstvg.registry import CONSTRUCTION_FILTERS, GROUNDING_DETECTORS, OBJECT_PICKERS
 from mmstvg.structures import seconds_to_frames
 from mmstvg.utils.runtime_patches import apply_runtime_patches
@@ -67,13 +70,19 @@ def sample_frame_indices(num_frames: int, fps: float, span_frames=None,
     return inds
 
 
-def _read_video(path: str):
+def _read_video(path: str, max_frame_pixels: Optional[int] = DEFAULT_MAX_FRAME_PIXELS,
+                max_video_seconds: Optional[float] = DEFAULT_MAX_VIDEO_SECONDS):
+    """The reader, frame count, fps and frame size of ``path``, held to the
+    loaders' frame and duration budgets before a frame is decoded
+    (:mod:`~mmstvg.datasets.transforms.input_budget`)."""
     from decord import VideoReader, cpu
     if not osp.isfile(path):
         raise FileNotFoundError(f'video {path}: no such file')
+    check_frame_budget(path, max_frame_pixels)
     reader = VideoReader(path, ctx=cpu(0), num_threads=1)
     num_frames = len(reader)
     fps = float(reader.get_avg_fps())
+    check_duration_budget(path, num_frames, fps, max_video_seconds)
     if num_frames < 1 or not fps > 0:
         raise ValueError(f'video {path}: {num_frames} frames at {fps} fps')
     height, width = reader[0].shape[:2]
@@ -101,7 +110,7 @@ def _record(item: VideoCaption, pick: PickedObject, status: str, rule=None, reas
 
 def ground_video(item: VideoCaption, pick: PickedObject, detector, filters: Sequence,
                  sampling: dict, box_choice: str = 'highest_score',
-                 fill: str = 'linear') -> dict:
+                 fill: str = 'linear', budget: Optional[dict] = None) -> dict:
     """Stage 2 on one video: the record to store (see the module docstring).
 
     Args:
@@ -113,11 +122,14 @@ def ground_video(item: VideoCaption, pick: PickedObject, detector, filters: Sequ
             :func:`sample_frame_indices`.
         box_choice: see :func:`~.sample.choose_boxes`.
         fill: see :func:`~.sample.fill_span_boxes`.
+        budget: ``max_frame_pixels`` / ``max_video_seconds`` of the video
+            (an over-budget video fails, counted, before any frame is
+            decoded); None: the loaders' defaults.
 
     Returns:
         The record (json-serialisable).
     """
-    reader, num_frames, fps, height, width = _read_video(item.video_path)
+    reader, num_frames, fps, height, width = _read_video(item.video_path, **(budget or {}))
     sample = CandidateSample(key=item.key, caption=item.caption,
                              object_phrase=pick.object_phrase,
                              sentence=pick.sentence or item.caption,
@@ -255,6 +267,9 @@ class STVGConstructionPipeline:
             :func:`sample_frame_indices`.
         box_choice: see :func:`~.sample.choose_boxes`.
         fill: see :func:`~.sample.fill_span_boxes`.
+        max_frame_pixels: a video's frame budget in pixels, from its
+            metadata (None: none); a video over it fails, counted.
+        max_video_seconds: a video's duration budget (None: none).
         workers: processes grounding videos in parallel (1: in this
             process). Each builds its own detector; with several GPUs they
             are spread over them.
@@ -272,7 +287,10 @@ class STVGConstructionPipeline:
                  ann_file: str = 'annotations/hcstvg_constructed.json',
                  report_file: str = 'construction_report.json',
                  sampling: Optional[dict] = None, box_choice: str = 'highest_score',
-                 fill: str = 'linear', workers: int = 1, start_method: str = 'spawn',
+                 fill: str = 'linear',
+                 max_frame_pixels: Optional[int] = DEFAULT_MAX_FRAME_PIXELS,
+                 max_video_seconds: Optional[float] = DEFAULT_MAX_VIDEO_SECONDS,
+                 workers: int = 1, start_method: str = 'spawn',
                  threads_per_worker: int = 1, custom_imports: Sequence[str] = (),
                  retry_failed: bool = False, progress: bool = True):
         if box_choice not in BOX_CHOICES:
@@ -304,6 +322,8 @@ class STVGConstructionPipeline:
             raise ValueError(f'sampling takes sample_fps and max_frames, got {sampling}')
         self.box_choice = box_choice
         self.fill = fill
+        self.budget = dict(max_frame_pixels=max_frame_pixels,
+                           max_video_seconds=max_video_seconds)
         self.workers = max(1, int(workers))
         self.start_method = start_method
         self.threads_per_worker = int(threads_per_worker)
@@ -318,7 +338,8 @@ class STVGConstructionPipeline:
     def from_config(cls, cfg, **overrides) -> 'STVGConstructionPipeline':
         """Build from a config (``tools/data_construction/build_stvg.py``'s)."""
         keys = ('source', 'object_picker', 'detector', 'construction_filters', 'work_dir',
-                'ann_file', 'report_file', 'sampling', 'box_choice', 'fill', 'workers',
+                'ann_file', 'report_file', 'sampling', 'box_choice', 'fill',
+                'max_frame_pixels', 'max_video_seconds', 'workers',
                 'start_method', 'threads_per_worker', 'retry_failed', 'progress')
         kwargs = {k: cfg[k] for k in keys if k in cfg}
         imports = (cfg.get('custom_imports') or {}).get('imports', [])
@@ -367,7 +388,8 @@ class STVGConstructionPipeline:
         return picks
 
     def _settings(self) -> dict:
-        return dict(sampling=dict(self.sampling), box_choice=self.box_choice, fill=self.fill)
+        return dict(sampling=dict(self.sampling), box_choice=self.box_choice, fill=self.fill,
+                    budget=dict(self.budget))
 
     def ground(self, items: Sequence[VideoCaption], picks: Dict[str, PickedObject]) -> None:
         """Stage 2 on ``items``, storing each record as it finishes."""
@@ -412,6 +434,11 @@ class STVGConstructionPipeline:
         Args:
             limit: only the first ``limit`` inputs (for trying it out); the
                 outputs then cover those only.
+
+        Raises:
+            ValueError: when no video is kept (every one failed or was
+                dropped): the report is written, the annotation file is not
+                (an empty one would only fail later, far from the cause).
         """
         items = load_caption_list(self.source['ann_file'], self.source.get('video_root', ''),
                                   self.source.get('format', 'auto'),
@@ -427,6 +454,22 @@ class STVGConstructionPipeline:
         annotations = {item.key: records[item.key]['entry'] for item in items
                        if records[item.key]['status'] == 'kept'}
         report = build_report(items, records, [rule.rule for rule in self.filters])
-        atomic_write_json(self.ann_file, annotations)
         atomic_write_json(self.report_file, report)
+        if items and not annotations:
+            raise ValueError(self._kept_nothing(report))
+        atomic_write_json(self.ann_file, annotations)
         return report
+
+    def _kept_nothing(self, report: dict) -> str:
+        """The error of a run that kept no video: the counts and a first reason."""
+        rules = ', '.join(f'{rule}: {count}' for rule, count in
+                          report['dropped_by_rule'].items() if count)
+        first = next((f"{key}: {sample['reason']}" for key, sample in
+                      report['samples'].items() if sample['status'] == 'failed'), None)
+        first = first or next((f"{key}: {sample['reason']}" for key, sample in
+                               report['samples'].items()), '')
+        return (f"{self.source['ann_file']}: the construction kept none of its "
+                f"{report['num_videos']} video(s) ({report['num_failed']} failed, "
+                f"{report['num_dropped']} dropped{' by ' + rules if rules else ''}); "
+                f'no annotation file is written ({self.ann_file}). The first: {first}. '
+                f'Every video and its reason: {self.report_file}')

@@ -6,7 +6,8 @@
   exist or cannot be read.
 - :func:`apply_checkpoint_options`: the ``--unsafe-load`` / ``unsafe_load``
   opt-in, and the :class:`~mmstvg.engine.hooks.CheckpointFitCheckHook` that
-  makes a checkpoint that does not fit the model an error.
+  makes a checkpoint that does not fit the model an error (for a
+  fine-tuning ``load_from``: one that fits none of the model's tensors).
 - :func:`check_test_outputs_writable`: ``--out-prefix``, ``--metrics-out``
   and the work dir are writable before inference starts.
 """
@@ -142,18 +143,21 @@ def apply_checkpoint_options(cfg: Config, unsafe_load: bool = False,
             ``unsafe_load = True`` does the same. Both fully unpickle
             checkpoints (only for trusted files).
         check_fit: add a ``CheckpointFitCheckHook`` to ``custom_hooks``
-            (unless one is there).
+            (unless one is there). False: add one with ``partial=True``
+            when ``cfg.load_from`` is set (fine-tuning: the file may lack
+            parts, but must load something).
 
     Returns:
         The config.
     """
     if unsafe_load or cfg.get('unsafe_load', False):
         allow_unsafe_checkpoint_loading(True)
-    if check_fit:
+    if check_fit or cfg.get('load_from', None):
         hooks = list(cfg.get('custom_hooks', None) or [])
         if not any(h.get('type') in ('CheckpointFitCheckHook',
                                      'mmstvg.CheckpointFitCheckHook') for h in hooks):
-            hooks.append(dict(type='CheckpointFitCheckHook'))
+            hooks.append(dict(type='CheckpointFitCheckHook') if check_fit else
+                         dict(type='CheckpointFitCheckHook', partial=True))
         cfg.custom_hooks = hooks
     return cfg
 

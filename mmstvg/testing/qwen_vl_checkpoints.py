@@ -17,8 +17,9 @@ def write_tiny_qwen2_5_vl(directory: str, hidden_size: int = 32, num_layers: int
     merger, 2-frame temporal patches, window attention with one full-attention
     block); the text model is Qwen2's with M-RoPE sections scaled to its head
     size. The vocabulary covers Qwen2's tokenizer and the vision tokens.
-    ``tokenizer_dir``: a tokenizer saved beside the weights (as a hub
-    snapshot holds its own).
+    ``tokenizer_dir``: a Qwen2 tokenizer saved beside the weights with the
+    vision tokens and Qwen2.5-VL's chat template (as a hub snapshot holds its
+    own, :mod:`.qwen_vl_tokenizers`).
     """
     import torch
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
@@ -45,8 +46,8 @@ def write_tiny_qwen2_5_vl(directory: str, hidden_size: int = 32, num_layers: int
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
     model.save_pretrained(directory)
     if tokenizer_dir is not None:
-        from transformers import AutoTokenizer
-        AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(directory)
+        from .qwen_vl_tokenizers import QWEN2_5_VL_CHAT_TEMPLATE, qwen_vl_tokenizer
+        qwen_vl_tokenizer(tokenizer_dir, QWEN2_5_VL_CHAT_TEMPLATE).save_pretrained(directory)
     return directory
 
 
@@ -61,7 +62,9 @@ def write_tiny_qwen3_vl(directory: str, hidden_size: int = 32, num_layers: int =
     the text model is Qwen3's (q / k norms, ``head_dim`` 16) with the
     interleaved M-RoPE sections of the real ``[24, 20, 20]`` scaled to its
     head (``[4, 2, 2]``). The vocabulary covers Qwen2's tokenizer and the
-    vision tokens. ``tokenizer_dir``: a tokenizer saved beside the weights.
+    vision tokens. ``tokenizer_dir``: a Qwen2 tokenizer saved beside the
+    weights with the vision tokens and Qwen3-VL's chat template
+    (:mod:`.qwen_vl_tokenizers`).
     """
     import torch
     from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
@@ -86,6 +89,6 @@ def write_tiny_qwen3_vl(directory: str, hidden_size: int = 32, num_layers: int =
     model = Qwen3VLForConditionalGeneration(config).eval()
     model.save_pretrained(directory)
     if tokenizer_dir is not None:
-        from transformers import AutoTokenizer
-        AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(directory)
+        from .qwen_vl_tokenizers import QWEN3_VL_CHAT_TEMPLATE, qwen_vl_tokenizer
+        qwen_vl_tokenizer(tokenizer_dir, QWEN3_VL_CHAT_TEMPLATE).save_pretrained(directory)
     return directory

@@ -10,7 +10,8 @@ from .checkpoint_compat import (CorruptCheckpointError, UnsafeCheckpointError,
                                 allow_unsafe_checkpoint_loading, load_local_checkpoint,
                                 patch_mmengine_checkpoint_loading,
                                 unsafe_checkpoint_loading)
-from .checkpoint_keys import CheckpointMismatchError, check_checkpoint_fits_model
+from .checkpoint_keys import (CheckpointMismatchError, check_checkpoint_fits_model,
+                              check_checkpoint_loads_something, load_fitting_checkpoint)
 from .file_names import safe_file_stem
 from .log_filters import filter_uninformative_messages
 from .runtime_patches import apply_runtime_patches, runtime_patches_applied
@@ -21,6 +22,7 @@ __all__ = [
     'patch_mmengine_local_writes', 'CorruptCheckpointError', 'UnsafeCheckpointError',
     'allow_unsafe_checkpoint_loading', 'load_local_checkpoint',
     'patch_mmengine_checkpoint_loading', 'unsafe_checkpoint_loading',
-    'CheckpointMismatchError', 'check_checkpoint_fits_model', 'safe_file_stem',
+    'CheckpointMismatchError', 'check_checkpoint_fits_model',
+    'check_checkpoint_loads_something', 'load_fitting_checkpoint', 'safe_file_stem',
     'apply_runtime_patches', 'runtime_patches_applied', 'register_all_modules'
 ]

@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # annotations only: importing mmstvg.utils needs no torch
     from torch import nn
 
 __all__ = ['CheckpointMismatchError', 'check_checkpoint_fits_model',
-           'checkpoint_state_dict', 'frozen_state_keys']
+           'check_checkpoint_loads_something', 'checkpoint_state_dict',
+           'frozen_state_keys', 'load_fitting_checkpoint']
 
 _REVISE_KEYS = ((r'^module\.', ''), )
 _MAX_NAMED = 5
@@ -86,7 +87,7 @@ def _loads_nothing(checkpoint: Mapping, expected: Mapping, source: str) -> str:
     message = (f"{source} holds none of the model's {len(expected)} tensors: MMEngine "
                "reads the weights from its 'state_dict' or from its top level "
                f'(top-level keys: {_named([str(k) for k in checkpoint])}), and would load '
-               'nothing, so every score would come from the built weights.')
+               'nothing: the model would keep the weights it was built with.')
     for key, value in checkpoint.items():
         if isinstance(value, Mapping) and any(
                 k in expected for k in checkpoint_state_dict(dict(state_dict=value))):
@@ -150,3 +151,68 @@ def check_checkpoint_fits_model(model: nn.Module, checkpoint: Mapping, source: s
                   'weights the model was built with (its pretrained ones).',
                   logger=logger)
     return dict(frozen_missing=frozen_missing)
+
+
+def check_checkpoint_loads_something(model: nn.Module, checkpoint: Mapping,
+                                     source: str) -> int:
+    """Raise when ``checkpoint`` would load none of ``model``'s tensors.
+
+    The lenient check of a fine-tuning ``load_from``: a checkpoint of an
+    earlier stage may lack the new parts, or hold parts the model has not,
+    and MMEngine then loads what fits. But a file that fits nothing (weights
+    nested under another key than ``state_dict``, another architecture
+    altogether) would leave every weight as built, and the run would train
+    from there without a word.
+
+    Args:
+        model: the model the weights go into (unwrapped).
+        checkpoint: the loaded checkpoint.
+        source: what to name in messages (the file path).
+
+    Returns:
+        How many of the model's tensors the file holds with their shape.
+
+    Raises:
+        CheckpointMismatchError: naming the file, its top-level keys and
+            where the weights seem to be, or the shapes that differ.
+    """
+    state_dict = checkpoint_state_dict(checkpoint)
+    expected = model.state_dict()
+    shared = [k for k in expected if k in state_dict]
+    fitting = [k for k in shared if not hasattr(state_dict[k], 'shape')
+               or tuple(state_dict[k].shape) == tuple(expected[k].shape)]
+    if fitting:
+        return len(fitting)
+    if not shared:
+        raise CheckpointMismatchError(_loads_nothing(checkpoint, expected, source))
+    mismatched = [f'{k} {tuple(state_dict[k].shape)} vs {tuple(expected[k].shape)}'
+                  for k in shared]
+    raise CheckpointMismatchError(
+        f"{source} holds {len(shared)} of the model's {len(expected)} tensors, every "
+        f'one with another shape (checkpoint vs model: {_named(mismatched)}): MMEngine '
+        'would load none of them, so training would start from the built weights. '
+        'Is it a checkpoint of another config?')
+
+
+def load_fitting_checkpoint(model: nn.Module, filename: str) -> dict:
+    """Load ``filename`` into ``model`` after :func:`check_checkpoint_fits_model`.
+
+    What a script that scores or times a trained model needs instead of
+    MMEngine's ``load_checkpoint`` (``strict=False``: a file that fits nothing
+    loads nothing, and the figures come from the built weights).
+
+    Args:
+        model: the model (unwrapped).
+        filename: the checkpoint file.
+
+    Returns:
+        The loaded checkpoint.
+
+    Raises:
+        CheckpointMismatchError: see :func:`check_checkpoint_fits_model`.
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
+    checkpoint = _load_checkpoint(filename, map_location='cpu')
+    check_checkpoint_fits_model(model, checkpoint, str(filename))
+    _load_checkpoint_to_model(model, checkpoint)
+    return checkpoint

@@ -219,5 +219,24 @@ def shrink_qwen_vl(cfg, qwen_dir: str, data_root: str, work_dir: str,
     shrink_full_size(cfg, None, data_root, work_dir, max_iters=max_iters, cpu_fp32=True)
     if pixels != FULL_SIZE_PIXELS:
         shrink_pipelines(cfg, num_frames=FULL_SIZE_FRAMES, size=pixels)
+    shrink_qwen_resize(cfg, pixels)
     cfg.model.vision_encoder.pretrained_model_name_or_path = qwen_dir
     cfg.model.llm.pretrained_model_name_or_path = qwen_dir
+
+
+def shrink_qwen_resize(cfg, pixels: int) -> None:
+    """Every ``QwenVLSmartResize`` with a budget of one ``pixels`` x ``pixels``
+    frame (per frame, or times :data:`FULL_SIZE_FRAMES` for a whole-video
+    budget) and the factor of its model (28 when ``pixels`` is a multiple of
+    it, else 32), instead of a checkpoint's processor configuration."""
+    factor = 28 if pixels % 28 == 0 else 32
+
+    def visit(node: dict) -> None:
+        if node.get('type') == 'QwenVLSmartResize':
+            frames = FULL_SIZE_FRAMES if node.get('pixel_budget') == 'video' else 1
+            node.update(checkpoint=None, factor=factor, min_pixels=factor * factor,
+                        max_pixels=pixels * pixels * frames, temporal_patch_size=2)
+
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(key, None) is not None:
+            walk(cfg[key], visit)

@@ -60,6 +60,9 @@ def test_qwen_vl_text_box_baseline_builds(backbone, assets, tmp_path):
     assert model.space_decoder is None
     assert type(model.llm).__name__ == llm_type
     assert type(model.projector).__name__ == 'IdentityProjector'
+    # boxes in the base model's own grounding convention
+    assert model.answer.coordinates == dict(qwen2_5_vl='resized_pixels',
+                                            qwen3_vl='grid_1000')[backbone]
 
 
 @pytest.mark.parametrize('backbone', ['qwen2_5_vl', 'qwen3_vl'])
@@ -79,17 +82,24 @@ def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monk
     assert type(model.vision_encoder).__name__ == 'QwenVLVisionEncoder'
     assert type(model.llm).__name__ == llm_type
     assert model.llm.hf_model.model.visual is None  # the tower lives in the vision part
-    assert len(model.llm.tokenizer) == 151646
+    assert len(model.llm.tokenizer) == 151657  # Qwen2's and the vision tokens
+    # the base model's own input: paired frames, its chat template and markers
+    assert model.vision_encoder.frames_per_patch == 2
+    decode = model.llm.tokenizer.decode
+    pieces = model.prompt_builder.build('stvg', 'a man runs', 2.0, [0.25, 1.0])
     deepstack_rows = []
+    if backbone == 'qwen2_5_vl':
+        assert decode(pieces.head_ids).endswith('<|im_start|>user\n<|vision_start|>')
+        assert decode(pieces.between_ids).startswith('<|vision_end|>')
+        assert pieces.frame_prefix_ids == [[], []] and pieces.frame_suffix_ids == []
     if backbone == 'qwen3_vl':
-        # Qwen3-VL's time stamps before each frame; the duration a bare number
-        pieces = model.prompt_builder.build('stvg', 'a man runs', 2.0, [0.0, 0.5])
-        decode = model.llm.tokenizer.decode
+        # Qwen3-VL's stamp before each temporal patch's vision markers
         assert [decode(ids) for ids in pieces.frame_prefix_ids] == [
-            '<0.0 seconds>', '<0.5 seconds>']
-        assert 'The video lasts for 2.0 seconds, and 2 frames' in decode(pieces.between_ids)
+            '<0.2 seconds><|vision_start|>', '<1.0 seconds><|vision_start|>']
+        assert [decode(ids) for ids in pieces.frame_suffix_ids] == ['<|vision_end|>'] * 2
+        assert decode(pieces.head_ids) == '<|im_start|>user\n'
         # DeepStack: every LLM pass over a prompt gets the tower's 2 levels at
-        # the visual tokens (2 samples x 8 frames x 2 x 2 tokens)
+        # the visual tokens (2 samples x 4 temporal patches x 1 x 2 tokens)
         assert model.vision_encoder.num_deepstack_layers == model.llm.num_deepstack_layers == 2
         forward = model.llm.forward
 
@@ -103,7 +113,7 @@ def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monk
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     runner.train()
     if backbone == 'qwen3_vl':
-        assert deepstack_rows == [2 * FULL_SIZE_FRAMES * 4] * 3
+        assert deepstack_rows == [2 * FULL_SIZE_FRAMES // 2 * 2] * 3
     hub = runner.message_hub
     losses = {k: hub.get_scalar(k).data[0] for k in hub.log_scalars
               if k.startswith('train/loss')}
@@ -144,3 +154,26 @@ def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monk
         if model.space_decoder is not None:
             assert sample.pred_parse_ok
             assert sample.pred_boxes.shape == (FULL_SIZE_FRAMES, 4)
+
+
+@pytest.mark.parametrize('backbone', ['qwen2_5_vl', 'qwen3_vl'])
+def test_the_per_frame_layout_is_a_named_option(backbone, assets, tmp_path):
+    # temporal_patching='frame': one token grid, one query and one time stamp a
+    # frame (the layout before the base model's own became the default)
+    checkpoint, _, _, pixels = BACKBONES[backbone]
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, f'spacevllm_{backbone}_hcstvg.py'))
+    shrink_qwen_vl(cfg, assets[checkpoint], assets['data'], str(tmp_path / 'work'),
+                   pixels=pixels)
+    cfg.model.vision_encoder.temporal_patching = 'frame'
+    cfg.model.prompt = dict(template='qwen_1_5', time_style='frame_prefix')
+    runner = build_runner(cfg)
+    model = runner.model
+    assert model.vision_encoder.frames_per_patch == 1
+    data = model.data_preprocessor(next(iter(runner.test_dataloader)), training=False)
+    with torch.no_grad():
+        out = model(**data, mode='tensor')
+    for layout in out['layouts']:
+        assert layout.frame_patch is None
+        assert layout.frame_token_pos.shape[0] == layout.num_frames == FULL_SIZE_FRAMES
+        assert layout.query_pos.numel() == FULL_SIZE_FRAMES
+    assert out['pred_boxes'].shape[:2] == (len(out['layouts']), FULL_SIZE_FRAMES)

@@ -186,7 +186,11 @@ def test_transformers_picker_in_the_pipeline_counts_malformed(synthetic_set, tin
         tokenizer_path=tiny_lm['tokenizer'], batch_size=4, max_new_tokens=8,
         device='cpu', torch_dtype='float32'))
     pipeline = STVGConstructionPipeline.from_config(cfg)
-    report = pipeline.run()
+    try:
+        report = pipeline.run()
+    except ValueError as error:  # the random tiny LM's replies: possibly none usable
+        assert 'kept none of its' in str(error)
+        report = json.loads(read(pipeline.report_file))
     raws = [pipeline.store.load('picks', item.key)['raw']
             for item in load_caption_list(captions)]
     malformed = sum(not parse_picker_reply(raw).ok for raw in raws)
@@ -212,10 +216,13 @@ def test_bad_inputs_are_named(synthetic_set, tmp_path):
     cfg.construction_filters = [dict(type='DurationFilter', measure='span')]
     with pytest.raises(ValueError, match='BoundaryRefinement'):
         STVGConstructionPipeline.from_config(cfg)
-    # A missing video is a counted failure, not a stop.
+    # A missing video is a counted failure, not a stop (and a run that keeps
+    # no video at all is an error; its report is written).
     cfg = pipeline_cfg(synthetic_set, captions, tmp_path / 'work2')
     cfg.source.video_root = str(tmp_path / 'nowhere')
-    report = STVGConstructionPipeline.from_config(cfg).run()
+    with pytest.raises(ValueError, match='kept none of its'):
+        STVGConstructionPipeline.from_config(cfg).run()
+    report = json.loads(read(tmp_path / 'work2' / 'construction_report.json'))
     assert report['num_failed'] == len(synthetic_set['entries']) - 1
     assert all(s['reason'].startswith('FileNotFoundError') for s in report['samples'].values()
                if s['status'] == 'failed')
@@ -284,11 +291,15 @@ def test_a_users_filter_through_custom_imports(uninterrupted, synthetic_set, tmp
     config_file = tmp_path / 'my_construction.py'
     cfg.dump(str(config_file))
     try:
-        report = STVGConstructionPipeline.from_config(Config.fromfile(str(config_file))).run()
+        pipeline = STVGConstructionPipeline.from_config(Config.fromfile(str(config_file)))
+        # No box is 1000 px wide: every detected frame is dropped by the
+        # user's rule, and a run that keeps no video is an error.
+        with pytest.raises(ValueError, match='kept none of its'):
+            pipeline.run()
     finally:
         sys.modules.pop(module, None)
         CONSTRUCTION_FILTERS.module_dict.pop(name, None)
-    # No box is 1000 px wide: every detected frame is dropped by the user's rule.
+    report = json.loads(read(pipeline.report_file))
     assert report['frames_dropped_by_rule']['min_box_side'] == \
         report['num_detected_frames'] > 0
     assert report['num_kept'] == 0

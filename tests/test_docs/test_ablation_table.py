@@ -21,13 +21,14 @@ def tool():
 
 
 def _run(root, index, name, seed, metrics=None, compared_with=None, status='ok',
-         nested=False, seconds=600.0, options=''):
+         nested=False, seconds=600.0, options='', threads=None):
     folder = root / name / f'seed{seed}'
     folder.mkdir(parents=True)
     (folder / 'variant.json').write_text(json.dumps(dict(
         index=index, name=name, config=f'configs/{name}.py', cfg_options=options,
         compared_with=compared_with, seed=seed, iters=3000, seconds=seconds,
-        checkpoint='best.pth', status=status)))
+        checkpoint='best.pth', status=status,
+        **({} if threads is None else dict(threads=threads)))))
     if metrics is not None:
         data = {f'stvg/{k}': v for k, v in metrics.items()}
         data['stvg/num_samples'] = 60
@@ -119,6 +120,17 @@ def test_main_writes_markdown_and_json(tool, tmp_path):
     assert saved['variants'][1]['delta']['m_vIoU'] == pytest.approx(4.0)
     assert saved['trivial_answer']['m_vIoU'] == 10.8
     assert saved['machine']['cores'] >= 1
+
+
+def test_runs_on_other_thread_counts_are_named(tool, tmp_path):
+    _run(tmp_path, 1, 'paper', 0, PAPER[0], threads=2)
+    _run(tmp_path, 2, 'reference_grid', 0, GRID[0], compared_with='paper', threads=1)
+    rows = tool.summarize(tool.collect_runs(str(tmp_path)))
+    markdown = tool.to_markdown(rows, None, dict(torch_threads=2))
+    assert markdown.rstrip().endswith('Runs on another number of threads (float sums in '
+                                      'another order): reference_grid seed 0 (1).')
+    assert 'another number of threads' not in tool.to_markdown(rows, None,
+                                                                 dict(torch_threads=None))
 
 
 def test_expected_seeds_default_to_those_found(tool, tmp_path):

@@ -17,7 +17,8 @@ def qwen_vl(tmp_path_factory, qwen2_tokenizer_dir):
     from transformers import Qwen2_5_VLForConditionalGeneration
     directory = write_tiny_qwen2_5_vl(str(tmp_path_factory.mktemp('qwen2_5_vl')))
     reference = Qwen2_5_VLForConditionalGeneration.from_pretrained(directory).eval()
-    tower = QwenVLVisionEncoder(pretrained_model_name_or_path=directory).eval()
+    tower = QwenVLVisionEncoder(pretrained_model_name_or_path=directory,
+                                temporal_patching='frame').eval()
     llm = QwenVLCausalLM(pretrained_model_name_or_path=directory,
                          tokenizer=qwen2_tokenizer_dir).eval()
     return reference, tower, llm

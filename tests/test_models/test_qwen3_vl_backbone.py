@@ -28,7 +28,8 @@ def qwen3_vl(tmp_path_factory, qwen2_tokenizer_dir):
     from transformers import Qwen3VLForConditionalGeneration
     directory = write_tiny_qwen3_vl(str(tmp_path_factory.mktemp('qwen3_vl')))
     reference = Qwen3VLForConditionalGeneration.from_pretrained(directory).eval()
-    tower = QwenVLVisionEncoder(pretrained_model_name_or_path=directory).eval()
+    tower = QwenVLVisionEncoder(pretrained_model_name_or_path=directory,
+                                temporal_patching='frame').eval()
     llm = Qwen3VLCausalLM(pretrained_model_name_or_path=directory,
                           tokenizer=qwen2_tokenizer_dir).eval()
     return reference, tower, llm

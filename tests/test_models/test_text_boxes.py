@@ -19,6 +19,28 @@ def test_box_text_round_trip_and_spacing():
         format_frame_boxes([1], [])
 
 
+def test_boxes_in_a_base_models_own_coordinates():
+    from mmstvg.models.language.box_text import box_extent
+    box = [[0.125, 0.25, 0.5, 1.0]]
+    # Qwen2.5-VL: pixels of the resized frame it sees (img_shape 56 x 84)
+    pixels = box_extent('resized_pixels', dict(img_shape=(56, 84)))
+    text = format_frame_boxes([2], box, extent=pixels)
+    assert text == 'frame 2: [10, 14, 42, 56]'
+    assert parse_frame_boxes(text, 3, extent=pixels) == (
+        {2: [10 / 84, 14 / 56, 42 / 84, 1.0]}, 0)
+    assert parse_frame_boxes('frame 2: [10, 14, 85, 56]', 3, extent=pixels)[1] == 1
+    # Qwen3-VL: a 0-1000 grid
+    grid = box_extent('grid_1000', {})
+    text = format_frame_boxes([0], box, extent=grid)
+    assert text == 'frame 0: [125, 250, 500, 1000]'
+    assert parse_frame_boxes(text, 1, extent=grid) == ({0: [0.125, 0.25, 0.5, 1.0]}, 0)
+    with pytest.raises(ValueError, match='box coordinates must be one of'):
+        box_extent('percent', {})
+    answer = MODELS.build(dict(type='SpanAndBoxesAnswer', coordinates='grid_1000'))
+    text = answer.text(make_sample(task='rec'), [0.0], 1.0)
+    assert text.startswith('frame 0: [') and '.' not in text
+
+
 def test_malformed_boxes_are_counted():
     text = ('frame 0: [0.1, 0.2, 0.3]; frame 1: [0.5, 0.5, 0.2, 0.9]; '
             'frame 9: [0.1, 0.1, 0.2, 0.2]; frame 2: [0.1, 0.1, 1.5, 0.2]; '

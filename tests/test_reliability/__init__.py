@@ -14,9 +14,16 @@ Text-box counters: tests/test_models/test_text_boxes.py.
 
 Issue 32's cases:
 
-- NaN training stops before the step and is never saved:
+- NaN training stops before the step and is never saved, or (action='skip')
+  skips the step and counts it; a non-finite model is never saved by interval
+  or as best, and nothing is pruned; every training config (the text-box
+  baselines included) keeps the check, before its CheckpointHook:
   test_nonfinite_training.py.
-- a checkpoint that loads nothing: test_checkpoint_loads_nothing.py.
+- a checkpoint that loads nothing (tools/test.py, --resume, and a fine-tuning
+  load_from that fits none of the model's tensors; export_safetensors.py wrote a
+  file of no tensor from one; probe_token_positions.py and benchmark_infer.py
+  probed / timed the built weights; the construction's Grounding-DINO weights
+  with no key of the detector): test_checkpoint_loads_nothing.py.
 - two trainings on one work dir: test_work_dir_lock.py.
 - special-token injection through user text:
   tests/test_models/test_user_text_tokens.py, tests/test_data_construction/test_picker.py.
@@ -31,8 +38,9 @@ Issue 32's cases:
 - a llava_qwen tower given so400m's 16 heads whatever its shape:
   test_llava_base_checkpoints.py.
 - mm_projector_type not read (mlp3x_gelu over mlp2x tensors): test_llava_base_checkpoints.py.
-- image bombs (no pixel budget; also video frame size and duration):
-  test_input_budgets.py.
+- image bombs (no pixel budget; also video frame size and duration, in the
+  loaders, the inferencer and the construction pipeline; documented in
+  docs/en/dataset_prepare.md, "Pixel and duration budgets"): test_input_budgets.py.
 - the demo labels every in-span frame "Pred 1.00": test_demo_scores.py.
 - the VidSTG converter writes an empty file for a missing VidOR folder, and an
   empty annotation file fails with a bare ValueError: test_converter_reports.py.
@@ -62,8 +70,9 @@ Issue 32's cases:
 Past the list (the same classes of fault elsewhere):
 
 - every converter (DiDeMo, TACoS, HC-STVG, RefCOCO, VidSTG, Charades-STA)
-  wrote an empty annotation file and exited 0 when it kept no entry:
-  test_converters_keep_nothing.py.
+  wrote an empty annotation file and exited 0 when it kept no entry; so did
+  the construction pipeline (tools/data_construction/build_stvg.py) when every
+  video failed or was dropped: test_converters_keep_nothing.py.
 - the grounding metrics scored an empty split as all-zero figures (tools/test.py,
   trivial_baseline.py); ``indices`` selecting no sample; a Charades-STA file
   whose every line is dropped gave an empty dataset: test_empty_splits.py.

@@ -95,3 +95,38 @@ def test_the_tool_fails_instead_of_exiting_0(tmp_path):
     with pytest.raises(GroundingDataError, match="field '<all entries>'"):
         tool.main([raw, str(out), '--no-progress'])
     assert not out.exists()
+
+
+def test_the_construction_tool_that_keeps_no_video_fails(tmp_path):
+    """tools/data_construction/build_stvg.py whose every video failed (a wrong
+    video_root) or was dropped wrote ``{}`` as the annotation file and exited
+    0; now it raises naming the caption list, the counts and a first reason,
+    writes the report (every video's reason) and no annotation file."""
+    captions = write(tmp_path / 'captions.json',
+                     [dict(video='a.mp4', caption='the red ball moves'),
+                      dict(video='b.mp4', caption='nothing to pick here')])
+    config = write(tmp_path / 'build.py', '\n'.join([
+        f"source = dict(ann_file={captions!r}, video_root={str(tmp_path / 'nowhere')!r}, "
+        "format='list')",
+        "object_picker = dict(type='RegexObjectPicker', "
+        "pattern=r'^(?P<object>the \\w+ \\w+) moves')",
+        "detector = dict(type='ColourBlobDetector')",
+        'construction_filters = []',
+        f"work_dir = {str(tmp_path / 'work')!r}",
+        "custom_imports = dict(imports=['tests.test_data_construction.fake_parts'])"]))
+    import tests.test_data_construction.fake_parts  # noqa: F401 (registers the detector)
+    spec = importlib.util.spec_from_file_location(
+        'build_stvg_tool', osp.join(REPO_ROOT, 'tools', 'data_construction', 'build_stvg.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    with pytest.raises(ValueError) as info:
+        tool.main([config, '--no-progress'])
+    message = str(info.value)
+    assert message.startswith(f'{captions}: the construction kept none of its 2 video(s) '
+                              '(1 failed, 1 dropped by object_picker: 1); no annotation '
+                              'file is written')
+    assert (f"The first: a.mp4: FileNotFoundError: video {tmp_path / 'nowhere' / 'a.mp4'}: "
+            'no such file.') in message
+    assert not (tmp_path / 'work' / 'annotations' / 'hcstvg_constructed.json').exists()
+    with open(tmp_path / 'work' / 'construction_report.json') as file:
+        assert json.load(file)['num_failed'] == 1

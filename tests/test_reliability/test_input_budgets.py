@@ -96,3 +96,45 @@ def test_config_budget_reaches_the_inference_loader():
     loader = adapt_test_pipeline(pipeline)[0]
     assert loader == dict(type='InferenceVideoInit', num_threads=2, max_image_pixels=None,
                           max_video_seconds=60.0)
+
+
+def test_data_construction_holds_videos_to_the_budgets(tmp_path):
+    """The construction pipeline decoded every sampled frame of any video it
+    was given (a web video claiming huge frames took the whole pipeline down);
+    now such a video is a counted failure naming the file and the budget, and
+    no frame is decoded."""
+    import json
+
+    from mmstvg.data_construction import STVGConstructionPipeline
+    write_video(tmp_path / 'clip.mp4')  # 32 x 24, 12 frames at 6 fps: 2 s
+    captions = tmp_path / 'captions.json'
+    captions.write_text(json.dumps([dict(video='clip.mp4', caption='the red ball moves')]))
+
+    def run(work, **budget):
+        return STVGConstructionPipeline(
+            source=dict(ann_file=str(captions), video_root=str(tmp_path), format='list'),
+            object_picker=dict(type='RegexObjectPicker',
+                               pattern=r'^(?P<object>the \w+ \w+) moves'),
+            detector=dict(type='ColourBlobDetector'), construction_filters=[],
+            work_dir=str(tmp_path / work), progress=False,
+            custom_imports=['tests.test_data_construction.fake_parts'], **budget).run()
+
+    import tests.test_data_construction.fake_parts  # noqa: F401 (registers the detector)
+    for work, budget, said in [('frames', dict(max_frame_pixels=700),
+                                '32 x 24 = 768 pixel frames, over the budget '
+                                'max_frame_pixels=700'),
+                               ('seconds', dict(max_video_seconds=1.5),
+                                'lasts 2.0 s (12 frames at 6.000 fps), over the budget '
+                                'max_video_seconds=1.5')]:
+        with pytest.raises(ValueError, match='kept none of its 1 video') as error:
+            run(work, **budget)  # the one video failed: nothing kept is an error
+        with open(tmp_path / work / 'construction_report.json') as file:
+            report = json.load(file)
+        assert report['num_failed'] == 1, report
+        (sample, ) = report['samples'].values()
+        reason = sample['reason']
+        assert reason.startswith('InputBudgetError: video ') and said in reason, reason
+        assert str(tmp_path / 'clip.mp4') in reason and said in str(error.value)
+    # within the budgets the video is read (and dropped: the test clip has no object)
+    with pytest.raises(ValueError, match=r'\(0 failed, 1 dropped by no_detections: 1\)'):
+        run('default')

@@ -266,3 +266,32 @@ def test_nonfinite_names_see_through_a_norm_that_overflows_its_dtype():
     inf = torch.ones(2, dtype=torch.complex64)
     inf[0] = complex(float('inf'), 0)
     assert nonfinite_tensor_names([('c', inf), ('n', nan)]) == ['c', 'n']
+
+
+def _training_configs():
+    import glob
+    return sorted(
+        osp.relpath(path, REPO_ROOT)
+        for path in glob.glob(osp.join(REPO_ROOT, 'configs', '**', '*.py'), recursive=True)
+        if '_base_' not in path.split(os.sep) and 'data_construction' not in path)
+
+
+def test_every_training_config_keeps_the_check_before_its_checkpoints():
+    """The hook guards a run only if its config has it: every training config
+    (the text-box baselines, whose NaN run became ``best_*``, included) keeps
+    ``default_hooks.nonfinite_check`` stopping, and it runs before the
+    CheckpointHook that saves by interval and as best."""
+    from mmengine.config import Config
+    from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
+    from mmengine.runner.priority import get_priority
+    configs = _training_configs()
+    assert any('text_boxes' in c for c in configs) and len(configs) > 20
+    for name in configs:
+        cfg = Config.fromfile(osp.join(REPO_ROOT, name))
+        assert cfg.get('train_cfg'), name
+        hooks = cfg.default_hooks
+        assert hooks.get('nonfinite_check', {}).get('type') == 'NonFiniteCheckHook', name
+        assert hooks.nonfinite_check.get('action', 'stop') == 'stop', name
+        assert hooks.checkpoint.type == 'CheckpointHook', name
+    assert get_priority(NonFiniteCheckHook.priority) < get_priority(
+        MMEngineCheckpointHook.priority)

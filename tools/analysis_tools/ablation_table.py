@@ -274,6 +274,10 @@ def to_markdown(rows: List[dict], trivial: Optional[Dict[str, float]], machine: 
     if failed:
         lines += ['', 'Failed runs:', '']
         lines += [f'- {name}, seed {run["seed"]}: {run["status"]}' for name, run in failed]
+    threads = machine.get('torch_threads')
+    other_threads = [f'{row["name"]} seed {run["seed"]} ({run["threads"]})'
+                     for row in rows for run in row['runs']
+                     if threads is not None and run.get('threads') not in (None, threads)]
     iters = sorted({i for row in rows for i in row['iters']})
     seeds = sorted({s for row in rows for s in row['seeds_expected']})
     total = sum(row['seconds'] or 0 for row in rows)
@@ -285,6 +289,9 @@ def to_markdown(rows: List[dict], trivial: Optional[Dict[str, float]], machine: 
         f'{", ".join(str(i) for i in iters) or "?"} training iterations a run; '
         f'seeds {", ".join(str(s) for s in seeds) or "?"} (mean ± sample sd over the '
         f'seeds done); {_minutes(total)} of runs in all.')]
+    if other_threads:
+        lines[-1] += (' Runs on another number of threads (float sums in another order): '
+                      + ', '.join(other_threads) + '.')
     return '\n'.join(lines) + '\n'
 
 

@@ -178,9 +178,9 @@ def benchmark(cfg: Config, checkpoint: Optional[str] = None, num_frames: int = 6
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     torch.manual_seed(seed)
     model = MODELS.build(cfg.model)
-    if checkpoint:
-        from mmengine.runner import load_checkpoint
-        load_checkpoint(model, checkpoint, map_location='cpu')
+    if checkpoint:  # the generated lengths, so the times, depend on the weights
+        from mmstvg.utils import load_fitting_checkpoint
+        load_fitting_checkpoint(model, checkpoint)
     if dtype:
         model.to(getattr(torch, dtype))
     model.to(device).eval()

@@ -69,16 +69,17 @@ def build_model(cfg: Config, checkpoint: Optional[str] = None,
                 device: str = 'cpu') -> torch.nn.Module:
     """The config's model in eval mode, with ``checkpoint`` loaded when given."""
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
     from mmengine.utils import import_modules_from_strings
 
     from mmstvg.registry import MODELS
+    from mmstvg.utils import load_fitting_checkpoint
     if cfg.get('custom_imports', None):
         import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.get('default_scope', 'mmstvg'))
     model = MODELS.build(cfg.model)
     if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu')
+        # a file that does not fit would leave the built weights probed
+        load_fitting_checkpoint(model, checkpoint)
     if getattr(model, 'space_decoder', None) is None:
         raise ValueError(f'{type(model).__name__} has no space_decoder: there are no '
                          'frame_states to probe')

@@ -39,6 +39,12 @@ EXTRA_OPTIONS=${EXTRA_OPTIONS:-}
 # (`make toy`'s model: ReferencePointSpaceDecoder, frame_token_grid='auto', ours).
 # A "_bare" baseline is its config with frame_token_grid=None, i.e. the paper's decoder.
 #
+# "sentence_first" puts the question before the video, so the frame and query states
+# have seen the sentence (in LLaVA's video-first order they cannot: see
+# docs/en/base_pretraining.md, "Why *when* is not learnt"); it shares no video prefix
+# in evaluation (docs/en/shared_video_evaluation.md). "frame_time_stamps" writes each
+# frame's time before it instead of one list in the intro. Both are ours.
+#
 # No row for the time-stamp pointer (TimeStampPointer, an addition of the scratch
 # model, configs/scratch/): it needs each shown time to be one token, which the Qwen2
 # BPE tokenizer of the recipe does not give (SnappedSpanAnswer.check_time_tokens
@@ -50,6 +56,8 @@ VARIANTS=(
   "frame_score_head|configs/spacevllm_toy.py|model.type=SpanAwareGroundingLLM model.frame_score_head.type=QuerySpanScoreHead|reference_grid"
   "frame_states_from_decoder|configs/spacevllm_toy.py|model.type=SpanAwareGroundingLLM model.frame_score_head.type=QuerySpanScoreHead model.frame_state_source=space_decoder|frame_score_head"
   "snapped_answers|configs/spacevllm_toy.py|model.answer.type=SnappedSpanAnswer|reference_grid"
+  "sentence_first|configs/spacevllm_toy.py|model.prompt.sentence_first=True|reference_grid"
+  "frame_time_stamps|configs/spacevllm_toy.py|model.prompt.time_style=frame_prefix|reference_grid"
   "appended_queries_bare|configs/baselines/appended_queries_toy.py|model.space_decoder.frame_token_grid=None|paper"
   "appended_queries|configs/baselines/appended_queries_toy.py||reference_grid"
   "mlp_box_head|configs/baselines/mlp_box_head_toy.py||paper"
@@ -77,9 +85,10 @@ write_table() {
 # Writes <run_dir>/variant.json; the config's max_iters when ITERS is unset.
 write_variant_json() {
   "$PYTHON" - "$@" <<'PY'
-import json, sys
+import json, os, sys
 (path, index, name, config, options, compared_with, seed, iters, seconds, checkpoint,
  status) = sys.argv[1:]
+threads = os.environ.get('OMP_NUM_THREADS')  # unset: torch's default, every core
 if not iters:
     from mmengine.config import Config
     iters = Config.fromfile(config).train_cfg.get('max_iters')
@@ -87,7 +96,8 @@ with open(path, 'w') as file:
     json.dump(dict(index=int(index), name=name, config=config, cfg_options=options,
                    compared_with=compared_with or None, seed=int(seed),
                    iters=int(iters) if iters else None, seconds=float(seconds),
-                   checkpoint=checkpoint, status=status), file, indent=2)
+                   checkpoint=checkpoint, status=status,
+                   threads=int(threads) if threads else os.cpu_count()), file, indent=2)
 PY
 }
 

@@ -57,7 +57,10 @@ def export_safetensors(checkpoint_path: str, out_path: str,
         their total size, and non-tensor entries of the state dict left out.
 
     Raises:
-        ValueError: ``out_path`` does not end with ``.safetensors``.
+        ValueError: ``out_path`` does not end with ``.safetensors``, or the
+            checkpoint holds no tensor where MMEngine reads the weights (its
+            ``state_dict`` or its top level: weights nested under another
+            key), so the file would hold none.
     """
     if not out_path.endswith('.safetensors'):
         raise ValueError(f'{out_path}: the output must end with .safetensors')
@@ -78,6 +81,15 @@ def export_safetensors(checkpoint_path: str, out_path: str,
             value = value.clone()
         seen.add(pointer)
         tensors[key] = value
+    if not tensors:
+        nested = [key for key, value in checkpoint.items() if isinstance(value, dict)
+                  and any(isinstance(v, torch.Tensor) for v in value.values())]
+        raise ValueError(
+            f'{checkpoint_path} holds no tensor where MMEngine reads the weights (its '
+            f"'state_dict', or its top level: keys {sorted(map(str, checkpoint))[:8]}); "
+            f'nothing is written to {out_path}.'
+            + (f' The weights seem to be under {nested[0]!r}: re-save the file as '
+               f"{{'state_dict': checkpoint[{nested[0]!r}]}}." if nested else ''))
     meta = checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {}
     header = {key: str(meta[key]) for key in META_KEYS if key in meta}
     header.update(format='mmstvg-weights', source=osp.basename(checkpoint_path))

@@ -5,10 +5,11 @@ from .loading import (FPSSampleFrames, GroundingDecordDecode,
                       GroundingDecordInit, ImageAsVideo, UniformSampleFrames)
 from .processing import (GroundingPad, GroundingRandomFlip, GroundingResize,
                          swap_left_right)
+from .qwen_vl_resize import QwenVLSmartResize
 
 __all__ = [
     'GroundingDecordInit', 'UniformSampleFrames', 'FPSSampleFrames',
     'GroundingDecordDecode', 'ImageAsVideo', 'LoadGroundingAnnotations',
     'tube_boxes_at', 'GroundingResize', 'GroundingPad', 'GroundingRandomFlip',
-    'swap_left_right', 'PackGroundingInputs'
+    'swap_left_right', 'PackGroundingInputs', 'QwenVLSmartResize'
 ]

@@ -3,7 +3,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmstvg.registry import HOOKS
-from mmstvg.utils.checkpoint_keys import check_checkpoint_fits_model
+from mmstvg.utils.checkpoint_keys import (check_checkpoint_fits_model,
+                                          check_checkpoint_loads_something)
 
 
 @HOOKS.register_module()
@@ -21,16 +22,29 @@ class CheckpointFitCheckHook(Hook):
     strategy loads its own checkpoints (DeepSpeed's engine, which checks the
     keys itself) is left alone.
     ``tools/test.py`` always adds it; ``tools/train.py`` adds it for
-    ``--resume`` (``load_from`` for fine-tuning stays lenient: a stage-1
-    checkpoint may lack the new parts). Ours, not the paper's.
+    ``--resume``, and with ``partial=True`` for a fine-tuning ``load_from``:
+    a stage-1 checkpoint may lack the new parts, but a file that would load
+    none of the model's tensors is still an error
+    (:func:`~mmstvg.utils.checkpoint_keys.check_checkpoint_loads_something`).
+    Ours, not the paper's.
+
+    Args:
+        partial: only refuse a checkpoint that fits none of the model's
+            tensors (what a fine-tuning ``load_from`` needs).
     """
 
     priority = 'VERY_HIGH'
+
+    def __init__(self, partial: bool = False):
+        self.partial = partial
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         strategy = getattr(runner, 'strategy', None)
         if type(strategy).__name__.endswith('DeepSpeedStrategy'):
             return  # DeepSpeed's engine loads the weights from its own directory
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        check_checkpoint_fits_model(model, checkpoint,
-                                    str(runner._load_from or 'the checkpoint'))
+        source = str(runner._load_from or 'the checkpoint')
+        if self.partial:
+            check_checkpoint_loads_something(model, checkpoint, source)
+        else:
+            check_checkpoint_fits_model(model, checkpoint, source)

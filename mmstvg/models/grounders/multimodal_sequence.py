@@ -17,9 +17,12 @@ from mmstvg.models.language.user_text import UnsafeUserTextError
 from mmstvg.models.query_interleavers.base import InterleavedVideo
 from mmstvg.structures import GroundingDataSample
 
+from .temporal_patches import temporal_patches
+
 __all__ = ['SequenceLayout', 'LLMPass', 'SequenceBuilder', 'assemble_sequence', 'pad_sequences',
            'check_one_query_per_frame', 'layout_position_ids', 'deepstack_inputs',
-           'gather_head_inputs', 'frame_times_and_duration', 'IGNORE_INDEX']
+           'gather_head_inputs', 'frame_times_and_duration', 'insert_frame_suffixes',
+           'IGNORE_INDEX']
 
 #: Label of positions that carry no language loss.
 IGNORE_INDEX = -100
@@ -38,6 +41,15 @@ class SequenceLayout:
         prompt_len: tokens before the (first) answer (the answer starts here).
         length: total tokens, answers (and a conversation's further rounds)
             included.
+        frame_patch: ``(T,)`` long, the temporal patch (row of
+            ``frame_token_pos``, query of ``query_pos``) holding each sampled
+            frame, when a token grid spans several frames (Qwen-VL's paired
+            frames, :mod:`.temporal_patches`); None: one grid a frame.
+
+    With ``frame_patch``, ``frame_token_pos`` / ``frame_prefix_pos`` /
+    ``query_pos`` have one row per temporal patch, and
+    :func:`gather_head_inputs` gives the heads one state per sampled frame
+    (the patch's).
     """
     query_pos: torch.Tensor
     frame_token_pos: torch.Tensor
@@ -46,18 +58,65 @@ class SequenceLayout:
     video_start: int
     prompt_len: int
     length: int
+    frame_patch: Optional[torch.Tensor] = None
+
+    @property
+    def num_frames(self) -> int:
+        """Sampled frames (the heads' outputs per sample)."""
+        if self.frame_patch is not None:
+            return int(self.frame_patch.numel())
+        return int(self.frame_token_pos.shape[0])
 
     def shifted(self, offset: int) -> 'SequenceLayout':
         """The same layout ``offset`` tokens later (e.g. after left padding)."""
         return SequenceLayout(self.query_pos + offset, self.frame_token_pos + offset,
                               self.frame_prefix_pos + offset, self.sentence_pos + offset,
                               self.video_start + offset, self.prompt_len + offset,
-                              self.length + offset)
+                              self.length + offset, self.frame_patch)
+
+
+def insert_frame_suffixes(video: InterleavedVideo,
+                          suffixes: Sequence[torch.Tensor]) -> InterleavedVideo:
+    """Place ``suffixes[t]`` right after frame ``t``'s visual tokens.
+
+    Qwen3-VL closes every temporal patch with ``<|vision_end|>``; an
+    interleaver places frames, prefixes and queries, and this puts each
+    frame's closing text between its visual tokens and what follows them (a
+    query after a frame thus comes after its ``<|vision_end|>``).
+
+    Args:
+        video: the interleaver's segment.
+        suffixes: ``T`` tensors ``(n_t, D)``.
+
+    Returns:
+        The segment with the suffixes, its positions moved accordingly.
+    """
+    ends = video.frame_token_index[:, -1]
+    if len(suffixes) != ends.numel():
+        raise ValueError(f'{len(suffixes)} frame suffixes for {ends.numel()} frames')
+    lengths = torch.tensor([len(x) for x in suffixes], device=ends.device)
+    if int(lengths.sum()) == 0:
+        return video
+
+    def moved(index: torch.Tensor) -> torch.Tensor:
+        # every position after a frame's last token moves by that frame's suffix
+        after = (index[..., None] > ends).long()
+        return index + (after * lengths).sum(-1)
+
+    pieces, cursor = [], 0
+    for t in torch.argsort(ends).tolist():
+        end = int(ends[t]) + 1
+        pieces += [video.embeds[cursor:end], suffixes[t].to(video.embeds.dtype)]
+        cursor = end
+    pieces.append(video.embeds[cursor:])
+    return InterleavedVideo(torch.cat(pieces), moved(video.frame_token_index),
+                            moved(video.frame_prefix_index), moved(video.query_index))
 
 
 def assemble_sequence(pieces: PromptPieces, visual_tokens: torch.Tensor,
                       embed_tokens: Callable[[torch.Tensor], torch.Tensor],
-                      lay_out_video: Callable[..., InterleavedVideo]):
+                      lay_out_video: Callable[..., InterleavedVideo],
+                      frame_patch: Optional[torch.Tensor] = None):
     """Build one sample's input embeddings, labels and layout.
 
     Order: ``head | video segment | between | sentence | tail | answer``, or
@@ -67,30 +126,41 @@ def assemble_sequence(pieces: PromptPieces, visual_tokens: torch.Tensor,
     on the answers' tokens (each answer's end token included), as LLaVA
     trains on the assistant turns only.
 
+    Each token grid's prefix (``pieces.frame_prefix_ids``) goes before it,
+    its suffix (``pieces.frame_suffix_ids``) right after its visual tokens.
+
     Args:
         pieces: the sample's token pieces.
-        visual_tokens: ``(T, P, D)`` projected visual tokens, in the LLM dtype.
+        visual_tokens: ``(G, P, D)`` projected visual tokens, one grid a
+            frame or a temporal patch, in the LLM dtype.
         embed_tokens: the LLM's ids -> embeddings function.
         lay_out_video: ``(visual_tokens, frame_prefix_embeds) -> InterleavedVideo``.
+        frame_patch: ``(T,)`` the grid of each sampled frame (the layout's
+            ``frame_patch``); None: one grid a frame.
 
     Returns:
         ``(embeds (L, D), labels (L,), layout)``.
     """
     device = visual_tokens.device
     prefix_lens = [len(ids) for ids in pieces.frame_prefix_ids]
+    suffix_ids = list(pieces.frame_suffix_ids)
     rounds = [ids for r in pieces.rounds for ids in (r.user_ids, r.answer_ids)]
     text_parts = [pieces.head_ids, *pieces.frame_prefix_ids, pieces.between_ids,
-                  pieces.sentence_ids, pieces.tail_ids, pieces.answer_ids, *rounds]
+                  pieces.sentence_ids, pieces.tail_ids, pieces.answer_ids, *rounds,
+                  *suffix_ids]
     all_ids = torch.tensor([i for part in text_parts for i in part], dtype=torch.long,
                            device=device)
     all_embeds = embed_tokens(all_ids).to(visual_tokens.dtype)
     splits = list(all_embeds.split([len(part) for part in text_parts], dim=0))
     head, prefixes = splits[0], splits[1:1 + len(prefix_lens)]
     between, sentence, tail, answer = splits[1 + len(prefix_lens):5 + len(prefix_lens)]
-    round_embeds = splits[5 + len(prefix_lens):]
+    round_embeds = splits[5 + len(prefix_lens):len(splits) - len(suffix_ids)]
+    suffixes = splits[len(splits) - len(suffix_ids):]
     frame_prefix_embeds = list(prefixes) if sum(prefix_lens) > 0 else None
     video: InterleavedVideo = lay_out_video(visual_tokens, frame_prefix_embeds)
     _check_video_layout(video, visual_tokens.shape[0], lay_out_video)
+    if suffix_ids:
+        video = insert_frame_suffixes(video, suffixes)
     video_embeds = video.embeds.to(head.dtype)
 
     if pieces.sentence_first:
@@ -119,7 +189,8 @@ def assemble_sequence(pieces: PromptPieces, visual_tokens: torch.Tensor,
                                   device=device),
         video_start=video_start,
         prompt_len=prompt_len,
-        length=embeds.shape[0])
+        length=embeds.shape[0],
+        frame_patch=None if frame_patch is None else frame_patch.to(device))
     return embeds, labels, layout
 
 
@@ -175,10 +246,19 @@ def layout_position_ids(llm, vision_encoder, frame_size: Sequence[int],
     compute = getattr(llm, 'layout_position_ids', None)
     if compute is None:
         return None
-    times = [frame_times_and_duration(sample, layout.frame_token_pos.shape[0])[0]
-             for sample, layout in zip(data_samples, layouts)]
     grid = vision_encoder.token_grid(*frame_size)
-    return compute(layouts, offsets, length, grid, times)
+    if all(layout.frame_patch is None for layout in layouts):
+        times = [frame_times_and_duration(sample, layout.frame_token_pos.shape[0])[0]
+                 for sample, layout in zip(data_samples, layouts)]
+        return compute(layouts, offsets, length, grid, times)
+    # temporal patches: each patch's time, and the processor's seconds per patch
+    per_patch = int(getattr(vision_encoder, 'frames_per_patch', 1))
+    patches = [temporal_patches(sample,
+                                frame_times_and_duration(sample, layout.num_frames)[0],
+                                per_patch)
+               for sample, layout in zip(data_samples, layouts)]
+    return compute(layouts, offsets, length, grid, [p.patch_times for p in patches],
+                   second_per_grid=[p.second_per_patch for p in patches])
 
 
 def deepstack_inputs(llm, features: Sequence[torch.Tensor],
@@ -235,11 +315,15 @@ class SequenceBuilder:
         prompt_builder: renders and tokenises the prompt pieces.
         answer: the grounder's answer part; its ``text(sample, frame_times,
             duration)`` is the training answer.
+        frames_per_patch: sampled frames in one token grid (the vision
+            encoder's temporal patch, :mod:`.temporal_patches`): the prompt
+            gets one time stamp a patch; 1: one a frame.
     """
 
-    def __init__(self, prompt_builder: PromptBuilder, answer):
+    def __init__(self, prompt_builder: PromptBuilder, answer, frames_per_patch: int = 1):
         self.prompt_builder = prompt_builder
         self.answer = answer
+        self.frames_per_patch = int(frames_per_patch)
 
     def pieces(self, sample: GroundingDataSample, num_frames: int,
                with_answer: bool) -> PromptPieces:
@@ -264,6 +348,9 @@ class SequenceBuilder:
                 with_answer: bool) -> PromptPieces:
         meta = sample.metainfo
         times, duration = frame_times_and_duration(sample, num_frames)
+        # the prompt's times: one per token grid (a temporal patch's midpoint)
+        shown = (times if self.frames_per_patch == 1 else
+                 temporal_patches(sample, times, self.frames_per_patch).patch_times)
         if 'task' in meta and is_conversation_sample(sample):
             if not hasattr(self.answer, 'rounds'):
                 raise TypeError(f"a {meta['task']!r} sample needs an answer part that writes "
@@ -271,36 +358,50 @@ class SequenceBuilder:
                                 f'{type(self.answer).__name__}')
             rounds = self.answer.rounds(sample, with_answer)
             (question, answer), later = rounds[0], rounds[1:]
-            return self.prompt_builder.build(meta['task'], question, duration, times,
+            return self.prompt_builder.build(meta['task'], question, duration, shown,
                                              answer=answer, rounds=later)
         for key in ('task', 'sentence'):
             if key not in meta:
                 raise KeyError(f"data sample {meta.get('video_id')!r} has no {key!r}")
         answer = self.answer.text(sample, times, duration) if with_answer else None
-        return self.prompt_builder.build(meta['task'], meta['sentence'], duration, times,
+        return self.prompt_builder.build(meta['task'], meta['sentence'], duration, shown,
                                          answer=answer,
                                          question_template=meta.get('prompt_template'))
 
     def build(self, video_tokens: Sequence[torch.Tensor],
               data_samples: Sequence[GroundingDataSample], with_answer: bool,
               embed_tokens: Callable[[torch.Tensor], torch.Tensor],
-              lay_out_video: Callable[..., InterleavedVideo]):
+              lay_out_video: Callable[..., InterleavedVideo],
+              num_frames: Optional[Sequence[int]] = None):
         """Per-sample embeddings, labels and layouts (not yet padded).
 
         Args:
-            video_tokens: ``B`` tensors ``(T_b, P, D)``.
+            video_tokens: ``B`` tensors ``(G_b, P, D)``, one grid a temporal
+                patch of :attr:`frames_per_patch` frames.
             data_samples: the batch's samples.
             with_answer: append the training answer (labelled) to each.
             embed_tokens: the LLM's ids -> embeddings function.
             lay_out_video: the query interleaver.
+            num_frames: each sample's sampled frames (``VideoFeatures``);
+                None: ``G_b`` (one grid a frame).
 
         Returns:
             ``(embeds, labels, layouts)``, lists of ``B``.
         """
         embeds, labels, layouts = [], [], []
-        for tokens, sample in zip(video_tokens, data_samples):
-            pieces = self.pieces(sample, tokens.shape[0], with_answer)
-            seq, lab, layout = assemble_sequence(pieces, tokens, embed_tokens, lay_out_video)
+        for b, (tokens, sample) in enumerate(zip(video_tokens, data_samples)):
+            count = tokens.shape[0] if num_frames is None else int(num_frames[b])
+            frame_patch = None
+            if self.frames_per_patch > 1:
+                frame_patch = torch.arange(count) // self.frames_per_patch
+                if int(frame_patch[-1]) + 1 != tokens.shape[0]:
+                    raise ValueError(f'{count} frames in temporal patches of '
+                                     f'{self.frames_per_patch} make '
+                                     f'{int(frame_patch[-1]) + 1} token grids, got '
+                                     f'{tokens.shape[0]}')
+            pieces = self.pieces(sample, count, with_answer)
+            seq, lab, layout = assemble_sequence(pieces, tokens, embed_tokens, lay_out_video,
+                                                 frame_patch)
             embeds.append(seq)
             labels.append(lab)
             layouts.append(layout)
@@ -309,16 +410,23 @@ class SequenceBuilder:
 
 def check_one_query_per_frame(video_tokens: Sequence[torch.Tensor],
                               layouts: Sequence[SequenceLayout], part: str) -> None:
-    """A space decoder's contract: the interleaver ``part`` placed one query a frame."""
+    """A space decoder's contract: the interleaver ``part`` placed one query a
+    token grid (a frame, or a temporal patch whose frames share it)."""
     for tokens, layout in zip(video_tokens, layouts):
         if layout.query_pos.numel() != tokens.shape[0]:
+            unit = 'frames' if layout.frame_patch is None else 'temporal patches'
             raise ValueError(
                 f'query interleaver {part} placed {layout.query_pos.numel()} queries for '
-                f'{tokens.shape[0]} frames; the space decoder needs one query per frame')
+                f'{tokens.shape[0]} {unit}; the space decoder needs one query per frame '
+                '(per temporal patch when frames are paired)')
 
 
 def gather_head_inputs(hidden: torch.Tensor, layouts: Sequence[SequenceLayout]):
     """The per-frame states a space decoder reads, batched and padded.
+
+    A frame in a temporal patch (``layout.frame_patch``) gets its patch's
+    query and visual tokens (:mod:`.temporal_patches`), so there is one state
+    per sampled frame either way.
 
     Args:
         hidden: ``(B, L, D)`` the LLM's last-layer states.
@@ -330,7 +438,7 @@ def gather_head_inputs(hidden: torch.Tensor, layouts: Sequence[SequenceLayout]):
         sentence tokens.
     """
     batch, device = len(layouts), hidden.device
-    max_t = max(l.frame_token_pos.shape[0] for l in layouts)
+    max_t = max(l.num_frames for l in layouts)
     num_tokens = layouts[0].frame_token_pos.shape[1]
     max_s = max(max(l.sentence_pos.numel() for l in layouts), 1)
     dim = hidden.shape[-1]
@@ -339,9 +447,14 @@ def gather_head_inputs(hidden: torch.Tensor, layouts: Sequence[SequenceLayout]):
     text = hidden.new_zeros(batch, max_s, dim)
     text_mask = torch.zeros(batch, max_s, dtype=torch.bool, device=device)
     for b, layout in enumerate(layouts):
-        t = layout.frame_token_pos.shape[0]
-        query[b, :t] = hidden[b, layout.query_pos]
-        frames[b, :t] = hidden[b, layout.frame_token_pos]
+        t = layout.num_frames
+        query_pos, token_pos = layout.query_pos, layout.frame_token_pos
+        if layout.frame_patch is not None:
+            token_pos = token_pos[layout.frame_patch]
+            if query_pos.numel():
+                query_pos = query_pos[layout.frame_patch]
+        query[b, :t] = hidden[b, query_pos]
+        frames[b, :t] = hidden[b, token_pos]
         s = layout.sentence_pos.numel()
         text[b, :s] = hidden[b, layout.sentence_pos]
         text_mask[b, :s] = True

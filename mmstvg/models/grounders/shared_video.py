@@ -134,7 +134,7 @@ def layout_moved_after(layout: SequenceLayout, start: int, offset: int) -> Seque
     return SequenceLayout(move(layout.query_pos), move(layout.frame_token_pos),
                           move(layout.frame_prefix_pos), move(layout.sentence_pos),
                           move_int(layout.video_start), move_int(layout.prompt_len),
-                          move_int(layout.length))
+                          move_int(layout.length), layout.frame_patch)
 
 
 def prefill_prefix(llm, prefix: torch.Tensor):

@@ -97,7 +97,7 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
             else:
                 boxes = self.space_decoder(*inputs)
             self._check_boxes(boxes, layouts)
-        frames = dict(boxes=boxes, states=states, num_frames=[l.query_pos.numel()
+        frames = dict(boxes=boxes, states=states, num_frames=[l.num_frames
                                                                for l in layouts])
         if self.frame_score_head is not None and predicting:
             frames['box_scores'] = self.frame_score_head(states).sigmoid()

@@ -19,13 +19,16 @@ class TextBoxGroundingLLM(VideoGroundingLLM):
 
     Args:
         box_precision: digits of the box coordinates in the text.
+        box_coordinates: how they are written (``'normalized'``,
+            ``'resized_pixels'`` or ``'grid_1000'``, see
+            :class:`SpanAndBoxesAnswer`).
         span: config of the span answer the boxes follow.
         max_new_tokens: generation budget (it must cover the boxes).
         **kwargs: the other arguments of :class:`VideoGroundingLLM` (no
             ``space_decoder``, no ``answer``).
     """
 
-    def __init__(self, *args, box_precision: int = 2,
+    def __init__(self, *args, box_precision: int = 2, box_coordinates: str = 'normalized',
                  span: dict = dict(type='SpanAnswer'), max_new_tokens: int = 512,
                  space_decoder: Optional[dict] = None, **kwargs):
         if space_decoder is not None:
@@ -34,7 +37,8 @@ class TextBoxGroundingLLM(VideoGroundingLLM):
         if 'answer' in kwargs:
             raise ValueError('TextBoxGroundingLLM writes SpanAndBoxesAnswer; set its '
                              'box_precision and span instead of answer')
-        answer = dict(type='SpanAndBoxesAnswer', span=span, box_precision=box_precision)
+        answer = dict(type='SpanAndBoxesAnswer', span=span, box_precision=box_precision,
+                      coordinates=box_coordinates)
         super().__init__(*args, max_new_tokens=max_new_tokens, space_decoder=None,
                          answer=answer, **kwargs)
 

@@ -2,7 +2,11 @@
 
 A vision encoder with DeepStack features (Qwen3-VL's tower,
 ``num_deepstack_layers > 0``) also gives them, per sample, for the LLM part
-(:func:`encode_video_features`).
+(:func:`encode_video_features`). A vision encoder whose token grids span
+several frames (Qwen-VL's temporal patches, ``frames_per_patch > 1``) gets
+each video padded to whole patches with copies of its last frame, as Qwen's
+video processor pads; one token grid then stands for ``frames_per_patch``
+frames (:func:`frames_per_patch`).
 """
 from typing import List, NamedTuple, Optional, Sequence
 
@@ -11,7 +15,8 @@ from torch import nn
 
 from mmstvg.structures import GroundingDataSample
 
-__all__ = ['encode_videos', 'encode_video_features', 'VideoFeatures', 'num_real_frames']
+__all__ = ['encode_videos', 'encode_video_features', 'VideoFeatures', 'num_real_frames',
+           'frames_per_patch', 'pad_to_patches']
 
 
 def num_real_frames(inputs: torch.Tensor, sample: GroundingDataSample) -> int:
@@ -28,10 +33,42 @@ def num_real_frames(inputs: torch.Tensor, sample: GroundingDataSample) -> int:
     return num
 
 
+def frames_per_patch(vision_encoder: nn.Module) -> int:
+    """Frames in one of the encoder's token grids (1 unless it says otherwise)."""
+    return int(getattr(vision_encoder, 'frames_per_patch', 1))
+
+
+def pad_to_patches(frames: torch.Tensor, per_patch: int) -> torch.Tensor:
+    """``(T, ...)`` frames padded to a multiple of ``per_patch`` with copies of
+    the last frame (transformers' Qwen-VL video processors' rule)."""
+    missing = -frames.shape[0] % per_patch
+    if missing == 0:
+        return frames
+    return torch.cat([frames, frames[-1:].expand(missing, *frames.shape[1:])])
+
+
+def check_frame_sizes(vision_encoder: nn.Module, inputs: torch.Tensor,
+                      data_samples: Sequence[GroundingDataSample]) -> None:
+    """A dynamic-resolution tower (Qwen-VL) sees each video at its own size:
+    frames padded to a larger batch size would become visual tokens."""
+    if not getattr(vision_encoder, 'dynamic_resolution', False):
+        return
+    size = tuple(int(v) for v in inputs.shape[-2:])
+    for sample in data_samples:
+        shape = sample.metainfo.get('img_shape')
+        if shape is not None and tuple(int(v) for v in shape[:2]) != size:
+            raise ValueError(
+                f"sample {sample.metainfo.get('video_id')!r}: frames of {tuple(shape[:2])} "
+                f'in a batch padded to {size}; {type(vision_encoder).__name__} sees every '
+                'video at its own size, so a batch holds videos of one size (batch_size=1, '
+                'or a dataset whose videos share a size)')
+
+
 class VideoFeatures(NamedTuple):
     """A batch's visual tokens and, when the tower gives them, DeepStack features."""
-    tokens: List[torch.Tensor]  # B tensors (T_b, P, D)
-    deepstack: Optional[List[torch.Tensor]]  # B tensors (K, T_b, P, D), or None
+    tokens: List[torch.Tensor]  # B tensors (G_b, P, D), one grid a temporal patch
+    deepstack: Optional[List[torch.Tensor]]  # B tensors (K, G_b, P, D), or None
+    num_frames: Optional[List[int]] = None  # B real frame counts (T_b >= G_b)
 
 
 def encode_videos(vision_encoder: nn.Module, projector: nn.Module,
@@ -44,7 +81,8 @@ def encode_videos(vision_encoder: nn.Module, projector: nn.Module,
     DeepStack features.
 
     Returns:
-        ``B`` tensors ``(T_b, P, D)``.
+        ``B`` tensors ``(G_b, P, D)``: one token grid a temporal patch
+        (``G_b = T_b`` for a tower that encodes each frame alone).
     """
     return encode_video_features(vision_encoder, projector, feature_pooler, inputs,
                                  data_samples, dtype, with_deepstack=False).tokens
@@ -80,8 +118,12 @@ def encode_video_features(vision_encoder: nn.Module, projector: nn.Module,
     """
     if inputs.dim() != 5:
         raise ValueError(f'inputs must be (B, T, 3, H, W), got {tuple(inputs.shape)}')
-    counts = [num_real_frames(inputs, s) for s in data_samples]
-    frames = torch.cat([inputs[b, :t] for b, t in enumerate(counts)], dim=0)
+    check_frame_sizes(vision_encoder, inputs, data_samples)
+    num_frames = [num_real_frames(inputs, s) for s in data_samples]
+    per_patch = frames_per_patch(vision_encoder)
+    counts = [-(-t // per_patch) for t in num_frames]
+    frames = torch.cat([pad_to_patches(inputs[b, :t], per_patch)
+                        for b, t in enumerate(num_frames)], dim=0)
     deepstack = None
     if with_deepstack and getattr(vision_encoder, 'num_deepstack_layers', 0) > 0:
         features, deepstack = vision_encoder(frames, return_deepstack=True)
@@ -101,4 +143,4 @@ def encode_video_features(vision_encoder: nn.Module, projector: nn.Module,
             raise ValueError(f'DeepStack features have {deepstack.shape[-1]} channels but '
                              f'the LLM takes {tokens.shape[-1]}')
         deepstack = list(deepstack.to(dtype).split(counts, dim=1))
-    return VideoFeatures(list(tokens.split(counts, dim=0)), deepstack)
+    return VideoFeatures(list(tokens.split(counts, dim=0)), deepstack, num_frames)

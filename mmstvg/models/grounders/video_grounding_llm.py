@@ -19,7 +19,8 @@ from .part_configs import answer_and_prompt_configs, with_default
 from .prediction_packing import pack_answers
 from .shared_video import (continue_from_prefix, prefill_prefix, shared_prefix_length,
                            sharing_unsupported_reason, video_share_groups)
-from .video_encoding import VideoFeatures, encode_video_features, encode_videos
+from .video_encoding import (VideoFeatures, encode_video_features, encode_videos,
+                             frames_per_patch, num_real_frames)
 
 __all__ = ['VideoGroundingLLM']
 
@@ -135,7 +136,8 @@ class VideoGroundingLLM(BaseModel):
         self.answer = MODELS.build(dict(answer, tokenizer=self.llm.tokenizer))
         prompt.setdefault('use_chat_template', getattr(self.llm, 'use_chat_template', True))
         self.prompt_builder = PromptBuilder(self.llm.tokenizer, **prompt)
-        self.sequence_builder = SequenceBuilder(self.prompt_builder, self.answer)
+        self.sequence_builder = SequenceBuilder(self.prompt_builder, self.answer,
+                                                frames_per_patch(self.vision_encoder))
         self.max_new_tokens = max_new_tokens
         self.loss_lm_weight = loss_lm_weight
         self.share_video = share_video
@@ -189,7 +191,7 @@ class VideoGroundingLLM(BaseModel):
             self.llm.dtype)
         embeds, labels, layouts = self.sequence_builder.build(
             video.tokens, data_samples, with_answer, self.llm.embed_tokens,
-            self.query_interleaver)
+            self.query_interleaver, video.num_frames)
         if self.space_decoder is not None:
             check_one_query_per_frame(video.tokens, layouts,
                                       type(self.query_interleaver).__name__)
@@ -229,7 +231,7 @@ class VideoGroundingLLM(BaseModel):
 
     def _check_boxes(self, boxes: torch.Tensor, layouts) -> None:
         """The space decoder's output contract (see :func:`check_box_output`)."""
-        check_box_output(boxes, len(layouts), max(l.frame_token_pos.shape[0] for l in layouts),
+        check_box_output(boxes, len(layouts), max(l.num_frames for l in layouts),
                          type(self.space_decoder).__name__)
 
     def logits_processor(self, frames: dict, layouts,
@@ -351,8 +353,10 @@ class VideoGroundingLLM(BaseModel):
                 self.vision_encoder, self.projector, self.feature_pooler, inputs[:1],
                 data_samples[:1], self.llm.dtype, with_deepstack=False).tokens[0]
         tokens = [video_tokens] * len(data_samples)
+        counts = [num_real_frames(inputs[:1], sample) for sample in data_samples]
         embeds, _, layouts = self.sequence_builder.build(
-            tokens, data_samples, False, self.llm.embed_tokens, self.query_interleaver)
+            tokens, data_samples, False, self.llm.embed_tokens, self.query_interleaver,
+            counts)
         if self.space_decoder is not None:
             check_one_query_per_frame(tokens, layouts, type(self.query_interleaver).__name__)
         prefix_len = shared_prefix_length(embeds, layouts)

@@ -21,7 +21,8 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 from .span_text import REC_ANSWER, format_span
 from .user_text import UserTextEncoder
 
-__all__ = ['PromptBuilder', 'PromptPieces', 'ConversationRound', 'PROMPT_TEMPLATES']
+__all__ = ['PromptBuilder', 'PromptPieces', 'ConversationRound', 'PROMPT_TEMPLATES',
+           'TIME_STYLES']
 
 VIDEO_MARK = '\u2063VIDEO\u2063'
 SENTENCE_MARK = '\u2063SENTENCE\u2063'
@@ -46,10 +47,23 @@ _QUESTIONS = dict(
 #: - ``mmstvg``: ours, not the base model's (the toy's): an own system prompt,
 #:   the tokenizer's chat template when it has one (else ``USER:`` /
 #:   ``ASSISTANT:``), the intro before the video, times at 0.1 s.
+#: - ``qwen_vl``: Qwen2.5-VL's and Qwen3-VL's own: the checkpoint tokenizer's
+#:   chat template with the video as a content item (its vision markers), the
+#:   template's own system turn (none given), no intro. Time is the base
+#:   model's: Qwen2.5-VL's lives in the positions (``time_style='none'``),
+#:   Qwen3-VL's is a ``<t seconds>`` stamp before each temporal patch
+#:   (``time_style='frame_prefix'``, ``time_format='<{:.1f} seconds>'``,
+#:   ``vision_markers='patch'``). Rationale: ``docs/en/backbones.md``.
 #:
 #: ``conversation``: ``'chatml'`` (rendered here, ``<|im_start|>`` /
-#: ``<|im_end|>`` turns) or ``'chat_template'`` (the tokenizer's, when it has
-#: one and ``use_chat_template``). ``user``: the user turn's layout with
+#: ``<|im_end|>`` turns), ``'chat_template'`` (the tokenizer's, when it has
+#: one and ``use_chat_template``) or ``'vision_chat_template'`` (the
+#: tokenizer's, which must have one, with the video as a ``{'type':
+#: 'video'}`` content item it renders as ``vision_start`` + ``video_pad`` +
+#: ``vision_end``). ``vision_markers`` (``vision_chat_template`` only):
+#: ``'video'`` keeps the template's markers around the whole video
+#: (Qwen2.5-VL); ``'patch'`` puts them around every temporal patch, after its
+#: time stamp (Qwen3-VL's processor). ``user``: the user turn's layout with
 #: ``{intro}``, ``{video}`` and ``{question}``. ``stop_tokens``: tokens that end
 #: the assistant's turn besides the tokenizer's EOS (when the tokenizer has them).
 PROMPT_TEMPLATES = dict(
@@ -89,12 +103,35 @@ PROMPT_TEMPLATES = dict(
         stop_tokens=(),
         plain_user='USER:',
         plain_assistant='ASSISTANT:'),
+    qwen_vl=dict(
+        conversation='vision_chat_template',
+        system=None,
+        intro_frame_prefix='',
+        intro_prompt_list='',
+        intro_none='',
+        # the user turn's content items: the video, then the (intro and)
+        # question; sentence_first reverses them
+        time_style='none',
+        time_format='<{:.1f} seconds>',
+        times_separator=', ',
+        questions=_QUESTIONS,
+        stop_tokens=('<|im_end|>', '<|endoftext|>'),
+        vision_markers='video',
+        vision_start='<|vision_start|>',
+        vision_end='<|vision_end|>',
+        video_pad='<|video_pad|>',
+        turn_end='<|im_end|>'),
 )
 
+#: Time styles: ``'frame_prefix'`` (a stamp before each frame or temporal
+#: patch), ``'prompt_list'`` (all times in the intro), ``'none'`` (no times in
+#: the text: Qwen2.5-VL's are in its positions).
+TIME_STYLES = ('frame_prefix', 'prompt_list', 'none')
+
 #: Keys of a template that may be given as ``prompts`` overrides.
-_TEXT_KEYS = ('system', 'intro_frame_prefix', 'intro_prompt_list', 'questions',
-              'plain_user', 'plain_assistant', 'user', 'user_sentence_first',
-              'times_separator', 'stop_tokens')
+_TEXT_KEYS = ('system', 'intro_frame_prefix', 'intro_prompt_list', 'intro_none',
+              'questions', 'plain_user', 'plain_assistant', 'user', 'user_sentence_first',
+              'times_separator', 'stop_tokens', 'vision_markers')
 
 
 def prompt_words(prompts: Optional[dict] = None) -> List[str]:
@@ -140,8 +177,11 @@ class PromptPieces:
         between_ids: text between the video and the sentence.
         sentence_ids: the sentence.
         tail_ids: text after the second of them, ending where the answer starts.
-        frame_prefix_ids: per frame, the ids of its time stamp (empty lists
-            in the ``'prompt_list'`` style).
+        frame_prefix_ids: per frame (or temporal patch), the ids of its time
+            stamp (empty lists in the ``'prompt_list'`` style), and Qwen3-VL's
+            ``<|vision_start|>``.
+        frame_suffix_ids: per frame (or temporal patch), the ids right after
+            its visual tokens (Qwen3-VL's ``<|vision_end|>``); empty: none.
         answer_ids: the answer followed by the turn's end token (EOS, or
             ``<|im_end|>`` in ChatML; empty when no answer given).
         sentence_first: whether the sentence comes before the video.
@@ -155,6 +195,7 @@ class PromptPieces:
     answer_ids: List[int]
     sentence_first: bool = False
     rounds: List[ConversationRound] = field(default_factory=list)
+    frame_suffix_ids: List[List[int]] = field(default_factory=list)
 
 
 class PromptBuilder:
@@ -164,10 +205,11 @@ class PromptBuilder:
         tokenizer: a Hugging Face fast tokenizer (``eos_token`` must be set;
             character offsets locate the sentence).
         template: a name of :data:`PROMPT_TEMPLATES`: ``'qwen_1_5'``
-            (LLaVA-Video's, the default) or ``'mmstvg'`` (ours, the toy's).
+            (LLaVA-Video's, the default), ``'qwen_vl'`` (Qwen2.5-VL's and
+            Qwen3-VL's own) or ``'mmstvg'`` (ours, the toy's).
         time_style: ``'frame_prefix'`` (each frame's time stamp before its
-            visual tokens) or ``'prompt_list'`` (all times in the intro);
-            None: the template's.
+            visual tokens), ``'prompt_list'`` (all times in the intro) or
+            ``'none'`` (no times in the text); None: the template's.
         time_format: format of one time stamp, e.g. ``'{:.1f}s'``, or
             Qwen3-VL's ``'<{:.1f} seconds>'`` stamps; None: the template's. The
             duration is written as the bare number of the format's field.
@@ -199,9 +241,9 @@ class PromptBuilder:
                                f'{sorted(_TEXT_KEYS)}')
             self.prompts.update(prompts)
         time_style = time_style or self.prompts['time_style']
-        if time_style not in ('frame_prefix', 'prompt_list'):
-            raise ValueError("time_style must be 'frame_prefix' or 'prompt_list', "
-                             f'got {time_style!r}')
+        if time_style not in TIME_STYLES:
+            raise ValueError(f'time_style must be one of {TIME_STYLES}, got {time_style!r}')
+        self.prompts.setdefault('intro_none', '')
         if tokenizer.eos_token_id is None:
             raise ValueError('the tokenizer has no eos_token; the grounder ends '
                              'every answer with it')
@@ -215,6 +257,20 @@ class PromptBuilder:
         self.conversation = self.prompts['conversation']
         if self.conversation == 'chatml':
             self._check_single_tokens(('<|im_start|>', '<|im_end|>'))
+        self.vision_markers = self.prompts.get('vision_markers')
+        if self.conversation == 'vision_chat_template':
+            if self.vision_markers not in ('video', 'patch'):
+                raise ValueError("vision_markers must be 'video' (around the whole video) "
+                                 f"or 'patch' (around each temporal patch), got "
+                                 f'{self.vision_markers!r}')
+            if not getattr(tokenizer, 'chat_template', None):
+                raise ValueError(
+                    f'prompt template {template!r} renders the checkpoint tokenizer\'s own '
+                    f'chat template, and {type(tokenizer).__name__} has none; give the '
+                    'tokenizer of the Qwen-VL checkpoint (its chat_template.jinja / '
+                    'tokenizer_config.json)')
+            self._check_single_tokens((self.prompts['vision_start'], self.prompts['vision_end'],
+                                       self.prompts['video_pad'], self.prompts['turn_end']))
         self.use_chat_template = bool(
             self.conversation == 'chat_template' and use_chat_template
             and getattr(tokenizer, 'chat_template', None))
@@ -238,6 +294,8 @@ class PromptBuilder:
         ``<|im_end|>`` in ChatML, else the tokenizer's EOS."""
         if self.conversation == 'chatml':
             return self.encode('<|im_end|>')[0]
+        if self.conversation == 'vision_chat_template':
+            return self.encode(self.prompts['turn_end'])[0]
         return int(self.tokenizer.eos_token_id)
 
     @property
@@ -319,6 +377,8 @@ class PromptBuilder:
                       times=separator.join(self.format_time(t) for t in frame_times))
         intro = self.prompts[f'intro_{self.time_style}'].format(**fields)
         question = question_template.format(sentence=SENTENCE_MARK)
+        if self.conversation == 'vision_chat_template':
+            return self._render_vision_chat(intro, question)
         layout = self.prompts['user_sentence_first' if self.sentence_first else 'user']
         user = layout.format(intro=intro, video=VIDEO_MARK, question=question)
         system = self.prompts['system']
@@ -332,6 +392,34 @@ class PromptBuilder:
         bos = self.tokenizer.bos_token or ''
         return (f"{bos}{system} {self.prompts['plain_user']} "
                 f"{user} {self.prompts['plain_assistant']}")
+
+    def _chat_messages(self, user_content) -> List[dict]:
+        """The system turn (when the template gives one) and the user turn."""
+        system = self.prompts['system']
+        messages = [] if system is None else [dict(role='system', content=system)]
+        return messages + [dict(role='user', content=user_content)]
+
+    def _render_vision_chat(self, intro: str, question: str) -> str:
+        """The tokenizer's own chat template with the video as a content item.
+
+        The video item renders as the template's ``vision_start`` +
+        ``video_pad`` + ``vision_end``; the video mark replaces the pad
+        (markers around the whole video) or all three (markers around each
+        temporal patch, written with the frames' prefixes and suffixes).
+        """
+        text = f'{intro}\n{question}' if intro else question
+        items = [dict(type='video'), dict(type='text', text=text)]
+        if self.sentence_first:
+            items.reverse()
+        rendered = self.tokenizer.apply_chat_template(
+            self._chat_messages(items), tokenize=False, add_generation_prompt=True)
+        pad = self.prompts['video_pad']
+        wrapped = self.prompts['vision_start'] + pad + self.prompts['vision_end']
+        if rendered.count(wrapped) != 1:
+            raise ValueError(f'the tokenizer\'s chat template rendered a video item without '
+                             f'{wrapped!r} (once): is it a Qwen-VL chat template?')
+        target = wrapped if self.vision_markers == 'patch' else pad
+        return rendered.replace(target, VIDEO_MARK)
 
     def _split_run(self, run: str, sentence: str,
                    field: str = 'sentence') -> Tuple[List[int], List[int], List[int]]:
@@ -399,10 +487,14 @@ class PromptBuilder:
         else:
             head = self._encode_cached(before_video)
             between, sentence_ids, tail = self._split_run(after_video, sentence)
-        if self.time_style == 'frame_prefix':
-            prefix_ids = [self._encode_cached(self.format_time(t)) for t in frame_times]
-        else:
-            prefix_ids = [[] for _ in frame_times]
+        stamps = ([self.format_time(t) for t in frame_times]
+                  if self.time_style == 'frame_prefix' else [''] * len(frame_times))
+        suffix_ids: List[List[int]] = []
+        if self.conversation == 'vision_chat_template' and self.vision_markers == 'patch':
+            stamps = [stamp + self.prompts['vision_start'] for stamp in stamps]
+            suffix_ids = [self._encode_cached(self.prompts['vision_end'])
+                          for _ in frame_times]
+        prefix_ids = [self._encode_cached(stamp) for stamp in stamps]
         if rounds and answer is None:
             raise ValueError('a conversation round follows an answer: give `answer` '
                              'with `rounds`')
@@ -423,7 +515,8 @@ class PromptBuilder:
             frame_prefix_ids=prefix_ids,
             answer_ids=self._answer_ids(answer),
             sentence_first=self.sentence_first,
-            rounds=extra)
+            rounds=extra,
+            frame_suffix_ids=suffix_ids)
 
     def _answer_ids(self, answer: Optional[str], field: str = 'answer') -> List[int]:
         """An answer's ids and the turn's end token; ``[]`` for None."""
@@ -437,15 +530,15 @@ class PromptBuilder:
         if self.conversation == 'chatml':
             return (f'\n<|im_start|>user\n{SENTENCE_MARK}<|im_end|>\n'
                     '<|im_start|>assistant\n')
-        if self.use_chat_template:
-            messages = [dict(role='system', content=self.prompts['system']),
-                        dict(role='user', content='.'),
-                        dict(role='assistant', content=ANSWER_MARK),
-                        dict(role='user', content=SENTENCE_MARK)]
+        if self.use_chat_template or self.conversation == 'vision_chat_template':
+            messages = self._chat_messages('.') + [
+                dict(role='assistant', content=ANSWER_MARK),
+                dict(role='user', content=SENTENCE_MARK)]
             text = self.tokenizer.apply_chat_template(
                 messages, tokenize=False, add_generation_prompt=True)
             after = text.split(ANSWER_MARK, 1)[1]
-            eos = self.tokenizer.eos_token
-            return after[len(eos):] if after.startswith(eos) else after
+            end = (self.prompts['turn_end'] if self.conversation == 'vision_chat_template'
+                   else self.tokenizer.eos_token)
+            return after[len(end):] if after.startswith(end) else after
         return (f" {self.prompts['plain_user']} {SENTENCE_MARK} "
                 f"{self.prompts['plain_assistant']}")

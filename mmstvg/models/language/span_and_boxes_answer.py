@@ -6,7 +6,7 @@ import torch
 from mmstvg.registry import MODELS
 from mmstvg.structures import GroundingDataSample, bbox_cxcywh_to_xyxy, bbox_xyxy_to_cxcywh
 
-from .box_text import format_frame_boxes, parse_frame_boxes
+from .box_text import box_extent, format_frame_boxes, parse_frame_boxes
 from .span_answer import SpanAnswer
 
 __all__ = ['SpanAndBoxesAnswer']
@@ -36,10 +36,18 @@ class SpanAndBoxesAnswer:
         span: config of the span answer the boxes follow (``SpanAnswer`` or
             ``SnappedSpanAnswer``).
         box_precision: digits of the box coordinates in the text.
+        coordinates: how the coordinates are written (:data:`.box_text.BOX_COORDINATES`):
+            ``'normalized'`` (floats in [0, 1]), ``'resized_pixels'``
+            (Qwen2.5-VL's grounding convention: integer pixels of the
+            resized frame it sees) or ``'grid_1000'`` (Qwen3-VL's: integers
+            on a 0-1000 grid), so a base model's own grounding habit carries
+            over.
     """
 
     def __init__(self, tokenizer=None, span: dict = dict(type='SpanAnswer'),
-                 box_precision: int = 2):
+                 box_precision: int = 2, coordinates: str = 'normalized'):
+        box_extent(coordinates, dict(img_shape=(1, 1)))  # checks the name
+        self.coordinates = coordinates
         self.tokenizer = tokenizer
         self.span = MODELS.build(dict(span, tokenizer=tokenizer))
         if not isinstance(self.span, SpanAnswer):
@@ -68,7 +76,8 @@ class SpanAndBoxesAnswer:
             mask = sample.gt_box_mask.bool()
             indices = mask.nonzero().flatten().tolist()
             boxes = (sample.gt_boxes[mask].float() / scale).tolist()
-            boxes_text = format_frame_boxes(indices, boxes, self.box_precision)
+            boxes_text = format_frame_boxes(indices, boxes, self.box_precision,
+                                            box_extent(self.coordinates, meta))
         if meta['task'] == 'rec':
             if not boxes_text:
                 raise KeyError(f"REC sample {meta.get('video_id')!r} has no gt_boxes")
@@ -86,7 +95,8 @@ class SpanAndBoxesAnswer:
                         text: str) -> Optional[torch.Tensor]:
         """``(T, 4)`` normalised ``cxcywh``; zeros where no well-formed box."""
         num_frames = sample.num_sampled_frames
-        parsed, malformed = parse_frame_boxes(text, num_frames)
+        parsed, malformed = parse_frame_boxes(text, num_frames,
+                                              box_extent(self.coordinates, sample.metainfo))
         self.num_malformed_boxes += malformed
         sample.pred_num_malformed_boxes = int(malformed)
         boxes = torch.zeros(num_frames, 4)

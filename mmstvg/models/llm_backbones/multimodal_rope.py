@@ -17,25 +17,42 @@ block of its own: time lives in the ``<t seconds>`` text before each frame,
 not in the temporal index (see that function).
 """
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 
-__all__ = ['qwen2_5_vl_position_ids', 'qwen3_vl_position_ids', 'batch_position_ids']
+__all__ = ['qwen2_5_vl_position_ids', 'qwen2_5_vl_temporal_index', 'qwen3_vl_position_ids',
+           'batch_position_ids']
+
+
+def qwen2_5_vl_temporal_index(num_patches: int, second_per_grid: float,
+                              tokens_per_second: float) -> torch.Tensor:
+    """The temporal RoPE offsets of a video's temporal patches, as transformers
+    computes them: ``long(g * tokens_per_second * second_per_grid)`` in float32
+    (the processor's ``second_per_grid_ts`` is a float32 tensor)."""
+    interval = tokens_per_second * torch.tensor(second_per_grid, dtype=torch.float32)
+    return (torch.arange(num_patches) * interval).long()
 
 
 def qwen2_5_vl_position_ids(frame_token_pos: torch.Tensor, length: int,
                             frame_grid: Sequence[int], frame_times: Sequence[float],
-                            tokens_per_second: float) -> torch.Tensor:
+                            tokens_per_second: float,
+                            second_per_grid: Optional[float] = None) -> torch.Tensor:
     """The ``(3, length)`` position ids of one sample.
 
     Args:
-        frame_token_pos: ``(T, P)`` each frame's visual token positions
-            (contiguous, row-major on the grid; ``SequenceLayout.frame_token_pos``).
+        frame_token_pos: ``(T, P)`` each token grid's visual token positions
+            (contiguous, row-major on the grid; ``SequenceLayout.frame_token_pos``),
+            one grid a frame or a temporal patch.
         length: the sample's number of tokens.
         frame_grid: ``(rows, cols)`` merged token grid, ``rows * cols == P``.
-        frame_times: the ``T`` frames' times in seconds.
+        frame_times: the ``T`` grids' times in seconds.
         tokens_per_second: temporal positions per second (the vision config's).
+        second_per_grid: seconds per temporal patch on the processor's uniform
+            grid (its ``second_per_grid_ts``): grid ``g`` then takes
+            :func:`qwen2_5_vl_temporal_index`, exactly transformers' ids for
+            a video of paired frames; None: ``floor((t_g - t_0) *
+            tokens_per_second)`` from ``frame_times``.
 
     Returns:
         ``(3, length)`` long (time, height, width).
@@ -53,6 +70,9 @@ def qwen2_5_vl_position_ids(frame_token_pos: torch.Tensor, length: int,
     grid_w = torch.arange(cols, device=device).repeat(rows)
     cursor, done, base = 0, 0, None
     order = torch.argsort(frame_token_pos[:, 0]).tolist()
+    grid_offsets = (None if second_per_grid is None else
+                    qwen2_5_vl_temporal_index(num_frames, second_per_grid,
+                                              tokens_per_second).tolist())
     for frame in order:
         start = int(frame_token_pos[frame, 0])
         if not torch.equal(frame_token_pos[frame],
@@ -64,8 +84,11 @@ def qwen2_5_vl_position_ids(frame_token_pos: torch.Tensor, length: int,
         cursor += gap
         if base is None:
             base = cursor
-        offset = math.floor((float(frame_times[frame]) - float(frame_times[order[0]])) *
-                            tokens_per_second + 1e-6)
+        if grid_offsets is not None:
+            offset = grid_offsets[frame]
+        else:
+            offset = math.floor((float(frame_times[frame]) - float(frame_times[order[0]])) *
+                                tokens_per_second + 1e-6)
         positions[0, start:start + num_tokens] = base + offset
         positions[1, start:start + num_tokens] = base + grid_h
         positions[2, start:start + num_tokens] = base + grid_w

@@ -94,7 +94,8 @@ class Qwen3VLCausalLM(HFCausalLM):
 
     def layout_position_ids(self, layouts: Sequence, offsets: Sequence[int], length: int,
                             frame_grid: Sequence[int],
-                            frame_times: Sequence[Sequence[float]]) -> torch.Tensor:
+                            frame_times: Sequence[Sequence[float]],
+                            second_per_grid=None) -> torch.Tensor:
         """The batch's ``(3, B, length)`` position ids.
 
         Args:
@@ -104,6 +105,7 @@ class Qwen3VLCausalLM(HFCausalLM):
             frame_grid: ``(rows, cols)`` merged token grid of a frame.
             frame_times: each sample's frame times (unused: Qwen3-VL's times
                 are the ``<t seconds>`` text, not positions).
+            second_per_grid: unused, likewise.
         """
         per_sample = [qwen3_vl_position_ids(layout.frame_token_pos, layout.length, frame_grid)
                       for layout in layouts]

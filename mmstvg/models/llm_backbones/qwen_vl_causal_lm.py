@@ -45,7 +45,9 @@ class QwenVLCausalLM(HFCausalLM):
 
     def layout_position_ids(self, layouts: Sequence, offsets: Sequence[int], length: int,
                             frame_grid: Sequence[int],
-                            frame_times: Sequence[Sequence[float]]) -> torch.Tensor:
+                            frame_times: Sequence[Sequence[float]],
+                            second_per_grid: Optional[Sequence[Optional[float]]] = None
+                            ) -> torch.Tensor:
         """The batch's ``(3, B, length)`` position ids.
 
         Args:
@@ -53,10 +55,15 @@ class QwenVLCausalLM(HFCausalLM):
             offsets: each sample's left padding in the batch.
             length: the padded length.
             frame_grid: ``(rows, cols)`` merged token grid of a frame.
-            frame_times: each sample's frame times in seconds.
+            frame_times: each sample's token grids' times in seconds.
+            second_per_grid: with temporal patches, each sample's seconds per
+                patch (the processor's ``second_per_grid_ts``; None for a
+                sample without a frame rate): the temporal index is then
+                transformers' own.
         """
+        grids = second_per_grid or [None] * len(layouts)
         per_sample = [
             qwen2_5_vl_position_ids(layout.frame_token_pos, layout.length, frame_grid,
-                                    times, self.tokens_per_second)
-            for layout, times in zip(layouts, frame_times)]
+                                    times, self.tokens_per_second, second)
+            for layout, times, second in zip(layouts, frame_times, grids)]
         return batch_position_ids(per_sample, offsets, length)

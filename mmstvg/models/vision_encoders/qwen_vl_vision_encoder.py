@@ -65,10 +65,17 @@ class QwenVLVisionEncoder(BaseModule):
     attention, Qwen3-VL's interpolated position embeddings; the temporal patch
     of ``temporal_patch_size`` frames and the 2x2 merger that projects to the
     LLM width), so the grounder's projector is an :class:`IdentityProjector`.
-    Each sampled frame fills one temporal patch on its own (the frame
-    repeated, Qwen's rule for a still image), so every frame
-    keeps its own token grid, as the per-frame queries and boxes need;
-    :meth:`encode_video` pairs frames as Qwen's video processor does.
+    ``temporal_patching`` says how frames fill the tower's temporal patches:
+
+    - ``'video'`` (the default, the base model's own input): consecutive
+      frames are paired into one temporal patch, as Qwen's video processor
+      does, so ``T`` frames give ``T / 2`` token grids. The grounder pads an
+      odd count with a copy of the last frame first, as the processor does
+      (:attr:`frames_per_patch` tells it how many frames a patch holds).
+    - ``'frame'`` (mmstvg's earlier layout): each frame fills a temporal
+      patch on its own (the frame repeated, Qwen's rule for a still image),
+      one token grid a frame: twice the tokens, a layout the base model saw
+      for images only.
 
     Qwen3-VL's tower also gives *DeepStack* features: the merged states of a
     few of its layers (``vision_config.deepstack_visual_indexes``), which the
@@ -86,7 +93,10 @@ class QwenVLVisionEncoder(BaseModule):
             ``model_type`` ``'qwen2_5_vl_vision'`` by default, or
             ``'qwen3_vl_vision'``).
         dtype: parameter dtype of the tower.
-        chunk_size: frames per forward pass of the tower.
+        chunk_size: frames per forward pass of the tower (rounded down to
+            whole temporal patches).
+        temporal_patching: ``'video'`` (frames paired) or ``'frame'`` (one
+            temporal patch a frame), see above.
         freeze: freeze the tower (its forward then runs without autograd).
         init_cfg: MMEngine init config (the HF weights are not re-initialised).
     """
@@ -97,8 +107,13 @@ class QwenVLVisionEncoder(BaseModule):
                  dtype: Union[str, torch.dtype, None] = None,
                  chunk_size: int = 16,
                  freeze: bool = True,
+                 temporal_patching: str = 'video',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if temporal_patching not in ('video', 'frame'):
+            raise ValueError(f"temporal_patching must be 'video' (frames paired, the base "
+                             f"model's input) or 'frame' (one temporal patch a frame), got "
+                             f'{temporal_patching!r}')
         from transformers import AutoConfig
         from transformers.models.auto.modeling_auto import MODEL_MAPPING
         if (pretrained_model_name_or_path is None) == (vision_config is None):
@@ -123,7 +138,14 @@ class QwenVLVisionEncoder(BaseModule):
         self.out_channels = int(config.out_hidden_size)
         #: DeepStack feature levels the tower gives (Qwen3-VL; 0 for Qwen2.5-VL)
         self.num_deepstack_layers = len(getattr(config, 'deepstack_visual_indexes', None) or ())
-        self.chunk_size = chunk_size
+        self.temporal_patching = temporal_patching
+        #: frames in one token grid: the grounder pads each video to a multiple
+        self.frames_per_patch = (self.temporal_patch_size
+                                 if temporal_patching == 'video' else 1)
+        #: every video keeps its own frame size (smart_resize); frames padded
+        #: in a batch would become tokens
+        self.dynamic_resolution = True
+        self.chunk_size = max(chunk_size // self.frames_per_patch, 1) * self.frames_per_patch
         self.frozen = freeze
         if freeze:
             self.model.requires_grad_(False)
@@ -192,23 +214,28 @@ class QwenVLVisionEncoder(BaseModule):
 
     def forward(self, frames: torch.Tensor, return_deepstack: bool = False
                 ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
-        """Encode frames, each its own temporal patch.
+        """Encode frames into one token grid per temporal patch.
 
         Args:
             frames: ``(N, 3, H, W)`` normalised frames (the checkpoint's
-                mean / std: CLIP's for Qwen2.5-VL, 0.5 for Qwen3-VL).
+                mean / std: CLIP's for Qwen2.5-VL, 0.5 for Qwen3-VL); with
+                ``temporal_patching='video'`` ``N`` is a multiple of
+                :attr:`frames_per_patch` and frames ``2g, 2g + 1`` form patch
+                ``g`` (pad a video of odd length first).
             return_deepstack: also return the DeepStack features.
 
         Returns:
-            ``(N, P, out_channels)``, ``P = num_tokens_per_frame(H, W)``; with
-            ``return_deepstack`` also ``(num_deepstack_layers, N, P,
-            out_channels)`` (an empty first axis for a tower without them).
+            ``(G, P, out_channels)``, ``G = N / frames_per_patch``,
+            ``P = num_tokens_per_frame(H, W)``; with ``return_deepstack``
+            also ``(num_deepstack_layers, G, P, out_channels)`` (an empty
+            first axis for a tower without them).
         """
         if frames.dim() != 4 or frames.shape[1] != 3:
             raise ValueError(f'frames must be (N, 3, H, W), got {tuple(frames.shape)}')
         grad = torch.is_grad_enabled() and not self.frozen
         with torch.set_grad_enabled(grad):
-            runs = [self._run(chunk, repeat=True)
+            repeat = self.frames_per_patch == 1
+            runs = [self._run(chunk, repeat=repeat)
                     for chunk in frames.split(self.chunk_size, dim=0)]
             tokens = torch.cat([run[0] for run in runs])
             if not return_deepstack:
