@@ -26,8 +26,8 @@ LAYERS = (
     ('utils', 'version'),
     ('registry', 'structures', 'testing'),
     ('models', 'visualization'),
-    ('datasets', 'data_construction'),
-    ('engine', 'evaluation'),
+    ('datasets',),
+    ('engine', 'evaluation', 'data_construction'),
     ('lmms_eval_tasks',),
     ('apis',),
 )
