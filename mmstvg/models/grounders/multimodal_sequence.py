@@ -371,9 +371,11 @@ class SequenceBuilder:
             if key not in meta:
                 raise KeyError(f"data sample {meta.get('video_id')!r} has no {key!r}")
         answer = self.answer.text(sample, times, duration) if with_answer else None
+        # a REC sample is an image (one frame): Qwen-VL's image item
         return self.prompt_builder.build(meta['task'], meta['sentence'], duration, shown,
                                          answer=answer,
-                                         question_template=meta.get('prompt_template'))
+                                         question_template=meta.get('prompt_template'),
+                                         image=meta['task'] == 'rec')
 
     def build(self, video_tokens: Sequence[torch.Tensor],
               data_samples: Sequence[GroundingDataSample], with_answer: bool,
