@@ -79,9 +79,8 @@ model = dict(
     # of its M-RoPE (absolute time, second_per_grid_ts as its processor sets
     # it). The earlier prompt was template='qwen_1_5' (LLaVA-Video's).
     prompt=dict(template='qwen_vl', time_style='none'),
-    # Qwen's token grid is each video's own (smart_resize keeps its aspect
-    # ratio), not the square LLaVA grid that frame_token_grid='auto' reads
-    # from the token count: the boxes come from the decoder's MLP without
-    # reference points until the grid reaches the decoder.
-    space_decoder=dict(frame_token_grid=None),
+    # The space decoder keeps the recipe's reference points
+    # (frame_token_grid='auto'): Qwen's token grid is each video's own
+    # (smart_resize keeps its aspect ratio), and the grounder passes it
+    # (the tower's token_grid of the video's frame size) to the decoder.
     llava_onevision_path=None)

@@ -81,9 +81,8 @@ model = dict(
         time_style='frame_prefix',
         time_format='<{:.1f} seconds>',
         prompts=dict(vision_markers='patch')),
-    # Qwen's token grid is each video's own (smart_resize keeps its aspect
-    # ratio), not the square LLaVA grid that frame_token_grid='auto' reads
-    # from the token count: the boxes come from the decoder's MLP without
-    # reference points until the grid reaches the decoder.
-    space_decoder=dict(frame_token_grid=None),
+    # The space decoder keeps the recipe's reference points
+    # (frame_token_grid='auto'): Qwen's token grid is each video's own
+    # (smart_resize keeps its aspect ratio), and the grounder passes it
+    # (the tower's token_grid of the video's frame size) to the decoder.
     llava_onevision_path=None)

@@ -1,4 +1,4 @@
-"""The base of every grounding dataset: the data-info contract and bad-input policy.
+"""The base of every grounding dataset: loading, video paths and typed fields.
 
 Every dataset of mmstvg turns its source files into one dict per sample with the
 same keys (the *data-info contract*, see ``docs/en/conventions.md``):
@@ -33,23 +33,27 @@ field; with ``on_bad_sample='skip'`` the sample is dropped instead, counted in
 :attr:`BaseGroundingDataset.num_skipped` and logged once as a summary per file.
 A dataset whose every sample was skipped is an error. A missing video is an
 error that also says how many other videos of the split are missing (each
-path checked once with ``os.path.exists``) and names the first few. The checks
-themselves live in :mod:`mmstvg.datasets.validation` (shared with the
-inferencer).
+path checked once with ``os.path.exists``) and names the first few.
+
+Two modules hold the parts: :mod:`mmstvg.datasets.validation` the checks and
+:func:`~mmstvg.datasets.validation.build_data_info`, which assembles the
+contract dict (shared with the inferencer), and
+:mod:`mmstvg.datasets.bad_samples` the policy (:class:`BadSamplePolicy`: raise
+or skip and count, missing videos, ``bad_videos.json``).
 """
 import os
 import os.path as osp
-from collections import Counter
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
-from mmstvg.structures import frames_to_seconds
+from .bad_samples import (BadSamplePolicy, ListedBadVideo, ShortVideoError,
+                          VideoPathSeen)
 from .validation import (DEFAULT_MAX_SENTENCE_WORDS, SENTENCE_POLICIES,
-                         GroundingDataError, as_boxes, as_float, as_int,
-                         check_fps, check_sentence, file_digest, load_json)
+                         DataInfoChecks, GroundingDataError, as_boxes, as_float,
+                         as_int, check_option, file_digest, load_json)
 
 __all__ = ['GroundingDataError', 'BaseGroundingDataset', 'CONTRACT_KEYS',
            'ShortVideoError', 'VIDEO_META_KEYS']
@@ -64,25 +68,9 @@ CONTRACT_KEYS = ('sample_id', 'video_id', 'video_path', 'task', 'sentence',
 #: lack it, from ``known_video_meta`` or the video file.
 VIDEO_META_KEYS = ('num_frames', 'fps', 'height', 'width')
 
-BAD_SAMPLE_POLICIES = ('error', 'skip')
-#: Missing videos named in the error beside the first one.
-MISSING_EXAMPLES = 5
-SHORT_VIDEO_POLICIES = ('skip', 'clip', 'error')
-
-
-class ListedBadVideo(GroundingDataError):
-    """A sample whose video ``bad_videos_file`` lists (always skipped and
-    counted, whatever ``on_bad_sample`` says)."""
-
-
-class ShortVideoError(RuntimeError):
-    """A short-decoding video met with ``short_video='error'`` (raised even
-    with ``on_bad_sample='skip'``)."""
-
-
-class _VideoPathSeen(Exception):
-    """Stops parsing an entry once its video path is known (the scan of the
-    split's missing videos, :meth:`BaseGroundingDataset._missing_video_error`)."""
+def _policy_attribute(name: str, doc: str) -> property:
+    """A read-only attribute of the dataset's :class:`BadSamplePolicy`."""
+    return property(lambda self: getattr(self.bad_samples, name), doc=doc)
 
 
 class BaseGroundingDataset(BaseDataset):
@@ -92,8 +80,11 @@ class BaseGroundingDataset(BaseDataset):
     into a list of raw entries) and :meth:`parse_data_info` (one raw entry ->
     one contract dict, or a list of them); they call :meth:`bad` to report a
     problem, :meth:`int_field` / :meth:`float_field` / :meth:`boxes_field` to
-    read typed values and :meth:`finish_info` to fill the derived keys and
-    validate.
+    read typed values and
+    :func:`~mmstvg.datasets.validation.build_data_info` with
+    :attr:`info_checks` to fill the derived keys and validate. Bad samples
+    are raised or skipped by :attr:`bad_samples`
+    (:class:`~mmstvg.datasets.bad_samples.BadSamplePolicy`).
 
     Boxes are kept as the provider wrote them (the metric scores against
     them, as TubeDETR's evaluator does); :class:`LoadGroundingAnnotations`
@@ -157,38 +148,25 @@ class BaseGroundingDataset(BaseDataset):
                  short_video: str = 'skip',
                  known_video_meta: Optional[Dict[str, dict]] = None,
                  **kwargs):
-        if on_bad_sample not in BAD_SAMPLE_POLICIES:
-            raise ValueError(f'on_bad_sample must be one of '
-                             f'{BAD_SAMPLE_POLICIES}, got {on_bad_sample!r}')
-        if long_sentence not in SENTENCE_POLICIES:
-            raise ValueError(f'long_sentence must be one of '
-                             f'{SENTENCE_POLICIES}, got {long_sentence!r}')
-        if short_video not in SHORT_VIDEO_POLICIES:
-            raise ValueError(f'short_video must be one of '
-                             f'{SHORT_VIDEO_POLICIES}, got {short_video!r}')
+        check_option('long_sentence', long_sentence, SENTENCE_POLICIES)
+        #: Raise or skip a bad sample, and what was skipped.
+        self.bad_samples = BadSamplePolicy(on_bad_sample, bad_videos_file,
+                                           short_video)
         self.dataset_name = dataset_name or self.DEFAULT_NAME
         self.dataset_name_given = dataset_name is not None
-        self.on_bad_sample = on_bad_sample
         self.check_video_exists = check_video_exists
         self.box_tolerance = None if box_tolerance is None else \
             float(box_tolerance)
         self.max_sentence_words = max_sentence_words
         self.long_sentence = long_sentence
         self.bad_videos_file = bad_videos_file
-        self.short_video = short_video
         self.known_video_meta = dict(known_video_meta or {})
         #: :func:`file_digest` of ``ann_file`` (set at load; see
         #: :meth:`get_data_info`).
         self.ann_file_hash: Optional[str] = None
-        self.skipped: Counter = Counter()
-        #: One example message per skipped field (for the summary).
-        self.skip_examples: Dict[str, str] = {}
-        self.num_truncated = 0
-        self.num_clipped_short = 0
-        self._bad_videos: Optional[Dict[str, dict]] = None
-        #: ``{video path: samples}`` of the videos found nowhere (at load).
-        self.missing_videos: Dict[str, int] = {}
-        self._scanning_paths = False
+        #: What ``build_data_info`` checks this file's samples against (made
+        #: at load, when ``ann_file`` is final).
+        self.info_checks: Optional[DataInfoChecks] = None
         #: Set by :class:`UniSTGDataset`: templates of this dataset's task.
         self.prompt_templates: Optional[List[str]] = None
         self._video_index: Optional[Dict[str, str]] = None
@@ -222,8 +200,9 @@ class BaseGroundingDataset(BaseDataset):
                 'does not exist (see docs/en/dataset_prepare.md)')
         self.ann_file_hash = file_digest(self.ann_file) if self.ann_file \
             else None
-        self._load_bad_videos()
-        self.missing_videos = {}
+        self.info_checks = self._make_info_checks()
+        self.bad_samples.load_bad_videos(self._bad_videos_path())
+        self.bad_samples.missing_videos = {}
         data_list = []
         seen_ids: set = set()
         raw_entries = self.load_raw_annotations()
@@ -231,19 +210,21 @@ class BaseGroundingDataset(BaseDataset):
             try:
                 parsed = self.parse_data_info(raw)
                 parsed = parsed if isinstance(parsed, list) else [parsed]
-                parsed = [self._apply_bad_videos(info) for info in parsed]
+                parsed = [self.bad_samples.apply_bad_videos(
+                    info, self.bad, self.ann_file) for info in parsed]
                 self._check_unique_ids(parsed, seen_ids)
             except ListedBadVideo as error:
                 # The user listed the video to skip: counted whatever
                 # on_bad_sample says.
-                self._count_skip(error)
+                self.bad_samples.count(error)
                 continue
             except GroundingDataError as error:
                 if self.on_bad_sample == 'error' and \
                         getattr(error, 'missing_video', None):
-                    raise self._missing_video_error(
-                        error, raw_entries[index + 1:]) from None
-                self._handle_bad(error)
+                    raise self.bad_samples.missing_video_error(
+                        error, raw_entries[index + 1:], self.parse_data_info,
+                        self.bad) from None
+                self.bad_samples.handle(error)
                 continue
             data_list.extend(parsed)
         logger = MMLogger.get_current_instance()
@@ -325,41 +306,30 @@ class BaseGroundingDataset(BaseDataset):
     def skip_summary(self, num_entries: Optional[int] = None) -> str:
         """One line: how many samples were skipped, per field, with an
         example of each."""
-        total = '' if num_entries is None else f' of {num_entries} entries'
-        examples = '; '.join(f'{field}: e.g. {self.skip_examples[field]}'
-                             for field in self.skipped
-                             if field in self.skip_examples)
-        missing = ''
-        if self.missing_videos:
-            missing = (f'; {len(self.missing_videos)} videos missing '
-                       f'({sum(self.missing_videos.values())} samples)')
-        return (f'{type(self).__name__} ({self.ann_file}): skipped '
-                f'{self.num_skipped}{total} as bad samples, by field: '
-                f'{dict(self.skipped)} ({examples}){missing}')
+        return self.bad_samples.summary(
+            f'{type(self).__name__} ({self.ann_file})', num_entries)
+
+    # What the policy counted, read as the dataset's own (the tools and the
+    # tests read ``dataset.skipped`` ...).
+    on_bad_sample = _policy_attribute('on_bad_sample', "``'error'`` or ``'skip'``.")
+    num_skipped = _policy_attribute(
+        'num_skipped', 'Number of samples dropped as bad input so far (this process).')
+    skipped = _policy_attribute('skipped', 'Skipped samples per field (a Counter).')
+    missing_videos = _policy_attribute(
+        'missing_videos', '``{video path: samples}`` of the videos found nowhere (at load).')
+    num_clipped_short = _policy_attribute(
+        'num_clipped_short', 'Samples clipped to the frames their video decodes.')
 
     @property
-    def num_skipped(self) -> int:
-        """Number of samples dropped as bad input so far (this process)."""
-        return sum(self.skipped.values())
+    def num_truncated(self) -> int:
+        """Sentences cut to ``max_sentence_words`` at load."""
+        return self.info_checks.num_truncated if self.info_checks else 0
 
-    def _handle_bad(self, error: GroundingDataError,
-                    log_first: bool = False) -> None:
-        if self.on_bad_sample == 'error':
-            raise error
-        self._count_skip(error, log_first)
-
-    def _count_skip(self, error: GroundingDataError,
-                    log_first: bool = False) -> None:
-        field = error.field or 'unknown'
-        first = field not in self.skip_examples
-        self.skipped[field] += 1
-        if first:
-            self.skip_examples[field] = \
-                f'{error.video_id}: {error.reason}'
-        if log_first and first:
-            MMLogger.get_current_instance().warning(
-                f'skipping bad sample: {error} (further skips of field '
-                f'{field!r} are counted, not logged)')
+    def _make_info_checks(self) -> DataInfoChecks:
+        return DataInfoChecks(
+            ann_file=self.ann_file, dataset_name=self.dataset_name,
+            task=self.TASK, max_sentence_words=self.max_sentence_words,
+            long_sentence=self.long_sentence, box_tolerance=self.box_tolerance)
 
     def bad(self, message: str, video_id: Any, field: str) -> GroundingDataError:
         """Build the error for a bad sample of this dataset's annotation file."""
@@ -404,81 +374,18 @@ class BaseGroundingDataset(BaseDataset):
         """``value`` checked to be a non-empty ``(N, 4)`` list of numbers."""
         return as_boxes(value, key, self.where(video_id))
 
-    # ------------------------------------------------------------------ #
-    # Videos found bad by tools/misc/check_dataset.py
-    # ------------------------------------------------------------------ #
-    def _load_bad_videos(self) -> None:
-        self._bad_videos = None
+    def _bad_videos_path(self) -> Optional[str]:
+        """``bad_videos_file``, relative to ``data_root`` unless found as given."""
         path = self.bad_videos_file
         if not path:
-            return
+            return None
         if self.data_root and not osp.isabs(path) and not osp.isfile(path):
             path = osp.join(self.data_root, path)
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'{type(self).__name__}: bad_videos_file {path} does not '
                 'exist (write it with tools/misc/check_dataset.py CONFIG)')
-        content = load_json(path)
-        videos = content.get('videos') if isinstance(content, dict) else None
-        if not isinstance(videos, dict):
-            raise GroundingDataError(
-                'must be {"videos": {video file: {"reason": ..., '
-                '"decoded_frames": ...}}} as check_dataset.py writes it',
-                ann_file=path, field='videos')
-        self._bad_videos = {}
-        for video, entry in videos.items():
-            self._bad_videos[osp.normpath(video)] = entry
-            self._bad_videos.setdefault(osp.basename(video), entry)
-
-    def _apply_bad_videos(self, info: dict) -> dict:
-        if not self._bad_videos:
-            return info
-        path = osp.normpath(info['video_path'])
-        entry = self._bad_videos.get(path) or self._bad_videos.get(
-            osp.basename(path))
-        if entry is None:
-            return info
-        reason = entry.get('reason', 'unreadable')
-        where = f'listed in {self.bad_videos_file}'
-        if reason != 'short':
-            raise ListedBadVideo(
-                f'{where}: {reason} ({entry.get("detail", "")})',
-                self.ann_file, info['video_id'], 'bad_videos_file')
-        decoded = int(entry.get('decoded_frames', 0))
-        message = (f'{where}: decodes {decoded} frames, the annotation says '
-                   f'{info["num_frames"]}')
-        if self.short_video == 'error':
-            # Raised past on_bad_sample: the user asked for an error.
-            error = self.bad(message + " (short_video='error')",
-                             info['video_id'], 'bad_videos_file')
-            raise ShortVideoError(str(error)) from None
-        if self.short_video == 'skip':
-            raise ListedBadVideo(message + " (short_video='skip')",
-                                 self.ann_file, info['video_id'],
-                                 'bad_videos_file')
-        return self._clip_to_frames(info, decoded, message)
-
-    def _clip_to_frames(self, info: dict, decoded: int, message: str) -> dict:
-        """``short_video='clip'``: cut the sample to ``decoded`` frames."""
-        start, end = info['gt_span_frames']
-        clip = info['clip_span_frames']
-        if decoded <= start or decoded <= clip[0]:
-            raise self.bad(message + ': the span starts after the last '
-                           "decoded frame (short_video='clip')",
-                           info['video_id'], 'bad_videos_file')
-        fps = info['fps']
-        end = min(end, decoded)
-        keep = info['gt_tube_frame_inds'] < decoded
-        info.update(
-            num_frames=decoded, duration=decoded / fps,
-            gt_span_frames=[start, end],
-            gt_span_seconds=(info['gt_span_seconds'][0],
-                             min(info['gt_span_seconds'][1], decoded / fps)),
-            gt_tube_frame_inds=info['gt_tube_frame_inds'][keep],
-            gt_tube_boxes=info['gt_tube_boxes'][keep],
-            clip_span_frames=[clip[0], min(clip[1], decoded)])
-        self.num_clipped_short += 1
-        return info
+        return path
 
     # ------------------------------------------------------------------ #
     # Paths
@@ -502,63 +409,16 @@ class BaseGroundingDataset(BaseDataset):
         if self.check_video_exists and not osp.isfile(path):
             found = self._find_in_index(osp.basename(relative))
         if found is None:
-            self.missing_videos[path] = self.missing_videos.get(path, 0) + 1
-        if self._scanning_paths:
-            raise _VideoPathSeen(path)
+            self.bad_samples.record_missing(path)
+        if self.bad_samples.scanning:
+            raise VideoPathSeen(path)
         if found is None:
-            self._raise_listed(path, video_id)
+            self.bad_samples.raise_if_listed(path, video_id, self.ann_file)
             error = self.bad(f'video file {path} does not exist', video_id,
                              'video')
             error.missing_video = path
             raise error
         return found
-
-    def _raise_listed(self, path: str, video_id: Any) -> None:
-        """Raise :class:`ListedBadVideo` if ``bad_videos_file`` lists the
-        missing video ``path`` (the doctor lists missing videos too)."""
-        if not self._bad_videos:
-            return
-        entry = self._bad_videos.get(osp.normpath(path)) or \
-            self._bad_videos.get(osp.basename(path))
-        if entry is not None:
-            raise ListedBadVideo(
-                f'listed in {self.bad_videos_file}: '
-                f'{entry.get("reason", "missing")} (video file {path} does '
-                'not exist)', self.ann_file, str(video_id), 'bad_videos_file')
-
-    def _missing_video_error(self, error: GroundingDataError,
-                             rest: Sequence[Any]) -> GroundingDataError:
-        """The error of a missing video, counting the split's other missing
-        videos: the entries after it are parsed only up to their video path,
-        which is checked once with ``os.path.exists`` (no video is opened)."""
-        self._scanning_paths = True
-        try:
-            for raw in rest:
-                try:
-                    self.parse_data_info(raw)
-                except Exception:  # _VideoPathSeen, or bad before its path
-                    pass
-        finally:
-            self._scanning_paths = False
-        others = [path for path in self.missing_videos
-                  if path != error.missing_video]
-        samples = sum(self.missing_videos.values())
-        if others:
-            shown = ', '.join(others[:MISSING_EXAMPLES])
-            more = ', ...' if len(others) > MISSING_EXAMPLES else ''
-            count = (f'{len(others)} other video{"s" if len(others) > 1 else ""}'
-                     f' of this split {"are" if len(others) > 1 else "is"} '
-                     f'missing too ({len(self.missing_videos)} videos, '
-                     f'{samples} samples in all): {shown}{more}')
-        else:
-            count = 'no other video of this split is missing'
-        hint = ('; tools/misc/check_dataset.py lists the missing videos in '
-                'bad_videos.json (reason "missing"), on_bad_sample=\'skip\' '
-                'skips and counts them')
-        missing = self.bad(f'{error.reason}; {count}{hint}', error.video_id,
-                           error.field)
-        missing.missing_video = error.missing_video
-        return missing
 
     def with_known_meta(self, video_id: str, info: Dict[str, Any]) -> dict:
         """``info`` (a video's metadata from the annotations) completed from
@@ -575,133 +435,6 @@ class BaseGroundingDataset(BaseDataset):
                     for file in files:
                         self._video_index.setdefault(file, osp.join(root, file))
         return self._video_index.get(name)
-
-    # ------------------------------------------------------------------ #
-    # Validation
-    # ------------------------------------------------------------------ #
-    def finish_info(self,
-                    *,
-                    sample_id: str,
-                    video_id: str,
-                    video_path: str,
-                    sentence: str,
-                    num_frames: int,
-                    fps: float,
-                    height: int,
-                    width: int,
-                    span_frames: Sequence[int],
-                    tube_frame_inds: Union[np.ndarray, Sequence[int]],
-                    tube_boxes: Union[np.ndarray, Sequence[Sequence[float]]],
-                    span_seconds: Optional[Sequence[float]] = None,
-                    clip_span_frames: Optional[Sequence[int]] = None,
-                    qtype: str = '',
-                    task: Optional[str] = None,
-                    span_field: str = 'span',
-                    box_field: str = 'bbox',
-                    source_id: Optional[str] = None,
-                    **extra) -> dict:
-        """Assemble a contract dict and check it; raises on bad input.
-
-        Checks: the span is non-empty and inside ``[0, num_frames]``; every
-        annotated frame lies inside the video; boxes are finite, have positive
-        size and stay inside the frame up to ``box_tolerance`` pixels (then
-        they are clipped to it).
-
-        Args:
-            span_field / box_field: source field names quoted in errors.
-            source_id: the sample's id in the annotation file, quoted in
-                errors (defaults to ``video_id``).
-            Others: the contract values (see the module docstring).
-
-        Returns:
-            The contract dict (plus ``clip_span_frames`` and ``extra``).
-        """
-        contract_video_id = video_id
-        video_id = source_id if source_id is not None else video_id
-        where = self.where(video_id)
-        num_frames = as_int(num_frames, 'num_frames', where, minimum=1)
-        fps = check_fps(fps, 'fps', where)
-        height = as_int(height, 'height', where, minimum=1)
-        width = as_int(width, 'width', where, minimum=1)
-        sentence, truncated = check_sentence(
-            sentence, 'sentence', where, self.max_sentence_words,
-            self.long_sentence)
-        self.num_truncated += int(truncated)
-        start = as_int(span_frames[0], span_field, where)
-        end = as_int(span_frames[1], span_field, where)
-        if not 0 <= start < end <= num_frames:
-            raise self.bad(
-                f'span [{start}, {end}) is empty or outside the video of '
-                f'{num_frames} frames', video_id, span_field)
-        inds = np.asarray(tube_frame_inds)
-        if inds.size and inds.dtype.kind not in 'iu':
-            raise self.bad(f'frame indices must be integers, got dtype '
-                           f'{inds.dtype}', video_id, box_field)
-        inds = inds.astype(np.int64).reshape(-1)
-        boxes = as_boxes(tube_boxes, box_field, where,
-                         allow_empty=True).astype(np.float32)
-        if len(inds) != len(boxes):
-            raise self.bad(f'{len(boxes)} boxes for {len(inds)} frames',
-                           video_id, box_field)
-        if len(inds):
-            if inds.min() < 0 or inds.max() >= num_frames:
-                raise self.bad(
-                    f'annotated frames {int(inds.min())}..{int(inds.max())} '
-                    f'outside the video of {num_frames} frames', video_id,
-                    box_field)
-            if (np.diff(inds) <= 0).any():
-                raise self.bad('annotated frames are not strictly increasing',
-                               video_id, box_field)
-            self._check_boxes(boxes, height, width, video_id, box_field)
-        if span_seconds is None:
-            span_seconds = frames_to_seconds((start, end), fps)
-        clip = (0, num_frames) if clip_span_frames is None else (
-            int(clip_span_frames[0]), int(clip_span_frames[1]))
-        if not 0 <= clip[0] < clip[1] <= num_frames:
-            raise self.bad(f'clip [{clip[0]}, {clip[1]}) outside the video of '
-                           f'{num_frames} frames', video_id, 'clip_span_frames')
-        info = dict(
-            sample_id=str(sample_id),
-            video_id=str(contract_video_id),
-            video_path=video_path,
-            task=task or self.TASK,
-            sentence=sentence,
-            dataset_name=self.dataset_name,
-            qtype=qtype,
-            num_frames=num_frames,
-            fps=fps,
-            duration=num_frames / fps,
-            height=height,
-            width=width,
-            gt_span_frames=[start, end],
-            gt_span_seconds=(float(span_seconds[0]), float(span_seconds[1])),
-            gt_tube_frame_inds=inds,
-            gt_tube_boxes=boxes,
-            clip_span_frames=list(clip))
-        info.update(extra)
-        return info
-
-    def _check_boxes(self, boxes: np.ndarray, height: int, width: int,
-                     video_id: Any, field: str) -> None:
-        """Boxes must have positive size; with ``box_tolerance`` they must
-        also stay inside the frame up to that many pixels. They are never
-        changed here: the metric scores against the provider's boxes."""
-        if ((boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])).any():
-            row = int(np.flatnonzero((boxes[:, 2] <= boxes[:, 0])
-                                     | (boxes[:, 3] <= boxes[:, 1]))[0])
-            raise self.bad(f'box {row} {boxes[row].tolist()} (xyxy) has no '
-                           'area', video_id, field)
-        tol = self.box_tolerance
-        if tol is None:
-            return
-        outside = ((boxes[:, 0] < -tol) | (boxes[:, 1] < -tol)
-                   | (boxes[:, 2] > width + tol) | (boxes[:, 3] > height + tol))
-        if outside.any():
-            row = int(np.flatnonzero(outside)[0])
-            raise self.bad(
-                f'box {row} {boxes[row].tolist()} (xyxy) is outside the '
-                f'{width}x{height} frame by more than box_tolerance={tol} px',
-                video_id, field)
 
     # ------------------------------------------------------------------ #
     # Samples
@@ -735,7 +468,7 @@ class BaseGroundingDataset(BaseDataset):
             return super().prepare_data(idx)
         except GroundingDataError as error:
             if self.on_bad_sample == 'skip' and not self.test_mode:
-                self._handle_bad(error, log_first=True)
+                self.bad_samples.handle(error, log_first=True)
                 return None
             raise
 

@@ -3,13 +3,12 @@ import math
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
-import numpy as np
-
 from mmstvg.registry import DATASETS
 from mmstvg.structures import seconds_to_frames
 from .base_grounding_dataset import BaseGroundingDataset
-from .validation import (GroundingDataError, as_float, as_int, check_fps,
-                         load_json, read_text)
+from .validation import (GroundingDataError, Target, VideoMeta, as_float,
+                         as_int, build_data_info, check_fps, load_json,
+                         read_text)
 
 __all__ = ['CharadesSTADataset', 'probe_video_meta']
 
@@ -172,20 +171,15 @@ class CharadesSTADataset(BaseGroundingDataset):
         start, end = seconds_to_frames((start_s, end_s), fps, num_frames)
         if end <= start:
             start, end = min(start, num_frames - 1), min(start, num_frames - 1) + 1
-        return self.finish_info(
+        return build_data_info(
+            self.info_checks,
             sample_id=f'{vid}#{line_index}',
             video_id=vid,
             video_path=video_path,
             sentence=sentence.strip(),
-            num_frames=num_frames,
-            fps=fps,
-            height=info['height'],
-            width=info['width'],
-            span_frames=(start, end),
-            span_seconds=(start_s, end_s),
-            tube_frame_inds=np.zeros(0, dtype=np.int64),
-            tube_boxes=np.zeros((0, 4), dtype=np.float32),
-            span_field='start/end',
+            video=VideoMeta(num_frames, fps, info['height'], info['width']),
+            target=Target((start, end), span_seconds=(start_s, end_s),
+                          span_field='start/end'),
             clip_end_seconds=float(end_limit if math.isfinite(end_limit)
                                    else duration))
 

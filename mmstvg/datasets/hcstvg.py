@@ -7,7 +7,7 @@ import numpy as np
 from mmstvg.registry import DATASETS
 from mmstvg.structures import xywh_to_xyxy
 from .base_grounding_dataset import BaseGroundingDataset
-from .validation import as_int, check_fps
+from .validation import Target, VideoMeta, as_int, build_data_info, check_fps
 
 __all__ = ['HCSTVGDataset', 'HCSTVGv2Dataset']
 
@@ -108,20 +108,16 @@ class HCSTVGDataset(BaseGroundingDataset):
                 f'st_frame {st_frame} with {len(boxes)} boxes gives frames '
                 f'[{start}, {end}) outside the video of img_num={num_frames} '
                 'frames', video_file, 'st_frame/bbox')
-        return self.finish_info(
+        return build_data_info(
+            self.info_checks,
             sample_id=f'{video_file}#0',
             video_id=video_id,
             video_path=self.resolve_video_path(video_file, video_file),
             sentence=sentence,
-            num_frames=num_frames,
-            fps=fps,
-            height=height,
-            width=width,
-            span_frames=(start, end),
-            tube_frame_inds=np.arange(start, end),
-            tube_boxes=xywh_to_xyxy(boxes),
-            span_field='st_frame',
-            box_field='bbox',
+            video=VideoMeta(num_frames, fps, height, width),
+            target=Target((start, end), np.arange(start, end),
+                          xywh_to_xyxy(boxes), span_field='st_frame',
+                          box_field='bbox'),
             source_id=video_file)
 
 

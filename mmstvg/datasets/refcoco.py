@@ -8,6 +8,7 @@ import numpy as np
 from mmstvg.registry import DATASETS
 from mmstvg.structures import xywh_to_xyxy
 from .base_grounding_dataset import BaseGroundingDataset
+from .validation import Target, VideoMeta, build_data_info
 
 __all__ = ['RefCOCODataset']
 
@@ -71,20 +72,19 @@ class RefCOCODataset(BaseGroundingDataset):
         if len(box) != 1:
             raise self.bad(f'bbox must be one [x, y, w, h], got {len(box)} '
                            'boxes', file_name, 'bbox')
-        info = self.finish_info(
+        info = build_data_info(
+            self.info_checks,
             sample_id=f'{file_name}#{image_id}',
             video_id=osp.splitext(osp.basename(file_name))[0],
             video_path=self.resolve_video_path(file_name, file_name),
             sentence=get('caption'),
-            num_frames=1,
-            fps=1.0,
-            height=self.int_field(image, 'height', file_name, minimum=1),
-            width=self.int_field(image, 'width', file_name, minimum=1),
-            span_frames=(0, 1),
-            tube_frame_inds=np.zeros(1, dtype=np.int64),
-            tube_boxes=xywh_to_xyxy(box),
-            span_field='image',
-            box_field='bbox',
+            video=VideoMeta(
+                num_frames=1, fps=1.0,
+                height=self.int_field(image, 'height', file_name, minimum=1),
+                width=self.int_field(image, 'width', file_name, minimum=1)),
+            target=Target((0, 1), np.zeros(1, dtype=np.int64),
+                          xywh_to_xyxy(box), span_field='image',
+                          box_field='bbox'),
             source_id=file_name)
         if image.get('dataset_name') and not self.dataset_name_given:
             info['dataset_name'] = str(image['dataset_name'])

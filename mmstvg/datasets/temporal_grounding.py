@@ -8,7 +8,8 @@ from mmstvg.registry import DATASETS
 from mmstvg.structures import seconds_to_frames
 from .base_grounding_dataset import BaseGroundingDataset
 from .charades_sta import probe_video_meta
-from .validation import as_float, as_int, check_fps
+from .validation import (Target, VideoMeta, as_float, as_int, build_data_info,
+                         check_fps)
 
 __all__ = ['TemporalGroundingDataset', 'DiDeMoDataset', 'TACoSDataset',
            'primary_span']
@@ -117,20 +118,15 @@ class TemporalGroundingDataset(BaseGroundingDataset):
             raise self.bad(
                 f'span {span_s.tolist()} s is empty or outside the video of '
                 f'{num_frames / fps:.2f} s', vid, 'spans_seconds')
-        return self.finish_info(
+        return build_data_info(
+            self.info_checks,
             sample_id=sample_id,
             video_id=vid,
             video_path=video_path,
             sentence=self.require(entry, 'sentence', vid),
-            num_frames=num_frames,
-            fps=fps,
-            height=info['height'],
-            width=info['width'],
-            span_frames=(start, end),
-            span_seconds=tuple(span_s),
-            tube_frame_inds=np.zeros(0, dtype=np.int64),
-            tube_boxes=np.zeros((0, 4), dtype=np.float32),
-            span_field='spans_seconds',
+            video=VideoMeta(num_frames, fps, info['height'], info['width']),
+            target=Target((start, end), span_seconds=tuple(span_s),
+                          span_field='spans_seconds'),
             gt_spans_seconds_all=spans.astype(np.float32))
 
     def _spans(self, entry: dict, vid: str) -> np.ndarray:

@@ -9,19 +9,27 @@ None of them turns a wrong-typed value into text or a number silently
 
 The functions take a ``where`` dict (``ann_file``, ``video_id``) so the error
 names the sample; the inferencer passes ``ann_file=None`` and the video path.
+
+:func:`build_data_info` assembles a dataset's contract dict (see
+:mod:`mmstvg.datasets.base_grounding_dataset`) from a sample's values as read,
+with the checks above and those of spans, tubes and boxes.
 """
 import hashlib
 import json
 import math
 import numbers
-from typing import Any, Dict, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mmstvg.structures import frames_to_seconds
+
 __all__ = [
-    'GroundingDataError', 'as_int', 'as_float', 'check_fps', 'check_sentence',
+    'GroundingDataError', 'check_option', 'as_int', 'as_float', 'check_fps', 'check_sentence',
     'as_boxes', 'check_frame_inds', 'read_text', 'load_json', 'file_digest',
-    'SENTENCE_POLICIES', 'DEFAULT_MAX_SENTENCE_WORDS'
+    'SENTENCE_POLICIES', 'DEFAULT_MAX_SENTENCE_WORDS', 'VideoMeta', 'Target',
+    'DataInfoChecks', 'build_data_info'
 ]
 
 #: What to do with a sentence longer than the budget.
@@ -64,6 +72,13 @@ class GroundingDataError(ValueError):
     def __reduce__(self):
         return (type(self), (self.reason, self.ann_file, self.video_id,
                              self.field))
+
+
+def check_option(name: str, value: Any, choices: Sequence) -> None:
+    """Refuse a setting that is not one of ``choices`` (a ``ValueError``
+    naming the setting, the choices and the value)."""
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {choices}, got {value!r}')
 
 
 def _error(message: str, field: str, where: Optional[Dict[str, Any]]
@@ -276,3 +291,217 @@ def load_json(path: str) -> Any:
             'different values (only the last would be read: the others would '
             'be dropped without a word); make the keys unique',
             ann_file=path, field=str(key)) from None
+
+
+class VideoMeta(NamedTuple):
+    """The original video as its annotations (or the file) describe it, unchecked.
+
+    An image is a one-frame video at 1 fps.
+    """
+    num_frames: Any
+    fps: Any
+    height: Any
+    width: Any
+
+
+class Target(NamedTuple):
+    """A sample's annotated answer as read, unchecked.
+
+    Args:
+        span_frames: the span, half-open ``[start, end)`` 0-based frame indices.
+        tube_frame_inds: the annotated frames (integers, strictly increasing);
+            empty (the default) for a task without boxes.
+        tube_boxes: one xyxy box per annotated frame, pixels of the original
+            frame.
+        span_seconds: the span in seconds where the annotation gives them
+            (default: ``span_frames / fps``).
+        clip_span_frames: the part of the video the sample is about,
+            half-open (default: the whole video).
+        span_field: the annotation field(s) of the span, quoted in errors.
+        box_field: the annotation field of the boxes, quoted in errors.
+    """
+    span_frames: Sequence[int]
+    tube_frame_inds: Any = ()
+    tube_boxes: Any = ()
+    span_seconds: Optional[Sequence[float]] = None
+    clip_span_frames: Optional[Sequence[int]] = None
+    span_field: str = 'span'
+    box_field: str = 'bbox'
+
+
+@dataclass
+class DataInfoChecks:
+    """What :func:`build_data_info` checks a file's samples against, and counts.
+
+    A dataset makes one per load (:meth:`BaseGroundingDataset.load_data_list`).
+
+    Args:
+        ann_file: the annotation file, named in errors.
+        dataset_name: every sample's ``dataset_name``.
+        task: every sample's ``task`` (``'stvg'``, ``'tvg'``, ``'rec'``).
+        max_sentence_words: the sentence budget in words (None: none).
+        long_sentence: ``'error'`` or ``'truncate'`` (see
+            :func:`check_sentence`).
+        box_tolerance: None: a box may leave the frame (it is kept as
+            written). A number: boxes further than this many pixels outside
+            the frame are bad input.
+        num_truncated: sentences cut to the budget so far (counted here).
+    """
+    ann_file: Optional[str] = None
+    dataset_name: str = 'grounding'
+    task: str = 'stvg'
+    max_sentence_words: Optional[int] = DEFAULT_MAX_SENTENCE_WORDS
+    long_sentence: str = 'error'
+    box_tolerance: Optional[float] = None
+    num_truncated: int = 0
+
+    def where(self, video_id: Any) -> dict:
+        """The ``where`` dict of the checks above for one sample."""
+        return dict(ann_file=self.ann_file, video_id=str(video_id))
+
+    def error(self, message: str, video_id: Any, field: str) -> GroundingDataError:
+        """The error of a bad sample of this file."""
+        return _error(message, field, self.where(video_id))
+
+
+def build_data_info(checks: DataInfoChecks, *, sample_id: Any, video_id: Any,
+                    video_path: str, sentence: Any, video: VideoMeta,
+                    target: Target, source_id: Optional[str] = None,
+                    **extra) -> dict:
+    """One sample's contract dict, checked; raises on bad input.
+
+    Checks: the video's size and frame rate; the sentence (budget, text);
+    the span is non-empty and inside ``[0, num_frames]``; every annotated
+    frame lies inside the video, in increasing order, with one box each; the
+    boxes are finite with positive size, and inside the frame up to
+    ``checks.box_tolerance`` pixels; the clip is inside the video. Boxes are
+    never changed: the metric scores against the provider's boxes.
+
+    Args:
+        checks: the file's settings (and truncation count).
+        sample_id: the unique id of the sample (predictions are matched by it).
+        video_id: the contract's ``video_id``.
+        video_path: the video (image) file.
+        sentence: the query as read.
+        video: the original video's metadata as read.
+        target: the annotated span and tube as read.
+        source_id: the sample's id in the annotation file, quoted in errors
+            (default: ``video_id``).
+        **extra: further keys of the dict (``qtype``, a dataset's own keys);
+            they override the defaults (``qtype=''``).
+
+    Returns:
+        The contract dict (``CONTRACT_KEYS``) plus ``clip_span_frames`` and
+        ``extra``.
+
+    Raises:
+        GroundingDataError: naming the file, ``source_id`` and the field.
+    """
+    error_id = source_id if source_id is not None else video_id
+    where = checks.where(error_id)
+    num_frames = as_int(video.num_frames, 'num_frames', where, minimum=1)
+    fps = check_fps(video.fps, 'fps', where)
+    height = as_int(video.height, 'height', where, minimum=1)
+    width = as_int(video.width, 'width', where, minimum=1)
+    sentence, truncated = check_sentence(sentence, 'sentence', where,
+                                         checks.max_sentence_words,
+                                         checks.long_sentence)
+    checks.num_truncated += int(truncated)
+    start, end = _checked_span(checks, target, num_frames, error_id)
+    inds, boxes = _checked_tube(checks, target, num_frames, height, width,
+                                error_id)
+    span_seconds = target.span_seconds
+    if span_seconds is None:
+        span_seconds = frames_to_seconds((start, end), fps)
+    info = dict(
+        sample_id=str(sample_id),
+        video_id=str(video_id),
+        video_path=video_path,
+        task=checks.task,
+        sentence=sentence,
+        dataset_name=checks.dataset_name,
+        qtype='',
+        num_frames=num_frames,
+        fps=fps,
+        duration=num_frames / fps,
+        height=height,
+        width=width,
+        gt_span_frames=[start, end],
+        gt_span_seconds=(float(span_seconds[0]), float(span_seconds[1])),
+        gt_tube_frame_inds=inds,
+        gt_tube_boxes=boxes,
+        clip_span_frames=_checked_clip(checks, target, num_frames, error_id))
+    info.update(extra)
+    return info
+
+
+def _checked_span(checks: DataInfoChecks, target: Target, num_frames: int,
+                  error_id: Any) -> Tuple[int, int]:
+    """The span as ints, non-empty and inside the video."""
+    where, field = checks.where(error_id), target.span_field
+    start = as_int(target.span_frames[0], field, where)
+    end = as_int(target.span_frames[1], field, where)
+    if not 0 <= start < end <= num_frames:
+        raise checks.error(f'span [{start}, {end}) is empty or outside the '
+                           f'video of {num_frames} frames', error_id, field)
+    return start, end
+
+
+def _checked_tube(checks: DataInfoChecks, target: Target, num_frames: int,
+                  height: int, width: int, error_id: Any
+                  ) -> Tuple[np.ndarray, np.ndarray]:
+    """The annotated frames (int64 ``(N,)``) and boxes (float32 ``(N, 4)``)."""
+    field = target.box_field
+    inds = np.asarray(target.tube_frame_inds)
+    if inds.size and inds.dtype.kind not in 'iu':
+        raise checks.error(f'frame indices must be integers, got dtype '
+                           f'{inds.dtype}', error_id, field)
+    inds = inds.astype(np.int64).reshape(-1)
+    boxes = as_boxes(target.tube_boxes, field, checks.where(error_id),
+                     allow_empty=True).astype(np.float32)
+    if len(inds) != len(boxes):
+        raise checks.error(f'{len(boxes)} boxes for {len(inds)} frames',
+                           error_id, field)
+    if len(inds):
+        if inds.min() < 0 or inds.max() >= num_frames:
+            raise checks.error(
+                f'annotated frames {int(inds.min())}..{int(inds.max())} '
+                f'outside the video of {num_frames} frames', error_id, field)
+        if (np.diff(inds) <= 0).any():
+            raise checks.error('annotated frames are not strictly increasing',
+                               error_id, field)
+        _check_boxes(checks, boxes, height, width, error_id, field)
+    return inds, boxes
+
+
+def _check_boxes(checks: DataInfoChecks, boxes: np.ndarray, height: int,
+                 width: int, error_id: Any, field: str) -> None:
+    """Boxes must have positive size; with ``box_tolerance`` they must also
+    stay inside the frame up to that many pixels."""
+    empty = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
+    if empty.any():
+        row = int(np.flatnonzero(empty)[0])
+        raise checks.error(f'box {row} {boxes[row].tolist()} (xyxy) has no '
+                           'area', error_id, field)
+    tol = checks.box_tolerance
+    if tol is None:
+        return
+    outside = ((boxes[:, 0] < -tol) | (boxes[:, 1] < -tol)
+               | (boxes[:, 2] > width + tol) | (boxes[:, 3] > height + tol))
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        raise checks.error(
+            f'box {row} {boxes[row].tolist()} (xyxy) is outside the '
+            f'{width}x{height} frame by more than box_tolerance={tol} px',
+            error_id, field)
+
+
+def _checked_clip(checks: DataInfoChecks, target: Target, num_frames: int,
+                  error_id: Any) -> list:
+    """``clip_span_frames`` as ``[start, end]`` inside the video."""
+    clip = (0, num_frames) if target.clip_span_frames is None else (
+        int(target.clip_span_frames[0]), int(target.clip_span_frames[1]))
+    if not 0 <= clip[0] < clip[1] <= num_frames:
+        raise checks.error(f'clip [{clip[0]}, {clip[1]}) outside the video of '
+                           f'{num_frames} frames', error_id, 'clip_span_frames')
+    return list(clip)

@@ -6,7 +6,7 @@ import numpy as np
 from mmstvg.registry import DATASETS
 from mmstvg.structures import xywh_to_xyxy
 from .base_grounding_dataset import BaseGroundingDataset
-from .validation import check_fps
+from .validation import Target, VideoMeta, build_data_info, check_fps
 
 __all__ = ['VidSTGDataset']
 
@@ -100,21 +100,24 @@ class VidSTGDataset(BaseGroundingDataset):
             raise self.bad(f'malformed box entry ({error!r})', vid,
                            'trajectories.bbox') from None
         boxes = self.boxes_field(boxes, 'trajectories.bbox', vid)
-        return self.finish_info(
+        return build_data_info(
+            self.info_checks,
             sample_id=f'{vid}#{sentence_index}',
             video_id=vid,
             video_path=self.resolve_video_path(
                 self.str_field(entry, 'video_path', vid), vid),
             sentence=get('caption'),
             qtype=str(get('qtype')),
-            num_frames=num_frames,
-            fps=check_fps(get('fps'), 'fps', self.where(vid)),
-            height=self.int_field(entry, 'height', vid, minimum=1),
-            width=self.int_field(entry, 'width', vid, minimum=1),
-            span_frames=(tube_start, tube_end),
-            clip_span_frames=(self.int_field(entry, 'start_frame', vid),
-                              self.int_field(entry, 'end_frame', vid)),
-            tube_frame_inds=frames,
-            tube_boxes=xywh_to_xyxy(boxes),
-            span_field='tube_start_frame/tube_end_frame',
-            box_field='trajectories')
+            video=VideoMeta(
+                num_frames,
+                fps=check_fps(get('fps'), 'fps', self.where(vid)),
+                height=self.int_field(entry, 'height', vid, minimum=1),
+                width=self.int_field(entry, 'width', vid, minimum=1)),
+            target=Target(
+                (tube_start, tube_end),
+                clip_span_frames=(self.int_field(entry, 'start_frame', vid),
+                                  self.int_field(entry, 'end_frame', vid)),
+                tube_frame_inds=frames,
+                tube_boxes=xywh_to_xyxy(boxes),
+                span_field='tube_start_frame/tube_end_frame',
+                box_field='trajectories'))

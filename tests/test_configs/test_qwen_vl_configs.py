@@ -33,6 +33,9 @@ BACKBONES = {
                  QWEN3_VL_PIXELS),
 }
 
+#: the merged token grid of the reduced 96 x 54 HC-STVG frames after smart_resize
+QWEN_GRIDS = dict(qwen2_5_vl=(1, 2), qwen3_vl=(1, 2))
+
 
 @pytest.fixture(scope='module')
 def assets(tmp_path_factory, qwen2_tokenizer_dir):
@@ -80,6 +83,9 @@ def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monk
             type(model.space_decoder).__name__) == (
                 'VideoGroundingLLM', 'InterleavedQueries', 'ReferencePointSpaceDecoder')
     assert type(model.vision_encoder).__name__ == 'QwenVLVisionEncoder'
+    # reference points on each video's own (here 1 x 2) grid, which the
+    # grounder passes; 'auto' alone reads only square grids
+    assert model.space_decoder.frame_token_grid == 'auto' and model._decoder_takes_grids
     assert type(model.llm).__name__ == llm_type
     assert model.llm.hf_model.model.visual is None  # the tower lives in the vision part
     assert len(model.llm.tokenizer) == 151657  # Qwen2's and the vision tokens
@@ -110,8 +116,17 @@ def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monk
             return forward(*args, **kwargs)
 
         monkeypatch.setattr(model.llm, 'forward', recording_forward)
+    grids = []  # the token grid of each video that reaches the space decoder
+    decoder_forward = model.space_decoder.forward
+
+    def recording_decoder(*args, **kwargs):
+        grids.append(kwargs.get('frame_grids'))
+        return decoder_forward(*args, **kwargs)
+
+    monkeypatch.setattr(model.space_decoder, 'forward', recording_decoder)
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     runner.train()
+    assert grids == [[QWEN_GRIDS[backbone]] * 2] * 3
     if backbone == 'qwen3_vl':
         assert deepstack_rows == [2 * FULL_SIZE_FRAMES // 2 * 2] * 3
     hub = runner.message_hub

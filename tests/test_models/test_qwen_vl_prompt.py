@@ -57,3 +57,51 @@ def test_qwen_vl_needs_the_checkpoints_chat_template(qwen2_tokenizer_dir):
     plain.chat_template = QWEN2_5_VL_CHAT_TEMPLATE
     with pytest.raises(ValueError, match="does not have as one token"):
         PromptBuilder(plain, template='qwen_vl')
+
+
+@pytest.mark.parametrize('chat_template, style', [
+    (QWEN2_5_VL_CHAT_TEMPLATE, dict(time_style='none')),
+    (QWEN3_VL_CHAT_TEMPLATE, dict(time_style='frame_prefix', time_format='<{:.1f} seconds>',
+                                  prompts=dict(vision_markers='patch')))])
+def test_an_image_is_the_chat_templates_image_item(qwen2_tokenizer_dir, chat_template, style):
+    """A REC image: the template's own image item, its pad for each visual
+    token, no time stamp and no per-patch markers (Qwen's image processor)."""
+    tokenizer = qwen_vl_tokenizer(qwen2_tokenizer_dir, chat_template)
+    builder = PromptBuilder(tokenizer, template='qwen_vl', **style)
+    pieces = builder.build('rec', 'the red cup', 1.0, [0.0], answer='ok', image=True)
+    assert pieces.frame_suffix_ids == [] and pieces.frame_prefix_ids == [[]]
+    image_pad = tokenizer.convert_tokens_to_ids('<|image_pad|>')
+    sequence = (pieces.head_ids + [image_pad] * 4 + pieces.between_ids +
+                pieces.sentence_ids + pieces.tail_ids + pieces.answer_ids)
+    messages = [dict(role='user', content=[dict(type='image'),
+                                           dict(type='text',
+                                                text='Where is this object: the red cup')]),
+                dict(role='assistant', content='ok')]
+    text = tokenizer.apply_chat_template(messages, tokenize=False)
+    text = text.replace('<|image_pad|>', '<|image_pad|>' * 4)  # the processor's expansion
+    assert sequence == tokenizer(text).input_ids[:len(sequence)]
+    assert tokenizer.decode(tokenizer(text).input_ids[len(sequence):]) == '\n'
+    assert '<|vision_start|><|image_pad|><|image_pad|>' in tokenizer.decode(sequence)
+    with pytest.raises(ValueError, match='one token grid, got 2'):
+        builder.build('rec', 'the red cup', 1.0, [0.0, 0.5], image=True)
+
+
+def test_a_rec_sample_goes_to_the_image_item(qwen2_tokenizer_dir):
+    """The sequence builder writes a REC sample (an image) as the image item."""
+    from mmstvg.models.grounders.multimodal_sequence import SequenceBuilder
+    from mmstvg.structures import GroundingDataSample
+    tokenizer = qwen_vl_tokenizer(qwen2_tokenizer_dir, QWEN3_VL_CHAT_TEMPLATE)
+    builder = PromptBuilder(tokenizer, template='qwen_vl', time_style='frame_prefix',
+                            time_format='<{:.1f} seconds>', prompts=dict(vision_markers='patch'))
+    sequences = SequenceBuilder(builder, answer=None, frames_per_patch=2)
+    decode = tokenizer.decode
+    for task, prefix, suffix in (('rec', '', []), ('stvg', '<0.0 seconds><|vision_start|>',
+                                                   ['<|vision_end|>'])):
+        sample = GroundingDataSample(metainfo=dict(task=task, sentence='the red cup',
+                                                   fps=1.0, num_frames=1, duration=1.0,
+                                                   frame_times=[0.0]))
+        pieces = sequences.pieces(sample, 1, with_answer=False)
+        assert [decode(ids) for ids in pieces.frame_prefix_ids] == [prefix]
+        assert [decode(ids) for ids in pieces.frame_suffix_ids] == suffix
+        assert decode(pieces.head_ids).endswith('user\n<|vision_start|>' if task == 'rec'
+                                                 else 'user\n')

@@ -407,3 +407,38 @@ def test_auto_grid_reads_the_layout_from_the_token_count(tokens, grid, newline):
         auto(*_states(batch=2, frames=1, tokens=18))
     with pytest.raises(ValueError, match='row_newline'):
         ReferencePointSpaceDecoder(hidden_dim=DIM, frame_token_grid='auto', row_newline=True)
+
+
+def test_auto_grid_takes_each_videos_own_grid():
+    """frame_token_grid='auto' with frame_grids: two videos of 12 tokens, one on
+    a 2 x 6 grid (wide) and one on 3 x 4; a score peaked on token k puts each
+    video's reference point on the centre of its own grid's cell k, and a grid
+    that does not hold the frames' tokens is an error naming both."""
+    decoder = _reference_decoder('learnable', frame_token_grid='auto')
+    with torch.no_grad():
+        layers = decoder.location_score.layers
+        layers[0].weight.zero_()
+        layers[0].bias.zero_()
+        layers[0].weight[0, 0] = 1.0
+        layers[-1].weight.zero_()
+        layers[-1].bias.zero_()
+        layers[-1].weight[0, 0] = 1000.0
+    tokens = 12
+    enhanced = torch.zeros(2 * tokens, tokens, DIM)  # 2 videos x 12 frames
+    enhanced[torch.arange(2 * tokens), torch.arange(tokens).repeat(2), 0] = 1.0
+    reference = decoder.reference_points(torch.zeros(2 * tokens, 1, DIM), enhanced,
+                                         frame_grids=[(2, 6), (3, 4)])
+    wide = [[(k % 6 + 0.5) / 6, (k // 6 + 0.5) / 2] for k in range(tokens)]
+    tall = [[(k % 4 + 0.5) / 4, (k // 4 + 0.5) / 3] for k in range(tokens)]
+    assert wide[:2] == [[1 / 12, 0.25], [0.25, 0.25]] and tall[5] == [0.375, 0.5]
+    assert torch.equal(reference, torch.tensor(wide + tall))
+    # through forward: the grids reach the reference points
+    states = _states(batch=2, frames=3, tokens=tokens)
+    boxes = decoder(*states, frame_grids=[(2, 6), (3, 4)])
+    assert boxes.shape == (2, 3, 4)
+    assert not torch.allclose(boxes, decoder(*states, frame_grids=[(3, 4), (2, 6)]))
+    with pytest.raises(ValueError, match=r'video 1 has a 3 x 5 token grid \(15 cells\) but '
+                                         r'its frames have 12 visual tokens'):
+        decoder(*states, frame_grids=[(2, 6), (3, 5)])
+    # without the grids, 12 tokens read as LLaVA's 3 x 3 + row newlines: other boxes
+    assert not torch.allclose(boxes, decoder(*states))

@@ -1,10 +1,12 @@
 """mmstvg's packages import each other in layers, without cycles.
 
-Read from the source (``ast``): the ``import`` statements that run when a
-module is imported (module level, class bodies, module-level ``if`` / ``try``
-blocks), not those inside functions (``register_all_modules`` imports
-``mmstvg.engine`` etc. in its body, as mmdet's does) nor those under
-``if TYPE_CHECKING:``.
+Read from the source (``ast``, nothing is imported): the ``import`` statements
+that run when a module is imported (module level, class bodies, module-level
+``if`` / ``try`` blocks), not those under ``if TYPE_CHECKING:``. Imports inside
+functions are checked too: they must also go down the layers, except those of
+``register_all_modules`` (``mmstvg/utils/setup_env.py``), which imports every
+package in its body, as mmdet's does. The layers are documented in
+``docs/en/architecture.md`` ("Packages and their layers").
 """
 import ast
 import os.path as osp
@@ -17,6 +19,25 @@ PACKAGE_DIR = Path(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 #: What mmstvg.utils, the lowest layer, must not import at module level.
 ABOVE_UTILS = ('engine', 'models', 'datasets', 'evaluation', 'apis', 'visualization',
                'data_construction', 'testing')
+
+#: mmstvg's top-level packages and modules, bottom layer first. A module may
+#: import from lower layers only (not from its own layer, nor from above).
+LAYERS = (
+    ('utils', 'version'),
+    ('registry', 'structures', 'testing'),
+    ('models', 'visualization'),
+    ('datasets',),
+    ('engine', 'evaluation', 'data_construction'),
+    ('lmms_eval_tasks',),
+    ('apis',),
+)
+RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
+
+#: Files whose function-level imports may go up the layers, and why.
+LAZY_UPWARD_IMPORTS = {
+    # register_all_modules() imports every package to fill the registries.
+    'mmstvg/utils/setup_env.py',
+}
 
 
 def _module_name(path: Path) -> Tuple[str, bool]:
@@ -52,11 +73,13 @@ def _import_time_statements(body: List[ast.stmt]) -> Iterator[ast.stmt]:
                 [c for c in children if isinstance(c, ast.stmt)])
 
 
-def _imported_modules(path: Path) -> Iterator[str]:
-    """Absolute names of the mmstvg modules ``path`` imports at import time."""
+def _imported_modules(path: Path, lazy: bool = False) -> Iterator[str]:
+    """Absolute names of the modules ``path`` imports at import time (with
+    ``lazy``: anywhere, function bodies included)."""
     module, is_package = _module_name(path)
     tree = ast.parse(path.read_text(encoding='utf-8'), filename=str(path))
-    for node in _import_time_statements(tree.body):
+    nodes = ast.walk(tree) if lazy else _import_time_statements(tree.body)
+    for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name
@@ -85,12 +108,13 @@ def _layer(name: str) -> Optional[str]:
     return top if exists else ''
 
 
-def package_graph() -> Dict[str, Dict[str, Set[str]]]:
-    """``{layer: {imported layer: {files that import it}}}`` at import time."""
+def package_graph(lazy: bool = False) -> Dict[str, Dict[str, Set[str]]]:
+    """``{layer: {imported layer: {files that import it}}}`` at import time
+    (with ``lazy``: function-level imports included)."""
     graph: Dict[str, Dict[str, Set[str]]] = defaultdict(lambda: defaultdict(set))
     for path in sorted(PACKAGE_DIR.rglob('*.py')):
         source = _layer(_module_name(path)[0])
-        for name in _imported_modules(path):
+        for name in _imported_modules(path, lazy):
             target = _layer(name)
             if target is not None and target != source:
                 graph[source][target].add(str(path.relative_to(PACKAGE_DIR.parent)))
@@ -161,3 +185,45 @@ def test_function_level_imports_are_not_counted():
     setup_env = PACKAGE_DIR / 'utils' / 'setup_env.py'
     assert 'import mmstvg.engine' in setup_env.read_text()
     assert not {_layer(n) for n in _imported_modules(setup_env)} & set(ABOVE_UTILS)
+
+
+def _top_level_parts() -> Set[str]:
+    return {p.name for p in PACKAGE_DIR.iterdir() if (p / '__init__.py').is_file()} | {
+        p.stem for p in PACKAGE_DIR.glob('*.py') if p.stem != '__init__'}
+
+
+def _upward_edges(graph) -> List[str]:
+    """``'a -> b (files)'`` for each edge that does not go down the layers
+    (``mmstvg/__init__.py``, layer ``''``, is checked on its own above)."""
+    return [f'{a} -> {b} ({", ".join(sorted(files))})'
+            for a, targets in sorted(graph.items()) if a
+            for b, files in sorted(targets.items()) if b and files and RANK[b] >= RANK[a]]
+
+
+def test_every_package_has_a_layer():
+    assert _top_level_parts() == set(RANK), (
+        'place each top-level package of mmstvg in LAYERS (and in '
+        'docs/en/architecture.md): '
+        f'{sorted(_top_level_parts() ^ set(RANK))}')
+
+
+def test_packages_import_only_lower_layers():
+    upward = _upward_edges(package_graph())
+    assert not upward, f'imports that do not go down the layers: {upward}'
+
+
+def test_function_level_imports_go_down_the_layers_too():
+    graph = package_graph(lazy=True)
+    for targets in graph.values():
+        for files in targets.values():
+            files -= LAZY_UPWARD_IMPORTS
+    upward = _upward_edges(graph)
+    assert not upward, (f'function-level imports that go up the layers (an '
+                        f'import cycle, deferred): {upward}')
+
+
+def test_the_layers_are_documented():
+    doc = (PACKAGE_DIR.parent / 'docs' / 'en' / 'architecture.md').read_text()
+    section = doc.split('## Packages and their layers', 1)[1].split('\n## ', 1)[0]
+    missing = [name for name in RANK if f'`{name}`' not in section]
+    assert not missing, f'packages missing from the layers in the docs: {missing}'

@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 #: Snapshots everything the patches touch, as identities and counts.
@@ -94,3 +96,30 @@ def test_the_runner_builder_applies_the_patches_first(monkeypatch):
                         classmethod(lambda cls, cfg: calls.append('runner')))
     runner_builder.build_runner(Config(dict(work_dir='unused')))
     assert calls == ['patches', 'runner']
+
+
+class _Stop(Exception):
+    """Raised by a stand-in for ``register_all_modules`` to end a constructor there."""
+
+
+def _stop(init_default_scope: bool = True):
+    raise _Stop
+
+
+def test_the_inferencer_registers_and_patches_before_anything_else(monkeypatch):
+    # The inferencer (so the demos and the lmms-eval model) gets the patches
+    # through register_all_modules(), called before the config or the weights
+    # are touched: this config and checkpoint would fail otherwise.
+    from mmstvg.apis import grounding_inferencer
+    monkeypatch.setattr(grounding_inferencer, 'register_all_modules', _stop)
+    with pytest.raises(_Stop):
+        grounding_inferencer.GroundingInferencer('no_such_config.py', 'no_such.pth')
+
+
+def test_the_lmms_eval_model_registers_and_patches_before_loading(monkeypatch):
+    pytest.importorskip('lmms_eval')
+    from mmstvg.apis import grounding_inferencer, lmms_eval_model
+    monkeypatch.setattr(grounding_inferencer, 'register_all_modules', _stop)
+    with pytest.raises(_Stop):
+        lmms_eval_model.MMSTVGLMMs(os.path.join(REPO, 'configs', 'spacevllm_toy.py'),
+                                   checkpoint='no_such.pth', device='cpu')

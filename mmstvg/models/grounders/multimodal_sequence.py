@@ -5,13 +5,13 @@ samples into the LLM's input embeddings, answer labels and a
 :class:`SequenceLayout` per sample; :func:`gather_head_inputs` reads the
 per-frame states the heads decode from the LLM's hidden states by layout.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from mmstvg.models.language.answer_coder_table import AnswerCoderTable
+from mmstvg.models.language.answer_coder_table import AnswerCoderTable, spans_whole_input
 from mmstvg.models.language.prompt_builder import PromptBuilder, PromptPieces
 from mmstvg.models.language.user_text import UnsafeUserTextError
 from mmstvg.models.query_interleavers.base import InterleavedVideo
@@ -45,6 +45,10 @@ class SequenceLayout:
             ``frame_token_pos``, query of ``query_pos``) holding each sampled
             frame, when a token grid spans several frames (Qwen-VL's paired
             frames, :mod:`.temporal_patches`); None: one grid a frame.
+        frame_grid: ``(rows, cols)`` of each frame's ``P`` visual tokens
+            (row-major), when the vision encoder knows it for this video's
+            frame size (Qwen-VL's per-video grid after its 2x2 merge); None:
+            a space decoder reads the grid from ``P`` (LLaVA's square one).
 
     With ``frame_patch``, ``frame_token_pos`` / ``frame_prefix_pos`` /
     ``query_pos`` have one row per temporal patch, and
@@ -59,6 +63,7 @@ class SequenceLayout:
     prompt_len: int
     length: int
     frame_patch: Optional[torch.Tensor] = None
+    frame_grid: Optional[Tuple[int, int]] = None
 
     @property
     def num_frames(self) -> int:
@@ -69,10 +74,12 @@ class SequenceLayout:
 
     def shifted(self, offset: int) -> 'SequenceLayout':
         """The same layout ``offset`` tokens later (e.g. after left padding)."""
-        return SequenceLayout(self.query_pos + offset, self.frame_token_pos + offset,
-                              self.frame_prefix_pos + offset, self.sentence_pos + offset,
-                              self.video_start + offset, self.prompt_len + offset,
-                              self.length + offset, self.frame_patch)
+        return replace(self, query_pos=self.query_pos + offset,
+                       frame_token_pos=self.frame_token_pos + offset,
+                       frame_prefix_pos=self.frame_prefix_pos + offset,
+                       sentence_pos=self.sentence_pos + offset,
+                       video_start=self.video_start + offset,
+                       prompt_len=self.prompt_len + offset, length=self.length + offset)
 
 
 def insert_frame_suffixes(video: InterleavedVideo,
@@ -365,9 +372,11 @@ class SequenceBuilder:
         if 'sentence' not in meta:
             raise KeyError(f"data sample {meta.get('video_id')!r} has no 'sentence'")
         answer = self.answer.encode(sample, times, duration) if with_answer else None
+        # a REC sample is an image (one frame): Qwen-VL's image item
         return self.prompt_builder.build(meta['task'], meta['sentence'], duration, shown,
                                          answer=answer,
-                                         question_template=meta.get('prompt_template'))
+                                         question_template=meta.get('prompt_template'),
+                                         image=spans_whole_input(sample))
 
     def build(self, video_tokens: Sequence[torch.Tensor],
               data_samples: Sequence[GroundingDataSample], with_answer: bool,

@@ -11,6 +11,7 @@ sentence from a copy of its key/value cache. Rationale and figures:
 """
 import copy
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Hashable, List, Optional, Sequence
 
 import torch
@@ -131,10 +132,12 @@ def layout_moved_after(layout: SequenceLayout, start: int, offset: int) -> Seque
     def move_int(position: int) -> int:
         return position + offset if position >= start else position
 
-    return SequenceLayout(move(layout.query_pos), move(layout.frame_token_pos),
-                          move(layout.frame_prefix_pos), move(layout.sentence_pos),
-                          move_int(layout.video_start), move_int(layout.prompt_len),
-                          move_int(layout.length), layout.frame_patch)
+    return replace(layout, query_pos=move(layout.query_pos),
+                   frame_token_pos=move(layout.frame_token_pos),
+                   frame_prefix_pos=move(layout.frame_prefix_pos),
+                   sentence_pos=move(layout.sentence_pos),
+                   video_start=move_int(layout.video_start),
+                   prompt_len=move_int(layout.prompt_len), length=move_int(layout.length))
 
 
 def prefill_prefix(llm, prefix: torch.Tensor):

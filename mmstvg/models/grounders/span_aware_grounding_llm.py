@@ -93,9 +93,9 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
         boxes, states = None, inputs[0]
         if self.space_decoder is not None:
             if self.frame_state_source == 'space_decoder' and self._decoder_returns_states:
-                boxes, states = self.space_decoder(*inputs, return_states=True)
+                boxes, states = self.run_space_decoder(inputs, layouts, return_states=True)
             else:
-                boxes = self.space_decoder(*inputs)
+                boxes = self.run_space_decoder(inputs, layouts)
             self._check_boxes(boxes, layouts)
         frames = dict(boxes=boxes, states=states, num_frames=[l.num_frames
                                                                for l in layouts])

@@ -8,7 +8,7 @@ each video padded to whole patches with copies of its last frame, as Qwen's
 video processor pads; one token grid then stands for ``frames_per_patch``
 frames (:func:`frames_per_patch`).
 """
-from typing import List, NamedTuple, Optional, Sequence
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -16,7 +16,7 @@ from torch import nn
 from mmstvg.structures import GroundingDataSample
 
 __all__ = ['encode_videos', 'encode_video_features', 'VideoFeatures', 'num_real_frames',
-           'frames_per_patch', 'pad_to_patches']
+           'frames_per_patch', 'pad_to_patches', 'frame_token_grid']
 
 
 def num_real_frames(inputs: torch.Tensor, sample: GroundingDataSample) -> int:
@@ -69,6 +69,22 @@ class VideoFeatures(NamedTuple):
     tokens: List[torch.Tensor]  # B tensors (G_b, P, D), one grid a temporal patch
     deepstack: Optional[List[torch.Tensor]]  # B tensors (K, G_b, P, D), or None
     num_frames: Optional[List[int]] = None  # B real frame counts (T_b >= G_b)
+    grids: Optional[List[Tuple[int, int]]] = None  # B (rows, cols) token grids, or None
+
+
+def frame_token_grid(vision_encoder: nn.Module, feature_pooler: Optional[nn.Module],
+                     frame_size: Sequence[int]) -> Optional[Tuple[int, int]]:
+    """``(rows, cols)`` of the tokens of one ``(H, W)`` frame, row-major, or None.
+
+    Known when the tower says (``token_grid``: Qwen-VL's grid after its 2x2
+    merge, each video's own with ``smart_resize``) and no pooler reshapes
+    it; None otherwise (a space decoder then reads the grid from the token
+    count, LLaVA's square grid with or without row newlines).
+    """
+    if feature_pooler is not None or not hasattr(vision_encoder, 'token_grid'):
+        return None
+    rows, cols = vision_encoder.token_grid(int(frame_size[0]), int(frame_size[1]))
+    return int(rows), int(cols)
 
 
 def encode_videos(vision_encoder: nn.Module, projector: nn.Module,
@@ -114,7 +130,9 @@ def encode_video_features(vision_encoder: nn.Module, projector: nn.Module,
         with_deepstack: read the DeepStack features when the tower has them.
 
     Returns:
-        :class:`VideoFeatures` (``deepstack`` None for a tower without them).
+        :class:`VideoFeatures` (``deepstack`` None for a tower without them;
+        ``grids`` each video's token grid, :func:`frame_token_grid`; every
+        video of a dynamic-resolution batch has the frame size of ``inputs``).
     """
     if inputs.dim() != 5:
         raise ValueError(f'inputs must be (B, T, 3, H, W), got {tuple(inputs.shape)}')
@@ -143,4 +161,6 @@ def encode_video_features(vision_encoder: nn.Module, projector: nn.Module,
             raise ValueError(f'DeepStack features have {deepstack.shape[-1]} channels but '
                              f'the LLM takes {tokens.shape[-1]}')
         deepstack = list(deepstack.to(dtype).split(counts, dim=1))
-    return VideoFeatures(list(tokens.split(counts, dim=0)), deepstack, num_frames)
+    grid = frame_token_grid(vision_encoder, feature_pooler, frames.shape[-2:])
+    return VideoFeatures(list(tokens.split(counts, dim=0)), deepstack, num_frames,
+                         None if grid is None else [grid] * len(counts))

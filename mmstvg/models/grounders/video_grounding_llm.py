@@ -1,4 +1,6 @@
 """The generic grounder: vision encoder -> projector -> queries -> LLM -> heads -> answer."""
+import inspect
+from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -131,6 +133,8 @@ class VideoGroundingLLM(BaseModel):
         self.space_decoder = (SPACE_DECODERS.build(
             with_default(space_decoder, hidden_dim=hidden))
                               if space_decoder is not None else None)
+        self._decoder_takes_grids = self.space_decoder is not None and \
+            'frame_grids' in inspect.signature(self.space_decoder.forward).parameters
         if self.space_decoder is not None and isinstance(self.query_interleaver, NoQueries):
             raise ValueError('a space_decoder reads query states: give a '
                              'query_interleaver that places queries')
@@ -184,6 +188,9 @@ class VideoGroundingLLM(BaseModel):
         embeds, labels, layouts = self.sequence_builder.build(
             video.tokens, data_samples, with_answer, self.llm.embed_tokens,
             self.query_interleaver, video.num_frames)
+        if video.grids is not None:
+            layouts = [replace(layout, frame_grid=grid)
+                       for layout, grid in zip(layouts, video.grids)]
         if self.space_decoder is not None:
             check_one_query_per_frame(video.tokens, layouts,
                                       type(self.query_interleaver).__name__)
@@ -217,9 +224,22 @@ class VideoGroundingLLM(BaseModel):
         """
         if self.space_decoder is None:
             return dict(boxes=None)
-        boxes = self.space_decoder(*gather_head_inputs(hidden, layouts))
+        boxes = self.run_space_decoder(gather_head_inputs(hidden, layouts), layouts)
         self._check_boxes(boxes, layouts)
         return dict(boxes=boxes)
+
+    def run_space_decoder(self, inputs: tuple, layouts, return_states: bool = False):
+        """The space decoder on :func:`gather_head_inputs`' tensors.
+
+        A decoder whose ``forward`` takes ``frame_grids`` gets each video's
+        token grid (``layout.frame_grid``) when every layout knows it, so
+        reference points lie on Qwen-VL's non-square per-video grids.
+        """
+        kwargs = dict(return_states=True) if return_states else {}
+        grids = [layout.frame_grid for layout in layouts]
+        if self._decoder_takes_grids and all(grid is not None for grid in grids):
+            kwargs['frame_grids'] = grids
+        return self.space_decoder(*inputs, **kwargs)
 
     def _check_boxes(self, boxes: torch.Tensor, layouts) -> None:
         """The space decoder's output contract (see :func:`check_box_output`)."""

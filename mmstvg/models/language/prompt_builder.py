@@ -53,7 +53,9 @@ _QUESTIONS = dict(
 #:   model's: Qwen2.5-VL's lives in the positions (``time_style='none'``),
 #:   Qwen3-VL's is a ``<t seconds>`` stamp before each temporal patch
 #:   (``time_style='frame_prefix'``, ``time_format='<{:.1f} seconds>'``,
-#:   ``vision_markers='patch'``). Rationale: ``docs/en/backbones.md``.
+#:   ``vision_markers='patch'``). An image (a REC sample) is the template's
+#:   image item, ``vision_start`` + its tokens + ``vision_end``, with no time
+#:   stamp, as Qwen's processors write it. Rationale: ``docs/en/backbones.md``.
 #:
 #: ``conversation``: ``'chatml'`` (rendered here, ``<|im_start|>`` /
 #: ``<|im_end|>`` turns), ``'chat_template'`` (the tokenizer's, when it has
@@ -120,6 +122,7 @@ PROMPT_TEMPLATES = dict(
         vision_start='<|vision_start|>',
         vision_end='<|vision_end|>',
         video_pad='<|video_pad|>',
+        image_pad='<|image_pad|>',
         turn_end='<|im_end|>'),
 )
 
@@ -270,7 +273,8 @@ class PromptBuilder:
                     'tokenizer of the Qwen-VL checkpoint (its chat_template.jinja / '
                     'tokenizer_config.json)')
             self._check_single_tokens((self.prompts['vision_start'], self.prompts['vision_end'],
-                                       self.prompts['video_pad'], self.prompts['turn_end']))
+                                       self.prompts['video_pad'], self.prompts['image_pad'],
+                                       self.prompts['turn_end']))
         self.use_chat_template = bool(
             self.conversation == 'chat_template' and use_chat_template
             and getattr(tokenizer, 'chat_template', None))
@@ -363,7 +367,7 @@ class PromptBuilder:
         return (field.group(0) if field else '{}').format(float(seconds))
 
     def _render(self, task: str, duration: float, frame_times: Sequence[float],
-                question_template: Optional[str] = None) -> str:
+                question_template: Optional[str] = None, image: bool = False) -> str:
         if question_template is None:
             if task not in self.prompts['questions']:
                 raise KeyError(f'no question template for task {task!r}')
@@ -378,7 +382,7 @@ class PromptBuilder:
         intro = self.prompts[f'intro_{self.time_style}'].format(**fields)
         question = question_template.format(sentence=SENTENCE_MARK)
         if self.conversation == 'vision_chat_template':
-            return self._render_vision_chat(intro, question)
+            return self._render_vision_chat(intro, question, image)
         layout = self.prompts['user_sentence_first' if self.sentence_first else 'user']
         user = layout.format(intro=intro, video=VIDEO_MARK, question=question)
         system = self.prompts['system']
@@ -399,26 +403,29 @@ class PromptBuilder:
         messages = [] if system is None else [dict(role='system', content=system)]
         return messages + [dict(role='user', content=user_content)]
 
-    def _render_vision_chat(self, intro: str, question: str) -> str:
-        """The tokenizer's own chat template with the video as a content item.
+    def _render_vision_chat(self, intro: str, question: str, image: bool = False) -> str:
+        """The tokenizer's own chat template with the video (or image) as a content item.
 
         The video item renders as the template's ``vision_start`` +
         ``video_pad`` + ``vision_end``; the video mark replaces the pad
         (markers around the whole video) or all three (markers around each
-        temporal patch, written with the frames' prefixes and suffixes).
+        temporal patch, written with the frames' prefixes and suffixes). An
+        image item renders as ``vision_start`` + ``image_pad`` +
+        ``vision_end``, and the mark replaces the pad (one grid, no stamp).
         """
         text = f'{intro}\n{question}' if intro else question
-        items = [dict(type='video'), dict(type='text', text=text)]
+        items = [dict(type='image' if image else 'video'), dict(type='text', text=text)]
         if self.sentence_first:
             items.reverse()
         rendered = self.tokenizer.apply_chat_template(
             self._chat_messages(items), tokenize=False, add_generation_prompt=True)
-        pad = self.prompts['video_pad']
+        pad = self.prompts['image_pad' if image else 'video_pad']
         wrapped = self.prompts['vision_start'] + pad + self.prompts['vision_end']
         if rendered.count(wrapped) != 1:
-            raise ValueError(f'the tokenizer\'s chat template rendered a video item without '
+            raise ValueError(f"the tokenizer's chat template rendered an "
+                             f"{'image' if image else 'video'} item without "
                              f'{wrapped!r} (once): is it a Qwen-VL chat template?')
-        target = wrapped if self.vision_markers == 'patch' else pad
+        target = wrapped if self.vision_markers == 'patch' and not image else pad
         return rendered.replace(target, VIDEO_MARK)
 
     def _split_run(self, run: str, sentence: str,
@@ -450,7 +457,8 @@ class PromptBuilder:
               frame_times: Sequence[float],
               answer: Optional[str] = None,
               question_template: Optional[str] = None,
-              rounds: Sequence[Tuple[str, Optional[str]]] = ()) -> PromptPieces:
+              rounds: Sequence[Tuple[str, Optional[str]]] = (),
+              image: bool = False) -> PromptPieces:
         """Token pieces of one sample.
 
         The text before the video and the text after it are each tokenised as
@@ -471,6 +479,11 @@ class PromptBuilder:
             rounds: a conversation's further ``(question, answer)`` rounds,
                 after ``answer`` (which they need); the last answer may be
                 None (to be generated).
+            image: the sample is an image (REC), one token grid: with
+                ``template='qwen_vl'`` it is the chat template's image item
+                (``<|vision_start|>`` + its tokens + ``<|vision_end|>``, no
+                time stamp, as Qwen's image processor writes it); the other
+                templates write it as a one-frame video.
 
         Returns:
             The :class:`PromptPieces`.
@@ -479,7 +492,10 @@ class PromptBuilder:
             UnsafeUserTextError: the tokenizer writes a control token from the
                 sentence, a question or an answer even as plain text.
         """
-        text = self._render(task, duration, frame_times, question_template)
+        image_item = image and self.conversation == 'vision_chat_template'
+        if image_item and len(frame_times) != 1:
+            raise ValueError(f'an image is one token grid, got {len(frame_times)} frame times')
+        text = self._render(task, duration, frame_times, question_template, image_item)
         before_video, after_video = text.split(VIDEO_MARK)
         if self.sentence_first:
             head, sentence_ids, between = self._split_run(before_video, sentence)
@@ -488,9 +504,11 @@ class PromptBuilder:
             head = self._encode_cached(before_video)
             between, sentence_ids, tail = self._split_run(after_video, sentence)
         stamps = ([self.format_time(t) for t in frame_times]
-                  if self.time_style == 'frame_prefix' else [''] * len(frame_times))
+                  if self.time_style == 'frame_prefix' and not image_item
+                  else [''] * len(frame_times))
         suffix_ids: List[List[int]] = []
-        if self.conversation == 'vision_chat_template' and self.vision_markers == 'patch':
+        if self.conversation == 'vision_chat_template' and self.vision_markers == 'patch' \
+                and not image_item:
             stamps = [stamp + self.prompts['vision_start'] for stamp in stamps]
             suffix_ids = [self._encode_cached(self.prompts['vision_end'])
                           for _ in frame_times]

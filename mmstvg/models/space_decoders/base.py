@@ -110,6 +110,11 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
                 that does not refine them); other per-frame heads may read
                 them. A head that only ever returns boxes may leave it out.
 
+        A head that reads the frames' token grid may also take
+        ``frame_grids``: ``B`` ``(rows, cols)``, each video's grid
+        (``rows * cols == P``); the grounder passes it when the vision
+        encoder knows it (Qwen-VL's per-video grids).
+
         Returns:
             ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1]; with
             ``return_states``, ``(boxes, states)``.

@@ -10,7 +10,7 @@ normalised ``(cx, cy, w, h)``. Two readings of the attention
 encoding of each visual token's grid cell to the keys the query reads.
 """
 import math
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -264,7 +264,8 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
 
     def forward(self, query_states: torch.Tensor, frame_states: torch.Tensor,
                 text_states: torch.Tensor, text_mask: torch.Tensor,
-                return_states: bool = False):
+                return_states: bool = False,
+                frame_grids: Optional[Sequence[Tuple[int, int]]] = None):
         """Boxes for every sampled frame (and the guided query states ``q'``).
 
         Args:
@@ -280,6 +281,12 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             return_states: also return each frame's query after it attended
                 to the frame's text-enhanced visual tokens (``q'_t``, it knows
                 the sentence and the frame whatever the prompt order).
+            frame_grids: ``B`` ``(rows, cols)``, each video's token grid
+                (``rows * cols == P``, row-major), when the grounder knows it
+                (Qwen-VL's per-video grid); read by reference points on the
+                grid (:class:`ReferencePointSpaceDecoder`), not by the
+                paper's box MLP. None: the grid, where needed, is read from
+                ``P`` (a square, LLaVA's).
 
         Returns:
             ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1]; with
@@ -304,7 +311,7 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             key_pos = self.frame_token_positions(tokens, enhanced.device).to(enhanced.dtype)
         guided = self._cross_attend(self.visual_to_query, queries, enhanced, key_pos=key_pos)
         states = guided.reshape(batch, frames, dim)
-        boxes = self._predict_boxes(states, guided, enhanced)
+        boxes = self._predict_boxes(states, guided, enhanced, frame_grids)
         return (boxes, states) if return_states else boxes
 
     def _add_token_positions(self, enhanced: torch.Tensor) -> torch.Tensor:
@@ -312,7 +319,9 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
         return enhanced
 
     def _predict_boxes(self, states: torch.Tensor, guided: torch.Tensor,
-                       enhanced: torch.Tensor) -> torch.Tensor:
+                       enhanced: torch.Tensor,
+                       frame_grids: Optional[Sequence[Tuple[int, int]]] = None
+                       ) -> torch.Tensor:
         """``(B, T, 4)`` boxes from the guided queries: ``sigmoid(MLP(q'))``."""
         return self.box_mlp(states).sigmoid()
 

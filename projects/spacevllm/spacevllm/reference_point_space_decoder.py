@@ -5,7 +5,7 @@ on the small base pretrained here, does not learn *where*; Conditional /
 Deformable DETR's reference points on the frame's token grid do. Evidence:
 ``docs/en/base_pretraining.md``; design: ``docs/en/model_core.md``.
 """
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet.models.layers import MLP
@@ -41,9 +41,12 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
             tokens is soft-maxed into a distribution on the grid; its mean is
             the reference centre and the box MLP predicts the offset from it
             (in logit space) and the box size. None: the paper's box MLP.
-            ``'auto'``: the grid and its newlines read from each frame's
-            token count (:func:`square_token_layout`), so one config serves
-            every frame size (384 px LLaVA-Video frames: 14 x 14 + newlines).
+            ``'auto'``: each video's own grid when the grounder passes
+            ``frame_grids`` (Qwen-VL's per-video grid after its 2x2 merge,
+            any aspect ratio), else the grid and its newlines read from each
+            frame's token count (:func:`square_token_layout`), so one config
+            serves every frame size (384 px LLaVA-Video frames: 14 x 14 +
+            newlines).
         row_newline: the frame's tokens hold a newline token after each row
             (LLaVA's ``mm_newline_position='grid'``): ``P = rows * (cols + 1)``,
             and the newlines take no part in the distribution.
@@ -94,28 +97,45 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
         return enhanced + self.frame_pos_embed.to(self.box_mlp.layers[0].weight.dtype)
 
     def _predict_boxes(self, states: torch.Tensor, guided: torch.Tensor,
-                       enhanced: torch.Tensor) -> torch.Tensor:
+                       enhanced: torch.Tensor,
+                       frame_grids: Optional[Sequence[Tuple[int, int]]] = None
+                       ) -> torch.Tensor:
         """Centres as offsets from the reference points, sizes from the MLP."""
         box_terms = self.box_mlp(states)
         if self.frame_token_grid is None:
             return box_terms.sigmoid()
         batch, frames = states.shape[:2]
-        reference = self.reference_points(guided, enhanced).reshape(batch, frames, 2)
+        reference = self.reference_points(guided, enhanced,
+                                          frame_grids).reshape(batch, frames, 2)
         centres = (inverse_sigmoid(reference) + box_terms[..., :2]).sigmoid()
         return torch.cat([centres, box_terms[..., 2:].sigmoid()], dim=-1)
 
-    def reference_points(self, guided: torch.Tensor, enhanced: torch.Tensor) -> torch.Tensor:
+    def reference_points(self, guided: torch.Tensor, enhanced: torch.Tensor,
+                         frame_grids: Optional[Sequence[Tuple[int, int]]] = None
+                         ) -> torch.Tensor:
         """Reference centres: the mean of a distribution on the token grid.
 
         Called inside :meth:`forward` (never from outside the module).
 
         Args:
             guided: ``(N, 1, D)`` the query states after attending.
-            enhanced: ``(N, P, D)`` the frame's text-enhanced visual tokens.
+            enhanced: ``(N, P, D)`` the frame's text-enhanced visual tokens,
+                ``N = B * T`` video-major.
+            frame_grids: ``B`` ``(rows, cols)``, each video's token grid, read
+                with ``frame_token_grid='auto'`` (a fixed grid ignores them).
 
         Returns:
             ``(N, 2)`` normalised ``(cx, cy)`` in (0, 1).
+
+        Raises:
+            ValueError: a grid does not hold the frames' ``P`` tokens.
         """
+        if self.frame_token_grid == 'auto' and frame_grids is not None:
+            scores = self.location_score(enhanced + guided).squeeze(-1)
+            weights = scores.softmax(dim=-1)
+            centres = self._video_grid_centres(frame_grids, enhanced.shape[0],
+                                               enhanced.shape[1], enhanced.device)
+            return (weights.unsqueeze(1) @ centres.to(weights.dtype)).squeeze(1)
         if self.frame_token_grid == 'auto':
             centres, grid_index = self._auto_layout(enhanced.shape[1], enhanced.device)
         else:
@@ -130,6 +150,22 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
         scores = self.location_score(grid_tokens + guided).squeeze(-1)
         weights = scores.softmax(dim=-1)
         return weights @ centres.to(weights.dtype)
+
+    def _video_grid_centres(self, frame_grids: Sequence[Tuple[int, int]], num_rows: int,
+                            num_tokens: int, device: torch.device) -> torch.Tensor:
+        """``(N, P, 2)`` cell centres of each row's video grid (``N / B`` rows a video)."""
+        if num_rows % len(frame_grids):
+            raise ValueError(f'{type(self).__name__}: {len(frame_grids)} frame_grids for '
+                             f'{num_rows} frames')
+        centres = []
+        for b, (rows, cols) in enumerate(frame_grids):
+            if int(rows) * int(cols) != num_tokens:
+                raise ValueError(
+                    f'{type(self).__name__}: video {b} has a {rows} x {cols} token grid '
+                    f'({int(rows) * int(cols)} cells) but its frames have {num_tokens} '
+                    'visual tokens')
+            centres.append(grid_cells(int(rows), int(cols), device=device)[0])
+        return torch.stack(centres).repeat_interleave(num_rows // len(frame_grids), dim=0)
 
     def _auto_layout(self, num_tokens: int,
                      device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
