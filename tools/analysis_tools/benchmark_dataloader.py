@@ -570,6 +570,8 @@ def rss_check(dataset, num_samples: int, every: int, warmup: int,
         if count % every == 0 or count == num_samples or count == warmup:
             readings.append((count, rss / MIB))
             main.append(rss_bytes() / MIB)
+            print(f'  RSS after {count} samples ({time.perf_counter() - tic:.0f} s): '
+                  f'worker {rss / MIB:.1f} MiB, main {main[-1]:.1f} MiB', flush=True)
     seconds = time.perf_counter() - tic
     base = [mib for count, mib in readings if count >= warmup][0]
     after = [(count, mib) for count, mib in readings if count >= warmup]
