@@ -293,12 +293,10 @@ def benchmark_pipeline(dataset, indices: Sequence[int], batch_size: int,
         dataset, batch_size=batch_size, num_workers=num_workers,
         shuffle=False, collate_fn=pseudo_collate, worker_init_fn=_worker_init,
         sampler=list(indices), persistent_workers=False)
-    records, samples, frames, tic, cpu_tic, toc, cpu_toc = [], 0, 0, None, None, None, None
-    iterator = iter(loader)
-    count = 0
+    records, samples, frames = [], 0, 0
+    tic = cpu_tic = toc = cpu_toc = None
     total = len(loader)
-    for batch in iterator:
-        count += 1
+    for count, batch in enumerate(loader, start=1):
         for sample in batch['data_samples']:
             meta = sample.metainfo
             records.append((meta['video_path'], np.asarray(meta['frame_inds'])))
@@ -309,7 +307,6 @@ def benchmark_pipeline(dataset, indices: Sequence[int], batch_size: int,
             tic, cpu_tic = time.perf_counter(), cpu_seconds()
         if count == total:  # before the workers shut down
             toc, cpu_toc = time.perf_counter(), cpu_seconds()
-    del iterator
     cpu = None if cpu_tic is None or cpu_toc is None else cpu_toc - cpu_tic
     return toc - tic, samples, frames, records, cpu
 
