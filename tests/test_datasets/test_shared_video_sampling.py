@@ -98,11 +98,14 @@ def test_a_clip_asked_again_is_decoded_once(tmp_path, helpers, monkeypatch):
 
     monkeypatch.setattr(GroundingDecordDecode, '_decode', staticmethod(counting))
     first = _decode(init, decode, path, np.array([0, 5, 10]))
-    first[:] = 0  # a later transform writing into its frames does not reach the cache
+    with pytest.raises(ValueError, match='read-only'):
+        first[:] = 0  # a transform writing into the kept clip fails, it cannot change it
     second = _decode(init, decode, path, np.array([0, 5, 10]))
     assert len(calls) == 1 and second.any()
+    assert second is first  # kept, not copied (a copy a sample cost ~0.2 s at 720p)
     fresh = GroundingDecordDecode(reuse_last=False)
-    assert np.array_equal(second, _decode(init, fresh, path, np.array([0, 5, 10])))
+    uncached = _decode(init, fresh, path, np.array([0, 5, 10]))
+    assert np.array_equal(second, uncached) and uncached.flags.writeable
     _decode(init, decode, path, np.array([0, 5, 11]))  # other frames: decoded
     assert len(calls) == 3
     other = np.full((20, 32, 32, 3), 200, dtype=np.uint8)
@@ -110,6 +113,36 @@ def test_a_clip_asked_again_is_decoded_once(tmp_path, helpers, monkeypatch):
     os.utime(path, ns=(1, 1))
     third = _decode(init, decode, path, np.array([0, 5, 11]))
     assert len(calls) == 4 and not np.array_equal(third, second)
+
+
+def test_the_kept_clip_is_copied_only_where_packed_as_it_is(tmp_path, helpers):
+    import numpy as np
+
+    from mmstvg.datasets.transforms import (GroundingDecordDecode, GroundingDecordInit,
+                                            GroundingResize, PackGroundingInputs)
+    path = str(tmp_path / 'v.mp4')
+    helpers['write_video'](path)
+    init, decode, pack = GroundingDecordInit(), GroundingDecordDecode(), PackGroundingInputs()
+    inds = np.array([0, 5, 10])
+
+    def results():
+        out = init(dict(video_path=path, num_frames=20, fps=10.0))
+        out['frame_inds'] = inds
+        return decode(out)
+
+    kept = results()['imgs']
+    packed = pack(results())['inputs']  # read-only frames: Pack copies them
+    assert not kept.flags.writeable
+    assert packed.permute(0, 2, 3, 1).numpy().ctypes.data != kept.ctypes.data
+    assert np.array_equal(packed.permute(0, 2, 3, 1).numpy(), kept)
+    packed[:] = 0  # the tensor is the model's to change
+    assert kept.any()
+    resized = GroundingResize(scale=(16, 16))(results())['imgs']
+    assert resized.flags.writeable  # the resize made new frames: Pack need not copy
+    sample = results()
+    sample['imgs'] = resized
+    frames = pack(sample)['inputs']
+    assert frames.permute(0, 2, 3, 1).numpy().ctypes.data == resized.ctypes.data
 
 
 def test_presentation_times_are_read_once_per_reused_reader(tmp_path, helpers, monkeypatch):

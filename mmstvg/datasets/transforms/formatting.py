@@ -26,7 +26,9 @@ class PackGroundingInputs(BaseTransform):
     GroundingDataSample}``.
 
     ``inputs`` is a permuted view of the ``(T, H, W, 3)`` frames (no copy;
-    call ``.contiguous()`` where a contiguous tensor is needed).
+    call ``.contiguous()`` where a contiguous tensor is needed), or of a copy
+    of them where they are read-only (the decoder's kept clip, when no resize,
+    flip or pad made new frames).
 
     Metainfo: every key of ``meta_keys`` present in the results (see
     :class:`mmstvg.structures.GroundingDataSample` for their meaning;
@@ -45,8 +47,10 @@ class PackGroundingInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
-        imgs = results['imgs']
-        inputs = torch.from_numpy(np.ascontiguousarray(imgs)).permute(0, 3, 1, 2)
+        imgs = np.ascontiguousarray(results['imgs'])
+        if not imgs.flags.writeable:  # the decoder's kept clip (no transform copied it)
+            imgs = imgs.copy()
+        inputs = torch.from_numpy(imgs).permute(0, 3, 1, 2)
         data_sample = GroundingDataSample()
         results.setdefault('pad_shape', results.get('img_shape'))
         results.setdefault('flip', False)

@@ -415,13 +415,20 @@ class GroundingDecordDecode(BaseTransform):
 
     With ``reuse_last`` the last decoded clip is kept (one per worker
     process): a sample asking for the same frames of the same, unchanged file
-    gets a copy of them without decoding, as the sentences of one video
-    segment do when ``SharedVideoBatchSampler`` batches them together.
+    gets them again without decoding, as the sentences of one video segment
+    do when ``SharedVideoBatchSampler`` batches them together. The kept clip
+    is the one handed on, not a copy, and is read-only: the later transforms
+    make new arrays (resize, flip, pad; :class:`PackGroundingInputs` copies a
+    read-only one), and one writing into ``imgs`` in place fails instead of
+    changing the clip a later sample gets. A copy of every clip cost a
+    full-size clip's memory and ~0.2 s a sample at 1280 x 720 (64 frames),
+    which a shuffled training order paid for nothing
+    (``docs/en/shared_video_evaluation.md``, "Decoding at the real size").
 
     Required keys: ``video_reader``, ``frame_inds``. Optional ``height`` /
     ``width`` (checked against the decoded frames).
-    Added keys: ``imgs`` (uint8 ``(T, H, W, 3)`` RGB), ``ori_shape``,
-    ``img_shape`` (``(H, W)``).
+    Added keys: ``imgs`` (uint8 ``(T, H, W, 3)`` RGB; read-only with
+    ``reuse_last``), ``ori_shape``, ``img_shape`` (``(H, W)``).
 
     Raises:
         GroundingDataError: on a decoding failure (field ``'video'``) or a
@@ -449,11 +456,13 @@ class GroundingDecordDecode(BaseTransform):
         frame_inds = np.asarray(results['frame_inds'], dtype=np.int64)
         key = self._clip_key(results, frame_inds) if self.reuse_last else None
         if key is not None and self._last is not None and self._last[0] == key:
-            frames = self._last[1].copy()
+            frames = self._last[1]
         else:
-            frames = self._decode(reader, frame_inds, results)
+            self._last = None  # not alive beside the next clip while it decodes
+            frames = np.ascontiguousarray(self._decode(reader, frame_inds, results))
             if key is not None:
-                self._last = (key, frames.copy())
+                frames.flags.writeable = False
+                self._last = (key, frames)
         del reader
         height, width = frames.shape[1:3]
         expected: Optional[Tuple[int, int]] = None
