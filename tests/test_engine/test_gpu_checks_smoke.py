@@ -1,6 +1,7 @@
 """tools/analysis_tools/gpu_checks.sh's CPU smoke mode (tiny widths, 4 frames at
 LLaVA-Video's 384 px / 14 px patches) through benchmark_full_length.py."""
 import json
+import math
 import os
 import os.path as osp
 import subprocess
@@ -51,6 +52,7 @@ def test_gpu_checks_shared_video_step_cpu_smoke(tmp_path, qwen2_tokenizer_dir):
     assert sharing['sentences_per_video'] == 4 and sharing['same_predictions'] is True
     assert sharing['speedup'] == pytest.approx(
         sharing['sentences_per_s_shared'] / sharing['sentences_per_s_alone'], rel=1e-9)
+    assert sharing['cpu_speedup'] > 0 and math.isfinite(sharing['cpu_speedup'])
     split = sharing['seconds_split_shared']
     assert {'decode', 'vision', 'llm_prompt', 'llm_generate', 'other'} <= set(split)
     assert (sharing['vidstg_sentences'], sharing['vidstg_segments']) == (10303, 2527)

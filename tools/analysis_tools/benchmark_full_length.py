@@ -334,7 +334,8 @@ def main(argv=None) -> dict:
         print(f"{sharing['sentences_per_video']} sentences on one video: "
               f"{sharing['sentences_per_s_alone']:.3f} sentences/s alone, "
               f"{sharing['sentences_per_s_shared']:.3f} shared, "
-              f"shared / alone {sharing['speedup']:.2f}x, same predictions: "
+              f"shared / alone {sharing['speedup']:.2f}x (CPU time "
+              f"{sharing['cpu_speedup']:.2f}x), same predictions: "
               f"{sharing['same_predictions']}", flush=True)
         for name in ('alone', 'shared'):
             split = sharing[f'seconds_split_{name}']
