@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from mmstvg.models.grounders.span_aware_grounding_llm import SpanAwareGroundingLLM
+from mmstvg.models.space_decoders.head_structures import FrameOutputs
 from mmstvg.models.language.answer_coder_table import AnswerCoderTable
 from mmstvg.models.language.span_answer import SnappedSpanAnswer, one_token_time_limit
 from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer
@@ -43,7 +44,7 @@ def test_the_grounder_names_the_sample():
                                    SnappedSpanAnswer(tokenizer=build_toy_tokenizer())))
     sample = GroundingDataSample(metainfo=dict(video_id='long_video', task='stvg',
                                                frame_times=FRAME_TIMES, duration=DURATION))
-    frames = dict(num_frames=[3], states=torch.zeros(1, 3, 8))
+    frames = FrameOutputs(num_frames=[3], states=torch.zeros(1, 3, 8))
     with pytest.raises(ValueError, match=r"^sample 'long_video' \(75\.0 s long\): "
                        r'.*Cut the video to at most 60\.0 s'):
         SpanAwareGroundingLLM.logits_processor(grounder, frames, None, [sample])

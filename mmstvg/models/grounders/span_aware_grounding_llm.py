@@ -5,11 +5,13 @@ states, or the space decoder's sentence-aware guided queries) and help a
 random toy LLM learn *when*; see ``docs/en/model_core.md``.
 """
 import inspect
-from typing import Dict, Optional
+from typing import List, Optional, Tuple
 
 import torch
+import torch.nn as nn
 
-from mmstvg.models.query_interleavers.appended_queries import NoQueries
+from mmstvg.models.query_interleavers.base import places_queries
+from mmstvg.models.space_decoders.head_structures import FrameOutputs
 from mmstvg.registry import MODELS
 
 from .decoding import LogitsProcessor
@@ -66,8 +68,8 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
         self.freeze([n for n in kwargs.get('freeze_parts', ())
                      if n in ('frame_score_head', 'time_pointer')])
         for name in ('frame_score_head', 'time_pointer'):
-            if getattr(self, name) is not None and isinstance(self.query_interleaver,
-                                                              NoQueries):
+            if getattr(self, name) is not None and \
+                    not places_queries(self.query_interleaver):
                 raise ValueError(f'a {name} reads query states: give a '
                                  'query_interleaver that places queries')
         if frame_state_source not in self.FRAME_STATE_SOURCES:
@@ -86,30 +88,35 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
                                  "answer=dict(type='SnappedSpanAnswer')")
             self.answer.time_coder.check_time_tokens()
 
-    def decode_frames(self, hidden: torch.Tensor, layouts, data_samples,
-                      predicting: bool = False) -> dict:
-        """Boxes, the per-frame states both heads read, and (eval) box scores."""
+    def decode_frames(self, hidden: torch.Tensor, layouts, data_samples) -> FrameOutputs:
+        """Boxes, the per-frame states both heads read, and the frame scores' logits."""
         inputs = gather_head_inputs(hidden, layouts)
-        boxes, states = None, inputs[0]
+        frames = FrameOutputs(num_frames=[l.num_frames for l in layouts], states=inputs.query)
         if self.space_decoder is not None:
             if self.frame_state_source == 'space_decoder' and self._decoder_returns_states:
-                boxes, states = self.run_space_decoder(inputs, layouts, return_states=True)
+                frames.boxes, frames.states = self.run_space_decoder(inputs, layouts,
+                                                                     return_states=True)
             else:
-                boxes = self.run_space_decoder(inputs, layouts)
-            self._check_boxes(boxes, layouts)
-        frames = dict(boxes=boxes, states=states, num_frames=[l.num_frames
-                                                               for l in layouts])
-        if self.frame_score_head is not None and predicting:
-            frames['box_scores'] = self.frame_score_head(states).sigmoid()
+                frames.boxes = self.run_space_decoder(inputs, layouts)
+            self._check_boxes(frames.boxes, layouts)
+        if self.frame_score_head is not None:
+            frames.score_logits = self.frame_score_head(frames.states)
         return frames
 
-    def logits_processor(self, frames: dict, layouts,
+    def head_outputs(self, frames: FrameOutputs) -> List[Tuple[nn.Module, torch.Tensor]]:
+        """The space decoder's boxes, then the frame score head's logits."""
+        heads = super().head_outputs(frames)
+        if self.frame_score_head is not None:
+            heads.append((self.frame_score_head, frames.score_logits))
+        return heads
+
+    def logits_processor(self, frames: FrameOutputs, layouts,
                          data_samples) -> Optional[LogitsProcessor]:
         """The time pointer over the frames' boundaries, or None."""
         if self.time_pointer is None:
             return None
-        counts = frames['num_frames']
-        states = frames['states']
+        counts = frames.num_frames
+        states = frames.states
         ids = torch.full((len(counts), states.shape[1] + 1), -1, dtype=torch.long)
         for b, (sample, count) in enumerate(zip(data_samples, counts)):
             times, duration = frame_times_and_duration(sample, count)
@@ -134,10 +141,3 @@ class SpanAwareGroundingLLM(VideoGroundingLLM):
             return torch.where(keep[:, None], out, logits.to(out.dtype))
 
         return point
-
-    def head_losses(self, frames: dict, data_samples) -> Dict[str, torch.Tensor]:
-        losses = super().head_losses(frames, data_samples)
-        if self.frame_score_head is not None:
-            logits = self.frame_score_head(frames['states'])
-            losses.update(self.frame_score_head.loss(logits, data_samples))
-        return losses

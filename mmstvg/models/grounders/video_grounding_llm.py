@@ -1,15 +1,17 @@
 """The generic grounder: vision encoder -> projector -> queries -> LLM -> heads -> answer."""
 import inspect
 from dataclasses import replace
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn as nn
 from mmengine.model import BaseModel
 
 from mmstvg.models.language.answer_coder_table import AnswerCoderTable
 from mmstvg.models.language.prompt_builder import PromptBuilder
-from mmstvg.models.query_interleavers.appended_queries import NoQueries
+from mmstvg.models.query_interleavers.base import places_queries
 from mmstvg.models.space_decoders.base import check_box_output
+from mmstvg.models.space_decoders.head_structures import FrameOutputs, HeadInputs
 from mmstvg.registry import (LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, SPACE_DECODERS,
                              VISION_ENCODERS)
 from mmstvg.structures import GroundingDataSample
@@ -19,7 +21,7 @@ from .multimodal_sequence import (LLMPass, SequenceBuilder, check_one_query_per_
                                   deepstack_inputs, gather_head_inputs, layout_position_ids,
                                   pad_sequences)
 from .part_configs import answer_and_prompt_configs, with_default
-from .prediction_packing import pack_answers
+from .prediction_packing import box_rows, pack_answers
 from .shared_video import (continue_from_prefix, prefill_prefix, shared_prefix_length,
                            sharing_unsupported_reason, video_share_groups)
 from .video_encoding import (VideoFeatures, encode_video_features, encode_videos,
@@ -135,7 +137,7 @@ class VideoGroundingLLM(BaseModel):
                               if space_decoder is not None else None)
         self._decoder_takes_grids = self.space_decoder is not None and \
             'frame_grids' in inspect.signature(self.space_decoder.forward).parameters
-        if self.space_decoder is not None and isinstance(self.query_interleaver, NoQueries):
+        if self.space_decoder is not None and not places_queries(self.query_interleaver):
             raise ValueError('a space_decoder reads query states: give a '
                              'query_interleaver that places queries')
         answer, prompt = answer_and_prompt_configs(answer, prompt)
@@ -216,19 +218,17 @@ class VideoGroundingLLM(BaseModel):
                                  use_cache=use_cache, **extra)
         return LLMPass(hidden, cache, mask, labels, layouts, offsets, positions)
 
-    def decode_frames(self, hidden: torch.Tensor, layouts, data_samples,
-                      predicting: bool = False) -> dict:
-        """The heads' per-frame outputs: ``dict(boxes=(B, T, 4) or None)``.
+    def decode_frames(self, hidden: torch.Tensor, layouts, data_samples) -> FrameOutputs:
+        """The heads' per-frame outputs (:class:`FrameOutputs`; ``boxes`` None
+        without a space decoder)."""
+        frames = FrameOutputs(num_frames=[l.num_frames for l in layouts])
+        if self.space_decoder is not None:
+            frames.boxes = self.run_space_decoder(gather_head_inputs(hidden, layouts),
+                                                  layouts)
+            self._check_boxes(frames.boxes, layouts)
+        return frames
 
-        ``predicting``: also give what only ``predict`` needs (``box_scores``).
-        """
-        if self.space_decoder is None:
-            return dict(boxes=None)
-        boxes = self.run_space_decoder(gather_head_inputs(hidden, layouts), layouts)
-        self._check_boxes(boxes, layouts)
-        return dict(boxes=boxes)
-
-    def run_space_decoder(self, inputs: tuple, layouts, return_states: bool = False):
+    def run_space_decoder(self, inputs: HeadInputs, layouts, return_states: bool = False):
         """The space decoder on :func:`gather_head_inputs`' tensors.
 
         A decoder whose ``forward`` takes ``frame_grids`` gets each video's
@@ -246,16 +246,35 @@ class VideoGroundingLLM(BaseModel):
         check_box_output(boxes, len(layouts), max(l.num_frames for l in layouts),
                          type(self.space_decoder).__name__)
 
-    def logits_processor(self, frames: dict, layouts,
+    def logits_processor(self, frames: FrameOutputs, layouts,
                          data_samples) -> Optional[LogitsProcessor]:
         """A processor of the answer's logits (see :mod:`.decoding`); None here."""
         return None
 
-    def head_losses(self, frames: dict, data_samples) -> Dict[str, torch.Tensor]:
-        """The heads' own losses on their outputs."""
-        if frames['boxes'] is None:
-            return {}
-        return self.space_decoder.loss(frames['boxes'], data_samples)
+    def head_outputs(self, frames: FrameOutputs) -> List[Tuple[nn.Module, torch.Tensor]]:
+        """Each head with its output in ``frames``, in the order they predict
+        (a box head before the heads that score its boxes)."""
+        if frames.boxes is None:
+            return []
+        return [(self.space_decoder, frames.boxes)]
+
+    def head_losses(self, frames: FrameOutputs, data_samples) -> Dict[str, torch.Tensor]:
+        """The heads' own losses on their outputs (each head's ``loss``)."""
+        losses = {}
+        for head, outs in self.head_outputs(frames):
+            losses.update(head.loss(outs, data_samples))
+        return losses
+
+    def predict_heads(self, frames: FrameOutputs,
+                      data_samples: Sequence[GroundingDataSample]) -> None:
+        """Each head's ``predict`` on the samples whose prediction holds boxes
+        (after the answers are packed: the boxes' mask reads the span)."""
+        rows = box_rows(data_samples, self.answer)
+        if not rows:
+            return
+        samples = [data_samples[b] for b in rows]
+        for head, outs in self.head_outputs(frames):
+            head.predict(outs[rows], samples)
 
     # ------------------------------------------------------------ modes
     def forward(self, inputs: torch.Tensor, data_samples=None,
@@ -287,7 +306,7 @@ class VideoGroundingLLM(BaseModel):
                  data_samples: Sequence[GroundingDataSample]) -> dict:
         """Prompt-only forward: hidden states, mask, layouts and normalised boxes."""
         run = self.run_llm(inputs, data_samples, with_answer=False, side='right')
-        boxes = self.decode_frames(run.hidden, run.layouts, data_samples)['boxes']
+        boxes = self.decode_frames(run.hidden, run.layouts, data_samples).boxes
         return dict(hidden_states=run.hidden, attention_mask=run.mask, layouts=run.layouts,
                     pred_boxes=boxes)
 
@@ -391,13 +410,13 @@ class VideoGroundingLLM(BaseModel):
                 data_samples: Sequence[GroundingDataSample]) -> List[GroundingDataSample]:
         """Heads, generation and parsing after a prompt pass (``layouts`` in its rows)."""
         active = [self.answer.generates_text(s) for s in data_samples]
-        frames = self.decode_frames(run.hidden, layouts, data_samples, predicting=True)
+        frames = self.decode_frames(run.hidden, layouts, data_samples)
         processor = self.logits_processor(frames, layouts, data_samples)
         token_ids = greedy_generate(
             self.llm, run.hidden, run.cache, run.mask, active, self.max_new_tokens, processor,
             stop_token_ids=self.llm.stop_token_ids | self.prompt_builder.stop_token_ids,
             position_ids=run.positions)
         texts = [self.llm.decode(ids) if on else '' for ids, on in zip(token_ids, active)]
-        pack_answers(data_samples, texts, self.answer, frames['boxes'],
-                     frames.get('box_scores'))
+        pack_answers(data_samples, texts, self.answer, text_boxes=self.space_decoder is None)
+        self.predict_heads(frames, data_samples)
         return list(data_samples)

@@ -9,6 +9,8 @@ from mmengine.model import BaseModule
 from mmstvg.registry import MODELS
 from mmstvg.structures import normalize_boxes
 
+from .box_predictions import pack_boxes
+
 __all__ = ['BaseSpaceDecoder', 'box_targets', 'check_box_output']
 
 
@@ -65,7 +67,8 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
     """Turns LLM hidden states into one normalised box per sampled frame.
 
     A subclass implements :meth:`forward`; :meth:`loss` (targets from the
-    data samples, see :func:`box_targets`) is shared: mmdet's
+    data samples, see :func:`box_targets`) and :meth:`predict` (the samples'
+    ``pred_boxes`` in pixels) are shared. The loss is mmdet's
     ``L1Loss`` on normalised ``cxcywh`` and ``GIoULoss`` on normalised
     ``xyxy``, averaged over the frames that carry a ground-truth box
     (frames inside the ground-truth span), as in DETR. Frames outside the span
@@ -162,3 +165,16 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
             bbox_cxcywh_to_xyxy(pred), bbox_cxcywh_to_xyxy(target), weight=weight,
             avg_factor=max(num_boxes, 1))
         return dict(loss_bbox=loss_bbox, loss_iou=loss_iou)
+
+    def predict(self, pred_boxes: torch.Tensor, data_samples: Sequence) -> None:
+        """Write each sample's ``pred_boxes`` (absolute ``xyxy`` of the original
+        frame), ``pred_box_scores`` (1 each) and ``pred_box_mask`` (the frames
+        of its ``pred_span_frames``), see :func:`pack_boxes`.
+
+        Args:
+            pred_boxes: ``(B, T, 4)`` normalised ``cxcywh`` from :meth:`forward`,
+                one row a sample of ``data_samples``.
+            data_samples: the samples to fill (each with its predicted span).
+        """
+        for boxes, sample in zip(pred_boxes, data_samples):
+            pack_boxes(sample, boxes.float())
