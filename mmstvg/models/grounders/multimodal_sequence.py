@@ -16,7 +16,7 @@ from mmstvg.models.language.prompt_builder import PromptBuilder, PromptPieces
 from mmstvg.models.language.user_text import UnsafeUserTextError
 from mmstvg.models.query_interleavers.base import InterleavedVideo
 from mmstvg.models.space_decoders.head_structures import HeadInputs
-from mmstvg.structures import GroundingDataSample
+from mmstvg.structures import GroundingDataSample, frame_times_and_duration
 
 from .temporal_patches import temporal_patches
 
@@ -215,17 +215,6 @@ def _check_video_layout(video: InterleavedVideo, num_frames: int, part) -> None:
     if video.frame_token_index.dim() != 2 or video.frame_token_index.shape[0] != num_frames:
         raise ValueError(f'query interleaver {name}: frame_token_index must be '
                          f'(T={num_frames}, P), got {tuple(video.frame_token_index.shape)}')
-
-
-def frame_times_and_duration(sample: GroundingDataSample,
-                             num_frames: int) -> Tuple[List[float], float]:
-    """The sampled frames' times (zeros when unknown) and the video's duration."""
-    times = sample.metainfo.get('frame_times')
-    if times is None:
-        times = np.zeros(num_frames)
-    times = list(times)
-    duration = float(sample.metainfo.get('duration', times[-1] if times else 0.0))
-    return times, duration
 
 
 class LLMPass(NamedTuple):

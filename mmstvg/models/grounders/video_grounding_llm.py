@@ -1,5 +1,4 @@
 """The generic grounder: vision encoder -> projector -> queries -> LLM -> heads -> answer."""
-import inspect
 from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -17,6 +16,7 @@ from mmstvg.registry import (LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, SPACE_DE
 from mmstvg.structures import GroundingDataSample
 
 from .decoding import LogitsProcessor, answer_lm_loss, greedy_generate
+from .frame_heads import add_named_parts, chain_processors
 from .multimodal_sequence import (LLMPass, SequenceBuilder, check_one_query_per_frame,
                                   deepstack_inputs, gather_head_inputs, layout_position_ids,
                                   pad_sequences)
@@ -55,6 +55,21 @@ class VideoGroundingLLM(BaseModel):
             :class:`LlavaFeaturePooler`); None: no pooling.
         space_decoder: config of a ``SPACE_DECODERS`` part (``hidden_dim``
             filled in); None: no boxes, or boxes from the answer's text.
+        heads: configs of further per-frame heads (``MODELS``, ``hidden_dim``
+            filled in; a bare type name also works), each reading one state
+            per frame and implementing ``forward`` / ``loss`` / ``predict``,
+            e.g. ``QuerySpanScoreHead`` (ours: "inside the span" scores,
+            ``loss_span_score``, the boxes' ``pred_box_scores``). Each is
+            the grounder's attribute named by its ``module_name``
+            (:mod:`.frame_heads`).
+        logits_processors: configs of processors of the answer's logits, in
+            training and generation alike (e.g. ``TimeStampPointer``, ours,
+            which needs ``SnappedSpanAnswer``), applied in order.
+        frame_state_source: which per-frame states ``heads`` and
+            ``logits_processors`` read: ``'llm_queries'`` (the LLM's
+            last-layer query states) or ``'space_decoder'`` (the states its
+            boxes are decoded from, e.g. the QGSD's guided queries, which
+            know the sentence and the frame whatever the prompt order).
         answer: config of the answer (an answer coder in ``TASK_UTILS``, joined
             with the task table into an :class:`AnswerCoderTable`):
             ``SpanAnswer`` (the paper's), ``SnappedSpanAnswer``,
@@ -89,6 +104,7 @@ class VideoGroundingLLM(BaseModel):
 
     PART_NAMES = ('vision_encoder', 'projector', 'feature_pooler', 'query_interleaver',
                   'llm', 'space_decoder')
+    FRAME_STATE_SOURCES = ('llm_queries', 'space_decoder')
 
     def __init__(self,
                  vision_encoder: dict,
@@ -97,6 +113,9 @@ class VideoGroundingLLM(BaseModel):
                  query_interleaver: Optional[dict] = dict(type='NoQueries'),
                  feature_pooler: Optional[dict] = None,
                  space_decoder: Optional[dict] = None,
+                 heads: Sequence[Union[dict, str]] = (),
+                 logits_processors: Sequence[Union[dict, str]] = (),
+                 frame_state_source: str = 'llm_queries',
                  answer: dict = dict(type='SpanAnswer'),
                  prompt: Optional[dict] = None,
                  max_new_tokens: int = 32,
@@ -135,15 +154,26 @@ class VideoGroundingLLM(BaseModel):
         self.space_decoder = (SPACE_DECODERS.build(
             with_default(space_decoder, hidden_dim=hidden))
                               if space_decoder is not None else None)
-        self._decoder_takes_grids = self.space_decoder is not None and \
-            'frame_grids' in inspect.signature(self.space_decoder.forward).parameters
-        if self.space_decoder is not None and not places_queries(self.query_interleaver):
-            raise ValueError('a space_decoder reads query states: give a '
+        self.head_names = add_named_parts(self, heads, 'heads', hidden)
+        self.processor_names = add_named_parts(self, logits_processors,
+                                               'logits_processors', hidden)
+        readers = ['space_decoder'] * (self.space_decoder is not None) + \
+            self.head_names + self.processor_names
+        if readers and not places_queries(self.query_interleaver):
+            raise ValueError(f'a {readers[0]} reads query states: give a '
                              'query_interleaver that places queries')
+        if frame_state_source not in self.FRAME_STATE_SOURCES:
+            raise ValueError(f'frame_state_source must be one of {self.FRAME_STATE_SOURCES}, '
+                             f'got {frame_state_source!r}')
+        if frame_state_source == 'space_decoder' and self.space_decoder is None:
+            raise ValueError("frame_state_source='space_decoder' needs a space_decoder")
+        self.frame_state_source = frame_state_source
         answer, prompt = answer_and_prompt_configs(answer, prompt)
         self.answer = AnswerCoderTable(answer, tokenizer=self.llm.tokenizer)
         prompt.setdefault('use_chat_template', getattr(self.llm, 'use_chat_template', True))
         self.prompt_builder = PromptBuilder(self.llm.tokenizer, **prompt)
+        for name in self.processor_names:
+            getattr(self, name).check_answer(self.answer)
         self.sequence_builder = SequenceBuilder(self.prompt_builder, self.answer,
                                                 frames_per_patch(self.vision_encoder))
         self.max_new_tokens = max_new_tokens
@@ -159,12 +189,17 @@ class VideoGroundingLLM(BaseModel):
             if lora is not None:
                 self.llm.apply_lora(lora)
 
+    @property
+    def part_names(self) -> tuple:
+        """:attr:`PART_NAMES` and the names of the configured heads and processors."""
+        return self.PART_NAMES + tuple(self.head_names) + tuple(self.processor_names)
+
     def freeze(self, names: Sequence[str]) -> None:
-        """Freeze the named parts (any of :attr:`PART_NAMES`; absent ones are skipped)."""
+        """Freeze the named parts (any of :attr:`part_names`; absent ones are skipped)."""
         for name in names:
-            if name not in self.PART_NAMES:
+            if name not in self.part_names:
                 raise ValueError(f'unknown part {name!r} in freeze_parts; parts are '
-                                 f'{self.PART_NAMES}')
+                                 f'{self.part_names}')
             part = getattr(self, name, None)
             if part is not None:
                 part.requires_grad_(False)
@@ -219,25 +254,41 @@ class VideoGroundingLLM(BaseModel):
         return LLMPass(hidden, cache, mask, labels, layouts, offsets, positions)
 
     def decode_frames(self, hidden: torch.Tensor, layouts, data_samples) -> FrameOutputs:
-        """The heads' per-frame outputs (:class:`FrameOutputs`; ``boxes`` None
-        without a space decoder)."""
+        """The heads' per-frame outputs (:class:`FrameOutputs`): the space
+        decoder's boxes, the per-frame states of ``frame_state_source`` and
+        each head's output on them."""
         frames = FrameOutputs(num_frames=[l.num_frames for l in layouts])
+        if self.space_decoder is None and not self.head_names and not self.processor_names:
+            return frames
+        inputs = gather_head_inputs(hidden, layouts)
+        frames.states = inputs.query
         if self.space_decoder is not None:
-            frames.boxes = self.run_space_decoder(gather_head_inputs(hidden, layouts),
-                                                  layouts)
+            if self.frame_state_source == 'space_decoder':
+                frames.boxes, frames.states = self.run_space_decoder(inputs, layouts,
+                                                                     return_states=True)
+            else:
+                frames.boxes = self.run_space_decoder(inputs, layouts)
             self._check_boxes(frames.boxes, layouts)
+        for name, head in self._parts(self.head_names):
+            frames.head_outs[name] = head(frames.states)
         return frames
+
+    def _parts(self, names: Sequence[str]) -> List[Tuple[str, nn.Module]]:
+        """The named parts that are set (a part set to None is left out)."""
+        return [(name, getattr(self, name)) for name in names
+                if getattr(self, name) is not None]
 
     def run_space_decoder(self, inputs: HeadInputs, layouts, return_states: bool = False):
         """The space decoder on :func:`gather_head_inputs`' tensors.
 
-        A decoder whose ``forward`` takes ``frame_grids`` gets each video's
-        token grid (``layout.frame_grid``) when every layout knows it, so
-        reference points lie on Qwen-VL's non-square per-video grids.
+        A decoder that ``takes_frame_grids`` gets each video's token grid
+        (``layout.frame_grid``) when every layout knows it, so reference
+        points lie on Qwen-VL's non-square per-video grids.
         """
         kwargs = dict(return_states=True) if return_states else {}
         grids = [layout.frame_grid for layout in layouts]
-        if self._decoder_takes_grids and all(grid is not None for grid in grids):
+        if getattr(self.space_decoder, 'takes_frame_grids', False) and \
+                all(grid is not None for grid in grids):
             kwargs['frame_grids'] = grids
         return self.space_decoder(*inputs, **kwargs)
 
@@ -248,15 +299,17 @@ class VideoGroundingLLM(BaseModel):
 
     def logits_processor(self, frames: FrameOutputs, layouts,
                          data_samples) -> Optional[LogitsProcessor]:
-        """A processor of the answer's logits (see :mod:`.decoding`); None here."""
-        return None
+        """The configured ``logits_processors`` bound to this batch, in order
+        (see :mod:`.decoding`); None without any."""
+        return chain_processors([processor.bind(frames, data_samples, self.answer)
+                                 for _, processor in self._parts(self.processor_names)])
 
     def head_outputs(self, frames: FrameOutputs) -> List[Tuple[nn.Module, torch.Tensor]]:
-        """Each head with its output in ``frames``, in the order they predict
-        (a box head before the heads that score its boxes)."""
-        if frames.boxes is None:
-            return []
-        return [(self.space_decoder, frames.boxes)]
+        """Each head with its output in ``frames``, in the order they predict:
+        the space decoder (its boxes), then ``heads`` (which may score them)."""
+        pairs = [] if frames.boxes is None else [(self.space_decoder, frames.boxes)]
+        return pairs + [(head, frames.head_outs[name])
+                        for name, head in self._parts(self.head_names)]
 
     def head_losses(self, frames: FrameOutputs, data_samples) -> Dict[str, torch.Tensor]:
         """The heads' own losses on their outputs (each head's ``loss``)."""

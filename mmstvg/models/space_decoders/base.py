@@ -84,6 +84,10 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
         init_cfg: MMEngine initialisation config.
     """
 
+    #: Whether :meth:`forward` takes ``frame_grids`` (the grounder passes
+    #: each video's token grid when the vision encoder knows it).
+    takes_frame_grids: bool = False
+
     def __init__(self,
                  hidden_dim: int,
                  loss_bbox: dict = dict(type='mmdet.L1Loss', loss_weight=5.0),
@@ -110,13 +114,14 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
             text_mask: ``(B, S)`` bool, True on real sentence tokens.
             return_states: also return the ``(B, T, D)`` per-frame states the
                 boxes are decoded from (the query states themselves for a head
-                that does not refine them); other per-frame heads may read
-                them. A head that only ever returns boxes may leave it out.
+                that does not refine them); the grounder's other heads read
+                them with ``frame_state_source='space_decoder'``.
 
-        A head that reads the frames' token grid may also take
-        ``frame_grids``: ``B`` ``(rows, cols)``, each video's grid
-        (``rows * cols == P``); the grounder passes it when the vision
-        encoder knows it (Qwen-VL's per-video grids).
+        A head that reads the frames' token grid sets
+        :attr:`takes_frame_grids` and takes ``frame_grids``: ``B``
+        ``(rows, cols)``, each video's grid (``rows * cols == P``); the
+        grounder passes it when the vision encoder knows it (Qwen-VL's
+        per-video grids).
 
         Returns:
             ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1]; with

@@ -5,8 +5,8 @@ every head reads (gathered by the grounder from the sequence layouts);
 :class:`FrameOutputs` is what the heads made of it in one pass, which the
 logits processors, the losses and the predictions then read.
 """
-from dataclasses import dataclass
-from typing import List, NamedTuple, Optional
+from dataclasses import dataclass, field
+from typing import Dict, List, NamedTuple, Optional
 
 import torch
 
@@ -39,13 +39,15 @@ class FrameOutputs:
         num_frames: each sample's sampled frames (its real rows of ``T``).
         boxes: ``(B, T, 4)`` normalised ``cxcywh`` of the space decoder, or
             None (no space decoder).
-        states: ``(B, T, D)`` the one state per frame that the per-frame span
-            heads and logits processors read (the LLM's query states or the
-            space decoder's), or None when nothing reads them.
-        score_logits: ``(B, T)`` the frame score head's "inside the span"
-            logits, or None (no such head).
+        states: ``(B, T, D)`` the one state per frame that the grounder's
+            ``heads`` and ``logits_processors`` read (the LLM's query states
+            or the space decoder's, ``frame_state_source``), or None when
+            nothing reads them.
+        head_outs: each of the grounder's ``heads`` (by its name) -> its
+            ``forward`` on ``states`` (e.g. ``(B, T)`` logits of the frame
+            score head).
     """
     num_frames: List[int]
     boxes: Optional[torch.Tensor] = None
     states: Optional[torch.Tensor] = None
-    score_logits: Optional[torch.Tensor] = None
+    head_outs: Dict[str, torch.Tensor] = field(default_factory=dict)

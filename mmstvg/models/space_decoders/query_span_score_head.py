@@ -68,6 +68,9 @@ class QuerySpanScoreHead(BaseModule):
         init_cfg: MMEngine initialisation config.
     """
 
+    #: The grounder's attribute (and state-dict prefix) of this head.
+    module_name = 'frame_score_head'
+
     def __init__(self,
                  hidden_dim: int,
                  num_layers: int = 2,

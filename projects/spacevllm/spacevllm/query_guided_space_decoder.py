@@ -173,6 +173,7 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
     """
 
     ATTENTIONS = ('learnable', 'parameter_free')
+    takes_frame_grids = True
 
     def __init__(self,
                  hidden_dim: int,
