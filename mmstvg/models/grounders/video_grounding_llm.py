@@ -69,7 +69,8 @@ class VideoGroundingLLM(BaseModel):
             ``logits_processors`` read: ``'llm_queries'`` (the LLM's
             last-layer query states) or ``'space_decoder'`` (the states its
             boxes are decoded from, e.g. the QGSD's guided queries, which
-            know the sentence and the frame whatever the prompt order).
+            know the sentence and the frame whatever the prompt order; the
+            query states from a decoder whose ``returns_states`` is false).
         answer: config of the answer (an answer coder in ``TASK_UTILS``, joined
             with the task table into an :class:`AnswerCoderTable`):
             ``SpanAnswer`` (the paper's), ``SnappedSpanAnswer``,
@@ -263,7 +264,8 @@ class VideoGroundingLLM(BaseModel):
         inputs = gather_head_inputs(hidden, layouts)
         frames.states = inputs.query
         if self.space_decoder is not None:
-            if self.frame_state_source == 'space_decoder':
+            if self.frame_state_source == 'space_decoder' and \
+                    getattr(self.space_decoder, 'returns_states', False):
                 frames.boxes, frames.states = self.run_space_decoder(inputs, layouts,
                                                                      return_states=True)
             else:

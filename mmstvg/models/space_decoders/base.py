@@ -87,6 +87,10 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
     #: Whether :meth:`forward` takes ``frame_grids`` (the grounder passes
     #: each video's token grid when the vision encoder knows it).
     takes_frame_grids: bool = False
+    #: Whether :meth:`forward` takes ``return_states`` (the grounder's other
+    #: parts read those states with ``frame_state_source='space_decoder'``;
+    #: from a decoder that does not say so, they read the query states).
+    returns_states: bool = False
 
     def __init__(self,
                  hidden_dim: int,
@@ -115,7 +119,8 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
             return_states: also return the ``(B, T, D)`` per-frame states the
                 boxes are decoded from (the query states themselves for a head
                 that does not refine them); the grounder's other heads read
-                them with ``frame_state_source='space_decoder'``.
+                them with ``frame_state_source='space_decoder'``. A decoder
+                that takes it sets :attr:`returns_states`.
 
         A head that reads the frames' token grid sets
         :attr:`takes_frame_grids` and takes ``frame_grids``: ``B``
