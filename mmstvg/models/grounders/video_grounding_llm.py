@@ -1,27 +1,21 @@
 """The generic grounder: vision encoder -> projector -> queries -> LLM -> heads -> answer."""
 from dataclasses import replace
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.nn as nn
 from mmengine.model import BaseModel
 
 from mmstvg.models.language.answer_coder_table import AnswerCoderTable
 from mmstvg.models.language.prompt_builder import PromptBuilder
-from mmstvg.models.query_interleavers.base import places_queries
-from mmstvg.models.space_decoders.base import check_box_output
-from mmstvg.models.space_decoders.head_structures import FrameOutputs, HeadInputs
-from mmstvg.registry import (LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, SPACE_DECODERS,
-                             VISION_ENCODERS)
+from mmstvg.registry import LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, VISION_ENCODERS
 from mmstvg.structures import GroundingDataSample
 
-from .decoding import LogitsProcessor, answer_lm_loss, greedy_generate
-from .frame_heads import add_named_parts, chain_processors
+from .decoding import answer_lm_loss, greedy_generate
+from .frame_heads import FrameHeadsMixin
 from .multimodal_sequence import (LLMPass, SequenceBuilder, check_one_query_per_frame,
-                                  deepstack_inputs, gather_head_inputs, layout_position_ids,
-                                  pad_sequences)
+                                  deepstack_inputs, layout_position_ids, pad_sequences)
 from .part_configs import answer_and_prompt_configs, with_default
-from .prediction_packing import box_rows, pack_answers
+from .prediction_packing import pack_answers
 from .shared_video import (continue_from_prefix, prefill_prefix, shared_prefix_length,
                            sharing_unsupported_reason, video_share_groups)
 from .video_encoding import (VideoFeatures, encode_video_features, encode_videos,
@@ -33,7 +27,7 @@ ForwardResults = Union[Dict[str, torch.Tensor], List[GroundingDataSample], dict]
 
 
 @MODELS.register_module()
-class VideoGroundingLLM(BaseModel):
+class VideoGroundingLLM(FrameHeadsMixin, BaseModel):
     """A multimodal LLM that answers *when* in text and *where* with a space decoder.
 
     The paper's model: ``loss`` is the LM cross-entropy on the answer tokens
@@ -105,7 +99,6 @@ class VideoGroundingLLM(BaseModel):
 
     PART_NAMES = ('vision_encoder', 'projector', 'feature_pooler', 'query_interleaver',
                   'llm', 'space_decoder')
-    FRAME_STATE_SOURCES = ('llm_queries', 'space_decoder')
 
     def __init__(self,
                  vision_encoder: dict,
@@ -152,29 +145,13 @@ class VideoGroundingLLM(BaseModel):
             projector, in_channels=self.vision_encoder.out_channels, out_channels=hidden))
         self.query_interleaver = QUERY_INTERLEAVERS.build(
             with_default(query_interleaver or dict(type='NoQueries'), embed_dim=hidden))
-        self.space_decoder = (SPACE_DECODERS.build(
-            with_default(space_decoder, hidden_dim=hidden))
-                              if space_decoder is not None else None)
-        self.head_names = add_named_parts(self, heads, 'heads', hidden)
-        self.processor_names = add_named_parts(self, logits_processors,
-                                               'logits_processors', hidden)
-        readers = ['space_decoder'] * (self.space_decoder is not None) + \
-            self.head_names + self.processor_names
-        if readers and not places_queries(self.query_interleaver):
-            raise ValueError(f'a {readers[0]} reads query states: give a '
-                             'query_interleaver that places queries')
-        if frame_state_source not in self.FRAME_STATE_SOURCES:
-            raise ValueError(f'frame_state_source must be one of {self.FRAME_STATE_SOURCES}, '
-                             f'got {frame_state_source!r}')
-        if frame_state_source == 'space_decoder' and self.space_decoder is None:
-            raise ValueError("frame_state_source='space_decoder' needs a space_decoder")
-        self.frame_state_source = frame_state_source
+        self.build_frame_heads(space_decoder, heads, logits_processors, frame_state_source,
+                               hidden)
         answer, prompt = answer_and_prompt_configs(answer, prompt)
         self.answer = AnswerCoderTable(answer, tokenizer=self.llm.tokenizer)
         prompt.setdefault('use_chat_template', getattr(self.llm, 'use_chat_template', True))
         self.prompt_builder = PromptBuilder(self.llm.tokenizer, **prompt)
-        for name in self.processor_names:
-            getattr(self, name).check_answer(self.answer)
+        self.check_processors()
         self.sequence_builder = SequenceBuilder(self.prompt_builder, self.answer,
                                                 frames_per_patch(self.vision_encoder))
         self.max_new_tokens = max_new_tokens
@@ -253,83 +230,6 @@ class VideoGroundingLLM(BaseModel):
         hidden, cache = self.llm(embeds, attention_mask=mask, position_ids=positions,
                                  use_cache=use_cache, **extra)
         return LLMPass(hidden, cache, mask, labels, layouts, offsets, positions)
-
-    def decode_frames(self, hidden: torch.Tensor, layouts, data_samples) -> FrameOutputs:
-        """The heads' per-frame outputs (:class:`FrameOutputs`): the space
-        decoder's boxes, the per-frame states of ``frame_state_source`` and
-        each head's output on them."""
-        frames = FrameOutputs(num_frames=[l.num_frames for l in layouts])
-        if self.space_decoder is None and not self.head_names and not self.processor_names:
-            return frames
-        inputs = gather_head_inputs(hidden, layouts)
-        frames.states = inputs.query
-        if self.space_decoder is not None:
-            if self.frame_state_source == 'space_decoder' and \
-                    getattr(self.space_decoder, 'returns_states', False):
-                frames.boxes, frames.states = self.run_space_decoder(inputs, layouts,
-                                                                     return_states=True)
-            else:
-                frames.boxes = self.run_space_decoder(inputs, layouts)
-            self._check_boxes(frames.boxes, layouts)
-        for name, head in self._parts(self.head_names):
-            frames.head_outs[name] = head(frames.states)
-        return frames
-
-    def _parts(self, names: Sequence[str]) -> List[Tuple[str, nn.Module]]:
-        """The named parts that are set (a part set to None is left out)."""
-        return [(name, getattr(self, name)) for name in names
-                if getattr(self, name) is not None]
-
-    def run_space_decoder(self, inputs: HeadInputs, layouts, return_states: bool = False):
-        """The space decoder on :func:`gather_head_inputs`' tensors.
-
-        A decoder that ``takes_frame_grids`` gets each video's token grid
-        (``layout.frame_grid``) when every layout knows it, so reference
-        points lie on Qwen-VL's non-square per-video grids.
-        """
-        kwargs = dict(return_states=True) if return_states else {}
-        grids = [layout.frame_grid for layout in layouts]
-        if getattr(self.space_decoder, 'takes_frame_grids', False) and \
-                all(grid is not None for grid in grids):
-            kwargs['frame_grids'] = grids
-        return self.space_decoder(*inputs, **kwargs)
-
-    def _check_boxes(self, boxes: torch.Tensor, layouts) -> None:
-        """The space decoder's output contract (see :func:`check_box_output`)."""
-        check_box_output(boxes, len(layouts), max(l.num_frames for l in layouts),
-                         type(self.space_decoder).__name__)
-
-    def logits_processor(self, frames: FrameOutputs, layouts,
-                         data_samples) -> Optional[LogitsProcessor]:
-        """The configured ``logits_processors`` bound to this batch, in order
-        (see :mod:`.decoding`); None without any."""
-        return chain_processors([processor.bind(frames, data_samples, self.answer)
-                                 for _, processor in self._parts(self.processor_names)])
-
-    def head_outputs(self, frames: FrameOutputs) -> List[Tuple[nn.Module, torch.Tensor]]:
-        """Each head with its output in ``frames``, in the order they predict:
-        the space decoder (its boxes), then ``heads`` (which may score them)."""
-        pairs = [] if frames.boxes is None else [(self.space_decoder, frames.boxes)]
-        return pairs + [(head, frames.head_outs[name])
-                        for name, head in self._parts(self.head_names)]
-
-    def head_losses(self, frames: FrameOutputs, data_samples) -> Dict[str, torch.Tensor]:
-        """The heads' own losses on their outputs (each head's ``loss``)."""
-        losses = {}
-        for head, outs in self.head_outputs(frames):
-            losses.update(head.loss(outs, data_samples))
-        return losses
-
-    def predict_heads(self, frames: FrameOutputs,
-                      data_samples: Sequence[GroundingDataSample]) -> None:
-        """Each head's ``predict`` on the samples whose prediction holds boxes
-        (after the answers are packed: the boxes' mask reads the span)."""
-        rows = box_rows(data_samples, self.answer)
-        if not rows:
-            return
-        samples = [data_samples[b] for b in rows]
-        for head, outs in self.head_outputs(frames):
-            head.predict(outs[rows], samples)
 
     # ------------------------------------------------------------ modes
     def forward(self, inputs: torch.Tensor, data_samples=None,
