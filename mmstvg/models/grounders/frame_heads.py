@@ -90,9 +90,8 @@ class FrameHeadsMixin:
                           logits_processors: Sequence[Union[dict, str]],
                           frame_state_source: str, hidden: int) -> None:
         """Build the space decoder and the lists, and check what they read."""
-        self.space_decoder = (SPACE_DECODERS.build(
-            with_default(space_decoder, hidden_dim=hidden))
-                              if space_decoder is not None else None)
+        self.space_decoder = (None if space_decoder is None else SPACE_DECODERS.build(
+            with_default(space_decoder, hidden_dim=hidden)))
         self.head_names = add_named_parts(self, heads, 'heads', hidden)
         self.processor_names = add_named_parts(self, logits_processors,
                                                'logits_processors', hidden)
