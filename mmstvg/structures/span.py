@@ -14,7 +14,7 @@ Conventions (see the README's "Conventions" section):
 Datasets convert their source's convention to these at the dataset boundary;
 nothing downstream converts again.
 """
-from typing import Tuple
+from typing import List, Tuple
 
 import numpy as np
 
@@ -99,3 +99,14 @@ def frames_in_span(frame_inds: np.ndarray, span_frames: Tuple[int, int]) -> np.n
     """Boolean mask of the frame indices inside a half-open span ``[s, e)``."""
     frame_inds = np.asarray(frame_inds)
     return (frame_inds >= span_frames[0]) & (frame_inds < span_frames[1])
+
+
+def frame_times_and_duration(sample, num_frames: int) -> Tuple[List[float], float]:
+    """The sampled frames' times in seconds (zeros when unknown) and the video's
+    duration, from a data sample's metainfo (``frame_times``, ``duration``)."""
+    times = sample.metainfo.get('frame_times')
+    if times is None:
+        times = np.zeros(num_frames)
+    times = list(times)
+    duration = float(sample.metainfo.get('duration', times[-1] if times else 0.0))
+    return times, duration

@@ -52,8 +52,9 @@ MLP_HEAD = dict(SPACEVLLM, decoder='MLPBoxHead', attention=None)
 PARAM_FREE = dict(SPACEVLLM, attention='parameter_free')
 TEXT_BOXES = dict(grounder='TextBoxGroundingLLM', interleaver='NoQueries', decoder=None,
                   attention=None)
-# The model from scratch composes the scratch additions (SpanAwareGroundingLLM).
-SCRATCH = dict(grounder='SpanAwareGroundingLLM', decoder='ReferencePointSpaceDecoder')
+# The model from scratch composes the scratch additions (its heads and logits processors).
+SCRATCH_ADDITIONS = dict(heads=['QuerySpanScoreHead'], logits_processors=['TimeStampPointer'])
+SCRATCH = dict(SCRATCH_ADDITIONS, decoder='ReferencePointSpaceDecoder')
 HCSTVG = dict(dataset='HCSTVGDataset', metric='STVGMetric')
 
 #: config -> the part types it must build (and its train dataset / metric).
@@ -64,8 +65,7 @@ EXPECTED = {
     'spacevllm_paper_decoder_hcstvg.py': dict(PAPER_DECODER, **HCSTVG),
     'scratch/spacevllm_scratch.py': dict(SPACEVLLM, **SCRATCH, **HCSTVG),
     'scratch/appended_queries_scratch.py': dict(APPENDED, **SCRATCH, **HCSTVG),
-    'scratch/mlp_box_head_scratch.py': dict(MLP_HEAD, **HCSTVG,
-                                            grounder='SpanAwareGroundingLLM'),
+    'scratch/mlp_box_head_scratch.py': dict(MLP_HEAD, **HCSTVG, **SCRATCH_ADDITIONS),
     'scratch/qgsd_parameter_free_scratch.py': dict(PARAM_FREE, **SCRATCH, **HCSTVG),
     'scratch/text_boxes_scratch.py': dict(TEXT_BOXES, **HCSTVG),
     'spacevllm_hcstvg_v2.py': dict(SPACEVLLM, dataset='HCSTVGv2Dataset',
@@ -146,6 +146,10 @@ def test_build_config(name, tiny_dirs):
         assert type_name(model.query_interleaver) == expected['interleaver']
         assert type_name(model.space_decoder) == expected['decoder']
         assert getattr(model.space_decoder, 'attention', None) == expected['attention']
+        assert [type_name(getattr(model, n)) for n in model.head_names] == \
+            expected.get('heads', [])
+        assert [type_name(getattr(model, n)) for n in model.processor_names] == \
+            expected.get('logits_processors', [])
 
     # Train dataset object (lazy: the real annotation files are not here).
     shrink_pipelines(cfg, num_frames=4)

@@ -85,7 +85,7 @@ def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monk
     assert type(model.vision_encoder).__name__ == 'QwenVLVisionEncoder'
     # reference points on each video's own (here 1 x 2) grid, which the
     # grounder passes; 'auto' alone reads only square grids
-    assert model.space_decoder.frame_token_grid == 'auto' and model._decoder_takes_grids
+    assert model.space_decoder.frame_token_grid == 'auto' and model.space_decoder.takes_frame_grids
     assert type(model.llm).__name__ == llm_type
     assert model.llm.hf_model.model.visual is None  # the tower lives in the vision part
     assert len(model.llm.tokenizer) == 151657  # Qwen2's and the vision tokens

@@ -86,7 +86,8 @@ def test_toy_builds_the_papers_parts_with_the_reference_grid():
     assert toy.feature_pooler.type == 'LlavaFeaturePooler'
     assert 'answer' not in toy  # the grounder's default: SpanAnswer
     # no scratch-toy options (time pointer, frame score head, snapped answers)
-    assert not {'time_pointer', 'frame_score_head', 'frame_state_source'} & set(toy)
+    assert not {'time_pointer', 'frame_score_head', 'frame_state_source', 'heads',
+                'logits_processors'} & set(toy)
 
 
 def test_paper_decoder_configs_differ_from_the_default_only_in_the_decoder():

@@ -22,8 +22,7 @@ def _assert_zero_grads(module):
 
 def test_a_batch_without_boxes_calls_the_box_losses_for_exactly_zero(grounder_cfg):
     torch.manual_seed(0)
-    model = MODELS.build(dict(grounder_cfg, type='SpanAwareGroundingLLM',
-                              frame_score_head=dict(type='QuerySpanScoreHead')))
+    model = MODELS.build(dict(grounder_cfg, heads=[dict(type='QuerySpanScoreHead')]))
     bbox_calls = _count_calls(model.space_decoder.loss_bbox)
     iou_calls = _count_calls(model.space_decoder.loss_iou)
     samples = [make_sample('tvg', seed=1), make_sample('tvg', seed=2, span=(0, 8))]

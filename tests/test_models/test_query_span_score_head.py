@@ -40,8 +40,7 @@ def test_loss_is_the_mean_binary_cross_entropy_over_real_frames():
 
 
 def test_grounder_trains_the_head_and_scores_boxes_with_it(grounder_cfg):
-    grounder_cfg.update(type='SpanAwareGroundingLLM',
-                        frame_score_head=dict(type='QuerySpanScoreHead'))
+    grounder_cfg.update(heads=[dict(type='QuerySpanScoreHead')])
     torch.manual_seed(0)
     model = MODELS.build(grounder_cfg)
     samples = [make_sample('stvg', span=(5, 15)), make_sample('stvg', span=(0, 8), seed=1)]
@@ -68,8 +67,8 @@ def test_grounder_trains_the_head_and_scores_boxes_with_it(grounder_cfg):
 
 
 def test_a_frame_score_head_needs_queries(grounder_cfg):
-    grounder_cfg.update(type='SpanAwareGroundingLLM', query_interleaver=None,
-                        space_decoder=None, frame_score_head=dict(type='QuerySpanScoreHead'))
+    grounder_cfg.update(query_interleaver=None,
+                        space_decoder=None, heads=[dict(type='QuerySpanScoreHead')])
     with pytest.raises(ValueError, match='frame_score_head'):
         MODELS.build(grounder_cfg)
 
@@ -77,8 +76,7 @@ def test_a_frame_score_head_needs_queries(grounder_cfg):
 def test_the_head_can_read_the_space_decoders_states(grounder_cfg):
     import projects.spacevllm.spacevllm  # noqa: F401  (registers the QGSD)
     grounder_cfg.update(
-        type='SpanAwareGroundingLLM',
-        frame_score_head=dict(type='QuerySpanScoreHead'), frame_state_source='space_decoder',
+        heads=[dict(type='QuerySpanScoreHead')], frame_state_source='space_decoder',
         space_decoder=dict(type='QueryGuidedSpaceDecoder', num_heads=2))
     torch.manual_seed(0)
     model = MODELS.build(grounder_cfg).eval()
@@ -98,7 +96,7 @@ def test_the_head_can_read_the_space_decoders_states(grounder_cfg):
 
 
 def test_frame_state_source_is_checked(grounder_cfg):
-    grounder_cfg = dict(grounder_cfg, type='SpanAwareGroundingLLM')
+    grounder_cfg = dict(grounder_cfg)
     with pytest.raises(ValueError, match='frame_state_source must be one of'):
         MODELS.build(dict(grounder_cfg, frame_state_source='queries'))
     with pytest.raises(ValueError, match='needs a space_decoder'):

@@ -73,14 +73,13 @@ def test_the_snapped_answer_gives_each_boundary_its_answer_token():
 
 
 def _pointer_grounder(grounder_cfg):
-    grounder_cfg.update(type='SpanAwareGroundingLLM', time_pointer=dict(type='TimeStampPointer'),
+    grounder_cfg.update(logits_processors=[dict(type='TimeStampPointer')],
                         answer=dict(type='SnappedSpanAnswer'))
     return grounder_cfg
 
 
 def test_the_grounder_checks_what_the_pointer_needs(grounder_cfg):
-    cfg = dict(grounder_cfg, type='SpanAwareGroundingLLM',
-               time_pointer=dict(type='TimeStampPointer'))
+    cfg = dict(grounder_cfg, logits_processors=[dict(type='TimeStampPointer')])
     with pytest.raises(ValueError, match='SnappedSpanAnswer'):
         MODELS.build(cfg)
     cfg = _pointer_grounder(dict(grounder_cfg))
@@ -196,7 +195,7 @@ def test_the_toy_grounder_trains_one_step_and_predicts_under_bf16_autocast(groun
     src.dtype``); the toy's parts now run a step under CPU bf16 autocast."""
     import projects.spacevllm.spacevllm  # noqa: F401  (registers the toy's QGSD)
     cfg = _pointer_grounder(grounder_cfg)
-    cfg.update(frame_score_head=dict(type='QuerySpanScoreHead'),
+    cfg.update(heads=[dict(type='QuerySpanScoreHead')],
                frame_state_source='space_decoder',
                space_decoder=dict(type='ReferencePointSpaceDecoder', num_heads=2,
                                   frame_token_grid=(2, 2)))

@@ -6,15 +6,14 @@ fails with the limit, the time asked for, the video and the way out (cut the
 video, or ``build_toy_tokenizer(max_seconds=...)``), and a toy tokenizer
 built with a longer range points at its times, keeping every other token's id.
 """
-from types import SimpleNamespace
-
 import pytest
 import torch
 
-from mmstvg.models.grounders.span_aware_grounding_llm import SpanAwareGroundingLLM
 from mmstvg.models.language.answer_coder_table import AnswerCoderTable
 from mmstvg.models.language.span_answer import SnappedSpanAnswer, one_token_time_limit
+from mmstvg.models.language.time_stamp_pointer import TimeStampPointer
 from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer
+from mmstvg.models.space_decoders.head_structures import FrameOutputs
 from mmstvg.structures import GroundingDataSample
 
 FRAME_TIMES = [0.0, 30.0, 61.5]
@@ -38,15 +37,13 @@ def test_a_video_past_the_toy_time_tokens_names_the_limit_and_the_way_out():
 
 def test_the_grounder_names_the_sample():
     """The time pointer's ids fail with the sample's video id and length."""
-    grounder = SimpleNamespace(time_pointer=object(),
-                               answer=AnswerCoderTable(
-                                   SnappedSpanAnswer(tokenizer=build_toy_tokenizer())))
+    answer = AnswerCoderTable(SnappedSpanAnswer(tokenizer=build_toy_tokenizer()))
     sample = GroundingDataSample(metainfo=dict(video_id='long_video', task='stvg',
                                                frame_times=FRAME_TIMES, duration=DURATION))
-    frames = dict(num_frames=[3], states=torch.zeros(1, 3, 8))
+    frames = FrameOutputs(num_frames=[3], states=torch.zeros(1, 3, 8))
     with pytest.raises(ValueError, match=r"^sample 'long_video' \(75\.0 s long\): "
                        r'.*Cut the video to at most 60\.0 s'):
-        SpanAwareGroundingLLM.logits_processor(grounder, frames, None, [sample])
+        TimeStampPointer(hidden_dim=8).bind(frames, [sample], answer)
 
 
 def test_a_toy_tokenizer_with_a_longer_range_points_at_long_videos():

@@ -112,9 +112,8 @@ def test_the_time_pointer_leaves_qa_answers_alone(letter_tokenizer_dir):
     a QA answer's loss is the LM's, though the pointer still runs (zero
     gradients), and a mixed batch predicts a choice and a span."""
     model = build_qa_grounder(
-        letter_tokenizer_dir, type='SpanAwareGroundingLLM',
-        frame_score_head=dict(type='QuerySpanScoreHead'),
-        time_pointer=dict(type='TimeStampPointer'), prompt=dict(template='mmstvg'),
+        letter_tokenizer_dir, heads=[dict(type='QuerySpanScoreHead')],
+        logits_processors=[dict(type='TimeStampPointer')], prompt=dict(template='mmstvg'),
         answer=dict(type='MultipleChoiceAnswer', grounding=dict(type='SnappedSpanAnswer')),
         max_new_tokens=6)
     pointer = model.time_pointer

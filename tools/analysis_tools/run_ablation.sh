@@ -53,8 +53,8 @@ EXTRA_OPTIONS=${EXTRA_OPTIONS:-}
 VARIANTS=(
   "paper|configs/spacevllm_paper_decoder_toy.py||"
   "reference_grid|configs/spacevllm_toy.py||paper"
-  "frame_score_head|configs/spacevllm_toy.py|model.type=SpanAwareGroundingLLM model.frame_score_head.type=QuerySpanScoreHead|reference_grid"
-  "frame_states_from_decoder|configs/spacevllm_toy.py|model.type=SpanAwareGroundingLLM model.frame_score_head.type=QuerySpanScoreHead model.frame_state_source=space_decoder|frame_score_head"
+  "frame_score_head|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead]|reference_grid"
+  "frame_states_from_decoder|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead] model.frame_state_source=space_decoder|frame_score_head"
   "snapped_answers|configs/spacevllm_toy.py|model.answer.type=SnappedSpanAnswer|reference_grid"
   "sentence_first|configs/spacevllm_toy.py|model.prompt.sentence_first=True|reference_grid"
   "frame_time_stamps|configs/spacevllm_toy.py|model.prompt.time_style=frame_prefix|reference_grid"

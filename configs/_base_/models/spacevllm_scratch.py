@@ -9,8 +9,8 @@ custom_imports = dict(imports=['projects.spacevllm.spacevllm'], allow_failed_imp
 # SpanAnswer) at toy size, plus our additions that make the random toy learn,
 # each its own part named here and marked "ours" (docs/en/model_core.md).
 model = dict(
-    # Ours: the paper's grounder plus the per-frame span heads below.
-    type='SpanAwareGroundingLLM',
+    # The paper's grounder, with our per-frame span heads below.
+    type='VideoGroundingLLM',
     data_preprocessor=dict(
         type='GroundingDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
     vision_encoder=dict(
@@ -38,11 +38,11 @@ model = dict(
         frame_token_grid=(4, 4)),
     # Ours, not the paper's: a per-frame "inside the span" score. It scores the
     # boxes and gives the frames a dense temporal signal.
-    frame_score_head=dict(type='QuerySpanScoreHead'),
+    heads=[dict(type='QuerySpanScoreHead')],
     # Ours, not the paper's: a copy head that lets the LLM write a shown time
     # stamp by pointing at a frame boundary, the toy LLM's stand-in for a
     # pretrained LLM's copying (see TimeStampPointer).
-    time_pointer=dict(type='TimeStampPointer'),
+    logits_processors=[dict(type='TimeStampPointer')],
     # Both read the QGSD's guided queries, which know the sentence and the frame
     # (the LLM's own query states come before the sentence in the prompt).
     frame_state_source='space_decoder',

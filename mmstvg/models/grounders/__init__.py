@@ -2,11 +2,10 @@ from .decoding import answer_lm_loss, greedy_generate
 from .multimodal_sequence import (IGNORE_INDEX, SequenceBuilder, SequenceLayout,
                                   assemble_sequence, gather_head_inputs, pad_sequences)
 from .prediction_packing import pack_prediction
-from .span_aware_grounding_llm import SpanAwareGroundingLLM
 from .text_box_grounding_llm import TextBoxGroundingLLM
 from .video_grounding_llm import VideoGroundingLLM
 
 __all__ = ['IGNORE_INDEX', 'SequenceBuilder', 'SequenceLayout', 'assemble_sequence',
            'gather_head_inputs', 'pad_sequences', 'answer_lm_loss', 'greedy_generate',
-           'pack_prediction', 'SpanAwareGroundingLLM', 'TextBoxGroundingLLM',
+           'pack_prediction', 'TextBoxGroundingLLM',
            'VideoGroundingLLM']

@@ -15,7 +15,8 @@ from mmstvg.models.language.answer_coder_table import AnswerCoderTable, spans_wh
 from mmstvg.models.language.prompt_builder import PromptBuilder, PromptPieces
 from mmstvg.models.language.user_text import UnsafeUserTextError
 from mmstvg.models.query_interleavers.base import InterleavedVideo
-from mmstvg.structures import GroundingDataSample
+from mmstvg.models.space_decoders.head_structures import HeadInputs
+from mmstvg.structures import GroundingDataSample, frame_times_and_duration
 
 from .temporal_patches import temporal_patches
 
@@ -214,17 +215,6 @@ def _check_video_layout(video: InterleavedVideo, num_frames: int, part) -> None:
     if video.frame_token_index.dim() != 2 or video.frame_token_index.shape[0] != num_frames:
         raise ValueError(f'query interleaver {name}: frame_token_index must be '
                          f'(T={num_frames}, P), got {tuple(video.frame_token_index.shape)}')
-
-
-def frame_times_and_duration(sample: GroundingDataSample,
-                             num_frames: int) -> Tuple[List[float], float]:
-    """The sampled frames' times (zeros when unknown) and the video's duration."""
-    times = sample.metainfo.get('frame_times')
-    if times is None:
-        times = np.zeros(num_frames)
-    times = list(times)
-    duration = float(sample.metainfo.get('duration', times[-1] if times else 0.0))
-    return times, duration
 
 
 class LLMPass(NamedTuple):
@@ -431,7 +421,8 @@ def check_one_query_per_frame(video_tokens: Sequence[torch.Tensor],
                 '(per temporal patch when frames are paired)')
 
 
-def gather_head_inputs(hidden: torch.Tensor, layouts: Sequence[SequenceLayout]):
+def gather_head_inputs(hidden: torch.Tensor,
+                       layouts: Sequence[SequenceLayout]) -> HeadInputs:
     """The per-frame states a space decoder reads, batched and padded.
 
     A frame in a temporal patch (``layout.frame_patch``) gets its patch's
@@ -443,9 +434,9 @@ def gather_head_inputs(hidden: torch.Tensor, layouts: Sequence[SequenceLayout]):
         layouts: each sample's layout (positions in ``hidden``).
 
     Returns:
-        ``(query (B, T, D), frames (B, T, P, D), text (B, S, D),
-        text_mask (B, S) bool)`` with ``T`` / ``S`` the batch's most frames /
-        sentence tokens.
+        :class:`HeadInputs` ``(query (B, T, D), frames (B, T, P, D), text
+        (B, S, D), text_mask (B, S) bool)`` with ``T`` / ``S`` the batch's
+        most frames / sentence tokens.
     """
     batch, device = len(layouts), hidden.device
     max_t = max(l.num_frames for l in layouts)
@@ -468,7 +459,7 @@ def gather_head_inputs(hidden: torch.Tensor, layouts: Sequence[SequenceLayout]):
         s = layout.sentence_pos.numel()
         text[b, :s] = hidden[b, layout.sentence_pos]
         text_mask[b, :s] = True
-    return query, frames, text, text_mask
+    return HeadInputs(query, frames, text, text_mask)
 
 
 def pad_sequences(embeds: Sequence[torch.Tensor],

@@ -1,16 +1,16 @@
 """Post-processing: a decoded answer and per-frame boxes -> the sample's ``pred_*`` fields."""
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
 
 from mmstvg.models.language.answer_coder_table import AnswerCoderTable
 from mmstvg.models.language.base_answer_coder import AnswerResult
 from mmstvg.models.language.choice_text import OPTION_LETTERS
-from mmstvg.structures import GroundingDataSample, denormalize_boxes, frames_in_span, \
-    seconds_to_frames
+from mmstvg.models.space_decoders.box_predictions import pack_boxes
+from mmstvg.structures import GroundingDataSample, seconds_to_frames
 
-__all__ = ['pack_prediction', 'pack_choice', 'count_text_boxes', 'pack_answers']
+__all__ = ['pack_prediction', 'pack_choice', 'count_text_boxes', 'pack_answers',
+           'box_rows']
 
 
 def pack_prediction(sample: GroundingDataSample, text: str,
@@ -25,8 +25,9 @@ def pack_prediction(sample: GroundingDataSample, text: str,
         text: the generated answer (``''`` when none was generated).
         span: the parsed span in seconds; None: the answer was malformed,
             scored as the empty span ``[0, 0)``.
-        boxes: ``(T, 4)`` normalised ``cxcywh`` per sampled frame, or None
-            (a prediction without boxes).
+        boxes: ``(T, 4)`` normalised ``cxcywh`` per sampled frame (boxes
+            written as text), or None (a prediction without boxes, or boxes
+            a head's ``predict`` writes afterwards).
         box_scores: ``(T,)`` each box's confidence; None: every box scores 1.
         whole_span: the span is the whole input (an image): every frame.
     """
@@ -41,14 +42,8 @@ def pack_prediction(sample: GroundingDataSample, text: str,
         span_frames = seconds_to_frames(span, float(meta['fps']), int(meta['num_frames']))
     sample.pred_span_frames = torch.tensor(span_frames, dtype=torch.long)
     sample.pred_span_seconds = torch.tensor(span, dtype=torch.float32)
-    if boxes is None:
-        return
-    num_frames = sample.num_sampled_frames
-    frame_inds = np.asarray(meta['frame_inds'])
-    sample.pred_boxes = denormalize_boxes(boxes[:num_frames], meta['ori_shape']).cpu()
-    sample.pred_box_scores = (torch.ones(num_frames) if box_scores is None else
-                              box_scores[:num_frames].float().cpu())
-    sample.pred_box_mask = torch.from_numpy(frames_in_span(frame_inds, span_frames))
+    if boxes is not None:
+        pack_boxes(sample, boxes, box_scores)
 
 
 def pack_choice(sample: GroundingDataSample, text: str, result: AnswerResult) -> None:
@@ -71,8 +66,7 @@ def count_text_boxes(sample: GroundingDataSample, num_malformed: int) -> None:
 
 
 def pack_answers(data_samples: Sequence[GroundingDataSample], texts: Sequence[str],
-                 answer: AnswerCoderTable, boxes: Optional[torch.Tensor],
-                 box_scores: Optional[torch.Tensor] = None) -> None:
+                 answer: AnswerCoderTable, text_boxes: bool = True) -> None:
     """Decode each generated text with its task's coder and pack the sample.
 
     Args:
@@ -80,12 +74,12 @@ def pack_answers(data_samples: Sequence[GroundingDataSample], texts: Sequence[st
         texts: each sample's generated text ('' where nothing was generated).
         answer: the grounder's answer coders (decodes spans, chosen options,
             and boxes written as text; logs the replies it cannot read).
-        boxes: ``(B, T, 4)`` normalised boxes of a space decoder, or None:
-            the boxes come from the texts. A conversation sample's text is
-            its prediction (``pred_text``, stripped).
-        box_scores: ``(B, T)`` scores of those boxes, or None.
+            A conversation sample's text is its prediction (``pred_text``,
+            stripped).
+        text_boxes: pack the boxes the texts hold (a model without a space
+            decoder); False: the heads' ``predict`` writes the boxes.
     """
-    for b, (sample, text) in enumerate(zip(data_samples, texts)):
+    for sample, text in zip(data_samples, texts):
         result = answer.decode(sample, text)
         prediction = answer.coder(sample).prediction
         if prediction == 'choice':  # a chosen option, no span or boxes
@@ -94,14 +88,17 @@ def pack_answers(data_samples: Sequence[GroundingDataSample], texts: Sequence[st
         if prediction == 'text':  # free text, no span or boxes
             sample.pred_text = text.strip()
             continue
-        if boxes is not None:
-            sample_boxes = boxes[b].float()
-            sample_scores = None if box_scores is None else box_scores[b]
-        else:
+        sample_boxes, sample_scores = None, None
+        if text_boxes and answer.has_boxes(sample):
             sample_boxes, sample_scores = result.boxes, result.box_scores
-        if not answer.has_boxes(sample):
-            sample_boxes = None
         pack_prediction(sample, text, result.span, sample_boxes, sample_scores,
                         whole_span=answer.whole_span(sample))
         if result.num_malformed_boxes is not None:
             count_text_boxes(sample, result.num_malformed_boxes)
+
+
+def box_rows(data_samples: Sequence[GroundingDataSample],
+             answer: AnswerCoderTable) -> List[int]:
+    """The samples whose prediction holds per-frame boxes (a head's ``predict`` rows)."""
+    return [b for b, sample in enumerate(data_samples)
+            if answer.coder(sample).prediction == 'grounding' and answer.has_boxes(sample)]

@@ -1,5 +1,4 @@
 """The generic grounder: vision encoder -> projector -> queries -> LLM -> heads -> answer."""
-import inspect
 from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -8,16 +7,13 @@ from mmengine.model import BaseModel
 
 from mmstvg.models.language.answer_coder_table import AnswerCoderTable
 from mmstvg.models.language.prompt_builder import PromptBuilder
-from mmstvg.models.query_interleavers.appended_queries import NoQueries
-from mmstvg.models.space_decoders.base import check_box_output
-from mmstvg.registry import (LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, SPACE_DECODERS,
-                             VISION_ENCODERS)
+from mmstvg.registry import LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, VISION_ENCODERS
 from mmstvg.structures import GroundingDataSample
 
-from .decoding import LogitsProcessor, answer_lm_loss, greedy_generate
+from .decoding import answer_lm_loss, greedy_generate
+from .frame_heads import FrameHeadsMixin
 from .multimodal_sequence import (LLMPass, SequenceBuilder, check_one_query_per_frame,
-                                  deepstack_inputs, gather_head_inputs, layout_position_ids,
-                                  pad_sequences)
+                                  deepstack_inputs, layout_position_ids, pad_sequences)
 from .part_configs import answer_and_prompt_configs, with_default
 from .prediction_packing import pack_answers
 from .shared_video import (continue_from_prefix, prefill_prefix, shared_prefix_length,
@@ -31,7 +27,7 @@ ForwardResults = Union[Dict[str, torch.Tensor], List[GroundingDataSample], dict]
 
 
 @MODELS.register_module()
-class VideoGroundingLLM(BaseModel):
+class VideoGroundingLLM(FrameHeadsMixin, BaseModel):
     """A multimodal LLM that answers *when* in text and *where* with a space decoder.
 
     The paper's model: ``loss`` is the LM cross-entropy on the answer tokens
@@ -53,6 +49,22 @@ class VideoGroundingLLM(BaseModel):
             :class:`LlavaFeaturePooler`); None: no pooling.
         space_decoder: config of a ``SPACE_DECODERS`` part (``hidden_dim``
             filled in); None: no boxes, or boxes from the answer's text.
+        heads: configs of further per-frame heads (``MODELS``, ``hidden_dim``
+            filled in; a bare type name also works), each reading one state
+            per frame and implementing ``forward`` / ``loss`` / ``predict``,
+            e.g. ``QuerySpanScoreHead`` (ours: "inside the span" scores,
+            ``loss_span_score``, the boxes' ``pred_box_scores``). Each is
+            the grounder's attribute named by its ``module_name``
+            (:mod:`.frame_heads`).
+        logits_processors: configs of processors of the answer's logits, in
+            training and generation alike (e.g. ``TimeStampPointer``, ours,
+            which needs ``SnappedSpanAnswer``), applied in order.
+        frame_state_source: which per-frame states ``heads`` and
+            ``logits_processors`` read: ``'llm_queries'`` (the LLM's
+            last-layer query states) or ``'space_decoder'`` (the states its
+            boxes are decoded from, e.g. the QGSD's guided queries, which
+            know the sentence and the frame whatever the prompt order; the
+            query states from a decoder whose ``returns_states`` is false).
         answer: config of the answer (an answer coder in ``TASK_UTILS``, joined
             with the task table into an :class:`AnswerCoderTable`):
             ``SpanAnswer`` (the paper's), ``SnappedSpanAnswer``,
@@ -95,6 +107,9 @@ class VideoGroundingLLM(BaseModel):
                  query_interleaver: Optional[dict] = dict(type='NoQueries'),
                  feature_pooler: Optional[dict] = None,
                  space_decoder: Optional[dict] = None,
+                 heads: Sequence[Union[dict, str]] = (),
+                 logits_processors: Sequence[Union[dict, str]] = (),
+                 frame_state_source: str = 'llm_queries',
                  answer: dict = dict(type='SpanAnswer'),
                  prompt: Optional[dict] = None,
                  max_new_tokens: int = 32,
@@ -130,18 +145,13 @@ class VideoGroundingLLM(BaseModel):
             projector, in_channels=self.vision_encoder.out_channels, out_channels=hidden))
         self.query_interleaver = QUERY_INTERLEAVERS.build(
             with_default(query_interleaver or dict(type='NoQueries'), embed_dim=hidden))
-        self.space_decoder = (SPACE_DECODERS.build(
-            with_default(space_decoder, hidden_dim=hidden))
-                              if space_decoder is not None else None)
-        self._decoder_takes_grids = self.space_decoder is not None and \
-            'frame_grids' in inspect.signature(self.space_decoder.forward).parameters
-        if self.space_decoder is not None and isinstance(self.query_interleaver, NoQueries):
-            raise ValueError('a space_decoder reads query states: give a '
-                             'query_interleaver that places queries')
+        self.build_frame_heads(space_decoder, heads, logits_processors, frame_state_source,
+                               hidden)
         answer, prompt = answer_and_prompt_configs(answer, prompt)
         self.answer = AnswerCoderTable(answer, tokenizer=self.llm.tokenizer)
         prompt.setdefault('use_chat_template', getattr(self.llm, 'use_chat_template', True))
         self.prompt_builder = PromptBuilder(self.llm.tokenizer, **prompt)
+        self.check_processors()
         self.sequence_builder = SequenceBuilder(self.prompt_builder, self.answer,
                                                 frames_per_patch(self.vision_encoder))
         self.max_new_tokens = max_new_tokens
@@ -157,12 +167,17 @@ class VideoGroundingLLM(BaseModel):
             if lora is not None:
                 self.llm.apply_lora(lora)
 
+    @property
+    def part_names(self) -> tuple:
+        """:attr:`PART_NAMES` and the names of the configured heads and processors."""
+        return self.PART_NAMES + tuple(self.head_names) + tuple(self.processor_names)
+
     def freeze(self, names: Sequence[str]) -> None:
-        """Freeze the named parts (any of :attr:`PART_NAMES`; absent ones are skipped)."""
+        """Freeze the named parts (any of :attr:`part_names`; absent ones are skipped)."""
         for name in names:
-            if name not in self.PART_NAMES:
+            if name not in self.part_names:
                 raise ValueError(f'unknown part {name!r} in freeze_parts; parts are '
-                                 f'{self.PART_NAMES}')
+                                 f'{self.part_names}')
             part = getattr(self, name, None)
             if part is not None:
                 part.requires_grad_(False)
@@ -216,47 +231,6 @@ class VideoGroundingLLM(BaseModel):
                                  use_cache=use_cache, **extra)
         return LLMPass(hidden, cache, mask, labels, layouts, offsets, positions)
 
-    def decode_frames(self, hidden: torch.Tensor, layouts, data_samples,
-                      predicting: bool = False) -> dict:
-        """The heads' per-frame outputs: ``dict(boxes=(B, T, 4) or None)``.
-
-        ``predicting``: also give what only ``predict`` needs (``box_scores``).
-        """
-        if self.space_decoder is None:
-            return dict(boxes=None)
-        boxes = self.run_space_decoder(gather_head_inputs(hidden, layouts), layouts)
-        self._check_boxes(boxes, layouts)
-        return dict(boxes=boxes)
-
-    def run_space_decoder(self, inputs: tuple, layouts, return_states: bool = False):
-        """The space decoder on :func:`gather_head_inputs`' tensors.
-
-        A decoder whose ``forward`` takes ``frame_grids`` gets each video's
-        token grid (``layout.frame_grid``) when every layout knows it, so
-        reference points lie on Qwen-VL's non-square per-video grids.
-        """
-        kwargs = dict(return_states=True) if return_states else {}
-        grids = [layout.frame_grid for layout in layouts]
-        if self._decoder_takes_grids and all(grid is not None for grid in grids):
-            kwargs['frame_grids'] = grids
-        return self.space_decoder(*inputs, **kwargs)
-
-    def _check_boxes(self, boxes: torch.Tensor, layouts) -> None:
-        """The space decoder's output contract (see :func:`check_box_output`)."""
-        check_box_output(boxes, len(layouts), max(l.num_frames for l in layouts),
-                         type(self.space_decoder).__name__)
-
-    def logits_processor(self, frames: dict, layouts,
-                         data_samples) -> Optional[LogitsProcessor]:
-        """A processor of the answer's logits (see :mod:`.decoding`); None here."""
-        return None
-
-    def head_losses(self, frames: dict, data_samples) -> Dict[str, torch.Tensor]:
-        """The heads' own losses on their outputs."""
-        if frames['boxes'] is None:
-            return {}
-        return self.space_decoder.loss(frames['boxes'], data_samples)
-
     # ------------------------------------------------------------ modes
     def forward(self, inputs: torch.Tensor, data_samples=None,
                 mode: str = 'tensor') -> ForwardResults:
@@ -287,7 +261,7 @@ class VideoGroundingLLM(BaseModel):
                  data_samples: Sequence[GroundingDataSample]) -> dict:
         """Prompt-only forward: hidden states, mask, layouts and normalised boxes."""
         run = self.run_llm(inputs, data_samples, with_answer=False, side='right')
-        boxes = self.decode_frames(run.hidden, run.layouts, data_samples)['boxes']
+        boxes = self.decode_frames(run.hidden, run.layouts, data_samples).boxes
         return dict(hidden_states=run.hidden, attention_mask=run.mask, layouts=run.layouts,
                     pred_boxes=boxes)
 
@@ -391,13 +365,13 @@ class VideoGroundingLLM(BaseModel):
                 data_samples: Sequence[GroundingDataSample]) -> List[GroundingDataSample]:
         """Heads, generation and parsing after a prompt pass (``layouts`` in its rows)."""
         active = [self.answer.generates_text(s) for s in data_samples]
-        frames = self.decode_frames(run.hidden, layouts, data_samples, predicting=True)
+        frames = self.decode_frames(run.hidden, layouts, data_samples)
         processor = self.logits_processor(frames, layouts, data_samples)
         token_ids = greedy_generate(
             self.llm, run.hidden, run.cache, run.mask, active, self.max_new_tokens, processor,
             stop_token_ids=self.llm.stop_token_ids | self.prompt_builder.stop_token_ids,
             position_ids=run.positions)
         texts = [self.llm.decode(ids) if on else '' for ids, on in zip(token_ids, active)]
-        pack_answers(data_samples, texts, self.answer, frames['boxes'],
-                     frames.get('box_scores'))
+        pack_answers(data_samples, texts, self.answer, text_boxes=self.space_decoder is None)
+        self.predict_heads(frames, data_samples)
         return list(data_samples)

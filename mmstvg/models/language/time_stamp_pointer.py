@@ -6,13 +6,14 @@ brings; this pointer is its stand-in. Rationale and equations:
 ``docs/en/model_core.md`` ("Our additions").
 """
 import math
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
 from torch import nn
 
 from mmstvg.registry import MODELS
+from mmstvg.structures import frame_times_and_duration
 
 __all__ = ['TimeStampPointer']
 
@@ -21,9 +22,11 @@ __all__ = ['TimeStampPointer']
 class TimeStampPointer(BaseModule):
     """Points from answer states at frame boundaries, adding to their time tokens' logits.
 
-    Ours, not the paper's (see the module docstring). A logits processor: the
-    grounder calls it (a module call, so ZeRO-3 gathers its weights) on the
-    LM logits of every answer position, in training and generation alike.
+    Ours, not the paper's (see the module docstring). A logits processor (an
+    entry of the grounder's ``logits_processors``): :meth:`bind` gives the
+    grounder a callable over one batch's frame states, which calls this
+    module (a module call, so ZeRO-3 gathers its weights) on the LM logits of
+    every answer position, in training and generation alike.
     Each time an answer writes must be one token (the toy tokenizer has one
     per 0.1 s); :class:`SnappedSpanAnswer` gives the token of every boundary.
 
@@ -33,6 +36,9 @@ class TimeStampPointer(BaseModule):
         init_cfg: MMEngine init config.
     """
 
+    #: The grounder's attribute (and state-dict prefix) of this part.
+    module_name = 'time_pointer'
+
     def __init__(self, hidden_dim: int, key_dim: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
@@ -41,6 +47,60 @@ class TimeStampPointer(BaseModule):
         self.answer_proj = nn.Linear(hidden_dim, key_dim)
         self.current_proj = nn.Linear(hidden_dim, key_dim)
         self.previous_proj = nn.Linear(hidden_dim, key_dim, bias=False)
+
+    def check_answer(self, answer) -> None:
+        """Raise unless the answer gives each frame boundary's time token.
+
+        Args:
+            answer: the grounder's :class:`AnswerCoderTable`.
+        """
+        if not hasattr(answer.time_coder, 'boundary_time_ids'):
+            raise ValueError('a time_pointer points at the shown frame times: use '
+                             "answer=dict(type='SnappedSpanAnswer')")
+        answer.time_coder.check_time_tokens()
+
+    def bind(self, frames, data_samples: Sequence, answer) -> Callable:
+        """The logits processor of one batch (see ``grounders/decoding.py``).
+
+        An answer whose coder is not ``time_pointed`` (a multiple-choice
+        letter, a conversation) is left as the LM wrote it (the pointer still
+        runs on it, so that every rank calls the same modules, and its result
+        is dropped).
+
+        Args:
+            frames: the batch's :class:`FrameOutputs` (``states``, one per
+                sampled frame, and ``num_frames``).
+            data_samples: the batch's samples (``frame_times``, ``duration``).
+            answer: the grounder's :class:`AnswerCoderTable`.
+
+        Returns:
+            ``(logits (N, V), answer_states (N, D), rows) -> logits``.
+        """
+        counts, states = frames.num_frames, frames.states
+        ids = torch.full((len(counts), states.shape[1] + 1), -1, dtype=torch.long)
+        for b, (sample, count) in enumerate(zip(data_samples, counts)):
+            times, duration = frame_times_and_duration(sample, count)
+            if len(times) != count:
+                raise ValueError(f"sample {sample.metainfo.get('video_id')!r} has "
+                                 f'{len(times)} frame_times for {count} queries')
+            try:
+                boundary_ids = answer.time_coder.boundary_time_ids(times, duration)
+            except ValueError as error:
+                raise ValueError(f"sample {sample.metainfo.get('video_id')!r} "
+                                 f'({float(duration):.1f} s long): {error}') from error
+            ids[b, :count + 1] = torch.tensor(boundary_ids)
+        ids = ids.to(states.device)
+        pointed = torch.tensor([answer.time_pointed(s) for s in data_samples],
+                               device=states.device)
+
+        def point(logits, answer_states, rows):
+            out = self(logits, answer_states, states, counts, ids, rows)
+            keep = pointed if rows is None else pointed[rows]
+            if bool(keep.all()):
+                return out
+            return torch.where(keep[:, None], out, logits.to(out.dtype))
+
+        return point
 
     def boundary_keys(self, frame_states: torch.Tensor,
                       num_frames: Sequence[int]) -> Tuple[torch.Tensor, torch.Tensor]:

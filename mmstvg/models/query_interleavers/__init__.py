@@ -1,5 +1,5 @@
 from .appended_queries import AppendedQueries, NoQueries, lay_out_frames
-from .base import BaseQueryInterleaver, InterleavedVideo
+from .base import BaseQueryInterleaver, InterleavedVideo, places_queries
 
 __all__ = ['AppendedQueries', 'NoQueries', 'lay_out_frames', 'BaseQueryInterleaver',
-           'InterleavedVideo']
+           'InterleavedVideo', 'places_queries']

@@ -90,6 +90,8 @@ class NoQueries(BaseQueryInterleaver):
         init_cfg: MMEngine init config.
     """
 
+    places_queries = False
+
     def forward(self, visual_tokens: torch.Tensor,
                 frame_prefix_embeds: Optional[List[torch.Tensor]] = None
                 ) -> InterleavedVideo:

@@ -36,6 +36,13 @@ class InterleavedVideo:
         return int(self.query_index.numel())
 
 
+def places_queries(interleaver) -> bool:
+    """Whether a query interleaver places query tokens (its ``places_queries``;
+    a part that does not say, e.g. one not derived from
+    :class:`BaseQueryInterleaver`, is taken to place them)."""
+    return bool(getattr(interleaver, 'places_queries', True))
+
+
 class BaseQueryInterleaver(BaseModule, metaclass=ABCMeta):
     """Places learnable query tokens among the visual tokens of one video.
 
@@ -46,6 +53,10 @@ class BaseQueryInterleaver(BaseModule, metaclass=ABCMeta):
         embed_dim: size of the LLM's token embeddings.
         init_cfg: MMEngine initialisation config.
     """
+
+    #: Whether :meth:`forward` places query tokens (the heads read their
+    #: states); an interleaver of frames only sets it False.
+    places_queries: bool = True
 
     def __init__(self, embed_dim: int, init_cfg=None):
         super().__init__(init_cfg=init_cfg)

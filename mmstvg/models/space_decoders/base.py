@@ -9,6 +9,8 @@ from mmengine.model import BaseModule
 from mmstvg.registry import MODELS
 from mmstvg.structures import normalize_boxes
 
+from .box_predictions import pack_boxes
+
 __all__ = ['BaseSpaceDecoder', 'box_targets', 'check_box_output']
 
 
@@ -65,7 +67,8 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
     """Turns LLM hidden states into one normalised box per sampled frame.
 
     A subclass implements :meth:`forward`; :meth:`loss` (targets from the
-    data samples, see :func:`box_targets`) is shared: mmdet's
+    data samples, see :func:`box_targets`) and :meth:`predict` (the samples'
+    ``pred_boxes`` in pixels) are shared. The loss is mmdet's
     ``L1Loss`` on normalised ``cxcywh`` and ``GIoULoss`` on normalised
     ``xyxy``, averaged over the frames that carry a ground-truth box
     (frames inside the ground-truth span), as in DETR. Frames outside the span
@@ -80,6 +83,14 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
         loss_iou: config of the GIoU loss (DETR's weight 2 by default).
         init_cfg: MMEngine initialisation config.
     """
+
+    #: Whether :meth:`forward` takes ``frame_grids`` (the grounder passes
+    #: each video's token grid when the vision encoder knows it).
+    takes_frame_grids: bool = False
+    #: Whether :meth:`forward` takes ``return_states`` (the grounder's other
+    #: parts read those states with ``frame_state_source='space_decoder'``;
+    #: from a decoder that does not say so, they read the query states).
+    returns_states: bool = False
 
     def __init__(self,
                  hidden_dim: int,
@@ -107,13 +118,15 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
             text_mask: ``(B, S)`` bool, True on real sentence tokens.
             return_states: also return the ``(B, T, D)`` per-frame states the
                 boxes are decoded from (the query states themselves for a head
-                that does not refine them); other per-frame heads may read
-                them. A head that only ever returns boxes may leave it out.
+                that does not refine them); the grounder's other heads read
+                them with ``frame_state_source='space_decoder'``. A decoder
+                that takes it sets :attr:`returns_states`.
 
-        A head that reads the frames' token grid may also take
-        ``frame_grids``: ``B`` ``(rows, cols)``, each video's grid
-        (``rows * cols == P``); the grounder passes it when the vision
-        encoder knows it (Qwen-VL's per-video grids).
+        A head that reads the frames' token grid sets
+        :attr:`takes_frame_grids` and takes ``frame_grids``: ``B``
+        ``(rows, cols)``, each video's grid (``rows * cols == P``); the
+        grounder passes it when the vision encoder knows it (Qwen-VL's
+        per-video grids).
 
         Returns:
             ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1]; with
@@ -162,3 +175,16 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
             bbox_cxcywh_to_xyxy(pred), bbox_cxcywh_to_xyxy(target), weight=weight,
             avg_factor=max(num_boxes, 1))
         return dict(loss_bbox=loss_bbox, loss_iou=loss_iou)
+
+    def predict(self, pred_boxes: torch.Tensor, data_samples: Sequence) -> None:
+        """Write each sample's ``pred_boxes`` (absolute ``xyxy`` of the original
+        frame), ``pred_box_scores`` (1 each) and ``pred_box_mask`` (the frames
+        of its ``pred_span_frames``), see :func:`pack_boxes`.
+
+        Args:
+            pred_boxes: ``(B, T, 4)`` normalised ``cxcywh`` from :meth:`forward`,
+                one row a sample of ``data_samples``.
+            data_samples: the samples to fill (each with its predicted span).
+        """
+        for boxes, sample in zip(pred_boxes, data_samples):
+            pack_boxes(sample, boxes.float())

@@ -27,6 +27,8 @@ class MLPBoxHead(BaseSpaceDecoder):
         init_cfg: MMEngine init config.
     """
 
+    returns_states = True
+
     def __init__(self,
                  hidden_dim: int,
                  mlp_dim: Optional[int] = None,

@@ -56,7 +56,8 @@ def span_targets(data_samples: Sequence, max_frames: int,
 class QuerySpanScoreHead(BaseModule):
     """An MLP on each frame's query state: the logit of "frame inside the span".
 
-    Ours, not the paper's (see the module docstring).
+    Ours, not the paper's (see the module docstring). :meth:`loss` trains it
+    on every sampled frame; :meth:`predict` gives the boxes their scores.
 
     Args:
         hidden_dim: size of the LLM hidden states (the grounder fills it with
@@ -66,6 +67,9 @@ class QuerySpanScoreHead(BaseModule):
             default; it is averaged over the real sampled frames.
         init_cfg: MMEngine initialisation config.
     """
+
+    #: The grounder's attribute (and state-dict prefix) of this head.
+    module_name = 'frame_score_head'
 
     def __init__(self,
                  hidden_dim: int,
@@ -122,3 +126,17 @@ class QuerySpanScoreHead(BaseModule):
             targets, weight = logits.detach().sigmoid(), logits.new_zeros(logits.shape)
         loss = self.loss_span_score(logits, targets, weight=weight, avg_factor=max(num, 1))
         return dict(loss_span_score=loss)
+
+    def predict(self, logits: torch.Tensor, data_samples: Sequence) -> None:
+        """Score each sample's predicted boxes: ``pred_box_scores`` is the sigmoid
+        of its frames' logits (samples without ``pred_boxes`` are left alone).
+
+        Args:
+            logits: ``(B, T)`` from :meth:`forward`, one row a sample of
+                ``data_samples``.
+            data_samples: the samples, after a box head's ``predict``.
+        """
+        for row, sample in zip(logits, data_samples):
+            if 'pred_boxes' in sample:
+                num = sample.num_sampled_frames
+                sample.pred_box_scores = row.sigmoid()[:num].float().cpu()

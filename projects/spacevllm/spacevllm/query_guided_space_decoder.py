@@ -173,6 +173,8 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
     """
 
     ATTENTIONS = ('learnable', 'parameter_free')
+    takes_frame_grids = True
+    returns_states = True
 
     def __init__(self,
                  hidden_dim: int,

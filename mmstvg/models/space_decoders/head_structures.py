@@ -1,0 +1,53 @@
+"""What the per-frame heads read from the LLM and what they give back, typed.
+
+:class:`HeadInputs` is the per-frame view of the LLM's last-layer states that
+every head reads (gathered by the grounder from the sequence layouts);
+:class:`FrameOutputs` is what the heads made of it in one pass, which the
+logits processors, the losses and the predictions then read.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, NamedTuple, Optional
+
+import torch
+
+__all__ = ['HeadInputs', 'FrameOutputs']
+
+
+class HeadInputs(NamedTuple):
+    """The per-frame states of a batch, padded to its most frames / sentence tokens.
+
+    A named tuple, so that ``space_decoder(*inputs)`` and
+    ``query, frames, text, text_mask = inputs`` read it as the four tensors.
+
+    Attributes:
+        query: ``(B, T, D)`` each sampled frame's query state.
+        frames: ``(B, T, P, D)`` each sampled frame's visual-token states.
+        text: ``(B, S, D)`` the sentence tokens' states, right-padded.
+        text_mask: ``(B, S)`` bool, True on real sentence tokens.
+    """
+    query: torch.Tensor
+    frames: torch.Tensor
+    text: torch.Tensor
+    text_mask: torch.Tensor
+
+
+@dataclass
+class FrameOutputs:
+    """The heads' per-frame outputs of one batch.
+
+    Attributes:
+        num_frames: each sample's sampled frames (its real rows of ``T``).
+        boxes: ``(B, T, 4)`` normalised ``cxcywh`` of the space decoder, or
+            None (no space decoder).
+        states: ``(B, T, D)`` the one state per frame that the grounder's
+            ``heads`` and ``logits_processors`` read (the LLM's query states
+            or the space decoder's, ``frame_state_source``), or None when
+            nothing reads them.
+        head_outs: each of the grounder's ``heads`` (by its name) -> its
+            ``forward`` on ``states`` (e.g. ``(B, T)`` logits of the frame
+            score head).
+    """
+    num_frames: List[int]
+    boxes: Optional[torch.Tensor] = None
+    states: Optional[torch.Tensor] = None
+    head_outs: Dict[str, torch.Tensor] = field(default_factory=dict)
