@@ -240,3 +240,23 @@ def shrink_qwen_resize(cfg, pixels: int) -> None:
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(key, None) is not None:
             walk(cfg[key], visit)
+
+
+def eval_model_and_batch(cfg, data_root: str, work_dir: str):
+    """The runner's model in eval mode and its first preprocessed test batch.
+
+    Only the test loop is kept (one sample a batch, no workers); ``cfg`` is
+    changed in place.
+    """
+    from mmstvg.engine.runner_builder import build_runner
+    cfg.test_dataloader.dataset.data_root = data_root
+    cfg.test_dataloader.update(batch_size=1, num_workers=0, persistent_workers=False)
+    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.work_dir = work_dir
+    cfg.visualizer.name = f'visualizer_{osp.basename(work_dir)}'
+    cfg.log_level = 'WARNING'
+    runner = build_runner(cfg)
+    batch = next(iter(runner.test_dataloader))
+    model = runner.model.eval()
+    return model, model.data_preprocessor(batch, training=False)

@@ -36,9 +36,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmstvg.engine.runner_builder import build_runner
 from tests.fixtures.hcstvg_videos import write_hcstvg_16x9
-from tests.test_configs.config_overrides import shrink_pipelines
+from tests.test_configs.config_overrides import eval_model_and_batch, shrink_pipelines
 from tests.test_configs.test_qwen_vl_parity import _our_token_ids
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -88,17 +87,7 @@ def _shipped_model_and_batch(checkpoint: str, data_root: str, work_dir: str):
     cfg.model.query_interleaver = dict(type='NoQueries')
     cfg.model.space_decoder = None
     shrink_pipelines(cfg, num_frames=NUM_FRAMES, size=PIXELS)
-    cfg.test_dataloader.dataset.data_root = data_root
-    cfg.test_dataloader.update(batch_size=1, num_workers=0, persistent_workers=False)
-    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    cfg.work_dir = work_dir
-    cfg.visualizer.name = f'visualizer_{osp.basename(work_dir)}'
-    cfg.log_level = 'WARNING'
-    runner = build_runner(cfg)
-    batch = next(iter(runner.test_dataloader))
-    model = runner.model.eval()
-    return model, model.data_preprocessor(batch, training=False)
+    return eval_model_and_batch(cfg, data_root, work_dir)
 
 
 def conv_qwen_prompt(media: str, time_instruction: str, question: str) -> str:

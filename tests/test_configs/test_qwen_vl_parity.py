@@ -24,12 +24,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmstvg.engine.runner_builder import build_runner
 from mmstvg.testing.qwen_vl_tokenizers import (QWEN2_5_VL_CHAT_TEMPLATE,
                                                QWEN3_VL_CHAT_TEMPLATE,
                                                QWEN_VL_SPECIAL_TOKENS)
 from tests.fixtures.hcstvg_videos import write_hcstvg_16x9
-from tests.test_configs.config_overrides import walk
+from tests.test_configs.config_overrides import eval_model_and_batch, walk
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FRAME_SIZE = (90, 50)  # (width, height): a multiple of neither 28 nor 32
@@ -145,17 +144,7 @@ def _shipped_model_and_batch(backbone: str, checkpoint: str, data_root: str,
             node['num_frames'] = num_frames
 
     walk(cfg.test_dataloader, visit)
-    cfg.test_dataloader.dataset.data_root = data_root
-    cfg.test_dataloader.update(batch_size=1, num_workers=0, persistent_workers=False)
-    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    cfg.work_dir = work_dir
-    cfg.visualizer.name = f'visualizer_{osp.basename(work_dir)}'
-    cfg.log_level = 'WARNING'
-    runner = build_runner(cfg)
-    batch = next(iter(runner.test_dataloader))
-    model = runner.model.eval()
-    return model, model.data_preprocessor(batch, training=False)
+    return eval_model_and_batch(cfg, data_root, work_dir)
 
 
 def _reference_inputs(checkpoint: str, sample, question: str):
