@@ -23,9 +23,6 @@ Example:
         --out work_dirs/spacevllm_toy/probe_frame_times.json
 """
 import argparse
-import json
-import math
-import os
 import os.path as osp
 import sys
 from typing import Dict, List, Optional
@@ -47,7 +44,8 @@ from mmstvg.evaluation.functional.linear_probe import StreamingRidge, roc_auc  #
 from mmstvg.utils.config_options import ConfigOptionsAction  # noqa: E402
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from probe_token_positions import _json_safe, build_model, video_batches  # noqa: E402
+from probe_token_positions import (build_model, load_config, report,  # noqa: E402
+                                   video_batches)
 
 SOURCES = (('query', 'LLM query token'), ('frame_mean', 'LLM visual mean'),
            ('vision', 'vision encoder'), ('vision_motion', 'vision + motion'))
@@ -197,17 +195,9 @@ def format_table(results: dict) -> str:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    results = probe(cfg, args.checkpoint, args.split, args.num_videos, args.batch_size,
-                    args.alpha, args.device)
-    print(format_table(results))
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(_json_safe(results), f, indent=2)
-    return results
+    results = probe(load_config(args), args.checkpoint, args.split, args.num_videos,
+                    args.batch_size, args.alpha, args.device)
+    return report(results, format_table(results), args.out)
 
 
 if __name__ == '__main__':

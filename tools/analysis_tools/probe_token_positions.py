@@ -391,19 +391,29 @@ def _json_safe(value):
     return value
 
 
-def main(argv: Optional[List[str]] = None) -> dict:
-    args = parse_args(argv)
+def load_config(args) -> Config:
+    """The config of ``args.config`` with ``args.cfg_options`` merged."""
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    results = probe(cfg, args.checkpoint, args.split, args.num_videos, args.batch_size,
-                    args.alpha, args.device)
-    print(format_table(results))
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
+    return cfg
+
+
+def report(results: dict, table: str, out: Optional[str]) -> dict:
+    """Print ``table``; write ``results`` to ``out`` as JSON (NaN as null) when given."""
+    print(table)
+    if out:
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        with open(out, 'w') as f:
             json.dump(_json_safe(results), f, indent=2)
     return results
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    results = probe(load_config(args), args.checkpoint, args.split, args.num_videos,
+                    args.batch_size, args.alpha, args.device)
+    return report(results, format_table(results), args.out)
 
 
 if __name__ == '__main__':
