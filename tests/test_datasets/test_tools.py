@@ -58,6 +58,20 @@ def test_benchmark_prints_ratio(tiny_set, monkeypatch, capsys):
     assert figures['ratio_vs_raw_decord'] > 0
     assert figures['pipeline_frames_per_s'] == pytest.approx(
         4 * figures['pipeline_samples_per_s'], rel=1e-2)
+    # the CPU ratio is a number, or None where a CPU time read zero ticks
+    ratio = figures['cpu_ratio_vs_raw_decord']
+    read_zero = min(figures['pipeline_cpu_s_per_sample'],
+                    figures['raw_decord_cpu_s_per_sample']) <= 0
+    assert (ratio is None) if read_zero else ratio > 0
+
+
+def test_cpu_ratio_is_none_below_the_clock_tick():
+    """A machine whose clock reads 0 s for a short run gets no ratio (the CI
+    failure of 7 Dec 2026 was a ZeroDivisionError here)."""
+    tool = runpy.run_path(osp.join(REPO, 'tools/analysis_tools/benchmark_dataloader.py'))
+    assert tool['cpu_ratio'](0.02, 0.0) is None
+    assert tool['cpu_ratio'](0.0, 0.01) is None
+    assert tool['cpu_ratio'](0.03, 0.01) == 3.0
 
 
 def test_probe_video_meta_matches_generator(tiny_set, tmp_path, monkeypatch):
