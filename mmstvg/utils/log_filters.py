@@ -51,16 +51,6 @@ UNINFORMATIVE_MESSAGES: List[UninformativeMessage] = [
         logger='DeepSpeed',
         why='printed on every import on a CPU machine; the DeepSpeed strategies '
         'say themselves which accelerator they use when one is chosen'),
-    UninformativeMessage(
-        source='transformers 5.x, every Qwen2 forward that is given a cache',
-        message=r'`past_key_values` is deprecated and will be removed',
-        category=FutureWarning,
-        why='a keyword rename inside transformers, printed at every validation'),
-    UninformativeMessage(
-        source='transformers 5.x, the same rename through its logger',
-        message=r'`past_key_values`/`cache_params` are deprecated',
-        logger='transformers.utils.generic',
-        why='the logger twin of the FutureWarning above'),
 ]
 
 

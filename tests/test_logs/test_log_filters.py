@@ -3,7 +3,6 @@ import logging
 import os
 import subprocess
 import sys
-import warnings
 
 import pytest
 
@@ -75,14 +74,3 @@ def test_message_filter_counts_and_drops_matching_records_only():
     # idempotent: installing again adds no second filter
     filter_uninformative_messages([UninformativeMessage('test', r'noise \d+', logger=name)])
     assert sum(isinstance(f, MessageFilter) for f in logger.filters) == 1
-
-
-def test_transformers_past_key_values_future_warning_is_dropped_other_ones_kept():
-    filter_uninformative_messages()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('default')
-        filter_uninformative_messages()  # catch_warnings reset the filters
-        warnings.warn('`past_key_values` is deprecated and will be removed in version 5.40.0',
-                      FutureWarning)
-        warnings.warn('something else is deprecated', FutureWarning)
-    assert [str(w.message) for w in caught] == ['something else is deprecated']

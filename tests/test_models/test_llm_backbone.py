@@ -1,4 +1,6 @@
 import importlib.util
+import warnings
+
 import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
@@ -60,8 +62,12 @@ def test_left_padding_and_cache_match_unpadded(toy_tokenizer_dir):
     mask = torch.tensor([[0, 0, 1, 1, 1]])
     hidden, cache = llm(padded, attention_mask=mask, use_cache=True)
     assert torch.allclose(hidden[:, 2:], full[:, :3], atol=1e-5)
-    step, _ = llm(llm.embed_tokens(ids[:, 3:]), attention_mask=torch.tensor([[0, 0, 1, 1, 1, 1]]),
-                  position_ids=torch.tensor([[3]]), past_key_values=cache, use_cache=True)
+    with warnings.catch_warnings():
+        # the cache goes in under transformers 5's own name: no deprecation
+        warnings.filterwarnings('error', message='.*past_key_values.*')
+        step, _ = llm(llm.embed_tokens(ids[:, 3:]),
+                      attention_mask=torch.tensor([[0, 0, 1, 1, 1, 1]]),
+                      position_ids=torch.tensor([[3]]), past_key_values=cache, use_cache=True)
     assert torch.allclose(step[:, 0], full[:, 3], atol=1e-5)
 
 

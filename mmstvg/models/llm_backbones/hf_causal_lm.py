@@ -300,11 +300,11 @@ class HFCausalLM(BaseModule):
                 inputs_embeds=inputs_embeds.to(self.dtype),
                 attention_mask=attention_mask,
                 position_ids=position_ids,
-                past_key_values=past_key_values,
+                cache=past_key_values,  # transformers 5's name for the KV cache
                 use_cache=use_cache,
                 return_dict=True,
                 **decoder_inputs)
-        return outputs.last_hidden_state, (outputs.past_key_values if use_cache else None)
+        return outputs.last_hidden_state, (outputs.cache if use_cache else None)
 
     def logits(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """Apply the LM head: ``(..., D)`` -> ``(..., V)`` logits in float32."""
