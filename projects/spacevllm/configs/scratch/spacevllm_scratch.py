@@ -7,9 +7,9 @@
 # whose figures docs/en/results.md keeps.
 _base_ = [
     '../_base_/models/spacevllm_scratch.py',
-    '../_base_/datasets/synthetic_stvg.py',
-    '../_base_/schedules/toy_cpu.py',
-    '../_base_/default_runtime.py',
+    '../../../../configs/_base_/datasets/synthetic_stvg.py',
+    '../../../../configs/_base_/schedules/toy_cpu.py',
+    '../../../../configs/_base_/default_runtime.py',
 ]
 
 default_hooks = dict(

@@ -1,7 +1,7 @@
 # SpaceVLLM-7B on HC-STVG v2 (results on its val split; the test labels are
 # withheld). Same model and schedule as configs/spacevllm_hcstvg.py; only the
 # data differ (EDIT data_root in configs/_base_/datasets/hcstvg_v2.py and the
-# pretrained paths in configs/_base_/models/spacevllm_7b.py).
+# pretrained paths in projects/spacevllm/configs/_base_/models/spacevllm_7b.py).
 #
 #   bash tools/dist_train.sh configs/spacevllm_hcstvg_v2.py 8 --strategy deepspeed_zero2
 #
@@ -9,9 +9,9 @@
 # vIoU@0.5 24.7.
 _base_ = [
     '_base_/models/spacevllm_7b.py',
-    '_base_/datasets/hcstvg_v2.py',
-    '_base_/schedules/llm_adamw_cosine_2e.py',
-    '_base_/default_runtime.py',
+    '../../../configs/_base_/datasets/hcstvg_v2.py',
+    '../../../configs/_base_/schedules/llm_adamw_cosine_2e.py',
+    '../../../configs/_base_/default_runtime.py',
 ]
 
 # Epoch-based schedule: log epochs, keep the best m_vIoU checkpoint.

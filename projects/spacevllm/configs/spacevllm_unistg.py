@@ -9,15 +9,15 @@
 # not public; the mixture here holds the public datasets, and the ratios in
 # configs/_base_/datasets/unistg.py are a starting point (ours). EDIT the
 # data roots there and the pretrained paths in
-# configs/_base_/models/spacevllm_7b.py.
+# projects/spacevllm/configs/_base_/models/spacevllm_7b.py.
 #
 #   bash tools/dist_train.sh configs/spacevllm_unistg.py 8 --strategy deepspeed_zero2
 # then fine-tune per benchmark with load_from (configs/spacevllm_hcstvg.py).
 _base_ = [
     '_base_/models/spacevllm_7b.py',
-    '_base_/datasets/unistg.py',
-    '_base_/schedules/llm_adamw_cosine_2e.py',
-    '_base_/default_runtime.py',
+    '../../../configs/_base_/datasets/unistg.py',
+    '../../../configs/_base_/schedules/llm_adamw_cosine_2e.py',
+    '../../../configs/_base_/default_runtime.py',
 ]
 
 # One pass over the mixture (ours), longer warm-up for the larger set.

@@ -3,7 +3,7 @@
 # interrogative sentences apart (stvg/declarative_m_vIoU, ...) besides the
 # overall means. Same model and schedule as configs/spacevllm_hcstvg.py
 # (EDIT data_root in configs/_base_/datasets/vidstg.py and the pretrained
-# paths in configs/_base_/models/spacevllm_7b.py).
+# paths in projects/spacevllm/configs/_base_/models/spacevllm_7b.py).
 #
 #   bash tools/dist_train.sh configs/spacevllm_vidstg.py 8 --strategy deepspeed_zero2
 #
@@ -11,9 +11,9 @@
 # vIoU@0.3 39.1 / vIoU@0.5 26.2; interrogative 48.5 / 25.4 / 35.9 / 22.2.
 _base_ = [
     '_base_/models/spacevllm_7b.py',
-    '_base_/datasets/vidstg.py',
-    '_base_/schedules/llm_adamw_cosine_2e.py',
-    '_base_/default_runtime.py',
+    '../../../configs/_base_/datasets/vidstg.py',
+    '../../../configs/_base_/schedules/llm_adamw_cosine_2e.py',
+    '../../../configs/_base_/default_runtime.py',
 ]
 
 # VidSTG has ~5x HC-STVG v1's sentences: one epoch (ours).

@@ -1,6 +1,6 @@
 # SpaceVLLM-7B on HC-STVG v1: the recipe.
 #
-#   model     configs/_base_/models/spacevllm_7b.py  (SigLIP-so400m + MLP +
+#   model     projects/spacevllm/configs/_base_/models/spacevllm_7b.py  (SigLIP-so400m + MLP +
 #             Qwen2-7B-Instruct, interleaved queries, QGSD with reference
 #             points on the token grid (ours; the paper's decoder alone:
 #             configs/spacevllm_paper_decoder_hcstvg.py); EDIT the
@@ -22,9 +22,9 @@
 # (configs/spacevllm_unistg.py); load_from that checkpoint to fine-tune here.
 _base_ = [
     '_base_/models/spacevllm_7b.py',
-    '_base_/datasets/hcstvg_v1.py',
-    '_base_/schedules/llm_adamw_cosine_2e.py',
-    '_base_/default_runtime.py',
+    '../../../configs/_base_/datasets/hcstvg_v1.py',
+    '../../../configs/_base_/schedules/llm_adamw_cosine_2e.py',
+    '../../../configs/_base_/default_runtime.py',
 ]
 
 # Frames and resolution (paper: 64 frames at train and test time; 384 px is
