@@ -1,0 +1,3 @@
+# SpaceVLLM's config projects/spacevllm/configs/scratch/qgsd_parameter_free_scratch.py,
+# under the path that the docs and tools name.
+_base_ = ['../../projects/spacevllm/configs/scratch/qgsd_parameter_free_scratch.py']
