@@ -3,7 +3,7 @@
 #
 #   model  configs/spacevllm_hcstvg.py's answering with an option letter
 #          (configs/video_qa/_base_/spacevllm_video_qa.py; EDIT the pretrained
-#          paths in configs/_base_/models/spacevllm_7b.py).
+#          paths in projects/spacevllm/configs/_base_/models/spacevllm_7b.py).
 #   data   data/videomme/ (lmms-lab/Video-MME: videomme/test-00000-of-00001.parquet,
 #          data/<videoID>.mp4; parquet needs pyarrow, or give the rows as json)
 #          (docs/en/dataset_prepare.md); prompt wording and answer reading

@@ -32,12 +32,14 @@ def page_blocks(page=PAGE):
 
 @pytest.fixture(scope='module')
 def config_dir(tmp_path_factory):
-    """A configs/ folder: links to the repository's configs plus the page's."""
+    """A configs/ folder: links to the repository's configs plus the page's, and
+    a link to projects/ (the entries in configs/ inherit SpaceVLLM's configs there)."""
     root = tmp_path_factory.mktemp('config_page')
     configs = root / 'configs'
     configs.mkdir()
     for name in os.listdir(osp.join(REPO, 'configs')):
         os.symlink(osp.join(REPO, 'configs', name), configs / name)
+    os.symlink(osp.join(REPO, 'projects'), root / 'projects')
     for name, body in page_blocks().items():
         (root / name).write_text(body)
     sys.path[:0] = [str(root), REPO]

@@ -8,11 +8,13 @@ import torch
 
 from mmstvg.models.language import (AnswerCoderTable, AnswerResult, BaseAnswerCoder,
                                     FrameBoxesAnswer, FreeTextAnswer, MultipleChoiceAnswer,
-                                    SnappedSpanAnswer, SpanAndBoxesAnswer, SpanAnswer,
-                                    WholeImageAnswer, answer_coder_table, spans_whole_input)
+                                    SpanAndBoxesAnswer, SpanAnswer, WholeImageAnswer,
+                                    answer_coder_table, spans_whole_input)
 from mmstvg.models.language.span_text import REC_ANSWER
 from mmstvg.registry import TASK_UTILS
 from mmstvg.structures import ALL_TASKS, GroundingDataSample
+# SpaceVLLM's answer on the shown frame times, an answer coder like the core's.
+from projects.spacevllm.spacevllm.addons import SnappedSpanAnswer
 from models_testing_utils import make_sample
 
 OPTIONS = ['a red circle', 'a blue square', 'a green triangle']

@@ -1,9 +1,9 @@
 """Heads run their loss modules on a batch without targets (ZeRO-3: same calls on every rank)."""
 import torch
 
-from mmstvg.models.space_decoders import QuerySpanScoreHead
 from mmstvg.registry import MODELS
 from models_testing_utils import make_batch, make_sample
+from projects.spacevllm.spacevllm.addons import QuerySpanScoreHead  # (registers it)
 
 
 def _count_calls(module):

@@ -122,3 +122,14 @@ def test_missing_user_module_is_a_clear_error(tmp_path):
                            'allow_failed_imports=False)\n')
     with pytest.raises(ImportError, match='no_such_stvg_head_module'):
         Config.fromfile(str(config_path))
+
+
+def test_the_core_never_imports_the_project():
+    """SpaceVLLM's parts and our additions register from ``projects/``; mmstvg
+    names them in docstrings at most (a core without projects/ still imports)."""
+    import pathlib
+    import re
+    core = pathlib.Path(__file__).parents[2] / 'mmstvg'
+    importing = [str(path.relative_to(core.parent)) for path in sorted(core.rglob('*.py'))
+                 if re.search(r'^\s*(from|import)\s+projects\b', path.read_text(), re.M)]
+    assert importing == []

@@ -53,7 +53,8 @@ Issue 32's cases:
 - the inferencer, the demo and the tools from another working directory
   (projects.* imports, data/... paths): test_other_working_directory.py.
 - the from-scratch model on a video over 60 s ("Use the toy tokenizer or add time
-  tokens"): test_long_video_time_tokens.py.
+  tokens"): tests/test_projects/test_spacevllm/test_addons/test_long_video_time_tokens.py
+  (the time pointer and its answer are SpaceVLLM's additions).
 - variable-frame-rate videos timed index / average fps (inferencer's reported
   times, prompt and span frames; wall-clock annotations' frame_times; no
   presentation times is an error): test_variable_frame_rate.py (vfr_video.py

@@ -111,6 +111,7 @@ def test_the_time_pointer_leaves_qa_answers_alone(letter_tokenizer_dir):
     """The toy's time pointer (ours) raises time tokens in span answers only:
     a QA answer's loss is the LM's, though the pointer still runs (zero
     gradients), and a mixed batch predicts a choice and a span."""
+    import projects.spacevllm.spacevllm.addons  # noqa: F401  (registers the time pointer)
     model = build_qa_grounder(
         letter_tokenizer_dir, heads=[dict(type='QuerySpanScoreHead')],
         logits_processors=[dict(type='TimeStampPointer')], prompt=dict(template='mmstvg'),

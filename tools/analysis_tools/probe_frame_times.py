@@ -128,8 +128,8 @@ def probe(cfg: Config, checkpoint: Optional[str] = None, split: str = 'val',
     from mmengine.dataset import pseudo_collate
 
     from mmstvg.models.grounders.video_encoding import num_real_frames
-    from mmstvg.models.space_decoders.query_span_score_head import span_targets
     from mmstvg.registry import DATASETS
+    from projects.spacevllm.spacevllm.addons import span_targets
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model = build_model(cfg, checkpoint, device)
     dataset = DATASETS.build(cfg[f'{split}_dataloader'].dataset)

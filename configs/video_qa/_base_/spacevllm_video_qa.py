@@ -2,7 +2,8 @@
 # multiple-choice questions with an option letter (MultipleChoiceAnswer; grounding
 # samples keep the paper's SpanAnswer; at most 16 new tokens, as lmms-eval), the QA
 # test pipeline and VideoQAMetric. Each benchmark's config names its dataset.
-_base_ = ['../../spacevllm_hcstvg.py', '../../_base_/datasets/video_qa.py']
+_base_ = ['../../../projects/spacevllm/configs/spacevllm_hcstvg.py',
+          '../../_base_/datasets/video_qa.py']
 
 model = dict(answer=dict(type='MultipleChoiceAnswer', grounding=dict(type='SpanAnswer')),
              max_new_tokens=16)

@@ -3,7 +3,8 @@
 A *logits processor* is a callable ``(logits (N, V), states (N, D), rows (N,)
 or None) -> logits`` applied after the LM head at every answer position, the
 same in training (:func:`answer_lm_loss`) and generation
-(:func:`greedy_generate`); e.g. the toy's :class:`TimeStampPointer`. ``rows``
+(:func:`greedy_generate`); e.g. SpaceVLLM's ``TimeStampPointer``
+(``projects/spacevllm/spacevllm/addons/time_stamp_pointer.py``). ``rows``
 names each position's sample (None in generation: row ``b`` is sample ``b``).
 """
 from typing import Callable, Iterable, List, Optional, Sequence

@@ -5,13 +5,14 @@ outputs (:class:`FrameOutputs`), their losses, their predictions and the
 logits processor of a batch.
 
 Each entry is a ``MODELS`` config (or a bare type name, so that
-``--cfg-options model.heads=[QuerySpanScoreHead]`` works) built with
+``--cfg-options model.heads=[QuerySpanScoreHead]`` works; SpaceVLLM's head,
+``projects/spacevllm/spacevllm/addons/query_span_score_head.py``) built with
 ``hidden_dim`` filled in and added to the grounder under the part's
 ``module_name`` (its state-dict prefix, e.g. ``frame_score_head``), so that
 the lists change no checkpoint key. A head implements ``forward(states)``,
 ``loss(outs, data_samples)`` and ``predict(outs, data_samples)``; a logits
 processor ``check_answer(answer)`` and ``bind(frames, data_samples, answer)``
-(see :class:`TimeStampPointer`).
+(see SpaceVLLM's ``TimeStampPointer``, ``projects/spacevllm/spacevllm/addons/``).
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 

@@ -31,5 +31,6 @@ def answer_and_prompt_configs(answer: dict,
     if 'answer_times' in prompt:
         raise ValueError("prompt.answer_times is gone: the answer part writes the "
                          "times; use answer=dict(type='SnappedSpanAnswer') for "
-                         "answer_times='sampled_frames'")
+                         "answer_times='sampled_frames' (projects/spacevllm/"
+                         "spacevllm/addons/snapped_span_answer.py)")
     return answer, prompt

@@ -52,13 +52,15 @@ class VideoGroundingLLM(FrameHeadsMixin, BaseModel):
         heads: configs of further per-frame heads (``MODELS``, ``hidden_dim``
             filled in; a bare type name also works), each reading one state
             per frame and implementing ``forward`` / ``loss`` / ``predict``,
-            e.g. ``QuerySpanScoreHead`` (ours: "inside the span" scores,
-            ``loss_span_score``, the boxes' ``pred_box_scores``). Each is
+            e.g. SpaceVLLM's ``QuerySpanScoreHead`` ("inside the span"
+            scores, ``loss_span_score``, the boxes' ``pred_box_scores``;
+            ``projects/spacevllm/spacevllm/addons/``). Each is
             the grounder's attribute named by its ``module_name``
             (:mod:`.frame_heads`).
         logits_processors: configs of processors of the answer's logits, in
-            training and generation alike (e.g. ``TimeStampPointer``, ours,
-            which needs ``SnappedSpanAnswer``), applied in order.
+            training and generation alike (e.g. SpaceVLLM's
+            ``TimeStampPointer``, which needs its ``SnappedSpanAnswer``, both
+            in ``projects/spacevllm/spacevllm/addons/``), applied in order.
         frame_state_source: which per-frame states ``heads`` and
             ``logits_processors`` read: ``'llm_queries'`` (the LLM's
             last-layer query states) or ``'space_decoder'`` (the states its
@@ -67,8 +69,8 @@ class VideoGroundingLLM(FrameHeadsMixin, BaseModel):
             query states from a decoder whose ``returns_states`` is false).
         answer: config of the answer (an answer coder in ``TASK_UTILS``, joined
             with the task table into an :class:`AnswerCoderTable`):
-            ``SpanAnswer`` (the paper's), ``SnappedSpanAnswer``,
-            ``SpanAndBoxesAnswer`` (boxes as text), ``MultipleChoiceAnswer``
+            ``SpanAnswer`` (the paper's; a project may add its own, e.g.
+            ``SnappedSpanAnswer``), ``SpanAndBoxesAnswer`` (boxes as text), ``MultipleChoiceAnswer``
             (multiple-choice QA beside a grounding answer),
             ``FreeTextAnswer`` (conversations: trained on every assistant
             turn, ``predict`` answers the last question into ``pred_text``).

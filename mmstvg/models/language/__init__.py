@@ -8,10 +8,8 @@ from .multiple_choice_answer import QA_TASK, MultipleChoiceAnswer, is_qa_sample
 from .prompt_builder import (PROMPT_TEMPLATES, ConversationRound, PromptBuilder, PromptPieces,
                              prompt_words)
 from .span_and_boxes_answer import FrameBoxesAnswer, SpanAndBoxesAnswer
-from .span_answer import (SnappedSpanAnswer, SpanAnswer, digits_for_fps,
-                          sampled_frames_in_span, snap_span_to_frames)
+from .span_answer import SpanAnswer, check_has_span
 from .span_text import REC_ANSWER, SPAN_TEMPLATE, format_seconds, format_span, parse_span
-from .time_stamp_pointer import TimeStampPointer
 from .user_text import UnsafeUserTextError, UserTextEncoder
 from .whole_image_answer import WholeImageAnswer
 
@@ -19,9 +17,8 @@ __all__ = [
     'AnswerResult', 'BaseAnswerCoder', 'AnswerCoderTable', 'TaskAnswer', 'TASK_ANSWERS',
     'spans_whole_input', 'WholeImageAnswer', 'FrameBoxesAnswer',
     'format_frame_boxes', 'parse_frame_boxes', 'PROMPT_TEMPLATES', 'PromptBuilder',
-    'PromptPieces', 'prompt_words', 'SpanAndBoxesAnswer', 'SnappedSpanAnswer', 'SpanAnswer',
-    'snap_span_to_frames', 'sampled_frames_in_span', 'digits_for_fps', 'REC_ANSWER',
-    'SPAN_TEMPLATE', 'TimeStampPointer',
+    'PromptPieces', 'prompt_words', 'SpanAndBoxesAnswer', 'SpanAnswer', 'check_has_span',
+    'REC_ANSWER', 'SPAN_TEMPLATE',
     'format_seconds', 'format_span', 'parse_span',
     'OPTION_LETTERS', 'format_options', 'options_in_prompt', 'parse_choice',
     'strip_option_letter', 'QA_TASK',

@@ -99,8 +99,8 @@ class SpanAndBoxesAnswer(FrameBoxesAnswer):
 
     Args:
         tokenizer: the LLM's tokenizer (filled in by the grounder).
-        span: config of the span answer the boxes follow (``SpanAnswer`` or
-            ``SnappedSpanAnswer``).
+        span: config of the span answer the boxes follow (``SpanAnswer``, or
+            a subclass such as SpaceVLLM's ``SnappedSpanAnswer``).
         box_precision: digits of the box coordinates in the text.
         coordinates: how the coordinates are written (see
             :class:`FrameBoxesAnswer`).

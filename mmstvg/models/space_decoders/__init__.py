@@ -2,7 +2,6 @@ from .base import BaseSpaceDecoder, box_targets
 from .box_predictions import pack_boxes
 from .head_structures import FrameOutputs, HeadInputs
 from .mlp_box_head import MLPBoxHead
-from .query_span_score_head import QuerySpanScoreHead, span_targets
 
 __all__ = ['BaseSpaceDecoder', 'box_targets', 'pack_boxes', 'FrameOutputs', 'HeadInputs',
-           'MLPBoxHead', 'QuerySpanScoreHead', 'span_targets']
+           'MLPBoxHead']

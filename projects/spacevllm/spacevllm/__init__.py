@@ -7,23 +7,22 @@ The paper's parts:
 - :class:`QueryGuidedSpaceDecoder` (``SPACE_DECODERS``): per-frame dual
   cross-attention and a box MLP, in a learnable and a parameter-free reading.
 
-Ours, not the paper's (the toy config composes them):
+Ours, not the paper's, all in :mod:`.addons` (the recipe's configs compose
+some of them): ``ReferencePointSpaceDecoder``, ``TimeStampedQueries``,
+``QuerySpanScoreHead``, ``TimeStampPointer`` and ``SnappedSpanAnswer``.
 
-- :class:`TimeStampedQueries`: interleaved queries carrying their frame's time.
-- :class:`ReferencePointSpaceDecoder`: the QGSD with reference points on the
-  token grid and token position embeddings.
-
-A config loads them with ``custom_imports = dict(imports=[
+A config loads both with ``custom_imports = dict(imports=[
 'projects.spacevllm.spacevllm'], allow_failed_imports=False)``.
 """
+from .addons import (QuerySpanScoreHead, ReferencePointSpaceDecoder, SnappedSpanAnswer,
+                     TimeStampedQueries, TimeStampPointer)
 from .interleaved_queries import InterleavedQueries
 from .query_guided_space_decoder import (LearnableCrossAttention,
                                          QueryGuidedSpaceDecoder,
                                          parameter_free_cross_attention)
-from .reference_point_space_decoder import ReferencePointSpaceDecoder
-from .time_stamped_queries import TimeStampedQueries
 
 __all__ = [
     'InterleavedQueries', 'QueryGuidedSpaceDecoder', 'LearnableCrossAttention',
-    'parameter_free_cross_attention', 'ReferencePointSpaceDecoder', 'TimeStampedQueries'
+    'parameter_free_cross_attention', 'ReferencePointSpaceDecoder', 'TimeStampedQueries',
+    'QuerySpanScoreHead', 'TimeStampPointer', 'SnappedSpanAnswer'
 ]

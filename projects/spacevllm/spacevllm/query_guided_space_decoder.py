@@ -286,7 +286,7 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             frame_grids: ``B`` ``(rows, cols)``, each video's token grid
                 (``rows * cols == P``, row-major), when the grounder knows it
                 (Qwen-VL's per-video grid); read by reference points on the
-                grid (:class:`ReferencePointSpaceDecoder`), not by the
+                grid (:class:`.addons.ReferencePointSpaceDecoder`), not by the
                 paper's box MLP. None: the grid, where needed, is read from
                 ``P`` (a square, LLaVA's).
 

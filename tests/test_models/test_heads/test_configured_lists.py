@@ -5,6 +5,7 @@ from mmengine.config import Config, DictAction
 
 from mmstvg.models.grounders.frame_heads import chain_processors
 from mmstvg.registry import MODELS
+import projects.spacevllm.spacevllm.addons  # noqa: F401  (registers QuerySpanScoreHead)
 
 
 def test_a_head_is_named_by_its_part_and_a_bare_type_name_is_a_config(grounder_cfg):

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from mmstvg.models.language.answer_coder_table import AnswerCoderTable
-from mmstvg.models.language.span_answer import SnappedSpanAnswer, one_token_time_limit
-from mmstvg.models.language.time_stamp_pointer import TimeStampPointer
 from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer
 from mmstvg.models.space_decoders.head_structures import FrameOutputs
 from mmstvg.structures import GroundingDataSample
+from projects.spacevllm.spacevllm.addons import (SnappedSpanAnswer, TimeStampPointer,
+                                                 one_token_time_limit)
 
 FRAME_TIMES = [0.0, 30.0, 61.5]
 DURATION = 75.0

@@ -1,13 +1,12 @@
 """QuerySpanScoreHead: its targets, its loss, and how the grounder uses it."""
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from mmstvg.models.space_decoders import QuerySpanScoreHead, span_targets
 from mmstvg.registry import MODELS
 from models_testing_utils import make_batch, make_sample
+from projects.spacevllm.spacevllm.addons import QuerySpanScoreHead, span_targets
 
 
 def test_span_targets_follow_the_sampled_frames_and_padding():
@@ -74,7 +73,6 @@ def test_a_frame_score_head_needs_queries(grounder_cfg):
 
 
 def test_the_head_can_read_the_space_decoders_states(grounder_cfg):
-    import projects.spacevllm.spacevllm  # noqa: F401  (registers the QGSD)
     grounder_cfg.update(
         heads=[dict(type='QuerySpanScoreHead')], frame_state_source='space_decoder',
         space_decoder=dict(type='QueryGuidedSpaceDecoder', num_heads=2))

@@ -5,10 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmstvg.models.language import SnappedSpanAnswer, TimeStampPointer
 from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer
 from mmstvg.registry import MODELS
 from models_testing_utils import make_batch, make_sample
+from projects.spacevllm.spacevllm.addons import SnappedSpanAnswer, TimeStampPointer
 
 
 def _identity_pointer(dim, previous_scale=2.0):
@@ -193,7 +193,6 @@ def test_the_toy_grounder_trains_one_step_and_predicts_under_bf16_autocast(groun
     """``tools/train.py configs/scratch/spacevllm_scratch.py --amp`` crashed at the first
     iteration in the pointer (``scatter(): Expected self.dtype to be equal to
     src.dtype``); the toy's parts now run a step under CPU bf16 autocast."""
-    import projects.spacevllm.spacevllm  # noqa: F401  (registers the toy's QGSD)
     cfg = _pointer_grounder(grounder_cfg)
     cfg.update(heads=[dict(type='QuerySpanScoreHead')],
                frame_state_source='space_decoder',

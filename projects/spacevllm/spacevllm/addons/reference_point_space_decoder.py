@@ -14,7 +14,7 @@ from torch import nn
 
 from mmstvg.registry import SPACE_DECODERS
 
-from .query_guided_space_decoder import QueryGuidedSpaceDecoder, square_token_layout
+from ..query_guided_space_decoder import QueryGuidedSpaceDecoder, square_token_layout
 
 __all__ = ['ReferencePointSpaceDecoder', 'grid_cells']
 

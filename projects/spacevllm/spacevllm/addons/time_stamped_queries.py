@@ -11,7 +11,7 @@ import torch
 
 from mmstvg.registry import QUERY_INTERLEAVERS
 
-from .interleaved_queries import InterleavedQueries
+from ..interleaved_queries import InterleavedQueries
 
 __all__ = ['TimeStampedQueries']
 

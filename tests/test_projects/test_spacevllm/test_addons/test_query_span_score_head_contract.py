@@ -5,6 +5,7 @@ from mmengine.registry import init_default_scope
 
 from mmstvg.registry import MODELS
 from models_testing_utils import make_sample
+import projects.spacevllm.spacevllm.addons  # noqa: F401  (registers QuerySpanScoreHead)
 
 DIM = 8
 

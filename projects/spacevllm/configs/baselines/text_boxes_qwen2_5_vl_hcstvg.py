@@ -1,0 +1,13 @@
+# Baseline "boxes as text" on Qwen2.5-VL-7B-Instruct, HC-STVG v1: the
+# Qwen2.5-VL recipe without queries and space decoder (as
+# configs/baselines/text_boxes_hcstvg.py is for LLaVA-Video).
+_base_ = ['../spacevllm_qwen2_5_vl_hcstvg.py']
+
+# Boxes in Qwen2.5-VL's own grounding convention: integer pixels of the
+# resized frame it sees (docs/en/backbones.md).
+model = dict(
+    type='TextBoxGroundingLLM',
+    query_interleaver=dict(_delete_=True, type='NoQueries'),
+    space_decoder=None,
+    box_coordinates='resized_pixels',
+    max_new_tokens=2048)
