@@ -167,7 +167,8 @@ def build_runner(cfg: Config):
 
     Applies :func:`~mmstvg.utils.apply_runtime_patches` first (idempotent), so
     the runner loads checkpoints safely and writes them atomically whoever
-    calls this.
+    calls this, and gives the pipelines' ``TokenizeGroundingPrompt`` the
+    model's config (:func:`~mmstvg.datasets.transforms.fill_prompt_tokenization`).
 
     Args:
         cfg: a full training/testing config.
@@ -178,6 +179,9 @@ def build_runner(cfg: Config):
     """
     apply_runtime_patches()
     cfg = prepare_cpu_distributed(resolve_strategy(copy.deepcopy(cfg)))
+    # the pipelines' prompt tokenizers get the model's text settings (one place)
+    from mmstvg.datasets.transforms import fill_prompt_tokenization
+    fill_prompt_tokenization(cfg)
     if cfg.get('strategy', None) is not None:
         runner = FlexibleRunner.from_cfg(cfg)
     elif 'runner_type' in cfg:

@@ -85,6 +85,9 @@ def test_full_size_config_trains_tests_and_parses(name, assets, tmp_path, monkey
     assert len(seen) == 2 and all(sample.pred_parse_ok for sample in seen)
     for sample in seen:
         assert sample.pred_parse_ok and sample.metainfo['fps'] == FPS
+        # the prompt was tokenized in the data pipeline (issue 30): build_runner
+        # filled TokenizeGroundingPrompt with the model's config
+        assert sample.metainfo['prompt_pieces'].with_answer is False
         assert sample.pred_span_seconds.tolist() == pytest.approx([0.4, 1.2])
         assert sample.pred_span_frames.tolist() == [10, 30]
         assert sample.num_sampled_frames == FULL_SIZE_FRAMES

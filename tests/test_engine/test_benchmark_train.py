@@ -119,3 +119,38 @@ def test_split_iters_and_config_preparation():
     assert cfg.train_dataloader.num_workers == 2  # the input config is untouched
     with pytest.raises(KeyError, match='train_dataloader'):
         bench.prepare_benchmark_config(Config(dict(model=dict())), '/tmp/x')
+
+
+def test_prompt_cost_compares_pipeline_pieces_with_in_model_tokenization(tmp_path):
+    """Issue 30: the main-process time on the prompts' ids, with the pieces the
+    pipeline's TokenizeGroundingPrompt made and with the model tokenizing."""
+    from mmstvg.datasets.transforms import TokenizeGroundingPrompt
+    runner = tiny_runner(tmp_path)
+    model = runner.model
+    cfg = dict(type='VideoGroundingLLM', llm=dict(
+        type='HFCausalLM', llm_config=tiny_llm_config(len(build_toy_tokenizer())),
+        tokenizer=str(tmp_path / 'tokenizer')), vision_encoder=dict(type='HFVisionEncoder'))
+    transform = TokenizeGroundingPrompt(model=cfg)
+    samples = [make_sample('stvg', num_sampled=3, seed=s) for s in range(4)]
+    packed = [transform(dict(inputs=frames, data_samples=sample))
+              for frames, sample in zip(make_batch(samples)['inputs'], samples)]
+    batches = [pseudo_collate(packed[:2]), pseudo_collate(packed[2:])]
+    result = bench.prompt_cost(model, batches, repeats=2)
+    assert result['prompt_pipeline_fraction'] == 1.0
+    assert result['prompt_ms_per_batch_in_model'] > 0
+    assert result['prompt_ratio_vs_in_model'] == pytest.approx(
+        result['prompt_ms_per_batch_pipeline'] / result['prompt_ms_per_batch_in_model'])
+    # the batches keep their pieces (the reference ran on copies)
+    assert all('prompt_pieces' in s.metainfo for b in batches for s in b['data_samples'])
+    assert any(line.startswith('prompt ids in the main process')
+               for line in bench.format_report(dict(_report_stub(), **result)))
+
+
+def _report_stub() -> dict:
+    return dict(device='cpu', iters=1, num_params=1, runner_overhead=0.0,
+                runner_overhead_block_median=0.0, tokens_per_iter=None,
+                memory_method='x', **{f'{mode}_{key}': 1.0 for mode in ('runner', 'bare')
+                                      for key in ('samples_per_s', 's_per_iter',
+                                                  'peak_mem_mb')},
+                **{f'{mode}_{key}': None for mode in ('runner', 'bare')
+                   for key in ('tokens_per_s', 'mfu')})

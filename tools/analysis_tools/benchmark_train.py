@@ -26,7 +26,10 @@ reported instead (then both modes show the same, cumulative, figure).
 The last printed line is JSON with ``runner_overhead`` (runner time / bare
 time - 1; the goal is <= 0.10), samples/s and peak memory of both modes, and,
 when the model can count its LLM tokens, tokens/s and (on GPU) the MFU
-``6 * params * tokens / time / peak_flops``.
+``6 * params * tokens / time / peak_flops``, and the main-process time per
+batch spent on the prompts' token ids with the pipeline's
+``TokenizeGroundingPrompt`` pieces vs tokenized in the model
+(``prompt_ratio_vs_in_model``, :func:`prompt_cost`).
 
 Example:
     python tools/analysis_tools/benchmark_train.py configs/spacevllm_toy.py \
@@ -370,6 +373,53 @@ def benchmark(runner: Runner, batches: List[dict], iters: int, warmup: int = 1,
                      meter.method)
 
 
+def prompt_cost(model: nn.Module, batches: List[dict], repeats: int = 5) -> Optional[dict]:
+    """Main-process time per batch spent on the prompts' token ids (issue 30).
+
+    ``SequenceBuilder.pieces`` over every sample of ``batches``, as the
+    training step calls it: with the pieces the pipeline's
+    ``TokenizeGroundingPrompt`` made in the workers (the model checks and
+    takes them), and, the reference, on copies without them (the model
+    renders and tokenizes each prompt and answer itself). Best of
+    ``repeats`` alternating rounds.
+
+    Returns:
+        ``prompt_ms_per_batch_pipeline`` / ``_in_model``, their ratio
+        ``prompt_ratio_vs_in_model`` and ``prompt_pipeline_fraction`` (the
+        samples that came with pieces); None when the model builds no prompt.
+    """
+    from mmstvg.models.grounders import PROMPT_PIECES_KEY
+    builder = getattr(unwrap(model), 'sequence_builder', None)
+    if builder is None or not batches:
+        return None
+    samples = [list(batch['data_samples']) for batch in batches]
+    frames = [[int(x.shape[0]) for x in batch['inputs']] for batch in batches]
+    bare = []
+    for batch in samples:
+        bare.append([copy.deepcopy(s) for s in batch])
+        for sample in bare[-1]:
+            if PROMPT_PIECES_KEY in sample.metainfo:
+                delattr(sample, PROMPT_PIECES_KEY)
+
+    def run(batch_samples) -> float:
+        start = time.perf_counter()
+        for batch, counts in zip(batch_samples, frames):
+            for sample, count in zip(batch, counts):
+                builder.pieces(sample, count, with_answer=True)
+        return (time.perf_counter() - start) / len(batch_samples)
+
+    best = dict(pipeline=float('inf'), in_model=float('inf'))
+    for _ in range(repeats):
+        best['in_model'] = min(best['in_model'], run(bare))
+        best['pipeline'] = min(best['pipeline'], run(samples))
+    total = sum(len(batch) for batch in samples)
+    piped = sum(PROMPT_PIECES_KEY in s.metainfo for batch in samples for s in batch)
+    return dict(prompt_ms_per_batch_pipeline=best['pipeline'] * 1e3,
+                prompt_ms_per_batch_in_model=best['in_model'] * 1e3,
+                prompt_ratio_vs_in_model=best['pipeline'] / best['in_model'],
+                prompt_pipeline_fraction=piped / total)
+
+
 def summarize(totals: dict, iters: int, tokens_per_iter: Optional[float],
               num_params: int, device: torch.device, peak_tflops: float,
               memory_method: str) -> dict:
@@ -430,6 +480,12 @@ def format_report(result: dict) -> List[str]:
     lines.append(f'runner / bare time: {ratio:.4f} (overhead '
                  f"{100 * result['runner_overhead']:+.2f}%, goal <= +10%; median "
                  f"over paired blocks {100 * result['runner_overhead_block_median']:+.2f}%)")
+    if 'prompt_ratio_vs_in_model' in result:
+        lines.append(f"prompt ids in the main process: "
+                     f"{result['prompt_ms_per_batch_pipeline']:.3f} ms/batch with the "
+                     f"pipeline's pieces ({100 * result['prompt_pipeline_fraction']:.0f}% "
+                     f"of samples), {result['prompt_ms_per_batch_in_model']:.3f} ms/batch "
+                     f"tokenized in the model: ratio {result['prompt_ratio_vs_in_model']:.4f}")
     return lines
 
 
@@ -451,6 +507,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         batches = fetch_batches(runner, args.num_batches)
         result = benchmark(runner, batches, args.iters, args.warmup, args.blocks,
                            args.peak_tflops)
+        result.update(prompt_cost(runner.model, batches) or {})
     result['config'] = args.config
     for line in format_report(result):
         print(line)

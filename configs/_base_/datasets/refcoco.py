@@ -17,6 +17,7 @@ train_pipeline = [
          interpolation='bicubic'),
     dict(type='GroundingRandomFlip', prob=0.5),
     dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=True),
 ]
 test_pipeline = [
     dict(type='GroundingDecordInit'),
@@ -26,6 +27,7 @@ test_pipeline = [
     dict(type='GroundingResize', scale=img_scale, keep_ratio=False,
          interpolation='bicubic'),
     dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=False),
 ]
 
 

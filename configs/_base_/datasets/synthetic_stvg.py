@@ -27,6 +27,7 @@ train_pipeline = [
     dict(type='GroundingRandomFlip', prob=0.5),
     dict(type='GroundingPad', size=img_scale),
     dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=True),
 ]
 test_pipeline = [
     dict(type='GroundingDecordInit', num_threads=1),
@@ -36,6 +37,7 @@ test_pipeline = [
     dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
     dict(type='GroundingPad', size=img_scale),
     dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=False),
 ]
 
 train_dataloader = dict(

@@ -19,27 +19,16 @@ didemo_root = 'data/didemo/'
 tacos_root = 'data/tacos/'
 refcoco_root = 'data/refcoco/'
 
-prompt_templates = dict(
-    stvg=[
-        'When does "{sentence}" happen in the video, and where is it in each '
-        'frame?',
-        'Find the moment and the object described by: {sentence}',
-    ],
-    tvg=[
-        'When does "{sentence}" happen in the video?',
-        'Give the start and end time of: {sentence}',
-    ],
-    rec=[
-        'Where is "{sentence}" in the image?',
-        'Locate the object described by: {sentence}',
-    ])
+# One copy of the question texts: every sample draws one template of its task
+# from UniSTGDataset's DEFAULT_PROMPT_TEMPLATES (mmstvg/datasets/unistg.py;
+# STVG, TVG, REC and multiple-choice QA). Replace a task's list with
+# prompt_templates=dict(stvg=[...]) in the dataset below.
 
 train_dataloader = dict(
     batch_size=1,
     dataset=dict(
         _delete_=True,
         type='UniSTGDataset',
-        prompt_templates=prompt_templates,
         # HC-STVG v1, HC-STVG v2, VidSTG, Charades-STA, DiDeMo, TACoS,
         # RefCOCO, RefCOCO+, RefCOCOg
         ratios=[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5],

@@ -26,6 +26,7 @@ train_pipeline = [
          interpolation='bicubic'),
     dict(type='GroundingRandomFlip', prob=0.5),
     dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=True),
 ]
 test_pipeline = [
     dict(type='GroundingDecordInit', num_threads=2),
@@ -35,6 +36,7 @@ test_pipeline = [
     dict(type='GroundingResize', scale=img_scale, keep_ratio=False,
          interpolation='bicubic'),
     dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=False),
 ]
 
 train_dataloader = dict(

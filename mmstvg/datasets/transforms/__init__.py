@@ -5,11 +5,13 @@ from .loading import (FPSSampleFrames, GroundingDecordDecode,
                       GroundingDecordInit, ImageAsVideo, UniformSampleFrames)
 from .processing import (GroundingPad, GroundingRandomFlip, GroundingResize,
                          swap_left_right)
+from .prompt_tokenization import TokenizeGroundingPrompt, fill_prompt_tokenization
 from .qwen_vl_resize import QwenVLSmartResize
 
 __all__ = [
     'GroundingDecordInit', 'UniformSampleFrames', 'FPSSampleFrames',
     'GroundingDecordDecode', 'ImageAsVideo', 'LoadGroundingAnnotations',
     'tube_boxes_at', 'GroundingResize', 'GroundingPad', 'GroundingRandomFlip',
-    'swap_left_right', 'PackGroundingInputs', 'QwenVLSmartResize'
+    'swap_left_right', 'PackGroundingInputs', 'QwenVLSmartResize',
+    'TokenizeGroundingPrompt', 'fill_prompt_tokenization'
 ]

@@ -19,6 +19,7 @@ from mmstvg.models.space_decoders.head_structures import HeadInputs
 from mmstvg.structures import GroundingDataSample, frame_times_and_duration
 
 from .temporal_patches import temporal_patches
+from .text_parts import PROMPT_PIECES_KEY, TokenizedPrompt
 
 __all__ = ['SequenceLayout', 'LLMPass', 'SequenceBuilder', 'assemble_sequence', 'pad_sequences',
            'check_one_query_per_frame', 'layout_position_ids', 'deepstack_inputs',
@@ -317,13 +318,28 @@ class SequenceBuilder:
         frames_per_patch: sampled frames in one token grid (the vision
             encoder's temporal patch, :mod:`.temporal_patches`): the prompt
             gets one time stamp a patch; 1: one a frame.
+        fingerprint: the :attr:`TextParts.fingerprint` and summary of the
+            parts above, as a function called once when first needed; a
+            sample's pipeline-made pieces (:class:`TokenizedPrompt`) must
+            carry the same. None: such pieces cannot be checked and are
+            refused.
+
+    A sample whose metainfo holds a :class:`TokenizedPrompt` (the data
+    pipeline's ``TokenizeGroundingPrompt`` made it in a dataloader worker)
+    for the asked ``with_answer`` uses its pieces; any other sample (no such
+    transform: the inferencer, the lmms-eval model, hand-made samples; or
+    pieces made for the other mode, e.g. a training sample predicted) is
+    tokenized here, in the main process.
     """
 
-    def __init__(self, prompt_builder: PromptBuilder, answer, frames_per_patch: int = 1):
+    def __init__(self, prompt_builder: PromptBuilder, answer, frames_per_patch: int = 1,
+                 fingerprint: Optional[Callable[[], Tuple[str, str]]] = None):
         self.prompt_builder = prompt_builder
         self.answer = (answer if answer is None or isinstance(answer, AnswerCoderTable)
                        else AnswerCoderTable(answer))
         self.frames_per_patch = int(frames_per_patch)
+        self._fingerprint_fn = fingerprint
+        self._fingerprint: Optional[Tuple[str, str]] = None
 
     def pieces(self, sample: GroundingDataSample, num_frames: int,
                with_answer: bool) -> PromptPieces:
@@ -337,12 +353,42 @@ class SequenceBuilder:
             UnsafeUserTextError: the tokenizer writes a control token from the
                 sample's text even as plain text (the message names the sample).
         """
+        tokenized = sample.metainfo.get(PROMPT_PIECES_KEY)
+        if tokenized is not None and tokenized.with_answer == with_answer:
+            self._check_tokenized(sample, tokenized, num_frames)
+            return tokenized.pieces
         try:
             return self._pieces(sample, num_frames, with_answer)
         except UnsafeUserTextError as err:
             meta = sample.metainfo
             name = meta.get('sample_id', meta.get('video_id'))
             raise UnsafeUserTextError(f'data sample {name!r}: {err}') from err
+
+    def _check_tokenized(self, sample: GroundingDataSample, tokenized: TokenizedPrompt,
+                         num_frames: int) -> None:
+        """The pipeline's pieces were made by these text parts, for these frames."""
+        meta = sample.metainfo
+        name = meta.get('sample_id', meta.get('video_id'))
+        if self._fingerprint is None:
+            if self._fingerprint_fn is None:
+                raise ValueError(f'data sample {name!r}: metainfo {PROMPT_PIECES_KEY!r} '
+                                 'comes from the data pipeline, and this SequenceBuilder '
+                                 'has no fingerprint to check it against')
+            self._fingerprint = self._fingerprint_fn()
+        fingerprint, summary = self._fingerprint
+        if tokenized.fingerprint != fingerprint:
+            raise ValueError(
+                f'data sample {name!r}: metainfo {PROMPT_PIECES_KEY!r} was tokenized with '
+                f'{tokenized.summary} (fingerprint {tokenized.fingerprint}), the model '
+                f'has {summary} (fingerprint {fingerprint}): give TokenizeGroundingPrompt '
+                "the model's config (build_runner fills model=cfg.model where it is "
+                'absent)')
+        grids = -(-num_frames // self.frames_per_patch)
+        have = len(tokenized.pieces.frame_prefix_ids)
+        if have != grids:
+            raise ValueError(f'data sample {name!r}: metainfo {PROMPT_PIECES_KEY!r} has '
+                             f'{have} frame prefixes, the model sees {grids} token grids '
+                             f'({num_frames} frames)')
 
     def _pieces(self, sample: GroundingDataSample, num_frames: int,
                 with_answer: bool) -> PromptPieces:

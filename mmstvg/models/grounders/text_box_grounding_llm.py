@@ -3,6 +3,7 @@ from typing import Optional
 
 from mmstvg.registry import MODELS
 
+from .text_parts import default_of
 from .video_grounding_llm import VideoGroundingLLM
 
 __all__ = ['TextBoxGroundingLLM']
@@ -37,7 +38,17 @@ class TextBoxGroundingLLM(VideoGroundingLLM):
         if 'answer' in kwargs:
             raise ValueError('TextBoxGroundingLLM writes SpanAndBoxesAnswer; set its '
                              'box_precision and span instead of answer')
-        answer = dict(type='SpanAndBoxesAnswer', span=span, box_precision=box_precision,
-                      coordinates=box_coordinates)
+        answer = self._span_and_boxes(span, box_precision, box_coordinates)
         super().__init__(*args, max_new_tokens=max_new_tokens, space_decoder=None,
                          answer=answer, **kwargs)
+
+    @staticmethod
+    def _span_and_boxes(span: dict, box_precision: int, box_coordinates: str) -> dict:
+        return dict(type='SpanAndBoxesAnswer', span=span, box_precision=box_precision,
+                    coordinates=box_coordinates)
+
+    @classmethod
+    def answer_config(cls, cfg: dict) -> dict:
+        """The ``SpanAndBoxesAnswer`` the config ``cfg`` builds."""
+        return cls._span_and_boxes(*(cfg.get(name, default_of(cls, name))
+                             for name in ('span', 'box_precision', 'box_coordinates')))

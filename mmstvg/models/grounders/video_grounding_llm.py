@@ -5,8 +5,6 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from mmengine.model import BaseModel
 
-from mmstvg.models.language.answer_coder_table import AnswerCoderTable
-from mmstvg.models.language.prompt_builder import PromptBuilder
 from mmstvg.registry import LLM_BACKBONES, MODELS, QUERY_INTERLEAVERS, VISION_ENCODERS
 from mmstvg.structures import GroundingDataSample
 
@@ -14,10 +12,11 @@ from .decoding import answer_lm_loss, greedy_generate
 from .frame_heads import FrameHeadsMixin
 from .multimodal_sequence import (LLMPass, SequenceBuilder, check_one_query_per_frame,
                                   deepstack_inputs, layout_position_ids, pad_sequences)
-from .part_configs import answer_and_prompt_configs, with_default
+from .part_configs import with_default
 from .prediction_packing import pack_answers
 from .shared_video import (continue_from_prefix, prefill_prefix, shared_prefix_length,
                            sharing_unsupported_reason, video_share_groups)
+from .text_parts import TextParts, default_of
 from .video_encoding import (VideoFeatures, encode_video_features, encode_videos,
                              frames_per_patch, num_real_frames)
 
@@ -149,13 +148,17 @@ class VideoGroundingLLM(FrameHeadsMixin, BaseModel):
             with_default(query_interleaver or dict(type='NoQueries'), embed_dim=hidden))
         self.build_frame_heads(space_decoder, heads, logits_processors, frame_state_source,
                                hidden)
-        answer, prompt = answer_and_prompt_configs(answer, prompt)
-        self.answer = AnswerCoderTable(answer, tokenizer=self.llm.tokenizer)
-        prompt.setdefault('use_chat_template', getattr(self.llm, 'use_chat_template', True))
-        self.prompt_builder = PromptBuilder(self.llm.tokenizer, **prompt)
+        # the same text parts as the data pipeline's TokenizeGroundingPrompt
+        self.text_parts = TextParts(self.llm.tokenizer, answer, prompt,
+                                    getattr(self.llm, 'use_chat_template', True),
+                                    frames_per_patch(self.vision_encoder))
+        self.answer = self.text_parts.answer
+        self.prompt_builder = self.text_parts.prompt_builder
         self.check_processors()
-        self.sequence_builder = SequenceBuilder(self.prompt_builder, self.answer,
-                                                frames_per_patch(self.vision_encoder))
+        parts = self.text_parts
+        self.sequence_builder = SequenceBuilder(
+            self.prompt_builder, self.answer, parts.frames_per_patch,
+            fingerprint=parts.identity)
         self.max_new_tokens = max_new_tokens
         self.loss_lm_weight = loss_lm_weight
         self.share_video = share_video
@@ -168,6 +171,44 @@ class VideoGroundingLLM(FrameHeadsMixin, BaseModel):
             load_llava_weights(self, llava_onevision_path)
             if lora is not None:
                 self.llm.apply_lora(lora)
+
+    @classmethod
+    def text_config(cls, cfg: dict) -> dict:
+        """What the grounder config ``cfg`` (``type`` aside) says about its text,
+        without building it: the tokenizer's path and added tokens, the
+        answer, the prompt and the frames in one token grid.
+
+        The data pipeline's ``TokenizeGroundingPrompt`` builds the same
+        :class:`TextParts` from it as :meth:`__init__` does, with the
+        tokenizer the LLM part loads (:func:`load_tokenizer`).
+        """
+        from mmstvg.registry import VISION_ENCODERS
+        llm = dict(cfg['llm'])
+        path = cfg.get('llava_onevision_path')
+        # fill_part_configs: a LLaVA checkpoint's tokenizer unless one is given
+        tokenizer = llm.get('tokenizer') or path or llm.get('pretrained_model_name_or_path')
+        if tokenizer is None:
+            raise ValueError('the grounder config names no tokenizer (llm.tokenizer, '
+                             'llm.pretrained_model_name_or_path or llava_onevision_path)')
+        llm_cls = LLM_BACKBONES.get(llm['type'])
+        vision = dict(cfg.get('vision_encoder') or {})
+        vision_cls = VISION_ENCODERS.get(vision.get('type'))
+        per_patch = 1
+        if path is None and hasattr(vision_cls, 'config_frames_per_patch'):
+            per_patch = vision_cls.config_frames_per_patch(vision)
+        return dict(
+            tokenizer=tokenizer,
+            special_tokens=tuple(llm.get('special_tokens', ())),
+            use_chat_template=llm.get('use_chat_template',
+                                      default_of(llm_cls, 'use_chat_template')),
+            answer=cls.answer_config(cfg),
+            prompt=cfg.get('prompt', default_of(cls, 'prompt')),
+            frames_per_patch=per_patch)
+
+    @classmethod
+    def answer_config(cls, cfg: dict) -> dict:
+        """The answer config the grounder config ``cfg`` builds."""
+        return cfg.get('answer', default_of(cls, 'answer'))
 
     @property
     def part_names(self) -> tuple:

@@ -10,7 +10,7 @@ from mmengine.model import BaseModule
 
 from mmstvg.registry import LLM_BACKBONES
 
-__all__ = ['HFCausalLM', 'resolve_dtype', 'master_weight_dtype']
+__all__ = ['HFCausalLM', 'resolve_dtype', 'master_weight_dtype', 'load_tokenizer']
 
 _DTYPES = dict(float32=torch.float32, fp32=torch.float32, float16=torch.float16,
                fp16=torch.float16, bfloat16=torch.bfloat16, bf16=torch.bfloat16)
@@ -63,6 +63,29 @@ def check_attn_implementation(attn_implementation: str) -> str:
             '(pip install flash-attn --no-build-isolation, on a CUDA machine); '
             "use attn_implementation='sdpa' otherwise")
     return attn_implementation
+
+
+def load_tokenizer(path: str, special_tokens: Sequence[str] = ()):
+    """The LLM part's tokenizer: ``AutoTokenizer`` from ``path``, ``special_tokens``
+    added (the ones it lacks) and EOS as the pad token when it has none.
+
+    :class:`HFCausalLM` loads its tokenizer here, and so does the data
+    pipeline's ``TokenizeGroundingPrompt``, so both give the same ids.
+    """
+    from transformers import AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.eos_token is None:
+        raise ValueError('the tokenizer has no eos_token; set one in its '
+                         'tokenizer_config.json')
+    missing = [tok for tok in special_tokens if tok not in tokenizer.get_vocab()]
+    if missing:
+        tokenizer.add_special_tokens(
+            dict(additional_special_tokens=list(missing)),
+            replace_extra_special_tokens=False)
+    if tokenizer.pad_token is None:
+        # Llama-style tokenizers have none; padded positions are masked anyway.
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
 
 
 @LLM_BACKBONES.register_module()
@@ -124,7 +147,7 @@ class HFCausalLM(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         import transformers
-        from transformers import AutoConfig, AutoTokenizer
+        from transformers import AutoConfig
         auto_model = getattr(transformers, self.auto_model_class)
         if (pretrained_model_name_or_path is None) == (llm_config is None):
             raise ValueError('HFCausalLM needs exactly one of '
@@ -152,9 +175,9 @@ class HFCausalLM(BaseModule):
         if tokenizer_path is None:
             raise ValueError('HFCausalLM built from llm_config needs `tokenizer` '
                              '(a hub name or a directory)')
-        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
+        self.tokenizer = load_tokenizer(tokenizer_path, special_tokens)
         self.use_chat_template = use_chat_template
-        self._prepare_tokenizer(special_tokens)
+        self._resize_embeddings()
         if gradient_checkpointing:
             kwargs = dict(use_reentrant=False)
             if hasattr(self.model, 'activation_checkpointing_enable'):  # transformers>=5
@@ -169,24 +192,13 @@ class HFCausalLM(BaseModule):
             self.apply_lora(lora)
 
     # ------------------------------------------------------------ set-up
-    def _prepare_tokenizer(self, special_tokens: Sequence[str]) -> None:
-        """Add special tokens and a pad token; resize embeddings if needed."""
+    def _resize_embeddings(self) -> None:
+        """Resize the embeddings when the tokenizer's added tokens grew the vocabulary."""
         tokenizer = self.tokenizer
-        if tokenizer.eos_token is None:
-            raise ValueError('the tokenizer has no eos_token; set one in its '
-                             'tokenizer_config.json')
-        missing = [tok for tok in special_tokens if tok not in tokenizer.get_vocab()]
-        if missing:
-            tokenizer.add_special_tokens(
-                dict(additional_special_tokens=list(missing)),
-                replace_extra_special_tokens=False)
-        if tokenizer.pad_token is None:
-            # Llama-style tokenizers have none; padded positions are masked anyway.
-            tokenizer.pad_token = tokenizer.eos_token
         num_embeddings = self.model.get_input_embeddings().num_embeddings
         if len(tokenizer) > num_embeddings:
             print_log(f'resizing LLM embeddings {num_embeddings} -> {len(tokenizer)} '
-                      f'for added tokens {missing}', logger='current')
+                      f'for added tokens', logger='current')
             self.model.resize_token_embeddings(len(tokenizer))
 
     def apply_lora(self, lora: dict) -> None:

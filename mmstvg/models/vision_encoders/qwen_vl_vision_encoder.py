@@ -101,6 +101,30 @@ class QwenVLVisionEncoder(BaseModule):
         init_cfg: MMEngine init config (the HF weights are not re-initialised).
     """
 
+    @staticmethod
+    def tower_config(pretrained_model_name_or_path: Optional[str] = None,
+                     vision_config: Optional[dict] = None):
+        """The tower's transformers config, from a checkpoint directory or a dict."""
+        from transformers import AutoConfig
+        if (pretrained_model_name_or_path is None) == (vision_config is None):
+            raise ValueError('QwenVLVisionEncoder needs exactly one of '
+                             'pretrained_model_name_or_path and vision_config')
+        if pretrained_model_name_or_path is not None:
+            return AutoConfig.from_pretrained(pretrained_model_name_or_path).vision_config
+        cfg = dict(vision_config)
+        return AutoConfig.for_model(cfg.pop('model_type', 'qwen2_5_vl_vision'), **cfg)
+
+    @classmethod
+    def config_frames_per_patch(cls, cfg: dict, config=None) -> int:
+        """:attr:`frames_per_patch` of the encoder ``cfg`` builds, without building it
+        (the prompt's tokenizer transform needs it: one time stamp a token grid)."""
+        if cfg.get('temporal_patching', 'video') != 'video':
+            return 1
+        if config is None:
+            config = cls.tower_config(cfg.get('pretrained_model_name_or_path'),
+                                      cfg.get('vision_config'))
+        return int(config.temporal_patch_size)
+
     def __init__(self,
                  pretrained_model_name_or_path: Optional[str] = None,
                  vision_config: Optional[dict] = None,
@@ -114,16 +138,8 @@ class QwenVLVisionEncoder(BaseModule):
             raise ValueError(f"temporal_patching must be 'video' (frames paired, the base "
                              f"model's input) or 'frame' (one temporal patch a frame), got "
                              f'{temporal_patching!r}')
-        from transformers import AutoConfig
         from transformers.models.auto.modeling_auto import MODEL_MAPPING
-        if (pretrained_model_name_or_path is None) == (vision_config is None):
-            raise ValueError('QwenVLVisionEncoder needs exactly one of '
-                             'pretrained_model_name_or_path and vision_config')
-        if pretrained_model_name_or_path is not None:
-            config = AutoConfig.from_pretrained(pretrained_model_name_or_path).vision_config
-        else:
-            cfg = dict(vision_config)
-            config = AutoConfig.for_model(cfg.pop('model_type', 'qwen2_5_vl_vision'), **cfg)
+        config = self.tower_config(pretrained_model_name_or_path, vision_config)
         self.model = MODEL_MAPPING[type(config)]._from_config(config)
         if pretrained_model_name_or_path is not None:
             self._load_tower(pretrained_model_name_or_path)
@@ -140,8 +156,8 @@ class QwenVLVisionEncoder(BaseModule):
         self.num_deepstack_layers = len(getattr(config, 'deepstack_visual_indexes', None) or ())
         self.temporal_patching = temporal_patching
         #: frames in one token grid: the grounder pads each video to a multiple
-        self.frames_per_patch = (self.temporal_patch_size
-                                 if temporal_patching == 'video' else 1)
+        self.frames_per_patch = self.config_frames_per_patch(
+            dict(temporal_patching=temporal_patching), config)
         #: every video keeps its own frame size (smart_resize); frames padded
         #: in a batch would become tokens
         self.dynamic_resolution = True

@@ -37,6 +37,7 @@ train_pipeline = [
          interpolation='bicubic'),
     dict(type='GroundingRandomFlip', prob=0.5),
     dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=True),
 ]
 test_pipeline = [
     dict(type='GroundingDecordInit', num_threads=2),
@@ -46,6 +47,7 @@ test_pipeline = [
     dict(type='GroundingResize', scale=img_scale, keep_ratio=False,
          interpolation='bicubic'),
     dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=False),
 ]
 synthetic_split = dict(data_root=data_root, data_prefix=dict(video='videos'),
              dataset_name='synthetic_stvg')

@@ -7,7 +7,9 @@ across their move to ``projects/spacevllm/configs/`` (issue 30).
 model configs, the tiny model's state-dict (its keys' sha256, parameter count, a checksum of
 its values at seed 0, see ``test_build_all_configs.shrink_model``); for
 :data:`OUTPUT_CONFIGS` the losses on one hand-made batch. The record was written
-before the move; ``test_config_entries.py`` compares today's configs with it.
+before the move, and written again after ``TokenizeGroundingPrompt`` joined the
+pipelines (issue 30, part 3): that changed every resolved dict and no model,
+state dict or loss. ``test_config_entries.py`` compares today's configs with it.
 """
 import hashlib
 import json
