@@ -3,6 +3,7 @@ import logging
 import os
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -74,3 +75,15 @@ def test_message_filter_counts_and_drops_matching_records_only():
     # idempotent: installing again adds no second filter
     filter_uninformative_messages([UninformativeMessage('test', r'noise \d+', logger=name)])
     assert sum(isinstance(f, MessageFilter) for f in logger.filters) == 1
+
+
+def test_a_python_warning_entry_is_dropped_other_warnings_kept():
+    entry = UninformativeMessage('test', r'mmstvg test noise', category=FutureWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('default')
+        filter_uninformative_messages([entry])
+        warnings.warn('mmstvg test noise, dropped', FutureWarning)
+        warnings.warn('mmstvg test noise of another category', UserWarning)
+        warnings.warn('something else is deprecated', FutureWarning)
+    assert [str(w.message) for w in caught] == [
+        'mmstvg test noise of another category', 'something else is deprecated']

@@ -24,7 +24,7 @@ def state():
         put=id(LocalBackend.put), put_text=id(LocalBackend.put_text),
         loader=id(CheckpointLoader._schemes.get('')),
         logger_filters={name: len(logging.getLogger(name).filters)
-                        for name in ('DeepSpeed', 'transformers.utils.generic')},
+                        for name in ('DeepSpeed',)},
         warning_filters=len(warnings.filters))
 '''
 
@@ -47,6 +47,8 @@ print(json.dumps(dict(
     pristine=pristine, imported=imported, registered=registered, again=again,
     patched_after_import=patched_after_import,
     applied=mmstvg.utils.runtime_patches_applied(),
+    python_warning_entries=sum(entry.logger is None for entry in
+                               mmstvg.utils.log_filters.UNINFORMATIVE_MESSAGES),
     ours=dict(put=id(_put), put_text=id(_put_text), loader=id(load_local_checkpoint)))))
 '''
 
@@ -72,7 +74,9 @@ def test_import_patches_nothing_register_all_modules_patches_once():
     assert result['applied'] is True
     assert all(n == pristine['logger_filters'][name] + 1
                for name, n in registered['logger_filters'].items())
-    assert registered['warning_filters'] > pristine['warning_filters']
+    # one Python warnings filter a default entry without a logger (none today)
+    assert registered['warning_filters'] == (pristine['warning_filters']
+                                             + result['python_warning_entries'])
     # ... and applying again (a tool, then the runner builder) changes nothing.
     assert result['again'] == registered
 
