@@ -84,8 +84,9 @@ def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monk
                 'VideoGroundingLLM', 'InterleavedQueries', 'ReferencePointSpaceDecoder')
     assert type(model.vision_encoder).__name__ == 'QwenVLVisionEncoder'
     # reference points on each video's own (here 1 x 2) grid, which the
-    # grounder passes; 'auto' alone reads only square grids
-    assert model.space_decoder.frame_token_grid == 'auto' and model.space_decoder.takes_frame_grids
+    # grounder passes in the head inputs (checked below); 'auto' alone reads
+    # only square grids
+    assert model.space_decoder.frame_token_grid == 'auto'
     assert type(model.llm).__name__ == llm_type
     assert model.llm.hf_model.model.visual is None  # the tower lives in the vision part
     assert len(model.llm.tokenizer) == 151657  # Qwen2's and the vision tokens
@@ -119,9 +120,9 @@ def test_qwen_vl_config_trains_tests_and_parses(backbone, assets, tmp_path, monk
     grids = []  # the token grid of each video that reaches the space decoder
     decoder_forward = model.space_decoder.forward
 
-    def recording_decoder(*args, **kwargs):
-        grids.append(kwargs.get('frame_grids'))
-        return decoder_forward(*args, **kwargs)
+    def recording_decoder(head_inputs, **kwargs):
+        grids.append(head_inputs.frame_grids)
+        return decoder_forward(head_inputs, **kwargs)
 
     monkeypatch.setattr(model.space_decoder, 'forward', recording_decoder)
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}

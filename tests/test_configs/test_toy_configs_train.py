@@ -53,9 +53,10 @@ class {class_name}(BaseSpaceDecoder):
         super().__init__(hidden_dim, **kwargs)
         self.fc = nn.Linear(2 * hidden_dim, 4)
 
-    def forward(self, query_states, frame_states, text_states, text_mask):
-        features = torch.cat([query_states, frame_states.mean(dim=2)], dim=-1)
-        return self.fc(features.to(self.fc.weight.dtype)).sigmoid()
+    def forward(self, head_inputs, return_states=False):
+        features = torch.cat([head_inputs.query, head_inputs.frames.mean(dim=2)], dim=-1)
+        boxes = self.fc(features.to(self.fc.weight.dtype)).sigmoid()
+        return (boxes, head_inputs.query) if return_states else boxes
 '''
 
 

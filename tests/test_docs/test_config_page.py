@@ -10,8 +10,10 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from torch import nn
 
+from mmstvg.models.space_decoders.head_structures import HeadInputs
 from mmstvg.registry import MODELS, SPACE_DECODERS
 from mmstvg.utils import register_all_modules
+from tests.test_models.models_testing_utils import make_sample
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAGE = osp.join(REPO, 'docs', 'en', 'config.md')
@@ -75,10 +77,24 @@ def test_custom_imports_register_the_page_head(config_dir):
     assert cfg.model.space_decoder == dict(type='MyBoxHead')  # _delete_ dropped the rest
     assert cfg.custom_imports.imports == ['projects.spacevllm.spacevllm', 'my_box_head']
     head = SPACE_DECODERS.build(dict(cfg.model.space_decoder, hidden_dim=8))
-    boxes = head(torch.zeros(2, 3, 8), torch.zeros(2, 3, 4, 8), torch.zeros(2, 5, 8),
-                 torch.ones(2, 5, dtype=torch.bool))
+    boxes = head(HeadInputs(torch.zeros(2, 3, 8), torch.zeros(2, 3, 4, 8),
+                            torch.zeros(2, 5, 8), torch.ones(2, 5, dtype=torch.bool)))
     assert boxes.shape == (2, 3, 4)
     assert torch.allclose(boxes, torch.sigmoid(head.fc.bias).expand(2, 3, 4))
+    # the page's frame head: forward(head_inputs) -> loss and predict, without the grounder
+    assert cfg.model.heads == [dict(type='MyHasBoxHead')]
+    frame_head = MODELS.build(dict(cfg.model.heads[0], hidden_dim=8))
+    logits = frame_head(HeadInputs(torch.zeros(2, 3, 8), torch.zeros(2, 3, 4, 8),
+                                   torch.zeros(2, 5, 8), torch.ones(2, 5, dtype=torch.bool)))
+    assert logits.shape == (2, 3)
+    samples = [make_sample('stvg', num_sampled=3), make_sample('tvg', num_sampled=3, seed=1)]
+    assert float(frame_head.loss(logits, samples)['loss_has_box']) > 0
+    for sample in samples:
+        sample.pred_span_frames = torch.tensor([0, 20])
+    head.predict(boxes, samples)
+    frame_head.predict(logits, samples)
+    assert torch.allclose(samples[0].pred_box_scores,
+                          torch.sigmoid(frame_head.fc.bias).expand(3))
 
 
 class Parts(nn.Module):

@@ -2,6 +2,7 @@
 import numpy as np
 import torch
 
+from mmstvg.models.space_decoders.head_structures import HeadInputs
 from mmstvg.structures import GroundingDataSample
 
 IMAGE_SIZE = 32
@@ -42,6 +43,15 @@ def make_sample(task='stvg', num_sampled=4, num_frames=20, fps=5.0, span=(5, 15)
         sample.gt_boxes = torch.tensor(boxes, dtype=torch.float32)
         sample.gt_box_mask = torch.from_numpy(inside)
     return sample
+
+
+def query_inputs(query):
+    """:class:`HeadInputs` of ``query`` ``(B, T, D)`` with one zero visual token
+    per frame and one real zero sentence token: for a head that reads ``query``."""
+    batch, frames, dim = query.shape
+    return HeadInputs(query, query.new_zeros(batch, frames, 1, dim),
+                      query.new_zeros(batch, 1, dim),
+                      torch.ones(batch, 1, dtype=torch.bool, device=query.device))
 
 
 def make_batch(samples, seed=0):

@@ -146,7 +146,7 @@ def test_boxes_from_the_generation_pass_match_a_full_forward(grounder_cfg):
         seq = torch.cat([embeds[b], model.llm.embed_tokens(torch.tensor(answer))])[None]
         with torch.no_grad():
             hidden, _ = model.llm(seq, attention_mask=torch.ones(1, seq.shape[1]).long())
-            boxes = model.space_decoder(*gather_head_inputs(hidden, layouts[b:b + 1]))
+            boxes = model.space_decoder(gather_head_inputs(hidden, layouts[b:b + 1]))
         assert torch.allclose(sample.pred_boxes, denormalize_boxes(boxes[0], ori), atol=1e-4)
         # one sample alone (no left padding) gives the same text and boxes
         alone = model.data_preprocessor(make_batch([make_sample(
@@ -355,8 +355,8 @@ class _WideBoxHead(torch.nn.Module):
         self.linear = torch.nn.Linear(hidden_dim, 4 if raw else 5)
         self.raw = raw
 
-    def forward(self, query_states, frame_states, text_states, text_mask):
-        return self.linear(query_states) * (100.0 if self.raw else 1.0)
+    def forward(self, head_inputs):
+        return self.linear(head_inputs.query) * (100.0 if self.raw else 1.0)
 
 
 class _StrayQueries(torch.nn.Module):

@@ -2,7 +2,7 @@
 import torch
 
 from mmstvg.registry import MODELS
-from models_testing_utils import make_batch, make_sample
+from models_testing_utils import make_batch, make_sample, query_inputs
 from projects.spacevllm.spacevllm.addons import QuerySpanScoreHead  # (registers it)
 
 
@@ -43,7 +43,7 @@ def test_a_batch_without_spans_calls_the_span_score_loss_for_exactly_zero():
     samples = [make_sample('tvg', seed=s) for s in (1, 2)]
     for sample in samples:  # neither a span nor a REC image: no valid frame
         del sample.gt_span_frames
-    loss = head.loss(head(torch.randn(2, 4, 8)), samples)['loss_span_score']
+    loss = head.loss(head(query_inputs(torch.randn(2, 4, 8))), samples)['loss_span_score']
     assert len(calls) == 1 and loss.item() == 0.0
     loss.backward()
     _assert_zero_grads(head)

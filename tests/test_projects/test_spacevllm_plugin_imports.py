@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 
 from mmstvg.models.space_decoders.base import BaseSpaceDecoder
+from mmstvg.models.space_decoders.head_structures import HeadInputs
 from mmstvg.registry import MODELS, QUERY_INTERLEAVERS, SPACE_DECODERS
 
 USER_HEAD = '''
@@ -31,8 +32,9 @@ class {class_name}(BaseSpaceDecoder):
         nn.init.zeros_(self.fc.weight)
         nn.init.constant_(self.fc.bias, bias_value)
 
-    def forward(self, query_states, frame_states, text_states, text_mask):
-        return self.fc(query_states).sigmoid()
+    def forward(self, head_inputs, return_states=False):
+        boxes = self.fc(head_inputs.query).sigmoid()
+        return (boxes, head_inputs.query) if return_states else boxes
 '''
 
 
@@ -57,8 +59,8 @@ def _check_user_head(head, class_name):
     assert type(head).__name__ == class_name
     assert isinstance(head, BaseSpaceDecoder)
     # Zero weights and bias 0: every box is sigmoid(0) = 0.5 in every coordinate.
-    boxes = head(torch.randn(1, 2, 8), torch.randn(1, 2, 3, 8), torch.randn(1, 4, 8),
-                 torch.ones(1, 4, dtype=torch.bool))
+    boxes = head(HeadInputs(torch.randn(1, 2, 8), torch.randn(1, 2, 3, 8),
+                            torch.randn(1, 4, 8), torch.ones(1, 4, dtype=torch.bool)))
     assert torch.equal(boxes, torch.full((1, 2, 4), 0.5))
     # The shared losses: box (0.5, 0.5, 0.5, 0.5) against (0.5, 0.5, 0.25, 0.25)
     # on the one in-span frame. L1 = 0.25 + 0.25 = 0.5, times 5 -> 2.5. GIoU: the

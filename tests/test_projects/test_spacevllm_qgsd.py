@@ -5,6 +5,7 @@ import pytest
 import torch
 from mmdet.models.losses import GIoULoss, L1Loss
 
+from mmstvg.models.space_decoders.head_structures import HeadInputs
 from mmstvg.registry import SPACE_DECODERS
 from projects.spacevllm.spacevllm import (QueryGuidedSpaceDecoder,
                                           ReferencePointSpaceDecoder,
@@ -39,7 +40,7 @@ def _reference_decoder(attention, **kwargs):
 @pytest.mark.parametrize('attention', ATTENTIONS)
 def test_output_shape_and_range(attention):
     decoder = _decoder(attention)
-    boxes = decoder(*_states())
+    boxes = decoder(HeadInputs(*_states()))
     assert boxes.shape == (2, 3, 4)
     assert ((boxes > 0) & (boxes < 1)).all()
 
@@ -63,7 +64,7 @@ def test_parameter_free_attention_by_hand():
 def test_parameter_free_matches_a_per_frame_reference():
     decoder = _decoder('parameter_free')
     query, visual, text, mask = _states()
-    boxes = decoder(query, visual, text, mask)
+    boxes = decoder(HeadInputs(query, visual, text, mask))
     scale = 1 / math.sqrt(DIM)
     for b in range(2):
         words = text[b][mask[b]]
@@ -81,14 +82,14 @@ def test_batched_over_samples_and_frames(attention):
     """Frame t's box reads only frame t's states and its own sample's sentence."""
     decoder = _decoder(attention)
     query, visual, text, mask = _states()
-    boxes = decoder(query, visual, text, mask)
+    boxes = decoder(HeadInputs(query, visual, text, mask))
     for b, t in [(0, 1), (1, 2)]:
         visual2 = visual.clone()
         visual2[b, t] += 1.0
         query2 = query.clone()
         query2[b, t] += 1.0
-        for changed in (decoder(query, visual2, text, mask),
-                        decoder(query2, visual, text, mask)):
+        for changed in (decoder(HeadInputs(query, visual2, text, mask)),
+                        decoder(HeadInputs(query2, visual, text, mask))):
             moved = (changed - boxes).abs().amax(dim=-1) > 1e-4
             expected = torch.zeros(2, 3, dtype=torch.bool)
             expected[b, t] = True
@@ -96,7 +97,7 @@ def test_batched_over_samples_and_frames(attention):
     # The sentence of sample 0 moves every frame of sample 0 and nothing of sample 1.
     text2 = text.clone()
     text2[0, 0] += 1.0
-    moved = (decoder(query, visual, text2, mask) - boxes).abs().amax(dim=-1) > 1e-4
+    moved = (decoder(HeadInputs(query, visual, text2, mask)) - boxes).abs().amax(dim=-1) > 1e-4
     assert torch.equal(moved, torch.tensor([[True] * 3, [False] * 3]))
 
 
@@ -125,15 +126,15 @@ def test_parameter_counts_of_both_variants():
 def test_text_mask_is_respected(attention):
     decoder = _decoder(attention)
     query, visual, text, mask = _states()
-    boxes = decoder(query, visual, text, mask)
+    boxes = decoder(HeadInputs(query, visual, text, mask))
 
     padded = text.clone()
     padded[1, 3:] += 100 * torch.randn(2, DIM)  # sample 1's padding only
-    assert (decoder(query, visual, padded, mask) - boxes).abs().max() <= 1e-6
+    assert (decoder(HeadInputs(query, visual, padded, mask)) - boxes).abs().max() <= 1e-6
 
     real = text.clone()
     real[1, 2] += 1.0  # sample 1's last real token
-    assert (decoder(query, visual, real, mask) - boxes)[1].abs().max() > 1e-4
+    assert (decoder(HeadInputs(query, visual, real, mask)) - boxes)[1].abs().max() > 1e-4
 
 
 @pytest.mark.parametrize('attention', ATTENTIONS)
@@ -142,12 +143,12 @@ def test_sample_without_sentence_skips_the_text_attention(attention):
     query, visual, text, mask = _states()
     mask[0] = False
     visual.requires_grad_(True)
-    boxes = decoder(query, visual, text, mask)
+    boxes = decoder(HeadInputs(query, visual, text, mask))
     assert torch.isfinite(boxes).all()
     boxes.sum().backward()
     assert torch.isfinite(visual.grad).all()
     # Sample 0's boxes ignore its text states entirely.
-    moved = decoder(query, visual, text + torch.randn_like(text), mask)
+    moved = decoder(HeadInputs(query, visual, text + torch.randn_like(text), mask))
     assert (moved[0] - boxes[0]).abs().max() <= 1e-6
     if attention == 'parameter_free':
         # ... and equal the reading with the text attention left out.
@@ -179,7 +180,7 @@ def test_losses_are_mmdets_with_detr_weights_and_hand_values():
 def test_frames_outside_the_span_get_exactly_zero_gradient(attention):
     decoder = _decoder(attention).train()
     query, visual, text, mask = _states()
-    boxes = decoder(query, visual, text, mask)
+    boxes = decoder(HeadInputs(query, visual, text, mask))
     boxes.retain_grad()
     gt = torch.tensor([0.5, 0.5, 0.3, 0.3]).expand(2, 3, 4)
     box_mask = torch.tensor([[False, True, True], [True, False, False]])
@@ -191,7 +192,7 @@ def test_frames_outside_the_span_get_exactly_zero_gradient(attention):
 
 def test_batch_without_any_box_has_zero_loss_and_zero_gradient():
     decoder = _decoder('learnable')
-    boxes = decoder(*_states())
+    boxes = decoder(HeadInputs(*_states()))
     boxes.retain_grad()
     losses = decoder.loss_by_targets(boxes, torch.zeros(2, 3, 4),
                                      torch.zeros(2, 3, dtype=torch.bool))
@@ -209,7 +210,7 @@ def test_a_few_adam_steps_fit_a_fixed_box(attention):
     optimizer = torch.optim.Adam(decoder.parameters(), lr=1e-2)
     history = []
     for _ in range(60):
-        losses = decoder.loss_by_targets(decoder(*states), target, box_mask)
+        losses = decoder.loss_by_targets(decoder(HeadInputs(*states)), target, box_mask)
         loss = losses['loss_bbox'] + losses['loss_iou']
         optimizer.zero_grad()
         loss.backward()
@@ -227,13 +228,13 @@ def test_bad_inputs_name_the_argument():
     decoder = _decoder('parameter_free')
     query, visual, text, mask = _states()
     with pytest.raises(ValueError, match='frame_states must be'):
-        decoder(query, visual[:, :2], text, mask)
+        decoder(HeadInputs(query, visual[:, :2], text, mask))
     with pytest.raises(ValueError, match='hidden_dim=16'):
-        decoder(query[..., :8], visual, text, mask)
+        decoder(HeadInputs(query[..., :8], visual, text, mask))
     with pytest.raises(ValueError, match='text_mask must be'):
-        decoder(query, visual, text, mask[:, :4])
+        decoder(HeadInputs(query, visual, text, mask[:, :4]))
     with pytest.raises(ValueError, match='text_states must be'):
-        decoder(query, visual, text[:1], mask[:1])
+        decoder(HeadInputs(query, visual, text[:1], mask[:1]))
 
 
 def test_registered_and_built_by_type_string():
@@ -256,12 +257,12 @@ def test_frame_position_embedding_tells_token_places_apart(attention):
     assert with_pos.frame_pos_embed.shape == (4, DIM)
     assert sum(p.numel() for p in with_pos.parameters()) - sum(
         p.numel() for p in plain.parameters()) == 4 * DIM
-    assert torch.allclose(plain(query, frames, text, mask),
-                          plain(query, reversed_frames, text, mask), atol=1e-6)
-    assert not torch.allclose(with_pos(query, frames, text, mask),
-                              with_pos(query, reversed_frames, text, mask), atol=1e-4)
+    assert torch.allclose(plain(HeadInputs(query, frames, text, mask)),
+                          plain(HeadInputs(query, reversed_frames, text, mask)), atol=1e-6)
+    assert not torch.allclose(with_pos(HeadInputs(query, frames, text, mask)),
+                              with_pos(HeadInputs(query, reversed_frames, text, mask)), atol=1e-4)
     with pytest.raises(ValueError, match='num_frame_tokens=4'):
-        with_pos(*_states(batch=2, frames=1, tokens=3))
+        with_pos(HeadInputs(*_states(batch=2, frames=1, tokens=3)))
 
 
 @pytest.mark.parametrize('attention', ATTENTIONS)
@@ -280,7 +281,7 @@ def test_reference_points_put_the_box_centre_on_the_scored_token(attention):
         score.weight.zero_()
         score.bias.zero_()
     # Uniform scores: the reference is the grid's centre; offsets 0; size 0.5.
-    boxes = decoder(query, frames, text, mask)
+    boxes = decoder(HeadInputs(query, frames, text, mask))
     assert torch.allclose(boxes, torch.full_like(boxes, 0.5), atol=1e-6)
     # Scores from a fixed direction that only token 2 (bottom-left) has.
     with torch.no_grad():
@@ -303,13 +304,13 @@ def test_reference_points_put_the_box_centre_on_the_scored_token(attention):
 def test_guided_states_know_the_sentence_and_give_the_boxes(attention):
     decoder = _reference_decoder(attention, frame_token_grid=(2, 2))
     query, visual, text, mask = _states()
-    boxes, states = decoder(query, visual, text, mask, return_states=True)
-    torch.testing.assert_close(boxes, decoder(query, visual, text, mask))
+    boxes, states = decoder(HeadInputs(query, visual, text, mask), return_states=True)
+    torch.testing.assert_close(boxes, decoder(HeadInputs(query, visual, text, mask)))
     assert states.shape == query.shape
     # the box MLP reads exactly these states (its size terms, without the reference)
     torch.testing.assert_close(boxes[..., 2:], decoder.box_mlp(states)[..., 2:].sigmoid())
     # the same query and frame with another sentence: other states
-    _, other = decoder(query, visual, text.flip(1), mask, return_states=True)
+    _, other = decoder(HeadInputs(query, visual, text.flip(1), mask), return_states=True)
     assert (states - other).abs().amax() > 1e-3
     if attention == 'parameter_free':  # by hand: q' = q + softmax(q V'^T / sqrt(D)) V'
         enhanced = visual[0, 0] + parameter_free_cross_attention(
@@ -330,9 +331,10 @@ def test_the_papers_decoder_has_no_toy_options():
     extra = {n for n, _ in grid.named_parameters()} - {n for n, _ in plain.named_parameters()}
     assert extra and all(n.startswith('location_score.') for n in extra)
     query, visual, text, mask = _states()
-    _, states = plain(query, visual, text, mask, return_states=True)
-    boxes = grid(query, visual, text, mask)
-    torch.testing.assert_close(boxes[..., 2:], plain(query, visual, text, mask)[..., 2:])
+    _, states = plain(HeadInputs(query, visual, text, mask), return_states=True)
+    boxes = grid(HeadInputs(query, visual, text, mask))
+    torch.testing.assert_close(boxes[..., 2:],
+                               plain(HeadInputs(query, visual, text, mask))[..., 2:])
     assert states.shape == query.shape
 
 
@@ -344,10 +346,10 @@ def test_sine_positions_on_the_keys_tell_token_places_apart(attention):
     with_pos = _decoder(attention, positional_encoding=dict(normalize=True))
     assert sum(p.numel() for p in with_pos.parameters()) == sum(
         p.numel() for p in _decoder(attention).parameters())
-    assert not torch.allclose(with_pos(query, frames, text, mask),
-                              with_pos(query, reversed_frames, text, mask), atol=1e-4)
+    assert not torch.allclose(with_pos(HeadInputs(query, frames, text, mask)),
+                              with_pos(HeadInputs(query, reversed_frames, text, mask)), atol=1e-4)
     with pytest.raises(ValueError, match='5 visual tokens'):
-        with_pos(*_states(batch=2, frames=1, tokens=5))
+        with_pos(HeadInputs(*_states(batch=2, frames=1, tokens=5)))
 
 
 def test_sine_positions_of_a_grid_with_row_newlines():
@@ -388,9 +390,9 @@ def test_reference_points_skip_llavas_row_newlines():
     enhanced[:, 4, 0] = 1.0  # bottom right
     reference = decoder.reference_points(torch.zeros(3, 1, DIM), enhanced)
     assert torch.allclose(reference, torch.tensor([[0.75, 0.75]]).expand(3, 2), atol=1e-4)
-    assert decoder(*_states(batch=2, frames=2, tokens=6)).shape == (2, 2, 4)
+    assert decoder(HeadInputs(*_states(batch=2, frames=2, tokens=6))).shape == (2, 2, 4)
     with pytest.raises(ValueError, match='row_newline=True'):
-        decoder(*_states(batch=2, frames=2, tokens=4))
+        decoder(HeadInputs(*_states(batch=2, frames=2, tokens=4)))
 
 
 @pytest.mark.parametrize('tokens, grid, newline', [(16, (4, 4), False), (20, (4, 4), True)])
@@ -402,9 +404,9 @@ def test_auto_grid_reads_the_layout_from_the_token_count(tokens, grid, newline):
     assert {n for n, _ in auto.named_parameters()} == {n for n, _ in fixed.named_parameters()}
     auto.load_state_dict(fixed.state_dict())
     states = _states(batch=2, frames=2, tokens=tokens)
-    torch.testing.assert_close(auto(*states), fixed(*states))
+    torch.testing.assert_close(auto(HeadInputs(*states)), fixed(HeadInputs(*states)))
     with pytest.raises(ValueError, match='18 visual tokens'):
-        auto(*_states(batch=2, frames=1, tokens=18))
+        auto(HeadInputs(*_states(batch=2, frames=1, tokens=18)))
     with pytest.raises(ValueError, match='row_newline'):
         ReferencePointSpaceDecoder(hidden_dim=DIM, frame_token_grid='auto', row_newline=True)
 
@@ -434,11 +436,11 @@ def test_auto_grid_takes_each_videos_own_grid():
     assert torch.equal(reference, torch.tensor(wide + tall))
     # through forward: the grids reach the reference points
     states = _states(batch=2, frames=3, tokens=tokens)
-    boxes = decoder(*states, frame_grids=[(2, 6), (3, 4)])
+    boxes = decoder(HeadInputs(*states, frame_grids=[(2, 6), (3, 4)]))
     assert boxes.shape == (2, 3, 4)
-    assert not torch.allclose(boxes, decoder(*states, frame_grids=[(3, 4), (2, 6)]))
+    assert not torch.allclose(boxes, decoder(HeadInputs(*states, frame_grids=[(3, 4), (2, 6)])))
     with pytest.raises(ValueError, match=r'video 1 has a 3 x 5 token grid \(15 cells\) but '
                                          r'its frames have 12 visual tokens'):
-        decoder(*states, frame_grids=[(2, 6), (3, 5)])
+        decoder(HeadInputs(*states, frame_grids=[(2, 6), (3, 5)]))
     # without the grids, 12 tokens read as LLaVA's 3 x 3 + row newlines: other boxes
-    assert not torch.allclose(boxes, decoder(*states))
+    assert not torch.allclose(boxes, decoder(HeadInputs(*states)))

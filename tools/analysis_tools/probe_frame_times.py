@@ -70,7 +70,7 @@ def parse_args(argv: Optional[List[str]] = None):
 
 class FrameStateCapture:
     """Forward hooks keeping the vision encoder's output and the space
-    decoder's ``query_states`` / ``frame_states`` of the last forward pass."""
+    decoder's ``HeadInputs`` (``query``, ``frames``) of the last forward pass."""
 
     def __init__(self, model: torch.nn.Module):
         self.vision = self.queries = self.frames = None
@@ -83,8 +83,9 @@ class FrameStateCapture:
         self.vision = (output[0] if isinstance(output, (tuple, list)) else output).detach()
 
     def _keep_states(self, module, args, kwargs):
-        self.queries = (args[0] if args else kwargs['query_states']).detach()
-        self.frames = (args[1] if len(args) > 1 else kwargs['frame_states']).detach()
+        head_inputs = args[0] if args else kwargs['head_inputs']
+        self.queries = head_inputs.query.detach()
+        self.frames = head_inputs.frames.detach()
 
     def remove(self) -> None:
         for handle in self.handles:

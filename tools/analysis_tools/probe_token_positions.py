@@ -1,7 +1,7 @@
 """Probe whether *where* survives in a grounder's visual token states.
 
 Ridge probes read every grid token of every real frame at the LLM's last
-layer (the ``frame_states`` its space decoder gets) and at the vision
+layer (the ``HeadInputs.frames`` its space decoder gets) and at the vision
 encoder's output, fitted on the first 75% of the split's first videos and
 scored on the rest: held-out R² of the token cell's normalised centre
 ``(x, y)`` and held-out ROC-AUC of "the cell overlaps the ground-truth box"
@@ -82,7 +82,7 @@ def build_model(cfg: Config, checkpoint: Optional[str] = None,
         load_fitting_checkpoint(model, checkpoint)
     if getattr(model, 'space_decoder', None) is None:
         raise ValueError(f'{type(model).__name__} has no space_decoder: there are no '
-                         'frame_states to probe')
+                         'frame states to probe')
     return model.to(device).eval()
 
 
@@ -144,7 +144,7 @@ def llm_grid(model: torch.nn.Module, frame_hw: Sequence[int],
 
 class StateCapture:
     """Forward hooks keeping the vision encoder's output and the space decoder's
-    ``frame_states`` of the last forward pass."""
+    ``HeadInputs.frames`` of the last forward pass."""
 
     def __init__(self, model: torch.nn.Module):
         self.vision = self.frames = None
@@ -157,8 +157,7 @@ class StateCapture:
         self.vision = (output[0] if isinstance(output, (tuple, list)) else output).detach()
 
     def _keep_frames(self, module, args, kwargs):
-        frames = args[1] if len(args) > 1 else kwargs['frame_states']
-        self.frames = frames.detach()
+        self.frames = (args[0] if args else kwargs['head_inputs']).frames.detach()
 
     def remove(self) -> None:
         for handle in self.handles:

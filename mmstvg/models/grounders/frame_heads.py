@@ -9,8 +9,11 @@ Each entry is a ``MODELS`` config (or a bare type name, so that
 ``projects/spacevllm/spacevllm/addons/query_span_score_head.py``) built with
 ``hidden_dim`` filled in and added to the grounder under the part's
 ``module_name`` (its state-dict prefix, e.g. ``frame_score_head``), so that
-the lists change no checkpoint key. A head implements ``forward(states)``,
-``loss(outs, data_samples)`` and ``predict(outs, data_samples)``; a logits
+the lists change no checkpoint key. A head implements ``forward(head_inputs)``
+(one :class:`HeadInputs`; its ``query`` is the per-frame state of
+``frame_state_source``), ``loss(outs, data_samples)`` and
+``predict(outs, data_samples)``, as the space decoder does (its
+``forward(head_inputs, return_states=False)``); a logits
 processor ``check_answer(answer)`` and ``bind(frames, data_samples, answer)``
 (see SpaceVLLM's ``TimeStampPointer``, ``projects/spacevllm/spacevllm/addons/``).
 """
@@ -120,18 +123,17 @@ class FrameHeadsMixin:
         frames = FrameOutputs(num_frames=[l.num_frames for l in layouts])
         if self.space_decoder is None and not self.head_names and not self.processor_names:
             return frames
-        inputs = gather_head_inputs(hidden, layouts)
+        inputs = self.head_inputs(hidden, layouts)
         frames.states = inputs.query
         if self.space_decoder is not None:
-            if self.frame_state_source == 'space_decoder' and \
-                    getattr(self.space_decoder, 'returns_states', False):
-                frames.boxes, frames.states = self.run_space_decoder(inputs, layouts,
-                                                                     return_states=True)
+            if self.frame_state_source == 'space_decoder':
+                frames.boxes, frames.states = self.space_decoder(inputs, return_states=True)
             else:
-                frames.boxes = self.run_space_decoder(inputs, layouts)
+                frames.boxes = self.space_decoder(inputs)
             self._check_boxes(frames.boxes, layouts)
+        head_inputs = inputs._replace(query=frames.states)
         for name, head in self._parts(self.head_names):
-            frames.head_outs[name] = head(frames.states)
+            frames.head_outs[name] = head(head_inputs)
         return frames
 
     def _parts(self, names: Sequence[str]) -> List[Tuple[str, nn.Module]]:
@@ -139,19 +141,16 @@ class FrameHeadsMixin:
         return [(name, getattr(self, name)) for name in names
                 if getattr(self, name) is not None]
 
-    def run_space_decoder(self, inputs: HeadInputs, layouts, return_states: bool = False):
-        """The space decoder on :func:`gather_head_inputs`' tensors.
-
-        A decoder that ``takes_frame_grids`` gets each video's token grid
-        (``layout.frame_grid``) when every layout knows it, so reference
-        points lie on Qwen-VL's non-square per-video grids.
-        """
-        kwargs = dict(return_states=True) if return_states else {}
+    @staticmethod
+    def head_inputs(hidden: torch.Tensor, layouts) -> HeadInputs:
+        """:func:`gather_head_inputs`' states with each video's token grid
+        (``layout.frame_grid``) when every layout knows it, so that reference
+        points lie on Qwen-VL's non-square per-video grids."""
         grids = [layout.frame_grid for layout in layouts]
-        if getattr(self.space_decoder, 'takes_frame_grids', False) and \
-                all(grid is not None for grid in grids):
-            kwargs['frame_grids'] = grids
-        return self.space_decoder(*inputs, **kwargs)
+        inputs = gather_head_inputs(hidden, layouts)
+        if all(grid is not None for grid in grids):
+            inputs = inputs._replace(frame_grids=grids)
+        return inputs
 
     def _check_boxes(self, boxes: torch.Tensor, layouts) -> None:
         """The space decoder's output contract (see :func:`check_box_output`)."""

@@ -64,8 +64,9 @@ class VideoGroundingLLM(FrameHeadsMixin, BaseModel):
             ``logits_processors`` read: ``'llm_queries'`` (the LLM's
             last-layer query states) or ``'space_decoder'`` (the states its
             boxes are decoded from, e.g. the QGSD's guided queries, which
-            know the sentence and the frame whatever the prompt order; the
-            query states from a decoder whose ``returns_states`` is false).
+            know the sentence and the frame whatever the prompt order: the
+            decoder's ``forward(head_inputs, return_states=True)``). The
+            ``heads`` get them as their ``HeadInputs.query``.
         answer: config of the answer (an answer coder in ``TASK_UTILS``, joined
             with the task table into an :class:`AnswerCoderTable`):
             ``SpanAnswer`` (the paper's; a project may add its own, e.g.

@@ -10,6 +10,7 @@ from mmstvg.registry import MODELS
 from mmstvg.structures import normalize_boxes
 
 from .box_predictions import pack_boxes
+from .head_structures import HeadInputs
 
 __all__ = ['BaseSpaceDecoder', 'box_targets', 'check_box_output']
 
@@ -66,9 +67,9 @@ def box_targets(data_samples: Sequence, max_frames: int,
 class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
     """Turns LLM hidden states into one normalised box per sampled frame.
 
-    A subclass implements :meth:`forward`; :meth:`loss` (targets from the
-    data samples, see :func:`box_targets`) and :meth:`predict` (the samples'
-    ``pred_boxes`` in pixels) are shared. The loss is mmdet's
+    A subclass implements :meth:`forward` on a :class:`HeadInputs`;
+    :meth:`loss` (targets from the data samples, see :func:`box_targets`) and
+    :meth:`predict` (the samples' ``pred_boxes`` in pixels) are shared. The loss is mmdet's
     ``L1Loss`` on normalised ``cxcywh`` and ``GIoULoss`` on normalised
     ``xyxy``, averaged over the frames that carry a ground-truth box
     (frames inside the ground-truth span), as in DETR. Frames outside the span
@@ -84,14 +85,6 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
         init_cfg: MMEngine initialisation config.
     """
 
-    #: Whether :meth:`forward` takes ``frame_grids`` (the grounder passes
-    #: each video's token grid when the vision encoder knows it).
-    takes_frame_grids: bool = False
-    #: Whether :meth:`forward` takes ``return_states`` (the grounder's other
-    #: parts read those states with ``frame_state_source='space_decoder'``;
-    #: from a decoder that does not say so, they read the query states).
-    returns_states: bool = False
-
     def __init__(self,
                  hidden_dim: int,
                  loss_bbox: dict = dict(type='mmdet.L1Loss', loss_weight=5.0),
@@ -103,30 +96,20 @@ class BaseSpaceDecoder(BaseModule, metaclass=ABCMeta):
         self.loss_iou = MODELS.build(loss_iou)
 
     @abstractmethod
-    def forward(self, query_states: torch.Tensor, frame_states: torch.Tensor,
-                text_states: torch.Tensor, text_mask: torch.Tensor,
-                return_states: bool = False):
+    def forward(self, head_inputs: HeadInputs, return_states: bool = False):
         """Predict a box for every sampled frame.
 
         Args:
-            query_states: ``(B, T, D)`` last-layer hidden state of each frame's
-                query token.
-            frame_states: ``(B, T, P, D)`` last-layer hidden states of each
-                frame's visual tokens.
-            text_states: ``(B, S, D)`` last-layer hidden states of the sentence
-                tokens, right-padded.
-            text_mask: ``(B, S)`` bool, True on real sentence tokens.
+            head_inputs: the batch's per-frame states (:class:`HeadInputs`:
+                ``query`` ``(B, T, D)``, ``frames`` ``(B, T, P, D)``,
+                ``text`` ``(B, S, D)``, ``text_mask`` ``(B, S)`` and
+                ``frame_grids``, each video's token grid or None); a decoder
+                reads the fields it needs.
             return_states: also return the ``(B, T, D)`` per-frame states the
-                boxes are decoded from (the query states themselves for a head
-                that does not refine them); the grounder's other heads read
-                them with ``frame_state_source='space_decoder'``. A decoder
-                that takes it sets :attr:`returns_states`.
-
-        A head that reads the frames' token grid sets
-        :attr:`takes_frame_grids` and takes ``frame_grids``: ``B``
-        ``(rows, cols)``, each video's grid (``rows * cols == P``); the
-        grounder passes it when the vision encoder knows it (Qwen-VL's
-        per-video grids).
+                boxes are decoded from (``head_inputs.query`` itself for a
+                decoder that does not refine it); the grounder asks for them
+                with ``frame_state_source='space_decoder'`` and hands them to
+                its other heads as their ``query``.
 
         Returns:
             ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1]; with

@@ -6,7 +6,7 @@ every head reads (gathered by the grounder from the sequence layouts);
 logits processors, the losses and the predictions then read.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
@@ -14,21 +14,34 @@ __all__ = ['HeadInputs', 'FrameOutputs']
 
 
 class HeadInputs(NamedTuple):
-    """The per-frame states of a batch, padded to its most frames / sentence tokens.
+    """Everything a per-frame head may read of a batch, padded to its most
+    frames / sentence tokens.
 
-    A named tuple, so that ``space_decoder(*inputs)`` and
-    ``query, frames, text, text_mask = inputs`` read it as the four tensors.
+    Every head's ``forward`` takes one (a space decoder's
+    ``forward(head_inputs, return_states=False)``, a head of the grounder's
+    ``heads`` ``forward(head_inputs)``) and reads the fields it needs; a head
+    that ignores a field just does not read it. A named tuple, so that
+    ``inputs._replace(query=...)`` gives the same inputs with another state
+    per frame.
 
     Attributes:
-        query: ``(B, T, D)`` each sampled frame's query state.
+        query: ``(B, T, D)`` the per-frame state the head reads: each sampled
+            frame's query state, or, for the grounder's ``heads`` with
+            ``frame_state_source='space_decoder'``, the states the space
+            decoder decoded its boxes from.
         frames: ``(B, T, P, D)`` each sampled frame's visual-token states.
         text: ``(B, S, D)`` the sentence tokens' states, right-padded.
         text_mask: ``(B, S)`` bool, True on real sentence tokens.
+        frame_grids: ``B`` ``(rows, cols)``, each video's token grid
+            (``rows * cols == P``, row-major) when the vision encoder knows
+            every video's (Qwen-VL's per-video grids), else None (a head that
+            needs a grid reads it from ``P``).
     """
     query: torch.Tensor
     frames: torch.Tensor
     text: torch.Tensor
     text_mask: torch.Tensor
+    frame_grids: Optional[Sequence[Tuple[int, int]]] = None
 
 
 @dataclass
@@ -44,8 +57,8 @@ class FrameOutputs:
             or the space decoder's, ``frame_state_source``), or None when
             nothing reads them.
         head_outs: each of the grounder's ``heads`` (by its name) -> its
-            ``forward`` on ``states`` (e.g. ``(B, T)`` logits of the frame
-            score head).
+            ``forward`` on the :class:`HeadInputs` whose ``query`` is
+            ``states`` (e.g. ``(B, T)`` logits of the frame score head).
     """
     num_frames: List[int]
     boxes: Optional[torch.Tensor] = None

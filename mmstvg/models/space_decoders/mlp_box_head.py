@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmstvg.registry import SPACE_DECODERS
 
 from .base import BaseSpaceDecoder
+from .head_structures import HeadInputs
 
 __all__ = ['MLPBoxHead']
 
@@ -15,7 +16,7 @@ __all__ = ['MLPBoxHead']
 class MLPBoxHead(BaseSpaceDecoder):
     """Query hidden state -> MLP -> sigmoid -> normalised ``cxcywh``.
 
-    Reads only ``query_states`` (frame and sentence states are ignored), like
+    Reads only ``head_inputs.query`` (frame and sentence states are ignored), like
     DETR's box branch: ``num_layers`` linear layers with ReLU between them.
 
     Args:
@@ -26,8 +27,6 @@ class MLPBoxHead(BaseSpaceDecoder):
         loss_iou: GIoU loss config.
         init_cfg: MMEngine init config.
     """
-
-    returns_states = True
 
     def __init__(self,
                  hidden_dim: int,
@@ -49,9 +48,8 @@ class MLPBoxHead(BaseSpaceDecoder):
                 layers.append(nn.ReLU(inplace=True))
         self.mlp = nn.Sequential(*layers)
 
-    def forward(self, query_states: torch.Tensor, frame_states: torch.Tensor,
-                text_states: torch.Tensor, text_mask: torch.Tensor,
-                return_states: bool = False):
+    def forward(self, head_inputs: HeadInputs, return_states: bool = False):
+        query_states = head_inputs.query
         weight = self.mlp[0].weight
         boxes = self.mlp(query_states.to(weight.dtype)).sigmoid()
         return (boxes, query_states) if return_states else boxes

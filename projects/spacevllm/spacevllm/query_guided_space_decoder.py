@@ -18,6 +18,7 @@ from mmdet.models.layers import MLP, SinePositionalEncoding
 from torch import nn
 
 from mmstvg.models.space_decoders.base import BaseSpaceDecoder
+from mmstvg.models.space_decoders.head_structures import HeadInputs
 from mmstvg.registry import SPACE_DECODERS
 
 
@@ -173,8 +174,6 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
     """
 
     ATTENTIONS = ('learnable', 'parameter_free')
-    takes_frame_grids = True
-    returns_states = True
 
     def __init__(self,
                  hidden_dim: int,
@@ -264,36 +263,30 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
                              f'{tuple(text_states.shape[:2])}, got '
                              f'{tuple(text_mask.shape)}')
 
-    def forward(self, query_states: torch.Tensor, frame_states: torch.Tensor,
-                text_states: torch.Tensor, text_mask: torch.Tensor,
-                return_states: bool = False,
-                frame_grids: Optional[Sequence[Tuple[int, int]]] = None):
+    def forward(self, head_inputs: HeadInputs, return_states: bool = False):
         """Boxes for every sampled frame (and the guided query states ``q'``).
 
         Args:
-            query_states: ``(B, T, D)`` last-layer hidden state of each frame's
-                query token.
-            frame_states: ``(B, T, P, D)`` last-layer hidden states of each
-                frame's visual tokens.
-            text_states: ``(B, S, D)`` last-layer hidden states of the
-                sentence tokens, right-padded.
-            text_mask: ``(B, S)`` bool, True on real sentence tokens; padded
-                tokens are never attended to, and a sample without any
-                sentence token skips the text attention.
+            head_inputs: the batch's per-frame states (:class:`HeadInputs`):
+                ``query`` ``(B, T, D)`` each frame's query state, ``frames``
+                ``(B, T, P, D)`` each frame's visual tokens, ``text``
+                ``(B, S, D)`` the sentence tokens, right-padded, and
+                ``text_mask`` ``(B, S)`` (padded tokens are never attended
+                to, and a sample without any sentence token skips the text
+                attention). ``frame_grids`` (each video's ``(rows, cols)``
+                token grid, or None) is read by reference points on the grid
+                (:class:`.addons.ReferencePointSpaceDecoder`), not by the
+                paper's box MLP; None: the grid, where needed, is read from
+                ``P`` (a square, LLaVA's).
             return_states: also return each frame's query after it attended
                 to the frame's text-enhanced visual tokens (``q'_t``, it knows
                 the sentence and the frame whatever the prompt order).
-            frame_grids: ``B`` ``(rows, cols)``, each video's token grid
-                (``rows * cols == P``, row-major), when the grounder knows it
-                (Qwen-VL's per-video grid); read by reference points on the
-                grid (:class:`.addons.ReferencePointSpaceDecoder`), not by the
-                paper's box MLP. None: the grid, where needed, is read from
-                ``P`` (a square, LLaVA's).
 
         Returns:
             ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1]; with
             ``return_states``, ``(boxes, states (B, T, D))``.
         """
+        query_states, frame_states, text_states, text_mask, frame_grids = head_inputs
         self._check_inputs(query_states, frame_states, text_states, text_mask)
         batch, frames, tokens, dim = frame_states.shape
         dtype = self.box_mlp.layers[0].weight.dtype

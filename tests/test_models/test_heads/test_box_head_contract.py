@@ -26,16 +26,19 @@ def head():
     return SPACE_DECODERS.build(dict(type='MLPBoxHead', hidden_dim=DIM, num_layers=2))
 
 
-def test_head_inputs_unpack_as_the_four_tensors():
+def test_head_inputs_unpack_as_the_four_tensors_and_the_grids():
     inputs = _inputs()
-    query, frames, text, text_mask = inputs
+    query, frames, text, text_mask, frame_grids = inputs
     assert query is inputs.query and text_mask is inputs.text_mask
     assert tuple(frames.shape) == (2, 4, 4, DIM) and tuple(text.shape) == (2, 3, DIM)
+    assert frame_grids is None  # unknown unless given
+    decoded = torch.zeros(2, 4, DIM)
+    assert inputs._replace(query=decoded).query is decoded  # what a later head reads
 
 
 def test_forward_then_loss(head):
     samples = [make_sample('stvg', seed=0), make_sample('tvg', seed=1)]
-    boxes = head(*_inputs())
+    boxes = head(_inputs())
     assert tuple(boxes.shape) == (2, 4, 4)
     assert bool(((boxes >= 0) & (boxes <= 1)).all())
     losses = head.loss(boxes, samples)
@@ -61,7 +64,7 @@ def test_predict_on_a_real_forward(head):
     samples = [make_sample('stvg', seed=0), make_sample('rec', seed=2)]
     for sample in samples:
         sample.pred_span_frames = torch.tensor([0, 20])
-    boxes = head(*_inputs())
+    boxes = head(_inputs())
     head.predict(boxes, samples)
     assert samples[0].pred_boxes.shape == (4, 4)
     assert samples[1].pred_boxes.shape == (1, 4)  # an image: its one frame

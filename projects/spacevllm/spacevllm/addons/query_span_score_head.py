@@ -12,6 +12,7 @@ from mmdet.models.layers import MLP
 from mmengine.model import BaseModule
 
 from mmstvg.models.language.answer_coder_table import spans_whole_input
+from mmstvg.models.space_decoders.head_structures import HeadInputs
 from mmstvg.registry import MODELS
 from mmstvg.structures import frames_in_span
 
@@ -54,7 +55,8 @@ def span_targets(data_samples: Sequence, max_frames: int,
 
 @MODELS.register_module()
 class QuerySpanScoreHead(BaseModule):
-    """An MLP on each frame's query state: the logit of "frame inside the span".
+    """An MLP on each frame's state (``head_inputs.query``): the logit of
+    "frame inside the span".
 
     Ours, not the paper's (see the module docstring). :meth:`loss` trains it
     on every sampled frame; :meth:`predict` gives the boxes their scores.
@@ -84,8 +86,10 @@ class QuerySpanScoreHead(BaseModule):
         self.mlp = MLP(hidden_dim, hidden_dim, 1, num_layers)
         self.loss_span_score = MODELS.build(loss)
 
-    def forward(self, query_states: torch.Tensor) -> torch.Tensor:
-        """``(B, T, D)`` query states -> ``(B, T)`` logits (float32)."""
+    def forward(self, head_inputs: HeadInputs) -> torch.Tensor:
+        """``head_inputs.query`` ``(B, T, D)`` -> ``(B, T)`` logits (float32);
+        the other fields are not read."""
+        query_states = head_inputs.query
         if query_states.dim() != 3 or query_states.shape[-1] != self.hidden_dim:
             raise ValueError(f'{type(self).__name__}: query_states must be (B, T, '
                              f'{self.hidden_dim}), got {tuple(query_states.shape)}')

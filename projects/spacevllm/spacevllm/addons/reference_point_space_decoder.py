@@ -41,7 +41,7 @@ class ReferencePointSpaceDecoder(QueryGuidedSpaceDecoder):
             tokens is soft-maxed into a distribution on the grid; its mean is
             the reference centre and the box MLP predicts the offset from it
             (in logit space) and the box size. None: the paper's box MLP.
-            ``'auto'``: each video's own grid when the grounder passes
+            ``'auto'``: each video's own grid when the head inputs carry
             ``frame_grids`` (Qwen-VL's per-video grid after its 2x2 merge,
             any aspect ratio), else the grid and its newlines read from each
             frame's token count (:func:`square_token_layout`), so one config

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from mmstvg.registry import MODELS
-from models_testing_utils import make_batch, make_sample
+from mmstvg.models.space_decoders.head_structures import HeadInputs
+from models_testing_utils import make_batch, make_sample, query_inputs
 from projects.spacevllm.spacevllm.addons import QuerySpanScoreHead, span_targets
 
 
@@ -35,7 +36,7 @@ def test_loss_is_the_mean_binary_cross_entropy_over_real_frames():
     zero = head.loss_by_targets(logits, targets, torch.zeros_like(valid))['loss_span_score']
     assert float(zero) == 0.0
     with pytest.raises(ValueError, match='query_states'):
-        head(torch.zeros(2, 3, 5))
+        head(query_inputs(torch.zeros(2, 3, 5)))
 
 
 def test_grounder_trains_the_head_and_scores_boxes_with_it(grounder_cfg):
@@ -60,7 +61,7 @@ def test_grounder_trains_the_head_and_scores_boxes_with_it(grounder_cfg):
     # pred_box_scores are the head's probabilities on the same prompt pass
     out = model(**data, mode='tensor')
     query = out['hidden_states'][0, out['layouts'][0].query_pos]
-    expected = model.frame_score_head(query[None]).sigmoid()[0]
+    expected = model.frame_score_head(query_inputs(query[None])).sigmoid()[0]
     torch.testing.assert_close(sample.pred_box_scores, expected, atol=1e-5, rtol=1e-5)
     assert not torch.all(sample.pred_box_scores == 1)
 
@@ -83,13 +84,13 @@ def test_the_head_can_read_the_space_decoders_states(grounder_cfg):
     out = model(**data, mode='tensor')
     layout = out['layouts'][0]
     hidden = out['hidden_states']
-    decoder_inputs = (hidden[:, layout.query_pos], hidden[:, layout.frame_token_pos],
-                      hidden[:, layout.sentence_pos],
-                      torch.ones(1, layout.sentence_pos.numel(), dtype=torch.bool))
-    boxes, guided = model.space_decoder(*decoder_inputs, return_states=True)
-    expected = model.frame_score_head(guided).sigmoid()[0]
+    decoder_inputs = HeadInputs(hidden[:, layout.query_pos], hidden[:, layout.frame_token_pos],
+                                hidden[:, layout.sentence_pos],
+                                torch.ones(1, layout.sentence_pos.numel(), dtype=torch.bool))
+    boxes, guided = model.space_decoder(decoder_inputs, return_states=True)
+    expected = model.frame_score_head(decoder_inputs._replace(query=guided)).sigmoid()[0]
     torch.testing.assert_close(sample.pred_box_scores, expected, atol=1e-5, rtol=1e-5)
-    from_queries = model.frame_score_head(decoder_inputs[0]).sigmoid()[0]
+    from_queries = model.frame_score_head(decoder_inputs).sigmoid()[0]
     assert (from_queries - expected).abs().amax() > 1e-4
 
 

@@ -4,7 +4,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 from mmstvg.registry import MODELS
-from models_testing_utils import make_sample
+from models_testing_utils import make_sample, query_inputs
 import projects.spacevllm.spacevllm.addons  # noqa: F401  (registers QuerySpanScoreHead)
 
 DIM = 8
@@ -19,7 +19,7 @@ def head():
 
 def test_forward_then_loss(head):
     states = torch.randn(2, 4, DIM, generator=torch.Generator().manual_seed(0))
-    logits = head(states)
+    logits = head(query_inputs(states))
     assert tuple(logits.shape) == (2, 4) and logits.dtype == torch.float32
     samples = [make_sample('stvg', seed=0), make_sample('tvg', span=(2, 13), seed=1)]
     loss = head.loss(logits, samples)['loss_span_score']
