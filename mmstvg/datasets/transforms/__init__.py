@@ -7,6 +7,7 @@ from .processing import (GroundingPad, GroundingRandomFlip, GroundingResize,
                          swap_left_right)
 from .prompt_tokenization import (TokenizeGroundingPrompt, fill_prompt_tokenization,
                                   with_prompt_tokenization)
+from .question_template import ChooseQuestionTemplate
 from .qwen_vl_resize import QwenVLSmartResize
 
 __all__ = [
@@ -15,5 +16,5 @@ __all__ = [
     'tube_boxes_at', 'GroundingResize', 'GroundingPad', 'GroundingRandomFlip',
     'swap_left_right', 'PackGroundingInputs', 'QwenVLSmartResize',
     'TokenizeGroundingPrompt', 'fill_prompt_tokenization',
-    'with_prompt_tokenization'
+    'with_prompt_tokenization', 'ChooseQuestionTemplate'
 ]

@@ -16,8 +16,9 @@ Every shipped path gets its pieces here: ``tools/train.py`` and
 (so the demo), the lmms-eval model and the analysis tools that build a test
 pipeline through :func:`with_prompt_tokenization`, which also adds the
 transform to a pipeline that lacks it. Only samples made by hand (tests, a
-user's own code) reach the grounder without pieces; it tokenizes them itself
-and says so once (``SequenceBuilder``).
+user's own code) and the loaders of a config whose pipelines name no
+transform (``build_runner`` only fills) reach the grounder without pieces; it
+tokenizes them itself and says so once (``SequenceBuilder``).
 """
 import copy
 from typing import List, Optional, Sequence

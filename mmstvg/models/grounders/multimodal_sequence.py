@@ -337,8 +337,9 @@ class SequenceBuilder:
     demo, the lmms-eval model, the analysis tools:
     :func:`~mmstvg.datasets.transforms.with_prompt_tokenization`); the
     others are tokenized here, in the main process: samples made by hand
-    (tests, a user's own code, a config built without ``build_runner``),
-    said once, and pieces made for the other mode (a training sample
+    (tests, a user's own code), a config built without ``build_runner`` or
+    whose pipeline names no ``TokenizeGroundingPrompt`` (the base-pretraining
+    configs under ``tools/train.py``), said once, and pieces made for the other mode (a training sample
     predicted, a ``tensor``-mode forward), silently.
     """
 
