@@ -28,6 +28,7 @@ from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_mod
 
 from mmstvg.datasets.shared_video_sampling import pack_runs
 from mmstvg.datasets.validation import DEFAULT_MAX_SENTENCE_WORDS
+from mmstvg.datasets.transforms import with_prompt_tokenization
 from mmstvg.engine.checkpoint_conversion import resolve_checkpoint
 from mmstvg.models.grounders.shared_video import LastVideoCache
 from mmstvg.registry import FUNCTIONS, INFERENCERS, MODELS, VISUALIZERS
@@ -133,7 +134,9 @@ class GroundingInferencer(BaseInferencer):
     It runs the config's test pipeline adapted for inputs without ground truth
     (:func:`~mmstvg.apis.inference_pipeline.adapt_test_pipeline`: the video's
     frame count, fps and size come from the video itself, no GT mapping, no
-    random steps), the model's ``predict`` in batches of ``batch_size`` inputs,
+    random steps; the prompt tokenized by ``TokenizeGroundingPrompt`` with the
+    model's config, :func:`~mmstvg.datasets.transforms.with_prompt_tokenization`),
+    the model's ``predict`` in batches of ``batch_size`` inputs,
     and turns each predicted sample into a dict (:func:`prediction_to_dict`).
 
     Inputs (``__call__``'s ``inputs``, one or a list):
@@ -256,7 +259,8 @@ class GroundingInferencer(BaseInferencer):
 
     def _init_pipeline(self, cfg: ConfigType) -> Compose:
         self.sentence_cfg = self.sentence_rules(cfg)
-        self.pipeline_cfg = adapt_test_pipeline(self.test_pipeline_cfg(cfg))
+        self.pipeline_cfg = with_prompt_tokenization(
+            adapt_test_pipeline(self.test_pipeline_cfg(cfg)), cfg.model)
         return Compose(self.pipeline_cfg)
 
     def _init_collate(self, cfg: ConfigType):

@@ -27,6 +27,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.logging import print_log
 
+from mmstvg.datasets.transforms import with_prompt_tokenization
 from mmstvg.lmms_eval_tasks.docs import decode_data_info
 from mmstvg.lmms_eval_tasks.scoring import PREDICTION_FIELDS, PREDICTION_TAG
 from mmstvg.models.language import QA_TASK, options_in_prompt
@@ -88,8 +89,10 @@ class MMSTVGLMMs(lmms):
     **Grounding requests** (the documents of mmstvg's tasks,
     ``mmstvg/lmms_eval_tasks``, which carry the sample's mmstvg data info)
     are answered as ``tools/test.py`` answers them: the config's test
-    pipeline (``test_dataloader.dataset.pipeline``, as the config gives it)
-    reads the sample, the model's ``test_step`` predicts on batches of
+    pipeline (``test_dataloader.dataset.pipeline``, as the config gives it,
+    its prompt tokenized with the model's text parts:
+    :func:`~mmstvg.datasets.transforms.with_prompt_tokenization`) reads the
+    sample, the model's ``test_step`` predicts on batches of
     ``batch_size`` documents of one task in their order (the batches of
     ``tools/test.py`` with that batch size), and the reply is
     the prediction itself (the span and per-frame boxes of its one-pass
@@ -213,7 +216,8 @@ class MMSTVGLMMs(lmms):
             ``pred_*`` fields.
         """
         if self._test_pipeline is None:
-            self._test_pipeline = Compose(GroundingInferencer.test_pipeline_cfg(self.cfg))
+            self._test_pipeline = Compose(with_prompt_tokenization(
+                GroundingInferencer.test_pipeline_cfg(self.cfg), self.cfg.model))
         batch = self.inferencer.collate_fn([self._test_pipeline(dict(info))
                                             for info in infos])
         with torch.no_grad():

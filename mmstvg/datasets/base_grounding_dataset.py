@@ -49,6 +49,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
+from mmstvg.models.language.questions import QUESTION_TEMPLATES_KEY
 from .bad_samples import (BadSamplePolicy, ListedBadVideo, ShortVideoError,
                           VideoPathSeen)
 from .validation import (DEFAULT_MAX_SENTENCE_WORDS, SENTENCE_POLICIES,
@@ -167,7 +168,8 @@ class BaseGroundingDataset(BaseDataset):
         #: What ``build_data_info`` checks this file's samples against (made
         #: at load, when ``ann_file`` is final).
         self.info_checks: Optional[DataInfoChecks] = None
-        #: Set by :class:`UniSTGDataset`: templates of this dataset's task.
+        #: Set by :class:`UniSTGDataset`: question templates of this dataset's
+        #: task, handed to the pipeline's ``ChooseQuestionTemplate``.
         self.prompt_templates: Optional[List[str]] = None
         self._video_index: Optional[Dict[str, str]] = None
         super().__init__(
@@ -443,8 +445,8 @@ class BaseGroundingDataset(BaseDataset):
         """The contract dict of sample ``idx`` plus ``ann_file`` (for errors),
         ``time_axis`` (:attr:`TIME_AXIS`),
         ``ann_file_hash`` (its content's digest, which prediction dumps
-        record) and, inside a mixture, a ``prompt_template`` (random at
-        training time, ``templates[idx % n]`` at test time)."""
+        record) and, inside a mixture, the ``question_templates`` of its task
+        (the pipeline's ``ChooseQuestionTemplate`` picks one)."""
         info = super().get_data_info(idx)
         info['ann_file'] = self.ann_file
         info.setdefault('time_axis', self.TIME_AXIS)
@@ -453,10 +455,7 @@ class BaseGroundingDataset(BaseDataset):
         # boxes the metric scores.
         info['test_mode'] = self.test_mode
         if self.prompt_templates:
-            templates = self.prompt_templates
-            pick = idx % len(templates) if self.test_mode else \
-                np.random.randint(len(templates))
-            info['prompt_template'] = templates[pick]
+            info[QUESTION_TEMPLATES_KEY] = list(self.prompt_templates)
         return info
 
     def prepare_data(self, idx: int) -> Any:

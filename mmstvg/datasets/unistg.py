@@ -6,34 +6,16 @@ import numpy as np
 from mmengine.logging import MMLogger
 from torch.utils.data import Dataset
 
+from mmstvg.models.language.questions import QUESTION_TEMPLATES
 from mmstvg.registry import DATASETS
 from .base_grounding_dataset import BaseGroundingDataset
 
-__all__ = ['UniSTGDataset', 'DEFAULT_PROMPT_TEMPLATES']
+__all__ = ['UniSTGDataset', 'DEFAULT_PROMPT_TEMPLATES', 'check_chooses_template']
 
-#: One template list per task; ``{sentence}`` is replaced by the sentence
-#: (after text transforms such as the flip's left/right swap) where the
-#: model builds its prompt.
-DEFAULT_PROMPT_TEMPLATES: Dict[str, List[str]] = dict(
-    stvg=[
-        'When does "{sentence}" happen in the video, and where is it in each '
-        'frame?',
-        'Find the moment and the object described by: {sentence}',
-    ],
-    tvg=[
-        'When does "{sentence}" happen in the video?',
-        'Give the start and end time of: {sentence}',
-    ],
-    rec=[
-        'Where is "{sentence}" in the image?',
-        'Locate the object described by: {sentence}',
-    ],
-    # Multiple-choice QA (ours): the sentence is the question with its
-    # lettered options; the answer is the letter (MultipleChoiceAnswer).
-    mcqa=[
-        "{sentence}\nAnswer with the option's letter from the given choices directly.",
-        '{sentence}\nRespond with only the letter of the correct option.',
-    ])
+#: The question templates of each task: the one copy is
+#: :data:`mmstvg.models.language.questions.QUESTION_TEMPLATES` (this name is
+#: the same object, kept for imports).
+DEFAULT_PROMPT_TEMPLATES: Dict[str, List[str]] = QUESTION_TEMPLATES
 
 
 @DATASETS.register_module()
@@ -50,9 +32,13 @@ class UniSTGDataset(Dataset):
     Charades-STA, RefCOCO, the synthetic set ...) keeps its own pipeline and
     bad-input policy. The mixture
 
-    - gives every sample a ``prompt_template`` drawn from the templates of its
-      task (random at training time, ``templates[index % n]`` at test time);
-      :class:`PackGroundingInputs` puts it in the data sample's metainfo;
+    - hands every sample the question templates of its task
+      (``question_templates``); the member's pipeline picks one with
+      :class:`~mmstvg.datasets.transforms.ChooseQuestionTemplate` (random at
+      training time, ``templates[index % n]`` at test time), which must come
+      before its ``PackGroundingInputs`` (checked here);
+      :class:`PackGroundingInputs` puts the pick, ``prompt_template``, in the
+      data sample's metainfo;
     - repeats or subsamples each dataset by its ratio: dataset ``i`` fills
       ``round(ratio_i * len_i)`` slots of an epoch: whole copies first, then
       the fractional rest. At test time the rest is a subset drawn once with
@@ -65,7 +51,7 @@ class UniSTGDataset(Dataset):
         datasets: configs (or built datasets) of the sub-datasets.
         ratios: one ratio per dataset (default 1.0 each).
         prompt_templates: ``{task: [template, ...]}``; tasks missing here use
-            :data:`DEFAULT_PROMPT_TEMPLATES`.
+            :data:`~mmstvg.models.language.questions.QUESTION_TEMPLATES`.
         seed: seed of the subset draw.
         test_mode: deterministic templates.
         lazy_init: defer building the index list to the first use.
@@ -87,7 +73,7 @@ class UniSTGDataset(Dataset):
             raise ValueError(f'ratios must be {len(self.datasets)} non-negative '
                              f'numbers, got {ratios}')
         self.ratios = [float(r) for r in ratios]
-        templates = copy.deepcopy(DEFAULT_PROMPT_TEMPLATES)
+        templates = copy.deepcopy(QUESTION_TEMPLATES)
         templates.update(prompt_templates or {})
         self.prompt_templates = templates
         self.seed = seed
@@ -115,6 +101,7 @@ class UniSTGDataset(Dataset):
                 raise ValueError(f'no prompt template for task {task!r} of '
                                  f'{type(dataset).__name__}')
             dataset.prompt_templates = list(self.prompt_templates[task])
+            check_chooses_template(dataset)
             dataset.test_mode = dataset.test_mode or self.test_mode
             length = len(dataset)
             count = int(round(ratio * length))
@@ -154,3 +141,22 @@ class UniSTGDataset(Dataset):
     def __getitem__(self, idx: int) -> dict:
         dataset_id, sample_id = self.locate(idx)
         return self.datasets[dataset_id][sample_id]
+
+
+def check_chooses_template(dataset) -> None:
+    """A member whose pipeline packs samples picks its question template first.
+
+    Raises:
+        ValueError: the pipeline has a ``PackGroundingInputs`` and no
+            ``ChooseQuestionTemplate`` before it (the mixture's templates
+            would be dropped), naming the dataset.
+    """
+    names = [type(t).__name__ for t in getattr(dataset.pipeline, 'transforms', [])]
+    if 'PackGroundingInputs' not in names:
+        return  # no pipeline (data infos only) or one that does not pack
+    if 'ChooseQuestionTemplate' not in names[:names.index('PackGroundingInputs')]:
+        raise ValueError(
+            f'UniSTGDataset: the pipeline of {dataset.dataset_name} '
+            f'({type(dataset).__name__}) packs samples without choosing their '
+            "question template: add dict(type='ChooseQuestionTemplate') before "
+            f'its PackGroundingInputs (it has {names})')

@@ -233,3 +233,30 @@ def test_several_sentences_on_one_video_take_one_pass(tiny_cfg, trained_checkpoi
     assert inferencer.model.last_video.hits == 1
     other = inferencer(videos[1], SENTENCES[0])['predictions'][0]
     assert frames_seen == [NUM_SAMPLED, NUM_SAMPLED] and other['video'] == videos[1]
+
+
+def test_samples_reach_the_model_with_prompt_pieces(tiny_cfg, trained_checkpoint, videos):
+    """Issue 30: the adapted test pipeline ends with the model's
+    TokenizeGroundingPrompt, so every sample (one sentence, several on one
+    video: the shared path) reaches the model with its pieces; the answers
+    equal the model's own tokenization (the transform dropped)."""
+    from mmstvg.testing.prompt_pieces import record_prompt_pieces, without_prompt_tokenization
+    inferencer = GroundingInferencer(tiny_cfg, trained_checkpoint, device='cpu')
+    assert inferencer.pipeline_cfg[-1]['type'] == 'TokenizeGroundingPrompt'
+    assert inferencer.pipeline_cfg[-1]['with_answer'] is False
+    assert inferencer.pipeline_cfg[-2]['type'] == 'PackGroundingInputs'
+    seen = record_prompt_pieces(inferencer.model)
+    inputs = [(videos[0], SENTENCES[0]), (videos[1], SENTENCES[1])]
+    with_pieces = [inferencer(videos[0], SENTENCES)['predictions'],
+                   inferencer(inputs, batch_size=2)['predictions']]
+    assert seen and all(seen)
+    seen.clear()
+    inferencer.pipeline = without_prompt_tokenization(inferencer.pipeline)
+    inferencer.model.last_video = type(inferencer.model.last_video)()
+    in_model = [inferencer(videos[0], SENTENCES)['predictions'],
+                inferencer(inputs, batch_size=2)['predictions']]
+    assert seen and not any(seen)
+    for a, b in zip(sum(with_pieces, []), sum(in_model, [])):
+        assert a['answer_text'] == b['answer_text'] and a['span_frames'] == b['span_frames']
+        for fa, fb in zip(a['frames'], b['frames']):
+            assert fa['box_xyxy'] == fb['box_xyxy']

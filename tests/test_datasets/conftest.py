@@ -71,6 +71,7 @@ def build_pipeline(num_frames=4, test_mode=True, sampler='uniform', **sampler_kw
         dict(type='GroundingDecordInit'), sample,
         dict(type='GroundingDecordDecode'),
         dict(type='LoadGroundingAnnotations'),
+        dict(type='ChooseQuestionTemplate'),  # a mixture's question; else nothing
         dict(type='PackGroundingInputs')
     ]
 

@@ -5,6 +5,7 @@ import pytest
 
 from mmstvg.datasets import (CONTRACT_KEYS, CharadesSTADataset,
                              RefCOCODataset, UniSTGDataset, VidSTGDataset)
+from mmstvg.models.language.questions import QUESTION_TEMPLATES
 
 
 def vidstg_annotations(track_frames=range(5, 10)):
@@ -148,12 +149,14 @@ def test_unistg_mixture(hcstvg_file, video_dir, charades_root, refcoco_root,
     assert [mixture.locate(i)[0] for i in range(4)] == [0, 0, 1, 2]
     tasks = [mixture.get_data_info(i)['task'] for i in range(4)]
     assert tasks == ['stvg', 'stvg', 'tvg', 'rec']
-    assert mixture.get_data_info(2)['prompt_template'] == 'When: {sentence}'
-    stvg_templates = mixture.prompt_templates['stvg']
-    assert mixture.get_data_info(0)['prompt_template'] in stvg_templates
+    # the mixture hands over its task's templates, the pipeline picks one
+    assert mixture.get_data_info(2)['question_templates'] == ['When: {sentence}']
+    assert mixture.get_data_info(0)['question_templates'] == QUESTION_TEMPLATES['stvg']
+    assert mixture[2]['data_samples'].metainfo['prompt_template'] == 'When: {sentence}'
     sample = mixture[3]['data_samples']
     assert sample.metainfo['task'] == 'rec'
     assert sample.metainfo['prompt_template'] in mixture.prompt_templates['rec']
+    assert 'question_templates' not in sample.metainfo
     assert mixture.metainfo['dataset_names'] == ['hcstvg_v1', 'charades_sta', 'refcoco']
     assert mixture.locate(2) == mixture.locate(2)  # the fixed test-time subset
     # Training time: the Charades slot (ratio 0.5) draws either sample.
@@ -161,3 +164,32 @@ def test_unistg_mixture(hcstvg_file, video_dir, charades_root, refcoco_root,
     np.random.seed(0)
     assert {mixture.locate(2) for _ in range(40)} == {(1, 0), (1, 1)}
     assert {mixture.locate(0) for _ in range(5)} == {(0, 0)}  # whole copies fixed
+
+
+def test_question_template_is_chosen_in_the_pipeline(hcstvg_file, video_dir, make_pipeline):
+    """ChooseQuestionTemplate: templates[sample_idx % n] at test time; at training
+    time the worker's numpy RNG (seeded: the same picks again), uniform over the
+    task's templates; a member pipeline that packs without it is refused."""
+    from mmstvg.datasets.transforms import ChooseQuestionTemplate
+    choose = ChooseQuestionTemplate()
+    templates = ['a {sentence}', 'b {sentence}', 'c {sentence}']
+    picks = [choose(dict(question_templates=templates, test_mode=True,
+                         sample_idx=i))['prompt_template'] for i in range(4)]
+    assert picks == templates + templates[:1]
+
+    def train_picks(seed, count=300):
+        np.random.seed(seed)
+        return [choose(dict(question_templates=templates, test_mode=False,
+                            sample_idx=0))['prompt_template'] for _ in range(count)]
+
+    assert train_picks(1) == train_picks(1) != train_picks(2)
+    counts = [train_picks(3).count(t) for t in templates]
+    assert min(counts) > 70  # ~100 each of 300
+    # outside a mixture: the sample's own template (or none) is kept
+    assert choose(dict(prompt_template='own {sentence}')) == dict(
+        prompt_template='own {sentence}')
+    packs_only = [s for s in make_pipeline() if s['type'] != 'ChooseQuestionTemplate']
+    with pytest.raises(ValueError, match='hcstvg_v1.*ChooseQuestionTemplate'):
+        UniSTGDataset(datasets=[dict(type='HCSTVGDataset', ann_file=hcstvg_file,
+                                     data_prefix=dict(video=str(video_dir)),
+                                     pipeline=packs_only)])

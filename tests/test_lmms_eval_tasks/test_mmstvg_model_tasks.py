@@ -105,3 +105,24 @@ def test_replies_carry_the_heads_prediction(both_runs):
         assert len(prediction['frame_inds']) == 4  # the config's sampler, not the task's 5
         assert len(prediction['pred_boxes']) == 4
 
+
+
+def test_grounding_requests_come_tokenized_from_the_pipeline(tiny_runs):
+    """Issue 30: the grounding path's test pipeline gets the model's
+    TokenizeGroundingPrompt (its config names none), so every sample reaches
+    the model with its pieces; the replies equal the model's own
+    tokenization (the transform dropped)."""
+    from mmstvg.apis.lmms_eval_model import MMSTVGLMMs
+    from mmstvg.registry import DATASETS
+    from mmstvg.testing.prompt_pieces import record_prompt_pieces, without_prompt_tokenization
+    lmm = MMSTVGLMMs(config=tiny_runs['configs']['stvg'], checkpoint=tiny_runs['checkpoint'],
+                     device='cpu', batch_size=2)
+    dataset = DATASETS.build(dict(tiny_runs['datasets']['stvg'], pipeline=[]))
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    seen = record_prompt_pieces(lmm.model)
+    replies = lmm.ground(infos)
+    assert len(seen) == len(infos) and all(seen)
+    seen.clear()
+    lmm._test_pipeline = without_prompt_tokenization(lmm._test_pipeline)
+    assert lmm.ground(infos) == replies
+    assert len(seen) == len(infos) and not any(seen)

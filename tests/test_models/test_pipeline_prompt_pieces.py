@@ -164,3 +164,50 @@ def test_fill_gives_every_pipeline_the_model(grounder_cfg):
     cfg = Config.fromfile('configs/spacevllm_toy.py')
     cfg.model = dict(type='TrivialBaseline')
     assert fill_prompt_tokenization(cfg) == 0
+
+
+def test_with_prompt_tokenization_fills_or_adds_the_transform(grounder_cfg):
+    """The pipelines built outside build_runner (inferencer, lmms-eval, tools):
+    an unfilled transform gets the model; a pipeline without one gets one
+    right after PackGroundingInputs; a model without a prompt: unchanged."""
+    from mmstvg.datasets.transforms import with_prompt_tokenization
+    pipeline = [dict(type='GroundingResize', scale=(8, 8)), dict(type='PackGroundingInputs'),
+                dict(type='Other')]
+    added = with_prompt_tokenization(pipeline, grounder_cfg)
+    assert [s['type'] for s in added] == ['GroundingResize', 'PackGroundingInputs',
+                                          'TokenizeGroundingPrompt', 'Other']
+    assert added[2]['model'] == grounder_cfg and added[2]['with_answer'] is False
+    assert len(pipeline) == 3  # not modified
+    named = pipeline[:2] + [dict(type='mmstvg.TokenizeGroundingPrompt', with_answer=False)]
+    filled = with_prompt_tokenization(named, grounder_cfg)
+    assert len(filled) == 3 and filled[2]['model'] == grounder_cfg
+    assert 'model' not in named[2]
+    assert with_prompt_tokenization(pipeline, dict(type='TrivialBaseline')) == pipeline
+    with pytest.raises(ValueError, match='PackGroundingInputs'):
+        with_prompt_tokenization(pipeline[:1], grounder_cfg)
+
+
+def test_the_model_says_once_that_it_tokenizes(grounder_cfg):
+    """A sample without pieces (made by hand) is tokenized in the model, said
+    once per model; the transform's own builder says nothing."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    class Recorder(logging.Handler):
+        def emit(self, record):
+            if 'tokenized in the model' in record.getMessage():
+                notes.append(record.getMessage())
+
+    notes, handler = [], Recorder()
+    model = MODELS.build(copy.deepcopy(grounder_cfg))
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        TokenizeGroundingPrompt(model=grounder_cfg)(_packed(make_sample('stvg')))
+        assert not notes
+        for seed in range(2):
+            model.sequence_builder.pieces(make_sample('stvg', seed=seed), 4, True)
+    finally:
+        logger.removeHandler(handler)
+    assert len(notes) == 1 and PROMPT_PIECES_KEY in notes[0]

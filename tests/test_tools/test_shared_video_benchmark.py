@@ -52,3 +52,39 @@ def test_projection_is_the_linear_segment_cost(bench):
     assert result['vidstg_hours_alone'] == pytest.approx(10303 * 4.0 / 3600)
     assert result['vidstg_hours_shared'] == pytest.approx((2527 * 3.0 + 10303) / 3600)
     assert result['vidstg_speedup'] == pytest.approx(10303 * 4.0 / (2527 * 3.0 + 10303))
+
+
+def test_sharing_run_takes_the_pipelines_pieces(bench, tmp_path):
+    """Issue 30: the benchmark's pipeline tokenizes each sentence with the
+    model's TokenizeGroundingPrompt; alone and shared predict the same (the
+    tiny grounder of tests/test_apis, 2 sentences, one round)."""
+    import argparse
+
+    import torch
+
+    from mmstvg.models.llm_backbones.toy_tokenizer import build_toy_tokenizer
+    from mmstvg.registry import MODELS
+    from mmstvg.testing.prompt_pieces import record_prompt_pieces
+    from tests.test_apis.conftest import tiny_config
+    build_toy_tokenizer().save_pretrained(str(tmp_path))
+    model_cfg = tiny_config(str(tmp_path)).model.to_dict()
+    built = []
+    build = MODELS.build
+
+    def recording_build(cfg, *args, **kwargs):
+        model = build(cfg, *args, **kwargs)
+        if hasattr(model, 'sequence_builder'):  # the grounder, not its parts
+            built.append(record_prompt_pieces(model))
+        return model
+
+    args = argparse.Namespace(num_frames=4, image_size=32, sharing_new_tokens=3,
+                              vidstg_ann=None)
+    MODELS.build = recording_build
+    try:
+        result = bench.benchmark_sharing(model_cfg, args, torch.device('cpu'),
+                                         sentences_per_video=2, repeats=1)
+    finally:
+        MODELS.build = build
+    assert result['same_predictions']
+    (seen, ) = built
+    assert len(seen) == 1 + 2 + 2 + 1 and all(seen)

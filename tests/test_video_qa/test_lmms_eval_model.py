@@ -123,3 +123,24 @@ def test_grounding_configs_answer_choices():
     kept = qa_config(Config(dict(model=dict(answer=dict(
         type='MultipleChoiceAnswer', grounding=dict(type='SpanAnswer'))))))
     assert kept.model.answer.grounding.type == 'SpanAnswer'
+
+
+
+def test_prompts_come_tokenized_from_the_pipeline(lmm_and_requests):
+    """Issue 30: the toy QA pipeline names no TokenizeGroundingPrompt; the
+    adapter's pipeline adds the model's, so every request reaches the model
+    with its pieces, and the replies equal the model's own tokenization."""
+    from mmstvg.testing.prompt_pieces import record_prompt_pieces, without_prompt_tokenization
+    lmm, requests, _ = lmm_and_requests
+    seen = record_prompt_pieces(lmm.model)
+    saved = lmm.inferencer.pipeline
+    try:
+        replies = lmm.generate_until(requests)
+        assert len(seen) == len(requests) and all(seen)
+        seen.clear()
+        lmm.inferencer.pipeline = without_prompt_tokenization(saved)
+        assert lmm.generate_until(requests) == replies
+        assert len(seen) == len(requests) and not any(seen)
+    finally:
+        lmm.inferencer.pipeline = saved
+        del lmm.model.sequence_builder.pieces

@@ -1,6 +1,6 @@
 """A Uni-STG mixture draws QA samples with its own 'mcqa' prompts and their ratio."""
 from mmstvg.datasets import UniSTGDataset
-from mmstvg.datasets.unistg import DEFAULT_PROMPT_TEMPLATES
+from mmstvg.models.language.questions import QUESTION_TEMPLATES
 
 
 def test_mixture_draws_qa_with_its_prompt_and_ratio(tmp_path, qa_writers):
@@ -15,7 +15,8 @@ def test_mixture_draws_qa_with_its_prompt_and_ratio(tmp_path, qa_writers):
         {'question': 'How fast now?\nA. slowly\nB. quickly', 'answer': 'B. quickly'}]}})
     pipeline = [dict(type='GroundingDecordInit'),
                 dict(type='UniformSampleFrames', num_frames=2, test_mode=True),
-                dict(type='GroundingDecordDecode'), dict(type='PackGroundingInputs')]
+                dict(type='GroundingDecordDecode'), dict(type='ChooseQuestionTemplate'),
+                dict(type='PackGroundingInputs')]
     mixture = UniSTGDataset(
         datasets=[dict(type='VideoMMEDataset', ann_file=videomme,
                        data_prefix=dict(video=str(tmp_path)), pipeline=pipeline),
@@ -26,13 +27,14 @@ def test_mixture_draws_qa_with_its_prompt_and_ratio(tmp_path, qa_writers):
     assert [mixture.locate(i)[0] for i in range(len(mixture))] == [0, 0, 0, 1]
     infos = [mixture.get_data_info(i) for i in range(4)]
     assert {i['task'] for i in infos} == {'mcqa'}
-    assert all(i['prompt_template'] in DEFAULT_PROMPT_TEMPLATES['mcqa'] for i in infos)
-    assert infos[0]['prompt_template'] != infos[1]['prompt_template']   # idx % 2 at test
+    assert all(i['question_templates'] == QUESTION_TEMPLATES['mcqa'] for i in infos)
+    chosen = [mixture[i]['data_samples'].metainfo['prompt_template'] for i in range(4)]
+    assert all(t in QUESTION_TEMPLATES['mcqa'] for t in chosen)
+    assert chosen[0] != chosen[1]   # sample_idx % 2 at test time
     sample = mixture[3]['data_samples']
-    assert sample.metainfo['prompt_template'] in DEFAULT_PROMPT_TEMPLATES['mcqa']
     assert sample.gt_choice in (0, 1) and sample.qa_benchmark == 'tempcompass'
 
     own = UniSTGDataset(
         datasets=[dict(type='VideoMMEDataset', ann_file=videomme, check_video_exists=False)],
         prompt_templates=dict(mcqa=['Q: {sentence} Letter:']), test_mode=True)
-    assert own.get_data_info(0)['prompt_template'] == 'Q: {sentence} Letter:'
+    assert own.get_data_info(0)['question_templates'] == ['Q: {sentence} Letter:']

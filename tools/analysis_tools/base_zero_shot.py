@@ -21,6 +21,7 @@ Example:
         data/pretrained/llava_video_tiny --split val --out work_dirs/base_zero_shot.json
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -103,9 +104,13 @@ def generate_answers(cfg: Config, base: str, ann_file: str, batch_size: int) -> 
     if cfg.get('custom_imports', None):
         import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.get('default_scope', 'mmstvg'))
-    model = MODELS.build(dict(cfg.model, llava_onevision_path=base)).eval()
+    from mmstvg.datasets.transforms import with_prompt_tokenization
+    model_cfg = dict(cfg.model, llava_onevision_path=base)
+    model = MODELS.build(copy.deepcopy(model_cfg)).eval()
+    # the prompts tokenized in the pipeline, with the model's text parts
+    pipeline = with_prompt_tokenization(cfg.test_pipeline, model_cfg)
     dataset_cfg = dict(cfg.train_dataloader.dataset, ann_file=ann_file, data_sources=None,
-                       test_mode=True, pipeline=cfg.test_pipeline)
+                       test_mode=True, pipeline=pipeline)
     dataset = DATASETS.build(dataset_cfg)
     answers = {}
     starts = list(range(0, len(dataset), batch_size))

@@ -613,7 +613,12 @@ def rss_check(dataset, num_samples: int, every: int, warmup: int,
 def build_dataset(cfg: Config, split: str, overrides: Optional[dict] = None,
                   decord_threads: Optional[int] = None):
     """The ``split`` dataloader's dataset (with ``overrides`` merged), the
-    pipeline's decord threads set to ``decord_threads`` when given."""
+    pipeline's decord threads set to ``decord_threads`` when given; its
+    ``TokenizeGroundingPrompt`` given ``cfg.model``, as ``build_runner`` gives
+    it, so the prompt's tokenization is timed with the pipeline."""
+    from mmstvg.datasets.transforms import fill_prompt_tokenization
+    cfg = copy.deepcopy(cfg)
+    fill_prompt_tokenization(cfg)
     dataset_cfg = copy.deepcopy(cfg[f'{split}_dataloader'].dataset)
     if overrides:
         dataset_cfg.update(overrides)

@@ -19,9 +19,12 @@ didemo_root = 'data/didemo/'
 tacos_root = 'data/tacos/'
 refcoco_root = 'data/refcoco/'
 
-# One copy of the question texts: every sample draws one template of its task
-# from UniSTGDataset's DEFAULT_PROMPT_TEMPLATES (mmstvg/datasets/unistg.py;
-# STVG, TVG, REC and multiple-choice QA). Replace a task's list with
+# One copy of the question texts: QUESTION_TEMPLATES in
+# mmstvg/models/language/questions.py (STVG, TVG, REC and multiple-choice QA).
+# The mixture hands each sample its task's list and the pipelines'
+# ChooseQuestionTemplate (before PackGroundingInputs, video_grounding.py) picks
+# one: random in the seeded dataloader workers at training time, by sample
+# index at test time. Replace a task's list with
 # prompt_templates=dict(stvg=[...]) in the dataset below.
 
 train_dataloader = dict(

@@ -25,6 +25,7 @@ train_pipeline = [
     dict(type='GroundingResize', scale=img_scale, keep_ratio=False,
          interpolation='bicubic'),
     dict(type='GroundingRandomFlip', prob=0.5),
+    dict(type='ChooseQuestionTemplate'),  # a Uni-STG mixture's question; else nothing
     dict(type='PackGroundingInputs'),
     dict(type='TokenizeGroundingPrompt', with_answer=True),
 ]
@@ -35,6 +36,7 @@ test_pipeline = [
     dict(type='LoadGroundingAnnotations'),
     dict(type='GroundingResize', scale=img_scale, keep_ratio=False,
          interpolation='bicubic'),
+    dict(type='ChooseQuestionTemplate'),
     dict(type='PackGroundingInputs'),
     dict(type='TokenizeGroundingPrompt', with_answer=False),
 ]

@@ -5,7 +5,9 @@ from .loading import (FPSSampleFrames, GroundingDecordDecode,
                       GroundingDecordInit, ImageAsVideo, UniformSampleFrames)
 from .processing import (GroundingPad, GroundingRandomFlip, GroundingResize,
                          swap_left_right)
-from .prompt_tokenization import TokenizeGroundingPrompt, fill_prompt_tokenization
+from .prompt_tokenization import (TokenizeGroundingPrompt, fill_prompt_tokenization,
+                                  with_prompt_tokenization)
+from .question_template import ChooseQuestionTemplate
 from .qwen_vl_resize import QwenVLSmartResize
 
 __all__ = [
@@ -13,5 +15,6 @@ __all__ = [
     'GroundingDecordDecode', 'ImageAsVideo', 'LoadGroundingAnnotations',
     'tube_boxes_at', 'GroundingResize', 'GroundingPad', 'GroundingRandomFlip',
     'swap_left_right', 'PackGroundingInputs', 'QwenVLSmartResize',
-    'TokenizeGroundingPrompt', 'fill_prompt_tokenization'
+    'TokenizeGroundingPrompt', 'fill_prompt_tokenization',
+    'with_prompt_tokenization', 'ChooseQuestionTemplate'
 ]

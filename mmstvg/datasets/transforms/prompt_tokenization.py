@@ -10,15 +10,24 @@ only places the video features and the queries. Its ``model`` is the
 grounder's config, filled from ``cfg.model`` by :func:`fill_prompt_tokenization`
 (:func:`~mmstvg.engine.build_runner` calls it), so a config states the prompt,
 the answer and the tokenizer once, in ``model``.
+
+Every shipped path gets its pieces here: ``tools/train.py`` and
+``tools/test.py`` through :func:`fill_prompt_tokenization`; the inferencer
+(so the demo), the lmms-eval model and the analysis tools that build a test
+pipeline through :func:`with_prompt_tokenization`, which also adds the
+transform to a pipeline that lacks it. Only samples made by hand (tests, a
+user's own code) and the loaders of a config whose pipelines name no
+transform (``build_runner`` only fills) reach the grounder without pieces; it
+tokenizes them itself and says so once (``SequenceBuilder``).
 """
 import copy
-from typing import Optional
+from typing import List, Optional, Sequence
 
 from mmcv.transforms import BaseTransform
 
 from mmstvg.registry import TRANSFORMS
 
-__all__ = ['TokenizeGroundingPrompt', 'fill_prompt_tokenization']
+__all__ = ['TokenizeGroundingPrompt', 'fill_prompt_tokenization', 'with_prompt_tokenization']
 
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -83,12 +92,30 @@ class TokenizeGroundingPrompt(BaseTransform):
                 f'with_answer={self.with_answer})')
 
 
+def _is_step(node, name: str) -> bool:
+    """Whether a transform config is of class ``name`` (a name, a scoped name
+    or the class itself)."""
+    kind = node.get('type')
+    kind = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    return kind.split('.')[-1] == name
+
+
+def _text_model(model) -> Optional[dict]:
+    """``model`` as a plain dict when its type states a prompt (has
+    ``text_config``), else None."""
+    from mmstvg.registry import MODELS
+    cls = MODELS.get(model.get('type')) if model else None
+    if cls is None or not hasattr(cls, 'text_config'):
+        return None
+    return model.to_dict() if hasattr(model, 'to_dict') else dict(model)
+
+
 def _fill(node, model: dict) -> int:
     """Fill ``model`` into every ``TokenizeGroundingPrompt`` under ``node`` that
     lacks one (pipelines of datasets, of wrapped and of mixed datasets)."""
     count = 0
     if isinstance(node, dict):
-        if node.get('type') == 'TokenizeGroundingPrompt' and node.get('model') is None:
+        if _is_step(node, 'TokenizeGroundingPrompt') and node.get('model') is None:
             node['model'] = copy.deepcopy(model)
             return 1
         for value in node.values():
@@ -113,10 +140,43 @@ def fill_prompt_tokenization(cfg) -> int:
     Returns:
         The number of transforms filled.
     """
-    from mmstvg.registry import MODELS
-    model = cfg.get('model')
-    cls = MODELS.get(model.get('type')) if model else None
-    if cls is None or not hasattr(cls, 'text_config'):
+    model = _text_model(cfg.get('model'))
+    if model is None:
         return 0
-    model = model.to_dict() if hasattr(model, 'to_dict') else dict(model)
     return sum(_fill(cfg.get(name), model) for name in _LOADERS if cfg.get(name))
+
+
+def with_prompt_tokenization(pipeline: Sequence[dict], model,
+                             with_answer: bool = False) -> List[dict]:
+    """A pipeline whose samples leave with the model's ``prompt_pieces``.
+
+    For the pipelines built outside :func:`~mmstvg.engine.build_runner` (the
+    inferencer's adapted test pipeline, the lmms-eval model's, the analysis
+    tools'): every ``TokenizeGroundingPrompt`` without a model gets
+    ``model``, as :func:`fill_prompt_tokenization` gives it; a pipeline
+    without the transform (the Qwen-VL and video-QA configs name none) gets
+    one right after its last ``PackGroundingInputs``.
+
+    Args:
+        pipeline: transform configs (not modified).
+        model: the grounder's config (``cfg.model``). A type without a prompt
+            (no ``text_config``) leaves the pipeline as it is.
+        with_answer: of an added transform: False (test pipelines).
+
+    Returns:
+        A new list of transform configs.
+    """
+    steps = [copy.deepcopy(dict(step)) for step in pipeline]
+    model = _text_model(model)
+    if model is None:
+        return steps
+    if any(_is_step(step, 'TokenizeGroundingPrompt') for step in steps):
+        _fill(steps, model)
+        return steps
+    packs = [i for i, step in enumerate(steps) if _is_step(step, 'PackGroundingInputs')]
+    if not packs:
+        raise ValueError('with_prompt_tokenization: the pipeline has no PackGroundingInputs '
+                         f'step to tokenize after: {[s.get("type") for s in steps]}')
+    steps.insert(packs[-1] + 1, dict(type='TokenizeGroundingPrompt', model=copy.deepcopy(model),
+                                     with_answer=with_answer))
+    return steps

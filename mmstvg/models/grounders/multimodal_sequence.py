@@ -10,6 +10,7 @@ from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 
 from mmstvg.models.language.answer_coder_table import AnswerCoderTable, spans_whole_input
 from mmstvg.models.language.prompt_builder import PromptBuilder, PromptPieces
@@ -324,22 +325,34 @@ class SequenceBuilder:
             carry the same. None: such pieces cannot be checked and are
             refused.
 
+        note_fallback: say once (``print_log``, the current logger) when a
+            sample without pipeline-made pieces is tokenized here; the
+            grounder's builder does, the transform's (whose work that is)
+            does not.
+
     A sample whose metainfo holds a :class:`TokenizedPrompt` (the data
     pipeline's ``TokenizeGroundingPrompt`` made it in a dataloader worker)
-    for the asked ``with_answer`` uses its pieces; any other sample (no such
-    transform: the inferencer, the lmms-eval model, hand-made samples; or
-    pieces made for the other mode, e.g. a training sample predicted) is
-    tokenized here, in the main process.
+    for the asked ``with_answer`` uses its pieces. Every shipped path gives
+    its samples pieces (``build_runner``'s loaders, the inferencer and so the
+    demo, the lmms-eval model, the analysis tools:
+    :func:`~mmstvg.datasets.transforms.with_prompt_tokenization`); the
+    others are tokenized here, in the main process: samples made by hand
+    (tests, a user's own code), a config built without ``build_runner`` or
+    whose pipeline names no ``TokenizeGroundingPrompt`` (the base-pretraining
+    configs under ``tools/train.py``), said once, and pieces made for the other mode (a training sample
+    predicted, a ``tensor``-mode forward), silently.
     """
 
     def __init__(self, prompt_builder: PromptBuilder, answer, frames_per_patch: int = 1,
-                 fingerprint: Optional[Callable[[], Tuple[str, str]]] = None):
+                 fingerprint: Optional[Callable[[], Tuple[str, str]]] = None,
+                 note_fallback: bool = False):
         self.prompt_builder = prompt_builder
         self.answer = (answer if answer is None or isinstance(answer, AnswerCoderTable)
                        else AnswerCoderTable(answer))
         self.frames_per_patch = int(frames_per_patch)
         self._fingerprint_fn = fingerprint
         self._fingerprint: Optional[Tuple[str, str]] = None
+        self._note_fallback = bool(note_fallback)
 
     def pieces(self, sample: GroundingDataSample, num_frames: int,
                with_answer: bool) -> PromptPieces:
@@ -357,6 +370,12 @@ class SequenceBuilder:
         if tokenized is not None and tokenized.with_answer == with_answer:
             self._check_tokenized(sample, tokenized, num_frames)
             return tokenized.pieces
+        if tokenized is None and self._note_fallback:
+            self._note_fallback = False
+            print_log('prompts tokenized in the model (main process): the samples carry '
+                      f'no {PROMPT_PIECES_KEY!r}; a pipeline makes them with '
+                      'TokenizeGroundingPrompt (build_runner and the inferencer give it '
+                      'the model; see with_prompt_tokenization)', logger='current')
         try:
             return self._pieces(sample, num_frames, with_answer)
         except UnsafeUserTextError as err:

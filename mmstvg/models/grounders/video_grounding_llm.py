@@ -159,7 +159,7 @@ class VideoGroundingLLM(FrameHeadsMixin, BaseModel):
         parts = self.text_parts
         self.sequence_builder = SequenceBuilder(
             self.prompt_builder, self.answer, parts.frames_per_patch,
-            fingerprint=parts.identity)
+            fingerprint=parts.identity, note_fallback=True)
         self.max_new_tokens = max_new_tokens
         self.loss_lm_weight = loss_lm_weight
         self.share_video = share_video

@@ -7,6 +7,7 @@ from .choice_text import (OPTION_LETTERS, format_options, options_in_prompt, par
 from .multiple_choice_answer import QA_TASK, MultipleChoiceAnswer, is_qa_sample
 from .prompt_builder import (PROMPT_TEMPLATES, ConversationRound, PromptBuilder, PromptPieces,
                              prompt_words)
+from .questions import DEFAULT_QUESTIONS, QUESTION_TEMPLATES
 from .span_and_boxes_answer import FrameBoxesAnswer, SpanAndBoxesAnswer
 from .span_answer import SpanAnswer, check_has_span
 from .span_text import REC_ANSWER, SPAN_TEMPLATE, format_seconds, format_span, parse_span
@@ -23,5 +24,6 @@ __all__ = [
     'OPTION_LETTERS', 'format_options', 'options_in_prompt', 'parse_choice',
     'strip_option_letter', 'QA_TASK',
     'MultipleChoiceAnswer', 'is_qa_sample', 'FreeTextAnswer', 'is_conversation_sample',
-    'ConversationRound', 'UnsafeUserTextError', 'UserTextEncoder'
+    'ConversationRound', 'UnsafeUserTextError', 'UserTextEncoder', 'DEFAULT_QUESTIONS',
+    'QUESTION_TEMPLATES'
 ]

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
+from .questions import DEFAULT_QUESTIONS
 from .span_text import REC_ANSWER, format_span
 from .user_text import UserTextEncoder
 
@@ -27,17 +28,6 @@ __all__ = ['PromptBuilder', 'PromptPieces', 'ConversationRound', 'PROMPT_TEMPLAT
 VIDEO_MARK = '\u2063VIDEO\u2063'
 SENTENCE_MARK = '\u2063SENTENCE\u2063'
 ANSWER_MARK = '\u2063ANSWER\u2063'
-
-_QUESTIONS = dict(
-    stvg='Find when and where this happens: {sentence}',
-    tvg='When does this happen: {sentence}',
-    rec='Where is this object: {sentence}',
-    # A multiple-choice question: the dataset writes the question, the
-    # options and the benchmark's instructions (its prompt_template).
-    mcqa='{sentence}',
-    # Conversations (captions, open QA): the data's question as it is.
-    caption='{sentence}',
-    open_qa='{sentence}')
 
 #: The named prompt templates; ``{...}`` fields are filled per sample.
 #:
@@ -85,7 +75,7 @@ PROMPT_TEMPLATES = dict(
         time_style='prompt_list',
         time_format='{:.2f}s',
         times_separator=',',
-        questions=_QUESTIONS,
+        questions=DEFAULT_QUESTIONS,
         stop_tokens=('<|im_end|>', '<|endoftext|>'),
         plain_user='USER:',
         plain_assistant='ASSISTANT:'),
@@ -101,7 +91,7 @@ PROMPT_TEMPLATES = dict(
         time_style='frame_prefix',
         time_format='{:.1f}s',
         times_separator=', ',
-        questions=_QUESTIONS,
+        questions=DEFAULT_QUESTIONS,
         stop_tokens=(),
         plain_user='USER:',
         plain_assistant='ASSISTANT:'),
@@ -116,7 +106,7 @@ PROMPT_TEMPLATES = dict(
         time_style='none',
         time_format='<{:.1f} seconds>',
         times_separator=', ',
-        questions=_QUESTIONS,
+        questions=DEFAULT_QUESTIONS,
         stop_tokens=('<|im_end|>', '<|endoftext|>'),
         vision_markers='video',
         vision_start='<|vision_start|>',
