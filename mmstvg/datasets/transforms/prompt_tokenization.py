@@ -154,8 +154,8 @@ def with_prompt_tokenization(pipeline: Sequence[dict], model,
     inferencer's adapted test pipeline, the lmms-eval model's, the analysis
     tools'): every ``TokenizeGroundingPrompt`` without a model gets
     ``model``, as :func:`fill_prompt_tokenization` gives it; a pipeline
-    without the transform (the Qwen-VL and video-QA configs name none) gets
-    one right after its last ``PackGroundingInputs``.
+    without the transform (a user's own pipeline, an older config) gets one
+    right after its last ``PackGroundingInputs``.
 
     Args:
         pipeline: transform configs (not modified).
