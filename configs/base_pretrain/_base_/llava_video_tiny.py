@@ -82,6 +82,7 @@ train_pipeline = [
     # LLaVA-Video resizes frames to the tower's square input.
     dict(type='GroundingResize', scale=(image_size, image_size), keep_ratio=False),
     dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=True),
 ]
 test_pipeline = [
     dict(type='GroundingDecordInit', num_threads=1),
@@ -89,6 +90,7 @@ test_pipeline = [
     dict(type='GroundingDecordDecode'),
     dict(type='GroundingResize', scale=(image_size, image_size), keep_ratio=False),
     dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=False),
 ]
 train_dataloader = dict(
     batch_size=batch_size,

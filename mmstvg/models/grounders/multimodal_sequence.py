@@ -338,9 +338,9 @@ class SequenceBuilder:
     :func:`~mmstvg.datasets.transforms.with_prompt_tokenization`); the
     others are tokenized here, in the main process: samples made by hand
     (tests, a user's own code), a config built without ``build_runner`` or
-    whose pipeline names no ``TokenizeGroundingPrompt`` (the base-pretraining
-    configs under ``tools/train.py``), said once, and pieces made for the other mode (a training sample
-    predicted, a ``tensor``-mode forward), silently.
+    whose pipeline names no ``TokenizeGroundingPrompt`` (a user's own), said
+    once, and pieces made for the other mode (a training sample predicted, a
+    ``tensor``-mode forward), silently.
     """
 
     def __init__(self, prompt_builder: PromptBuilder, answer, frames_per_patch: int = 1,
