@@ -26,6 +26,7 @@ train_pipeline = [
     # motion and swaps the word with it, so the pair stays true.
     dict(type='GroundingRandomFlip', prob=0.5),
     dict(type='GroundingPad', size=img_scale),
+    dict(type='ChooseQuestionTemplate'),
     dict(type='PackGroundingInputs'),
     dict(type='TokenizeGroundingPrompt', with_answer=True),
 ]
@@ -36,6 +37,7 @@ test_pipeline = [
     dict(type='LoadGroundingAnnotations'),
     dict(type='GroundingResize', scale=img_scale, keep_ratio=True),
     dict(type='GroundingPad', size=img_scale),
+    dict(type='ChooseQuestionTemplate'),
     dict(type='PackGroundingInputs'),
     dict(type='TokenizeGroundingPrompt', with_answer=False),
 ]

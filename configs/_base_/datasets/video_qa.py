@@ -15,5 +15,6 @@ qa_test_pipeline = [
     dict(type='GroundingDecordDecode'),
     dict(type='GroundingResize', scale=qa_img_scale, keep_ratio=False,
          interpolation='bicubic'),
-    dict(type='PackGroundingInputs'),    dict(type='TokenizeGroundingPrompt', with_answer=False),
+    dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=False),
 ]

@@ -28,7 +28,9 @@ train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='LoadGroundingAnnotations'),
     qwen_resize,
     dict(type='GroundingRandomFlip', prob=0.5),
-    dict(type='PackGroundingInputs'),    dict(type='TokenizeGroundingPrompt', with_answer=True),
+    dict(type='ChooseQuestionTemplate'),
+    dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=True),
 ]))
 test_dataloader = dict(dataset=dict(pipeline=[
     dict(type='GroundingDecordInit', num_threads=2),
@@ -36,7 +38,9 @@ test_dataloader = dict(dataset=dict(pipeline=[
     dict(type='GroundingDecordDecode'),
     dict(type='LoadGroundingAnnotations'),
     qwen_resize,
-    dict(type='PackGroundingInputs'),    dict(type='TokenizeGroundingPrompt', with_answer=False),
+    dict(type='ChooseQuestionTemplate'),
+    dict(type='PackGroundingInputs'),
+    dict(type='TokenizeGroundingPrompt', with_answer=False),
 ]))
 val_dataloader = test_dataloader
 

@@ -36,6 +36,7 @@ train_pipeline = [
     dict(type='GroundingResize', scale=img_scale, keep_ratio=False,
          interpolation='bicubic'),
     dict(type='GroundingRandomFlip', prob=0.5),
+    dict(type='ChooseQuestionTemplate'),
     dict(type='PackGroundingInputs'),
     dict(type='TokenizeGroundingPrompt', with_answer=True),
 ]
@@ -46,6 +47,7 @@ test_pipeline = [
     dict(type='LoadGroundingAnnotations'),
     dict(type='GroundingResize', scale=img_scale, keep_ratio=False,
          interpolation='bicubic'),
+    dict(type='ChooseQuestionTemplate'),
     dict(type='PackGroundingInputs'),
     dict(type='TokenizeGroundingPrompt', with_answer=False),
 ]

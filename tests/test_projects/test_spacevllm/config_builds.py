@@ -11,7 +11,9 @@ before the move, and written again after ``TokenizeGroundingPrompt`` joined the
 pipelines (issue 30, part 3): that changed every resolved dict and no model,
 state dict or loss; and again after ``ChooseQuestionTemplate`` joined the shared
 pipelines of ``configs/_base_/datasets/video_grounding.py``: 17 resolved dicts,
-no model, state dict or loss. ``test_config_entries.py`` compares today's configs with it.
+no model, state dict or loss; and again after it joined the toy's, the
+synthetic set's and the Qwen-VL configs' own pipelines: 15 resolved dicts, no
+model, state dict or loss. ``test_config_entries.py`` compares today's configs with it.
 """
 import hashlib
 import json
