@@ -21,6 +21,7 @@ from mmstvg.utils.runtime_patches import apply_runtime_patches  # noqa: E402
 apply_runtime_patches()
 
 from mmstvg.engine.checkpoint_conversion import resolve_checkpoint  # noqa: E402
+from mmstvg.engine.process_group import close_process_group  # noqa: E402
 from mmstvg.engine.run_safety import (apply_checkpoint_options,  # noqa: E402
                                      check_test_outputs_writable)
 from mmstvg.engine.runner_builder import build_runner  # noqa: E402
@@ -87,6 +88,7 @@ def main():
     if args.metrics_out is not None:
         atomic_write(json.dumps({k: float(v) for k, v in metrics.items()}, indent=2),
                      args.metrics_out)
+    close_process_group()
 
 
 if __name__ == '__main__':

@@ -30,6 +30,7 @@ from mmengine.config import Config  # noqa: E402
 
 from mmstvg.engine.run_safety import (apply_checkpoint_options,  # noqa: E402
                                      resolve_resume)
+from mmstvg.engine.process_group import close_process_group  # noqa: E402
 from mmstvg.engine.resume_check import add_resume_config_check  # noqa: E402
 from mmstvg.engine.runner_builder import build_runner  # noqa: E402
 from mmstvg.engine.schedule_follow import follow_loop_length  # noqa: E402
@@ -144,6 +145,7 @@ def main():
         cfg = merge_checkpoint_args(cfg, args)
         runner = build_runner(cfg)
         runner.train()
+    close_process_group()
 
 
 if __name__ == '__main__':
