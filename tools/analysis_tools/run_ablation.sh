@@ -45,6 +45,13 @@ EXTRA_OPTIONS=${EXTRA_OPTIONS:-}
 # in evaluation (docs/en/shared_video_evaluation.md). "frame_time_stamps" writes each
 # frame's time before it instead of one list in the intro. Both are ours.
 #
+# "tower_trained" and "tower_base" are diagnostics of the base, not additions: the
+# first trains the base's tower in the grounding stage (the recipe freezes it), the
+# second starts from a base whose tower was trained in both of its stages at the full
+# rate (configs/base_pretrain/*_tower.py; made by the command in
+# docs/en/base_pretraining.md before this row runs). Both ask whether the small
+# base's near-random tower is what limits the toy.
+#
 # No row for the time-stamp pointer (TimeStampPointer, an addition of the scratch
 # model, configs/scratch/): it needs each shown time to be one token, which the Qwen2
 # BPE tokenizer of the recipe does not give (SnappedSpanAnswer.check_time_tokens
@@ -64,6 +71,8 @@ VARIANTS=(
   "qgsd_parameter_free_bare|configs/baselines/qgsd_parameter_free_toy.py|model.space_decoder.frame_token_grid=None|paper"
   "qgsd_parameter_free|configs/baselines/qgsd_parameter_free_toy.py||reference_grid"
   "text_boxes|configs/baselines/text_boxes_toy.py||paper"
+  "tower_trained|configs/spacevllm_toy_tower_trained.py||reference_grid"
+  "tower_base|configs/spacevllm_toy.py|model.llava_onevision_path=data/pretrained/llava_video_tiny_tower|reference_grid"
 )
 # ======================================================================================
 
