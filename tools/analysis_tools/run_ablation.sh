@@ -50,7 +50,9 @@ EXTRA_OPTIONS=${EXTRA_OPTIONS:-}
 # second starts from a base whose tower was trained in both of its stages at the full
 # rate (configs/base_pretrain/*_tower.py; made by the command in
 # docs/en/base_pretraining.md before this row runs). Both ask whether the small
-# base's near-random tower is what limits the toy.
+# base's near-random tower is what limits the toy. "deep_base" starts from a base
+# whose LLM has 4 layers instead of 2 (configs/base_pretrain/*_deep.py), the same
+# tower: does depth let the model read *when*?
 #
 # No row for the time-stamp pointer (TimeStampPointer, an addition of the scratch
 # model, configs/scratch/): it needs each shown time to be one token, which the Qwen2
@@ -73,6 +75,7 @@ VARIANTS=(
   "text_boxes|configs/baselines/text_boxes_toy.py||paper"
   "tower_trained|configs/spacevllm_toy_tower_trained.py||reference_grid"
   "tower_base|configs/spacevllm_toy.py|model.llava_onevision_path=data/pretrained/llava_video_tiny_tower|reference_grid"
+  "deep_base|configs/spacevllm_toy.py|model.llava_onevision_path=data/pretrained/llava_video_tiny_deep|reference_grid"
 )
 # ======================================================================================
 
