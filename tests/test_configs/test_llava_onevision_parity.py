@@ -12,25 +12,25 @@ through the config's own test pipeline. Checked:
   ``<|im_start|>user\\n`` + the media token + ``\\n`` + LLaVA-Video's time
   instruction + ``\\n`` + question, ``<|im_end|>``, the assistant turn),
   written here from LLaVA-NeXT's rule with the media token expanded;
-- **video token count**: ``LlavaOnevisionProcessor``'s own rule
-  (``replace_video_token``: frames x ceil(sqrt(tokens) / 2)^2 + 1) gives one
+- **video token count**: ``LlavaOnevisionProcessor`` expands the one
+  ``<video>`` of that prompt (frames x ceil(sqrt(tokens) / 2)^2 + 1) to one
   token more than mmstvg's sequence holds: the ``image_newline`` that
   ``LlavaOnevisionModel`` appends once after the whole video;
 - **logits**: on every position up to the video's last token they equal
-  ``LlavaOnevisionForConditionalGeneration``'s on the same pixels (the
-  newline comes later); with transformers' own video features minus that
-  newline, on every position; the newline's effect on the later positions
-  is measured and printed.
+  ``LlavaOnevisionForConditionalGeneration``'s on the processor's ids and
+  pixels (the newline comes later); with transformers' own video features
+  minus that newline, on every position; the newline's effect on the later
+  positions is measured and printed.
 
-transformers' ``LlavaOnevisionVideoProcessor`` needs torchvision (the
-processor cannot be built without it), so the token count uses the
-processor's method on the pixel tensor, and the resize comparison (its
-antialiased bicubic against the pipeline's cv2 bicubic) is skipped where
-torchvision does not import.
+The processor runs without torchvision: its video processor gets the
+pipeline's frames already resized and normalized (``do_resize``,
+``do_rescale``, ``do_normalize`` off) and passes them on unchanged (checked).
+Only the resize comparison (transformers' antialiased bicubic, torchvision's
+kernel, against the pipeline's cv2 bicubic) needs torchvision and is skipped
+where it does not import.
 """
 import math
 import os.path as osp
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -38,7 +38,7 @@ from mmengine.config import Config
 
 from tests.fixtures.hcstvg_videos import write_hcstvg_16x9
 from tests.test_configs.config_overrides import eval_model_and_batch, shrink_pipelines
-from tests.test_configs.test_qwen_vl_parity import _our_token_ids
+from tests.test_configs.test_qwen_vl_parity import _our_token_ids, _processor
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FRAME_SIZE = (90, 50)  # (width, height) of the video file
@@ -105,15 +105,21 @@ def llava_video_time_instruction(duration: float, times) -> str:
             'the following questions related to this video.')
 
 
-def processor_video_tokens(pixel_values_videos: torch.Tensor, num_image_tokens: int) -> int:
-    """``LlavaOnevisionProcessor.replace_video_token``'s count for the first
-    video of ``(B, T, 3, H, W)`` pixels (its own code; the processor itself
-    cannot be built without torchvision)."""
-    from transformers import LlavaOnevisionProcessor
-    owner = SimpleNamespace(num_image_tokens=num_image_tokens, video_token='<video>')
-    text = LlavaOnevisionProcessor.replace_video_token(
-        owner, dict(pixel_values_videos=pixel_values_videos), 0)
-    return text.count('<video>')
+def llava_onevision_processor(checkpoint: str):
+    """transformers' ``LlavaOnevisionProcessor`` for the tiny checkpoint (its
+    image and video processors are ones that build without torchvision)."""
+    from transformers import AutoTokenizer, LlavaOnevisionProcessor
+    from transformers.models.llava_onevision.image_processing_pil_llava_onevision import \
+        LlavaOnevisionImageProcessorPil
+    from transformers.models.llava_onevision.video_processing_llava_onevision import \
+        LlavaOnevisionVideoProcessor
+    return _processor(
+        LlavaOnevisionProcessor, image_processor=LlavaOnevisionImageProcessorPil(),
+        tokenizer=AutoTokenizer.from_pretrained(checkpoint),
+        video_processor=LlavaOnevisionVideoProcessor(size=dict(height=PIXELS, width=PIXELS),
+                                                     image_mean=[0.5] * 3,
+                                                     image_std=[0.5] * 3),
+        num_image_tokens=(PIXELS // 8)**2, vision_feature_select_strategy='full')
 
 
 def test_shipped_llava_config_against_transformers_and_conv_qwen(assets, tmp_path):
@@ -129,18 +135,25 @@ def test_shipped_llava_config_against_transformers_and_conv_qwen(assets, tmp_pat
         embeds, _, _ = model.build_sequences(pixels, data['data_samples'], with_answer=False)
     layout = run.layouts[0]
 
-    # video token count: the processor's rule, one newline more than ours
-    per_frame = math.ceil(int(math.sqrt((PIXELS // 8) ** 2)) / 2) ** 2
-    processor_count = processor_video_tokens(pixels, (PIXELS // 8) ** 2)
-    assert layout.frame_token_pos.shape == (NUM_FRAMES, per_frame) == (NUM_FRAMES, 16)
-    assert processor_count == NUM_FRAMES * per_frame + 1
-
     # prompt text: LLaVA-NeXT's conv_qwen with LLaVA-Video's time instruction
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     meta = sample.metainfo
     question = model.prompt_builder.prompts['questions']['stvg'].format(
         sentence=meta['sentence'])
     instruction = llava_video_time_instruction(meta['duration'], meta['frame_times'])
+    # transformers' processor: the same prompt with one <video>, the same frames
+    inputs = llava_onevision_processor(checkpoint)(
+        text=[conv_qwen_prompt('<video>', instruction, question)], videos=[pixels[0]],
+        do_resize=False, do_rescale=False, do_normalize=False, do_convert_rgb=False,
+        return_tensors='pt')
+    assert torch.equal(inputs['pixel_values_videos'], pixels)
+
+    # video token count: the processor's, one newline more than ours
+    per_frame = math.ceil(int(math.sqrt((PIXELS // 8) ** 2)) / 2) ** 2
+    processor_count = int((inputs['input_ids'][0] == video_id).sum())
+    assert layout.frame_token_pos.shape == (NUM_FRAMES, per_frame) == (NUM_FRAMES, 16)
+    assert processor_count == NUM_FRAMES * per_frame + 1
+
     ours_visual = torch.zeros(layout.length, dtype=torch.bool)
     ours_visual[layout.frame_token_pos.flatten()] = True
     table = model.llm.hf_model.get_input_embeddings().weight
@@ -148,13 +161,14 @@ def test_shipped_llava_config_against_transformers_and_conv_qwen(assets, tmp_pat
     ours_text = conv_qwen_prompt('<video>' * (processor_count - 1), instruction, question)
     assert our_ids.tolist() == tokenizer(ours_text).input_ids
 
-    # logits: transformers' model on its own prompt (the newline included)
+    # logits: transformers' model on the processor's input (the newline included)
     reference = LlavaOnevisionForConditionalGeneration.from_pretrained(checkpoint).eval()
-    ids = torch.tensor([tokenizer(conv_qwen_prompt('<video>' * processor_count, instruction,
-                                                   question)).input_ids])
+    ids = inputs['input_ids']
+    assert ids[0].tolist() == tokenizer(conv_qwen_prompt('<video>' * processor_count,
+                                                         instruction, question)).input_ids
     video_end = int(layout.frame_token_pos.max()) + 1
     with torch.no_grad():
-        reference_logits = reference(input_ids=ids, pixel_values_videos=pixels).logits[0]
+        reference_logits = reference(**inputs).logits[0]
         features = reference.model.get_video_features(
             pixel_values_videos=pixels).pooler_output
     assert features.shape[1] == processor_count  # the newline is its last row
@@ -178,8 +192,9 @@ def test_shipped_llava_config_against_transformers_and_conv_qwen(assets, tmp_pat
 def test_the_video_processors_resize_against_the_pipelines(assets, tmp_path):
     """transformers' video processor (antialiased bicubic) against the pipeline's
     cv2 bicubic on the same frames: the difference is measured."""
-    pytest.importorskip('torchvision.transforms.v2.functional',
-                        reason="transformers' LlavaOnevisionVideoProcessor needs torchvision")
+    pytest.importorskip(
+        'torchvision.transforms.v2.functional',
+        reason="transformers' LlavaOnevisionVideoProcessor resizes with torchvision")
     import decord
     from transformers import LlavaOnevisionVideoProcessor
     model, data = _shipped_model_and_batch(assets['checkpoint'], assets['data'],

@@ -2,26 +2,47 @@
 
 End to end, against transformers alone: a tiny ``Qwen2_5_VLForConditionalGeneration``
 / ``Qwen3VLForConditionalGeneration`` with its processor (Qwen2's tokenizer
-with the vision tokens, the model's chat template, the video processor with a
+with the vision tokens, the model's chat template, a video processor with a
 small pixel budget) is written by ``save_pretrained``; the model is built from
 the shipped config with only paths, the frame count and the dtype changed and
 the queries off; an HC-STVG video file goes through the config's own test
 pipeline. transformers' processor gets the same frames (decoded again from the
 file at the sampled indices, with their metadata) and the same question in the
 model's chat template. Checked: the same token ids, the same multimodal RoPE
-position ids, and logits within 1e-4 on every position; with an odd frame
-count (7: the processor pads the last temporal patch) and frames of 90 x 50,
-a multiple of neither 28 nor 32.
+position ids (the model's ``get_rope_index``), and logits within 1e-4 on every
+position; with an odd frame count (7: the last temporal patch is padded) and
+frames of 90 x 50, a multiple of neither 28 nor 32.
 
-transformers' Qwen-VL video processors need torchvision; without it the test
-is skipped (the resize itself, torch's uint8 bicubic kernel, is compared with
-torchvision in ``test_qwen_vl_resize.py`` where torchvision imports).
+Two tests make that comparison:
+
+- ``test_shipped_config_feeds_the_base_model_its_own_input`` runs without
+  torchvision. transformers' video processor gets the frames already resized,
+  rescaled and normalized (``do_resize``, ``do_rescale``, ``do_normalize``
+  off): the size is transformers' ``smart_resize`` on the saved budget, the
+  kernel torch's uint8 bicubic (the one torchvision's resize runs on CPU,
+  ``test_qwen_vl_resize.py``), the rescale and normalization transformers'
+  PIL image processor's. The rest is transformers' own: the video
+  processor's temporal patches (the odd count padded) and patches, the
+  processor's ``<|video_pad|>`` expansion, Qwen3-VL's timestamps, Qwen2.5-VL's
+  ``second_per_grid_ts``. ``Qwen2VLVideoProcessor``'s module imports
+  torchvision, so Qwen2.5-VL's processor holds a ``Qwen3VLVideoProcessor``
+  with Qwen2.5-VL's patch size, mean and std: with the resize off the two run
+  the same code, which ``test_qwen2_5_vl_stand_in_runs_the_same_code`` checks
+  on their source.
+- ``test_shipped_config_matches_transformers_video_processor`` hands
+  transformers' own processor the raw frames (``AutoProcessor``, the real
+  ``Qwen2VLVideoProcessor``, transformers' resize through torchvision); it is
+  skipped where torchvision does not import.
 """
+import ast
 import os.path as osp
+from typing import Callable, NamedTuple
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 
 from mmstvg.testing.qwen_vl_tokenizers import (QWEN2_5_VL_CHAT_TEMPLATE,
@@ -32,6 +53,8 @@ from tests.test_configs.config_overrides import eval_model_and_batch, walk
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FRAME_SIZE = (90, 50)  # (width, height): a multiple of neither 28 nor 32
+QWEN2_5_VL_BUDGET = dict(shortest_edge=56 * 56, longest_edge=84 * 84)  # one frame's
+QWEN3_VL_BUDGET = dict(shortest_edge=64 * 64, longest_edge=8 * 64 * 96)  # the video's
 
 
 def _tokenizer(tokenizer_dir: str, chat_template: str):
@@ -44,9 +67,48 @@ def _tokenizer(tokenizer_dir: str, chat_template: str):
     return tokenizer
 
 
-def _write_qwen2_5_vl(directory: str, tokenizer_dir: str) -> str:
+def _processor(processor_class, **parts):
+    """``processor_class(**parts)``, also where torchvision does not import.
+
+    ``ProcessorMixin.__init__`` checks each part against a base class that it
+    looks up among transformers' top-level names; without torchvision the
+    video processors' base (``VideoProcessorMixin``) is not among them and the
+    lookup fails even for a real video processor. For the video processor only,
+    the same ``isinstance`` check is made here with the class itself.
+    """
+    from transformers.processing_utils import ProcessorMixin
+    from transformers.video_processing_utils import VideoProcessorMixin
+    check = ProcessorMixin.check_argument_for_proper_class
+
+    def check_video_processor_directly(self, name, argument):
+        if name != 'video_processor':
+            return check(self, name, argument)
+        if not isinstance(argument, VideoProcessorMixin):
+            raise TypeError(f'{type(argument).__name__} is no video processor')
+        return VideoProcessorMixin
+
+    with mock.patch.object(ProcessorMixin, 'check_argument_for_proper_class',
+                           check_video_processor_directly):
+        return processor_class(**parts)
+
+
+def _qwen2_5_vl_video_processor(torchvision: bool):
+    """Qwen2.5-VL's video processor; without torchvision the stand-in (see the
+    module docstring): a ``Qwen3VLVideoProcessor`` with its settings."""
+    if torchvision:
+        from transformers import Qwen2VLVideoProcessor
+        return Qwen2VLVideoProcessor(size=QWEN2_5_VL_BUDGET, cap_pixels_per_frame=False)
+    from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+    from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
+    return Qwen3VLVideoProcessor(size=QWEN2_5_VL_BUDGET, cap_pixels_per_frame=False,
+                                 patch_size=14, temporal_patch_size=2, merge_size=2,
+                                 image_mean=OPENAI_CLIP_MEAN, image_std=OPENAI_CLIP_STD,
+                                 do_sample_frames=False)
+
+
+def _write_qwen2_5_vl(directory: str, tokenizer_dir: str, torchvision: bool) -> str:
     from transformers import (Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration,
-                              Qwen2_5_VLProcessor, Qwen2VLVideoProcessor)
+                              Qwen2_5_VLProcessor)
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import \
         Qwen2VLImageProcessorPil
     config = Qwen2_5_VLConfig(
@@ -62,22 +124,21 @@ def _write_qwen2_5_vl(directory: str, tokenizer_dir: str) -> str:
         image_token_id=151655, video_token_id=151656, vision_start_token_id=151652)
     torch.manual_seed(0)
     Qwen2_5_VLForConditionalGeneration(config).eval().save_pretrained(directory)
-    processor = Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessorPil(),
+    processor = _processor(
+        Qwen2_5_VLProcessor, image_processor=Qwen2VLImageProcessorPil(),
         tokenizer=_tokenizer(tokenizer_dir, QWEN2_5_VL_CHAT_TEMPLATE),
-        video_processor=Qwen2VLVideoProcessor(
-            size=dict(shortest_edge=56 * 56, longest_edge=84 * 84),
-            cap_pixels_per_frame=False),
+        video_processor=_qwen2_5_vl_video_processor(torchvision),
         chat_template=QWEN2_5_VL_CHAT_TEMPLATE)
     processor.save_pretrained(directory)
     return directory
 
 
-def _write_qwen3_vl(directory: str, tokenizer_dir: str) -> str:
+def _write_qwen3_vl(directory: str, tokenizer_dir: str, torchvision: bool) -> str:
     from transformers import (Qwen3VLConfig, Qwen3VLForConditionalGeneration,
-                              Qwen3VLProcessor, Qwen3VLVideoProcessor)
+                              Qwen3VLProcessor)
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import \
         Qwen2VLImageProcessorPil
+    from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
     config = Qwen3VLConfig(
         text_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, head_dim=16,
@@ -93,43 +154,60 @@ def _write_qwen3_vl(directory: str, tokenizer_dir: str) -> str:
         vision_end_token_id=151653)
     torch.manual_seed(0)
     Qwen3VLForConditionalGeneration(config).eval().save_pretrained(directory)
-    processor = Qwen3VLProcessor(
-        image_processor=Qwen2VLImageProcessorPil(patch_size=16),
+    processor = _processor(
+        Qwen3VLProcessor, image_processor=Qwen2VLImageProcessorPil(patch_size=16),
         tokenizer=_tokenizer(tokenizer_dir, QWEN3_VL_CHAT_TEMPLATE),
-        video_processor=Qwen3VLVideoProcessor(
-            size=dict(shortest_edge=64 * 64, longest_edge=8 * 64 * 96),
-            cap_pixels_per_frame=False),
+        video_processor=Qwen3VLVideoProcessor(size=QWEN3_VL_BUDGET,
+                                              cap_pixels_per_frame=False),
         chat_template=QWEN3_VL_CHAT_TEMPLATE)
     processor.save_pretrained(directory)
     return directory
 
 
-#: backbone -> (shipped config, checkpoint writer, transformers' model class name)
+class Backbone(NamedTuple):
+    config: str  # the shipped config
+    writer: Callable  # the tiny checkpoint's writer
+    model: str  # transformers' model class
+    processor: str  # transformers' processor class
+
+
 BACKBONES = {
-    'qwen2_5_vl': ('spacevllm_qwen2_5_vl_hcstvg.py', _write_qwen2_5_vl,
-                   'Qwen2_5_VLForConditionalGeneration'),
-    'qwen3_vl': ('spacevllm_qwen3_vl_hcstvg.py', _write_qwen3_vl,
-                 'Qwen3VLForConditionalGeneration'),
+    'qwen2_5_vl': Backbone('spacevllm_qwen2_5_vl_hcstvg.py', _write_qwen2_5_vl,
+                           'Qwen2_5_VLForConditionalGeneration', 'Qwen2_5_VLProcessor'),
+    'qwen3_vl': Backbone('spacevllm_qwen3_vl_hcstvg.py', _write_qwen3_vl,
+                         'Qwen3VLForConditionalGeneration', 'Qwen3VLProcessor'),
 }
+
+
+def _assets(root, tokenizer_dir: str, torchvision: bool) -> dict:
+    checkpoints = {name: backbone.writer(str(root / name), tokenizer_dir, torchvision)
+                   for name, backbone in BACKBONES.items()}
+    data = str(root / 'hcstvg') + '/'
+    write_hcstvg_16x9(data, num_train=1, num_test=1, size=FRAME_SIZE, fps=25.0)
+    return dict(checkpoints, data=data)
 
 
 @pytest.fixture(scope='module')
 def assets(tmp_path_factory, qwen2_tokenizer_dir):
+    """Checkpoints whose processors build without torchvision, and the videos."""
+    return _assets(tmp_path_factory.mktemp('qwen_vl_parity'), qwen2_tokenizer_dir,
+                   torchvision=False)
+
+
+@pytest.fixture(scope='module')
+def torchvision_assets(tmp_path_factory, qwen2_tokenizer_dir):
+    """Checkpoints with transformers' own video processors, and the videos."""
     pytest.importorskip('torchvision.transforms.v2.functional',
-                        reason="transformers' Qwen-VL video processors need torchvision")
-    root = tmp_path_factory.mktemp('qwen_vl_parity')
-    checkpoints = {name: writer(str(root / name), qwen2_tokenizer_dir)
-                   for name, (_, writer, _) in BACKBONES.items()}
-    data = str(root / 'hcstvg') + '/'
-    write_hcstvg_16x9(data, num_train=1, num_test=1, size=FRAME_SIZE, fps=25.0)
-    return dict(checkpoints, data=data)
+                        reason="transformers' Qwen-VL video processors resize with torchvision")
+    return _assets(tmp_path_factory.mktemp('qwen_vl_parity_torchvision'), qwen2_tokenizer_dir,
+                   torchvision=True)
 
 
 def _shipped_model_and_batch(backbone: str, checkpoint: str, data_root: str,
                              num_frames: int, work_dir: str):
     """The config's model (paths, frames and dtype changed, queries off) and the
     preprocessed first test sample of its own pipeline."""
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', BACKBONES[backbone][0]))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', BACKBONES[backbone].config))
     for part in (cfg.model.vision_encoder, cfg.model.llm):
         part.pretrained_model_name_or_path = checkpoint
         part.dtype = 'fp32'
@@ -147,23 +225,76 @@ def _shipped_model_and_batch(backbone: str, checkpoint: str, data_root: str,
     return eval_model_and_batch(cfg, data_root, work_dir)
 
 
-def _reference_inputs(checkpoint: str, sample, question: str):
-    """transformers' processor on the same frames, question and metadata."""
+def _frames_and_metadata(sample):
+    """The sampled frames, decoded again from the file, and their metadata."""
     import decord
-    from transformers import AutoProcessor
     from transformers.video_utils import VideoMetadata
-    processor = AutoProcessor.from_pretrained(checkpoint)
     meta = sample.metainfo
     reader = decord.VideoReader(meta['video_path'])
     indices = [int(i) for i in meta['frame_inds']]
-    frames = reader.get_batch(indices).asnumpy()
     metadata = VideoMetadata(total_num_frames=int(meta['num_frames']), fps=float(meta['fps']),
                              frames_indices=indices)
+    return reader.get_batch(indices).asnumpy(), metadata
+
+
+def _chat(processor, question: str) -> str:
     messages = [dict(role='user', content=[dict(type='video'),
                                            dict(type='text', text=question)])]
-    text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return processor(text=[text], videos=[frames], video_metadata=[metadata],
-                     do_sample_frames=False, return_tensors='pt')
+    return processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def _reference_inputs(checkpoint: str, sample, question: str):
+    """transformers' processor (resize included) on the same frames, question
+    and metadata."""
+    from transformers import AutoProcessor
+    processor = AutoProcessor.from_pretrained(checkpoint)
+    frames, metadata = _frames_and_metadata(sample)
+    return processor(text=[_chat(processor, question)], videos=[frames],
+                     video_metadata=[metadata], do_sample_frames=False, return_tensors='pt')
+
+
+def _reference_inputs_without_torchvision(backbone: str, checkpoint: str, sample,
+                                          question: str):
+    """transformers' processor on the same frames, question and metadata, the
+    frames resized, rescaled and normalized before it (see the module docstring)."""
+    import transformers
+    from transformers import AutoTokenizer
+    from transformers.models.qwen2_vl import image_processing_pil_qwen2_vl
+    from transformers.models.qwen3_vl import video_processing_qwen3_vl
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    image_processor = image_processing_pil_qwen2_vl.Qwen2VLImageProcessorPil.from_pretrained(
+        checkpoint)
+    video_processor = video_processing_qwen3_vl.Qwen3VLVideoProcessor.from_pretrained(checkpoint)
+    processor = _processor(getattr(transformers, BACKBONES[backbone].processor),
+                           image_processor=image_processor, tokenizer=tokenizer,
+                           video_processor=video_processor, chat_template=tokenizer.chat_template)
+    frames, metadata = _frames_and_metadata(sample)
+
+    # the size Qwen2VLVideoProcessor.resize / Qwen3VLVideoProcessor.resize
+    # compute (cap_pixels_per_frame off: the budget is size's)
+    assert video_processor.cap_pixels_per_frame is False
+    budget = dict(factor=video_processor.patch_size * video_processor.merge_size,
+                  min_pixels=video_processor.size['shortest_edge'],
+                  max_pixels=video_processor.size['longest_edge'])
+    num_frames, height, width = frames.shape[:3]
+    if backbone == 'qwen2_5_vl':
+        size = image_processing_pil_qwen2_vl.smart_resize(height, width, **budget)
+    else:
+        size = video_processing_qwen3_vl.smart_resize(
+            num_frames, height, width, temporal_factor=video_processor.temporal_patch_size,
+            **budget)
+    # torchvision's bicubic resize of uint8 frames on CPU is this call
+    video = F.interpolate(torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous(), size=size,
+                          mode='bicubic', align_corners=False, antialias=True)
+    pixels = np.stack([
+        image_processor.normalize(
+            image_processor.rescale(frame, video_processor.rescale_factor),
+            video_processor.image_mean, video_processor.image_std)
+        for frame in video.numpy()]).astype(np.float32)
+    return processor(text=[_chat(processor, question)], videos=[torch.from_numpy(pixels)],
+                     video_metadata=[metadata], do_sample_frames=False, do_resize=False,
+                     do_rescale=False, do_normalize=False, do_convert_rgb=False,
+                     return_tensors='pt')
 
 
 def _our_token_ids(embeds: torch.Tensor, embedding: torch.Tensor,
@@ -178,14 +309,14 @@ def _our_token_ids(embeds: torch.Tensor, embedding: torch.Tensor,
     return ids
 
 
-@pytest.mark.parametrize('num_frames', [7, 8])
-@pytest.mark.parametrize('backbone', ['qwen2_5_vl', 'qwen3_vl'])
-def test_shipped_config_feeds_the_base_model_its_own_input(backbone, num_frames, assets,
-                                                          tmp_path):
+def _check_parity(backbone: str, num_frames: int, checkpoint: str, data_root: str,
+                  work_dir: str, reference) -> float:
+    """Run the shipped config's model and transformers' on ``reference(sample,
+    question)``'s inputs; assert the same input and logits; return the largest
+    logit difference."""
     import transformers
-    checkpoint = assets[backbone]
-    model, data = _shipped_model_and_batch(backbone, checkpoint, assets['data'], num_frames,
-                                           str(tmp_path / 'work'))
+    model, data = _shipped_model_and_batch(backbone, checkpoint, data_root, num_frames,
+                                           work_dir)
     sample = data['data_samples'][0]
     assert sample.num_sampled_frames == num_frames
     assert tuple(sample.metainfo['ori_shape']) == (FRAME_SIZE[1], FRAME_SIZE[0])
@@ -197,9 +328,9 @@ def test_shipped_config_feeds_the_base_model_its_own_input(backbone, num_frames,
     question = model.prompt_builder.prompts['questions']['stvg'].format(
         sentence=sample.metainfo['sentence'])
 
-    reference_model = getattr(transformers, BACKBONES[backbone][2]).from_pretrained(
+    reference_model = getattr(transformers, BACKBONES[backbone].model).from_pretrained(
         checkpoint).eval()
-    inputs = _reference_inputs(checkpoint, sample, question)
+    inputs = reference(sample, question)
     with torch.no_grad():
         reference_logits = reference_model(**inputs).logits[0]
         rope_args = dict(video_grid_thw=inputs['video_grid_thw'],
@@ -233,3 +364,58 @@ def test_shipped_config_feeds_the_base_model_its_own_input(backbone, num_frames,
     diff = (logits - reference_logits).abs().max().item()
     print(f'{backbone}, {num_frames} frames: max |logit difference| {diff:.3e}')
     assert diff < 1e-4
+    return diff
+
+
+@pytest.mark.parametrize('num_frames', [7, 8])
+@pytest.mark.parametrize('backbone', ['qwen2_5_vl', 'qwen3_vl'])
+def test_shipped_config_feeds_the_base_model_its_own_input(backbone, num_frames, assets,
+                                                          tmp_path):
+    checkpoint = assets[backbone]
+    _check_parity(backbone, num_frames, checkpoint, assets['data'], str(tmp_path / 'work'),
+                  lambda sample, question: _reference_inputs_without_torchvision(
+                      backbone, checkpoint, sample, question))
+
+
+@pytest.mark.parametrize('num_frames', [7, 8])
+@pytest.mark.parametrize('backbone', ['qwen2_5_vl', 'qwen3_vl'])
+def test_shipped_config_matches_transformers_video_processor(backbone, num_frames,
+                                                             torchvision_assets, tmp_path):
+    checkpoint = torchvision_assets[backbone]
+    _check_parity(backbone, num_frames, checkpoint, torchvision_assets['data'],
+                  str(tmp_path / 'work'),
+                  lambda sample, question: _reference_inputs(checkpoint, sample, question))
+
+
+def _source(module_name: str) -> dict:
+    """``{name: source}`` of the top-level functions and methods in a
+    transformers module's file, read without importing it."""
+    import importlib.util
+    path = importlib.util.find_spec(module_name).origin
+    with open(path) as f:
+        text = f.read()
+    found = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef):
+            found[node.name] = ast.get_source_segment(text, node)
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    found[f'{node.name}.{item.name}'] = ast.get_source_segment(text, item)
+    return found
+
+
+def test_qwen2_5_vl_stand_in_runs_the_same_code():
+    """With the resize off, ``Qwen2VLVideoProcessor`` and the stand-in run the
+    same ``_preprocess`` (up to its warning's name) and ``patchify``, and its
+    ``smart_resize`` is the PIL image processor's one used above."""
+    qwen2 = _source('transformers.models.qwen2_vl.video_processing_qwen2_vl')
+    qwen3 = _source('transformers.models.qwen3_vl.video_processing_qwen3_vl')
+    for name in ('patchify', '_preprocess'):
+        theirs = qwen2[f'Qwen2VLVideoProcessor.{name}'].replace('Qwen2VL video', 'Qwen3VL video')
+        assert theirs == qwen3[f'Qwen3VLVideoProcessor.{name}'], name
+    overridden = {name.split('.')[1] for name in qwen2 if name.startswith('Qwen2VLVideo')}
+    assert overridden == {'__init__', '_standardize_kwargs', 'sample_frames', 'resize',
+                          'patchify', '_preprocess', 'get_num_of_video_patches'}
+    pil = _source('transformers.models.qwen2_vl.image_processing_pil_qwen2_vl')
+    assert qwen2['smart_resize'] == pil['smart_resize']
