@@ -38,7 +38,7 @@ from mmengine.config import Config
 
 from tests.fixtures.hcstvg_videos import write_hcstvg_16x9
 from tests.test_configs.config_overrides import eval_model_and_batch, shrink_pipelines
-from tests.test_configs.test_qwen_vl_parity import _our_token_ids, _processor
+from tests.test_configs.transformers_reference import build_processor, our_token_ids
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FRAME_SIZE = (90, 50)  # (width, height) of the video file
@@ -113,7 +113,7 @@ def llava_onevision_processor(checkpoint: str):
         LlavaOnevisionImageProcessorPil
     from transformers.models.llava_onevision.video_processing_llava_onevision import \
         LlavaOnevisionVideoProcessor
-    return _processor(
+    return build_processor(
         LlavaOnevisionProcessor, image_processor=LlavaOnevisionImageProcessorPil(),
         tokenizer=AutoTokenizer.from_pretrained(checkpoint),
         video_processor=LlavaOnevisionVideoProcessor(size=dict(height=PIXELS, width=PIXELS),
@@ -157,7 +157,7 @@ def test_shipped_llava_config_against_transformers_and_conv_qwen(assets, tmp_pat
     ours_visual = torch.zeros(layout.length, dtype=torch.bool)
     ours_visual[layout.frame_token_pos.flatten()] = True
     table = model.llm.hf_model.get_input_embeddings().weight
-    our_ids = _our_token_ids(embeds[0], table, ours_visual, video_pad=video_id)
+    our_ids = our_token_ids(embeds[0], table, ours_visual, video_pad=video_id)
     ours_text = conv_qwen_prompt('<video>' * (processor_count - 1), instruction, question)
     assert our_ids.tolist() == tokenizer(ours_text).input_ids
 

@@ -37,7 +37,6 @@ Two tests make that comparison:
 import ast
 import os.path as osp
 from typing import Callable, NamedTuple
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -50,6 +49,7 @@ from mmstvg.testing.qwen_vl_tokenizers import (QWEN2_5_VL_CHAT_TEMPLATE,
                                                QWEN_VL_SPECIAL_TOKENS)
 from tests.fixtures.hcstvg_videos import write_hcstvg_16x9
 from tests.test_configs.config_overrides import eval_model_and_batch, walk
+from tests.test_configs.transformers_reference import build_processor, our_token_ids
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FRAME_SIZE = (90, 50)  # (width, height): a multiple of neither 28 nor 32
@@ -65,31 +65,6 @@ def _tokenizer(tokenizer_dir: str, chat_template: str):
     tokenizer.chat_template = chat_template
     assert tokenizer.convert_tokens_to_ids('<|video_pad|>') == 151656
     return tokenizer
-
-
-def _processor(processor_class, **parts):
-    """``processor_class(**parts)``, also where torchvision does not import.
-
-    ``ProcessorMixin.__init__`` checks each part against a base class that it
-    looks up among transformers' top-level names; without torchvision the
-    video processors' base (``VideoProcessorMixin``) is not among them and the
-    lookup fails even for a real video processor. For the video processor only,
-    the same ``isinstance`` check is made here with the class itself.
-    """
-    from transformers.processing_utils import ProcessorMixin
-    from transformers.video_processing_utils import VideoProcessorMixin
-    check = ProcessorMixin.check_argument_for_proper_class
-
-    def check_video_processor_directly(self, name, argument):
-        if name != 'video_processor':
-            return check(self, name, argument)
-        if not isinstance(argument, VideoProcessorMixin):
-            raise TypeError(f'{type(argument).__name__} is no video processor')
-        return VideoProcessorMixin
-
-    with mock.patch.object(ProcessorMixin, 'check_argument_for_proper_class',
-                           check_video_processor_directly):
-        return processor_class(**parts)
 
 
 def _qwen2_5_vl_video_processor(torchvision: bool):
@@ -124,7 +99,7 @@ def _write_qwen2_5_vl(directory: str, tokenizer_dir: str, torchvision: bool) -> 
         image_token_id=151655, video_token_id=151656, vision_start_token_id=151652)
     torch.manual_seed(0)
     Qwen2_5_VLForConditionalGeneration(config).eval().save_pretrained(directory)
-    processor = _processor(
+    processor = build_processor(
         Qwen2_5_VLProcessor, image_processor=Qwen2VLImageProcessorPil(),
         tokenizer=_tokenizer(tokenizer_dir, QWEN2_5_VL_CHAT_TEMPLATE),
         video_processor=_qwen2_5_vl_video_processor(torchvision),
@@ -154,7 +129,7 @@ def _write_qwen3_vl(directory: str, tokenizer_dir: str, torchvision: bool) -> st
         vision_end_token_id=151653)
     torch.manual_seed(0)
     Qwen3VLForConditionalGeneration(config).eval().save_pretrained(directory)
-    processor = _processor(
+    processor = build_processor(
         Qwen3VLProcessor, image_processor=Qwen2VLImageProcessorPil(patch_size=16),
         tokenizer=_tokenizer(tokenizer_dir, QWEN3_VL_CHAT_TEMPLATE),
         video_processor=Qwen3VLVideoProcessor(size=QWEN3_VL_BUDGET,
@@ -265,7 +240,7 @@ def _reference_inputs_without_torchvision(backbone: str, checkpoint: str, sample
     image_processor = image_processing_pil_qwen2_vl.Qwen2VLImageProcessorPil.from_pretrained(
         checkpoint)
     video_processor = video_processing_qwen3_vl.Qwen3VLVideoProcessor.from_pretrained(checkpoint)
-    processor = _processor(getattr(transformers, BACKBONES[backbone].processor),
+    processor = build_processor(getattr(transformers, BACKBONES[backbone].processor),
                            image_processor=image_processor, tokenizer=tokenizer,
                            video_processor=video_processor, chat_template=tokenizer.chat_template)
     frames, metadata = _frames_and_metadata(sample)
@@ -295,18 +270,6 @@ def _reference_inputs_without_torchvision(backbone: str, checkpoint: str, sample
                      video_metadata=[metadata], do_sample_frames=False, do_resize=False,
                      do_rescale=False, do_normalize=False, do_convert_rgb=False,
                      return_tensors='pt')
-
-
-def _our_token_ids(embeds: torch.Tensor, embedding: torch.Tensor,
-                   visual: torch.Tensor, video_pad: int) -> torch.Tensor:
-    """The ids behind an embedded sequence: each text embedding's row of the
-    (random, so distinct) embedding table; ``video_pad`` at visual tokens."""
-    ids = torch.full((embeds.shape[0], ), video_pad, dtype=torch.long)
-    for position in (~visual).nonzero().flatten().tolist():
-        rows = (embedding == embeds[position]).all(-1).nonzero().flatten()
-        assert rows.numel() == 1, position
-        ids[position] = rows[0]
-    return ids
 
 
 def _check_parity(backbone: str, num_frames: int, checkpoint: str, data_root: str,
@@ -356,7 +319,7 @@ def _check_parity(backbone: str, num_frames: int, checkpoint: str, data_root: st
     visual = torch.zeros(layout.length, dtype=torch.bool)
     visual[layout.frame_token_pos.flatten()] = True
     table = model.llm.hf_model.get_input_embeddings().weight
-    our_ids = _our_token_ids(embeds[0], table, visual, video_pad=151656)
+    our_ids = our_token_ids(embeds[0], table, visual, video_pad=151656)
     assert our_ids.tolist() == reference_ids.tolist()
     # the same multimodal RoPE positions
     assert torch.equal(run.positions[:, 0], reference_positions[:, 0])
