@@ -64,6 +64,7 @@ VARIANTS=(
   "reference_grid|configs/spacevllm_toy.py||paper"
   "frame_score_head|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead]|reference_grid"
   "frame_states_from_decoder|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead] model.frame_state_source=space_decoder|frame_score_head"
+  "span_writer|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead] model.frame_state_source=space_decoder model.logits_processors=[FrameScoreSpanWriter]|frame_states_from_decoder"
   "snapped_answers|configs/spacevllm_toy.py|model.answer.type=SnappedSpanAnswer|reference_grid"
   "sentence_first|configs/spacevllm_toy.py|model.prompt.sentence_first=True|reference_grid"
   "frame_time_stamps|configs/spacevllm_toy.py|model.prompt.time_style=frame_prefix|reference_grid"

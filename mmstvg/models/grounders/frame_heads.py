@@ -112,9 +112,12 @@ class FrameHeadsMixin:
         self.frame_state_source = frame_state_source
 
     def check_processors(self) -> None:
-        """Each logits processor checks the answer it acts on."""
+        """Each logits processor checks the answer it acts on, and the heads it
+        reads (``check_heads(head_names)``, where it has one)."""
         for _, processor in self._parts(self.processor_names):
             processor.check_answer(self.answer)
+            if hasattr(processor, 'check_heads'):
+                processor.check_heads([name for name, _ in self._parts(self.head_names)])
 
     def decode_frames(self, hidden: torch.Tensor, layouts, data_samples) -> FrameOutputs:
         """The heads' per-frame outputs (:class:`FrameOutputs`): the space

@@ -50,12 +50,23 @@ class SpanAnswer(BaseAnswerCoder):
         """The span the answer states for a ground-truth span (as it is here)."""
         return float(span_seconds[0]), float(span_seconds[1])
 
+    def digits(self, sample: GroundingDataSample) -> int:
+        """Decimals of the times in the sample's answer: ``precision``."""
+        return self.precision
+
     def encode(self, sample: GroundingDataSample, times: Sequence[float],
                duration: float) -> str:
         """The span sentence of a sample's ground-truth span (``gt_span_seconds``)."""
         check_has_span(sample)
-        start, end = self.span_to_write(sample.gt_span_seconds.tolist(), times, duration)
-        return format_span(start, end, self.precision)
+        return self.write_span(sample, sample.gt_span_seconds.tolist(), times, duration)
+
+    def write_span(self, sample: GroundingDataSample, span_seconds: Sequence[float],
+                   times: Sequence[float], duration: float) -> str:
+        """The span sentence this coder writes for any span in seconds (a
+        prediction's, e.g. a ``FrameScoreSpanWriter``'s), as :meth:`encode`
+        writes the ground truth's."""
+        start, end = self.span_to_write(span_seconds, times, duration)
+        return format_span(start, end, self.digits(sample))
 
     # ------------------------------------------------------------ reading
     def decode(self, sample: GroundingDataSample, text: str) -> AnswerResult:

@@ -15,12 +15,15 @@ loads both. A config without these types builds the paper's model.
 - :class:`TimeStampPointer` (``MODELS``, an entry of the grounder's
   ``logits_processors``): the answer writes a shown time by pointing at a
   frame boundary.
+- :class:`FrameScoreSpanWriter` (``MODELS``, an entry of the grounder's
+  ``logits_processors``): the answer states the span of the frame scores.
 - :class:`SnappedSpanAnswer` (``TASK_UTILS``, the grounder's ``answer``): the
   span stated on the shown frame times.
 
 Why each is here and what it measured: ``docs/en/model_core.md`` ("Our
 additions") and ``docs/en/results.md``.
 """
+from .frame_score_span_writer import FrameScoreSpanWriter, best_scoring_run, run_to_seconds
 from .query_span_score_head import QuerySpanScoreHead, span_targets
 from .reference_point_space_decoder import ReferencePointSpaceDecoder, grid_cells
 from .snapped_span_answer import (SnappedSpanAnswer, digits_for_fps, one_token_time_limit,
@@ -31,5 +34,6 @@ from .time_stamped_queries import TimeStampedQueries
 __all__ = [
     'ReferencePointSpaceDecoder', 'grid_cells', 'TimeStampedQueries', 'QuerySpanScoreHead',
     'span_targets', 'TimeStampPointer', 'SnappedSpanAnswer', 'snap_span_to_frames',
-    'sampled_frames_in_span', 'digits_for_fps', 'one_token_time_limit'
+    'sampled_frames_in_span', 'digits_for_fps', 'one_token_time_limit',
+    'FrameScoreSpanWriter', 'best_scoring_run', 'run_to_seconds'
 ]
