@@ -66,7 +66,7 @@ def test_each_frame_reads_its_patchs_query_and_tokens():
                             sentence_pos=torch.tensor([9, 10]), video_start=1,
                             prompt_len=12, length=12, frame_patch=torch.tensor([0, 0, 1]))
     assert layout.num_frames == 3 and layout.shifted(2).frame_patch is layout.frame_patch
-    query, frames, text, mask, _ = gather_head_inputs(hidden, [layout])
+    query, frames, text, mask, _, frame_mask = gather_head_inputs(hidden, [layout])
     assert query.flatten().tolist() == [3, 3, 7]
     assert frames[0, :, :, 0].tolist() == [[1, 2], [1, 2], [5, 6]]
-    assert text.flatten().tolist() == [9, 10] and mask.all()
+    assert text.flatten().tolist() == [9, 10] and mask.all() and frame_mask.all()

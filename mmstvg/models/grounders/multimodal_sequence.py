@@ -500,8 +500,8 @@ def gather_head_inputs(hidden: torch.Tensor,
 
     Returns:
         :class:`HeadInputs` ``(query (B, T, D), frames (B, T, P, D), text
-        (B, S, D), text_mask (B, S) bool)`` with ``T`` / ``S`` the batch's
-        most frames / sentence tokens.
+        (B, S, D), text_mask (B, S) bool, frame_mask (B, T) bool)`` with
+        ``T`` / ``S`` the batch's most frames / sentence tokens.
     """
     batch, device = len(layouts), hidden.device
     max_t = max(l.num_frames for l in layouts)
@@ -512,8 +512,10 @@ def gather_head_inputs(hidden: torch.Tensor,
     frames = hidden.new_zeros(batch, max_t, num_tokens, dim)
     text = hidden.new_zeros(batch, max_s, dim)
     text_mask = torch.zeros(batch, max_s, dtype=torch.bool, device=device)
+    frame_mask = torch.zeros(batch, max_t, dtype=torch.bool, device=device)
     for b, layout in enumerate(layouts):
         t = layout.num_frames
+        frame_mask[b, :t] = True
         query_pos, token_pos = layout.query_pos, layout.frame_token_pos
         if layout.frame_patch is not None:
             token_pos = token_pos[layout.frame_patch]
@@ -524,7 +526,7 @@ def gather_head_inputs(hidden: torch.Tensor,
         s = layout.sentence_pos.numel()
         text[b, :s] = hidden[b, layout.sentence_pos]
         text_mask[b, :s] = True
-    return HeadInputs(query, frames, text, text_mask)
+    return HeadInputs(query, frames, text, text_mask, frame_mask=frame_mask)
 
 
 def pad_sequences(embeds: Sequence[torch.Tensor],

@@ -36,12 +36,15 @@ class HeadInputs(NamedTuple):
             (``rows * cols == P``, row-major) when the vision encoder knows
             every video's (Qwen-VL's per-video grids), else None (a head that
             needs a grid reads it from ``P``).
+        frame_mask: ``(B, T)`` bool, True on each sample's real frames (the
+            rows past a sample's frames are padding), or None: all real.
     """
     query: torch.Tensor
     frames: torch.Tensor
     text: torch.Tensor
     text_mask: torch.Tensor
     frame_grids: Optional[Sequence[Tuple[int, int]]] = None
+    frame_mask: Optional[torch.Tensor] = None
 
 
 @dataclass

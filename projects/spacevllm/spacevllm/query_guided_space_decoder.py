@@ -286,7 +286,9 @@ class QueryGuidedSpaceDecoder(BaseSpaceDecoder):
             ``(B, T, 4)`` boxes, normalised ``(cx, cy, w, h)`` in [0, 1]; with
             ``return_states``, ``(boxes, states (B, T, D))``.
         """
-        query_states, frame_states, text_states, text_mask, frame_grids = head_inputs
+        query_states, frame_states = head_inputs.query, head_inputs.frames
+        text_states, text_mask = head_inputs.text, head_inputs.text_mask
+        frame_grids = head_inputs.frame_grids
         self._check_inputs(query_states, frame_states, text_states, text_mask)
         batch, frames, tokens, dim = frame_states.shape
         dtype = self.box_mlp.layers[0].weight.dtype

@@ -26,12 +26,12 @@ def head():
     return SPACE_DECODERS.build(dict(type='MLPBoxHead', hidden_dim=DIM, num_layers=2))
 
 
-def test_head_inputs_unpack_as_the_four_tensors_and_the_grids():
+def test_head_inputs_unpack_as_the_four_tensors_the_grids_and_the_frame_mask():
     inputs = _inputs()
-    query, frames, text, text_mask, frame_grids = inputs
+    query, frames, text, text_mask, frame_grids, frame_mask = inputs
     assert query is inputs.query and text_mask is inputs.text_mask
     assert tuple(frames.shape) == (2, 4, 4, DIM) and tuple(text.shape) == (2, 3, DIM)
-    assert frame_grids is None  # unknown unless given
+    assert frame_grids is None and frame_mask is None  # unknown unless given
     decoded = torch.zeros(2, 4, DIM)
     assert inputs._replace(query=decoded).query is decoded  # what a later head reads
 

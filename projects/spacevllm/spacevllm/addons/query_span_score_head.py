@@ -8,8 +8,10 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from mmdet.models.layers import MLP
 from mmengine.model import BaseModule
+from torch import nn
 
 from mmstvg.models.language.answer_coder_table import spans_whole_input
 from mmstvg.models.space_decoders.head_structures import HeadInputs
@@ -65,6 +67,12 @@ class QuerySpanScoreHead(BaseModule):
         hidden_dim: size of the LLM hidden states (the grounder fills it with
             the LLM's hidden size unless the config gives it).
         num_layers: linear layers of the MLP.
+        temporal_kernel: frames each score reads. 1: its own frame's state
+            alone. An odd ``k > 1``: first a residual 1-D convolution over
+            time (``k`` frames centred on each, GELU), so a frame's score can
+            see what changed around it (a target that starts to move); the
+            padding frames of a batch are zeroed before it, so a sample's
+            scores do not depend on its batch.
         loss: config of the loss, mmdet's sigmoid ``CrossEntropyLoss`` by
             default; it is averaged over the real sampled frames.
         init_cfg: MMEngine initialisation config.
@@ -76,25 +84,38 @@ class QuerySpanScoreHead(BaseModule):
     def __init__(self,
                  hidden_dim: int,
                  num_layers: int = 2,
+                 temporal_kernel: int = 1,
                  loss: dict = dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
                                    loss_weight=1.0),
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if num_layers < 1:
             raise ValueError(f'num_layers must be >= 1, got {num_layers}')
+        if temporal_kernel < 1 or temporal_kernel % 2 == 0:
+            raise ValueError(f'temporal_kernel must be odd and >= 1, got {temporal_kernel}')
         self.hidden_dim = hidden_dim
+        self.temporal = (None if temporal_kernel == 1 else nn.Conv1d(
+            hidden_dim, hidden_dim, temporal_kernel, padding=temporal_kernel // 2))
         self.mlp = MLP(hidden_dim, hidden_dim, 1, num_layers)
         self.loss_span_score = MODELS.build(loss)
 
     def forward(self, head_inputs: HeadInputs) -> torch.Tensor:
         """``head_inputs.query`` ``(B, T, D)`` -> ``(B, T)`` logits (float32);
-        the other fields are not read."""
+        ``frame_mask`` is read with a ``temporal_kernel`` above 1, the other
+        fields are not read."""
         query_states = head_inputs.query
         if query_states.dim() != 3 or query_states.shape[-1] != self.hidden_dim:
             raise ValueError(f'{type(self).__name__}: query_states must be (B, T, '
                              f'{self.hidden_dim}), got {tuple(query_states.shape)}')
         dtype = self.mlp.layers[0].weight.dtype
-        return self.mlp(query_states.to(dtype)).squeeze(-1).float()
+        states = query_states.to(dtype)
+        if self.temporal is not None:
+            mask = head_inputs.frame_mask
+            if mask is not None:
+                states = states * mask[..., None].to(dtype)
+            context = F.gelu(self.temporal(states.transpose(1, 2))).transpose(1, 2)
+            states = states + context
+        return self.mlp(states).squeeze(-1).float()
 
     def loss(self, logits: torch.Tensor,
              data_samples: Sequence) -> Dict[str, torch.Tensor]:

@@ -111,3 +111,24 @@ def test_the_head_owns_its_targets_and_loss():
     assert valid.sum() == 7  # the TVG sample has 3 sampled frames
     expected = head.loss_by_targets(logits, targets, valid)['loss_span_score']
     torch.testing.assert_close(head.loss(logits, samples)['loss_span_score'], expected)
+
+
+def test_a_temporal_kernel_lets_a_score_see_its_neighbours_but_not_the_padding():
+    torch.manual_seed(0)
+    head = QuerySpanScoreHead(hidden_dim=8, temporal_kernel=3)
+    states = torch.randn(1, 5, 8)
+    alone = head(query_inputs(states))
+    changed = states.clone()
+    changed[0, 3] += 1.0  # frame 3 changes: frames 2, 3, 4 see it, 0 and 1 do not
+    scores = head(query_inputs(changed))
+    assert torch.equal(scores[0, :2], alone[0, :2])
+    assert not torch.isclose(scores[0, 2:], alone[0, 2:]).any()
+    # in a batch beside a longer sample: the padding frames (any values) are ignored
+    padded = torch.cat([states, torch.randn(1, 2, 8)], dim=1)
+    batch = torch.cat([padded, torch.randn(1, 7, 8)])
+    mask = torch.tensor([[True] * 5 + [False] * 2, [True] * 7])
+    inputs = query_inputs(batch)._replace(frame_mask=mask)
+    torch.testing.assert_close(head(inputs)[0, :5], alone[0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match='odd'):
+        QuerySpanScoreHead(hidden_dim=8, temporal_kernel=2)
+    assert 'temporal.weight' not in QuerySpanScoreHead(hidden_dim=8).state_dict()
