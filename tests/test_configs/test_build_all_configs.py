@@ -42,11 +42,14 @@ CONFIGS = sorted(
 QWEN_VL_CONFIGS = [name for name in CONFIGS if 'qwen2_5_vl' in name or 'qwen3_vl' in name]
 LLAVA_CONFIGS = [name for name in CONFIGS if name not in QWEN_VL_CONFIGS]
 
-# The recipe's decoder: the QGSD with reference points on the token grid (ours);
-# the paper's alone in the *_paper_decoder_* configs.
+# The recipe: the QGSD with reference points on the token grid and the answer's
+# span from per-frame scores (both ours); the paper's model without them in the
+# *_paper_* configs.
 SPACEVLLM = dict(grounder='VideoGroundingLLM', interleaver='InterleavedQueries',
-                 decoder='ReferencePointSpaceDecoder', attention='learnable')
-PAPER_DECODER = dict(SPACEVLLM, decoder='QueryGuidedSpaceDecoder')
+                 decoder='ReferencePointSpaceDecoder', attention='learnable',
+                 heads=['QuerySpanScoreHead'], logits_processors=['FrameScoreSpanWriter'])
+PAPER_DECODER = dict(SPACEVLLM, decoder='QueryGuidedSpaceDecoder', heads=[],
+                     logits_processors=[])
 APPENDED = dict(SPACEVLLM, interleaver='AppendedQueries')
 MLP_HEAD = dict(SPACEVLLM, decoder='MLPBoxHead', attention=None)
 PARAM_FREE = dict(SPACEVLLM, attention='parameter_free')
@@ -60,9 +63,9 @@ HCSTVG = dict(dataset='HCSTVGDataset', metric='STVGMetric')
 #: config -> the part types it must build (and its train dataset / metric).
 EXPECTED = {
     'spacevllm_toy.py': dict(SPACEVLLM, **HCSTVG),
-    'spacevllm_paper_decoder_toy.py': dict(PAPER_DECODER, **HCSTVG),
+    'spacevllm_paper_toy.py': dict(PAPER_DECODER, **HCSTVG),
     'spacevllm_hcstvg.py': dict(SPACEVLLM, **HCSTVG),
-    'spacevllm_paper_decoder_hcstvg.py': dict(PAPER_DECODER, **HCSTVG),
+    'spacevllm_paper_hcstvg.py': dict(PAPER_DECODER, **HCSTVG),
     'scratch/spacevllm_scratch.py': dict(SPACEVLLM, **SCRATCH, **HCSTVG),
     'scratch/appended_queries_scratch.py': dict(APPENDED, **SCRATCH, **HCSTVG),
     'scratch/mlp_box_head_scratch.py': dict(MLP_HEAD, **HCSTVG, **SCRATCH_ADDITIONS),
@@ -84,7 +87,7 @@ EXPECTED = {
 
 #: Full-size per-part learning rates (configs/_base_/schedules/llm_adamw_cosine_2e.py).
 FULL_SIZE_LR = {'llm.': 2e-5, 'projector.': 1e-4, 'query_interleaver.': 1e-4,
-                'space_decoder.': 1e-4}
+                'space_decoder.': 1e-4, 'frame_score_head.': 1e-4}
 
 
 @pytest.fixture(scope='module')
@@ -245,6 +248,8 @@ def test_full_size_structure(name, llava_video_dir):
     expected_parts = {'llm.', 'projector.', 'feature_pooler.'}
     if model.space_decoder is not None:
         expected_parts |= {'query_interleaver.', 'space_decoder.'}
+    if model.head_names:
+        expected_parts |= {'frame_score_head.'}
     assert seen == expected_parts
 
 
@@ -266,7 +271,7 @@ def _hand_sample(seed):
 
 def test_full_size_spacevllm_trains_a_step_in_bf16(tiny_dirs):
     """The tiny twin of configs/spacevllm_hcstvg.py (bf16 tower and LLM,
-    gradient checkpointing, fp32 projector / queries / QGSD) runs a loss and a
+    gradient checkpointing, fp32 projector / queries / QGSD / frame score head) runs a loss and a
     backward pass: every trainable part gets a gradient, the frozen tower none."""
     cfg, model_cfg = load('spacevllm_hcstvg.py', tiny_dirs)
     init_default_scope('mmstvg')
@@ -279,10 +284,10 @@ def test_full_size_spacevllm_trains_a_step_in_bf16(tiny_dirs):
                                        dtype=torch.uint8) for _ in samples],
                  data_samples=samples)
     losses = model(**model.data_preprocessor(batch, True), mode='loss')
-    assert set(losses) == {'loss_lm', 'loss_bbox', 'loss_iou'}
+    assert set(losses) == {'loss_lm', 'loss_bbox', 'loss_iou', 'loss_span_score'}
     assert all(torch.isfinite(v) and v > 0 for v in losses.values())
     sum(losses.values()).backward()
-    for part in ('projector', 'query_interleaver', 'space_decoder', 'llm'):
+    for part in ('projector', 'query_interleaver', 'space_decoder', 'llm', 'frame_score_head'):
         grads = [p.grad for p in getattr(model, part).parameters() if p.requires_grad]
         assert grads and any(g is not None and g.abs().sum() > 0 for g in grads), part
     assert all(p.grad is None for p in model.vision_encoder.parameters())

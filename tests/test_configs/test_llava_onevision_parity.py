@@ -86,6 +86,8 @@ def _shipped_model_and_batch(checkpoint: str, data_root: str, work_dir: str):
     cfg.model.llm.gradient_checkpointing = False
     cfg.model.query_interleaver = dict(type='NoQueries')
     cfg.model.space_decoder = None
+    cfg.model.heads, cfg.model.logits_processors = [], []
+    cfg.model.frame_state_source = 'llm_queries'
     shrink_pipelines(cfg, num_frames=NUM_FRAMES, size=PIXELS)
     return eval_model_and_batch(cfg, data_root, work_dir)
 

@@ -189,6 +189,8 @@ def _shipped_model_and_batch(backbone: str, checkpoint: str, data_root: str,
     cfg.model.llm.gradient_checkpointing = False
     cfg.model.query_interleaver = dict(type='NoQueries')
     cfg.model.space_decoder = None
+    cfg.model.heads, cfg.model.logits_processors = [], []
+    cfg.model.frame_state_source = 'llm_queries'
 
     def visit(node: dict) -> None:
         if node.get('type') == 'QwenVLSmartResize':

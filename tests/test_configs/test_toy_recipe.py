@@ -1,7 +1,7 @@
 """``configs/spacevllm_toy.py`` (the README's main job) is the full-size recipe (``configs/spacevllm_hcstvg.py``)
 with only sizes, paths, precision and the schedule changed: the two configs differ in
 exactly the keys listed here, so a change to the full-size model reaches the toy.
-The same holds for the paper's-decoder pair (the ablation's reference row)."""
+The same holds for the paper's pair (the ablation's reference row)."""
 import os.path as osp
 from typing import Any, Dict
 
@@ -11,8 +11,8 @@ from mmengine.config import Config
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FULL = osp.join(REPO_ROOT, 'configs', 'spacevllm_hcstvg.py')
 TOY = osp.join(REPO_ROOT, 'configs', 'spacevllm_toy.py')
-PAPER_FULL = osp.join(REPO_ROOT, 'configs', 'spacevllm_paper_decoder_hcstvg.py')
-PAPER_TOY = osp.join(REPO_ROOT, 'configs', 'spacevllm_paper_decoder_toy.py')
+PAPER_FULL = osp.join(REPO_ROOT, 'configs', 'spacevllm_paper_hcstvg.py')
+PAPER_TOY = osp.join(REPO_ROOT, 'configs', 'spacevllm_paper_toy.py')
 
 #: Where the two models differ: the base's path (its config.json gives the
 #: widths, the tower's layer and the pooling), fp32 on CPU, and the frame count.
@@ -85,16 +85,29 @@ def test_toy_builds_the_papers_parts_with_the_reference_grid():
     assert toy.vision_encoder['freeze'] is True
     assert toy.feature_pooler.type == 'LlavaFeaturePooler'
     assert 'answer' not in toy  # the grounder's default: SpanAnswer
-    # no scratch-toy options (time pointer, frame score head, snapped answers)
-    assert not {'time_pointer', 'frame_score_head', 'frame_state_source', 'heads',
-                'logits_processors'} & set(toy)
+    # *when* from per-frame scores on the decoder's states (ours), no scratch-model
+    # options (time pointer, snapped answers)
+    assert toy.heads == [dict(type='QuerySpanScoreHead', temporal_kernel=3)]
+    assert toy.frame_state_source == 'space_decoder'
+    assert toy.logits_processors == [dict(type='FrameScoreSpanWriter')]
+    assert 'time_pointer' not in toy
 
 
-def test_paper_decoder_configs_differ_from_the_default_only_in_the_decoder():
+#: What the paper's configs drop: our reference points and our span from scores.
+OUR_ADDITIONS = {
+    'model.space_decoder.type', 'model.space_decoder.frame_token_grid', 'model.heads',
+    'model.heads.0.type', 'model.heads.0.temporal_kernel', 'model.frame_state_source',
+    'model.logits_processors', 'model.logits_processors.0.type'}
+
+
+def test_paper_configs_differ_from_the_default_only_in_our_additions():
     for default, paper in ((FULL, PAPER_FULL), (TOY, PAPER_TOY)):
         differ = differing_keys(Config.fromfile(default), Config.fromfile(paper))
-        assert differ == {'model.space_decoder.type', 'model.space_decoder.frame_token_grid'}
-        assert Config.fromfile(paper).model.space_decoder.type == 'QueryGuidedSpaceDecoder'
+        assert differ == OUR_ADDITIONS
+        model = Config.fromfile(paper).model
+        assert model.space_decoder.type == 'QueryGuidedSpaceDecoder'
+        assert model.heads == [] and model.logits_processors == []
+        assert model.frame_state_source == 'llm_queries'
 
 
 def test_flatten_and_difference_see_nested_changes():

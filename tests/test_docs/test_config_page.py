@@ -125,11 +125,12 @@ def test_per_part_rates_on_the_toy(config_dir):
     # The page's example: only the LLM's key changes, the others merge in.
     cfg = Config.fromfile(str(config_dir / 'my_toy_slow_llm.py'))
     assert set(cfg.optim_wrapper.paramwise_cfg.custom_keys) == {
-        'vision_encoder.', 'llm.', 'projector.', 'query_interleaver.', 'space_decoder.'}
+        'vision_encoder.', 'llm.', 'projector.', 'query_interleaver.', 'space_decoder.',
+        'frame_score_head.'}
     lrs = group_lrs(cfg.optim_wrapper)
     assert lrs['llm'] == pytest.approx(1e-4)
     assert lrs['vision_encoder'] == pytest.approx(2e-5)
-    # frame_score_head (no key): the optimizer's lr, as the page says of unmatched names.
+    # frame_score_head: the recipe's key at the base rate, the optimizer's lr.
     for part in ('projector', 'query_interleaver', 'space_decoder', 'frame_score_head'):
         assert lrs[part] == pytest.approx(1e-3)
 
@@ -138,7 +139,7 @@ def test_stage1_merges_rates_and_freezes_real_parts(config_dir):
     cfg = Config.fromfile(str(config_dir / 'my_hcstvg_stage1.py'))
     keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
     assert set(keys) == {'vision_encoder.', 'llm.', 'projector.', 'query_interleaver.',
-                         'space_decoder.'}
+                         'space_decoder.', 'frame_score_head.'}
     optim_cfg = dict(cfg.optim_wrapper, type='OptimWrapper')  # no GPU needed for the groups
     optim_cfg.pop('dtype')
     lrs = group_lrs(optim_cfg)

@@ -35,15 +35,21 @@ EXTRA_OPTIONS=${EXTRA_OPTIONS:-}
 # THE VARIANTS: "name|config|--cfg-options of this variant|compared_with". Each row
 # changes ONE thing against the row named in compared_with (which comes earlier); the
 # table's delta columns are its mean minus that row's. "paper" is the reference: the
-# toy recipe with the paper's QueryGuidedSpaceDecoder. "reference_grid" is the toy
-# (`make toy`'s model: ReferencePointSpaceDecoder, frame_token_grid='auto', ours).
-# A "_bare" baseline is its config with frame_token_grid=None, i.e. the paper's decoder.
+# toy recipe without our additions (configs/spacevllm_paper_toy.py: the paper's
+# QueryGuidedSpaceDecoder, *when* written by the LLM alone). "recipe" is the toy
+# (`make toy`'s model, configs/spacevllm_toy.py): the reference grid
+# (ReferencePointSpaceDecoder), the frame score head on the decoder's states with a
+# 3-frame convolution, and the span writer (FrameScoreSpanWriter), all ours. The rows
+# between them add our parts one at a time (WHEN_OFF strips the *when* parts).
+# A "_bare" baseline is its config without our additions (the paper's decoder, no
+# *when* parts); the other baseline rows keep the recipe's additions.
 #
 # "sentence_first" puts the question before the video, so the frame and query states
 # have seen the sentence (in LLaVA's video-first order they cannot: see
 # docs/en/base_pretraining.md, "Why *when* is not learnt"); it shares no video prefix
 # in evaluation (docs/en/shared_video_evaluation.md). "frame_time_stamps" writes each
-# frame's time before it instead of one list in the intro. Both are ours.
+# frame's time before it instead of one list in the intro. Both are ours, and both
+# ask about the LLM's own *when*, so they are measured without the *when* parts.
 #
 # "tower_trained" and "tower_base" are diagnostics of the base, not additions: the
 # first trains the base's tower in the grounding stage (the recipe freezes it), the
@@ -52,31 +58,37 @@ EXTRA_OPTIONS=${EXTRA_OPTIONS:-}
 # docs/en/base_pretraining.md before this row runs). Both ask whether the small
 # base's near-random tower is what limits the toy. "deep_base" starts from a base
 # whose LLM has 4 layers instead of 2 (configs/base_pretrain/*_deep.py), the same
-# tower: does depth let the model read *when*?
+# tower: does depth let the model read *when*? All three were measured before the
+# *when* parts joined the recipe, against reference_grid.
 #
 # No row for the time-stamp pointer (TimeStampPointer, an addition of the scratch
 # model, configs/scratch/): it needs each shown time to be one token, which the Qwen2
 # BPE tokenizer of the recipe does not give (SnappedSpanAnswer.check_time_tokens
-# raises), so on the recipe it cannot be switched on.
+# raises), so on the recipe it cannot be switched on; the span writer is its
+# stand-in there.
 # ======================================================================================
+WHEN_OFF="model.heads=[] model.frame_state_source=llm_queries model.logits_processors=[]"
+BARE="model.space_decoder.frame_token_grid=None $WHEN_OFF"
 VARIANTS=(
-  "paper|configs/spacevllm_paper_decoder_toy.py||"
-  "reference_grid|configs/spacevllm_toy.py||paper"
-  "frame_score_head|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead]|reference_grid"
-  "frame_states_from_decoder|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead] model.frame_state_source=space_decoder|frame_score_head"
-  "span_writer|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead] model.frame_state_source=space_decoder model.logits_processors=[FrameScoreSpanWriter]|frame_states_from_decoder"
-  "snapped_answers|configs/spacevllm_toy.py|model.answer.type=SnappedSpanAnswer|reference_grid"
-  "sentence_first|configs/spacevllm_toy.py|model.prompt.sentence_first=True|reference_grid"
-  "frame_time_stamps|configs/spacevllm_toy.py|model.prompt.time_style=frame_prefix|reference_grid"
-  "appended_queries_bare|configs/baselines/appended_queries_toy.py|model.space_decoder.frame_token_grid=None|paper"
-  "appended_queries|configs/baselines/appended_queries_toy.py||reference_grid"
-  "mlp_box_head|configs/baselines/mlp_box_head_toy.py||paper"
-  "qgsd_parameter_free_bare|configs/baselines/qgsd_parameter_free_toy.py|model.space_decoder.frame_token_grid=None|paper"
-  "qgsd_parameter_free|configs/baselines/qgsd_parameter_free_toy.py||reference_grid"
+  "paper|configs/spacevllm_paper_toy.py||"
+  "reference_grid|configs/spacevllm_toy.py|$WHEN_OFF|paper"
+  "frame_score_head|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead] model.frame_state_source=llm_queries model.logits_processors=[]|reference_grid"
+  "frame_states_from_decoder|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead] model.logits_processors=[]|frame_score_head"
+  "span_writer|configs/spacevllm_toy.py|model.heads=[QuerySpanScoreHead]|frame_states_from_decoder"
+  "recipe|configs/spacevllm_toy.py||span_writer"
+  "snapped_answers|configs/spacevllm_toy.py|model.answer.type=SnappedSpanAnswer|recipe"
+  "sentence_first|configs/spacevllm_toy.py|model.prompt.sentence_first=True $WHEN_OFF|reference_grid"
+  "frame_time_stamps|configs/spacevllm_toy.py|model.prompt.time_style=frame_prefix $WHEN_OFF|reference_grid"
+  "appended_queries_bare|configs/baselines/appended_queries_toy.py|$BARE|paper"
+  "appended_queries|configs/baselines/appended_queries_toy.py||recipe"
+  "mlp_box_head_bare|configs/baselines/mlp_box_head_toy.py|$WHEN_OFF|paper"
+  "mlp_box_head|configs/baselines/mlp_box_head_toy.py||recipe"
+  "qgsd_parameter_free_bare|configs/baselines/qgsd_parameter_free_toy.py|$BARE|paper"
+  "qgsd_parameter_free|configs/baselines/qgsd_parameter_free_toy.py||recipe"
   "text_boxes|configs/baselines/text_boxes_toy.py||paper"
-  "tower_trained|configs/spacevllm_toy_tower_trained.py||reference_grid"
-  "tower_base|configs/spacevllm_toy.py|model.llava_onevision_path=data/pretrained/llava_video_tiny_tower|reference_grid"
-  "deep_base|configs/spacevllm_toy.py|model.llava_onevision_path=data/pretrained/llava_video_tiny_deep|reference_grid"
+  "tower_trained|configs/spacevllm_toy_tower_trained.py|$WHEN_OFF|reference_grid"
+  "tower_base|configs/spacevllm_toy.py|model.llava_onevision_path=data/pretrained/llava_video_tiny_tower $WHEN_OFF|reference_grid"
+  "deep_base|configs/spacevllm_toy.py|model.llava_onevision_path=data/pretrained/llava_video_tiny_deep $WHEN_OFF|reference_grid"
 )
 # ======================================================================================
 

@@ -6,7 +6,8 @@
 # first key, longest first, that its name contains):
 #   vision_encoder.     2e-6  (lr_mult 0.02; frozen by default, see the model)
 #   llm.                2e-5  (lr_mult 0.2)
-#   projector. / query_interleaver. / space_decoder.   1e-4 (the base lr)
+#   projector. / query_interleaver. / space_decoder. / frame_score_head.
+#                       1e-4  (the base lr)
 # Precision: fp32 master weights for everything that trains (the model
 # configs' dtype='bf16' is the compute dtype), bf16 compute through autocast
 # (AmpOptimWrapper; on a machine without a GPU the runner builder swaps in
@@ -35,6 +36,7 @@ optim_wrapper = dict(
             'projector.': dict(lr_mult=1.0),
             'query_interleaver.': dict(lr_mult=1.0),
             'space_decoder.': dict(lr_mult=1.0),
+            'frame_score_head.': dict(lr_mult=1.0),
         }))
 
 param_scheduler = [

@@ -2,8 +2,9 @@
 #
 #   model     projects/spacevllm/configs/_base_/models/spacevllm_7b.py  (SigLIP-so400m + MLP +
 #             Qwen2-7B-Instruct, interleaved queries, QGSD with reference
-#             points on the token grid (ours; the paper's decoder alone:
-#             configs/spacevllm_paper_decoder_hcstvg.py); EDIT the
+#             points on the token grid, the answer's span from per-frame
+#             scores (both ours; the paper's model without them:
+#             configs/spacevllm_paper_hcstvg.py); EDIT the
 #             pretrained paths at its top)
 #   data      configs/_base_/datasets/hcstvg_v1.py   (64 frames, 384 px; EDIT
 #             data_root there). v1 has no val split: validation = test split.

@@ -1,6 +1,7 @@
 # The toy, the README's main job (`make toy`): the full-size recipe
 # (configs/spacevllm_hcstvg.py: VideoGroundingLLM + InterleavedQueries + the
-# QGSD with reference points + SpanAnswer, the qwen_1_5 prompt, a frozen tower
+# QGSD with reference points + SpanAnswer with its span from per-frame scores
+# (QuerySpanScoreHead + FrameScoreSpanWriter), the qwen_1_5 prompt, a frozen tower
 # read at the base's layer, LLaVA-Video's pooling) at tiny width, on a small
 # base video LLM pretrained here (tools/run_base_pretrain.sh:
 # configs/base_pretrain/, exported in lmms-lab's llava_qwen layout), trained

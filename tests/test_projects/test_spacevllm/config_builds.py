@@ -13,7 +13,12 @@ state dict or loss; and again after ``ChooseQuestionTemplate`` joined the shared
 pipelines of ``configs/_base_/datasets/video_grounding.py``: 17 resolved dicts,
 no model, state dict or loss; and again after it joined the toy's, the
 synthetic set's and the Qwen-VL configs' own pipelines: 15 resolved dicts, no
-model, state dict or loss. ``test_config_entries.py`` compares today's configs with it.
+model, state dict or loss; and again when the recipe's answer took its span
+from per-frame scores (issue 29: ``QuerySpanScoreHead`` with
+``temporal_kernel=3`` and ``FrameScoreSpanWriter`` in the full-size model,
+the paper's configs renamed ``spacevllm_paper_*`` without them): the recipe's
+models, state dicts and the toy's losses changed by design.
+``test_config_entries.py`` compares today's configs with it.
 """
 import hashlib
 import json

@@ -10,5 +10,9 @@ model = dict(
     type='TextBoxGroundingLLM',
     query_interleaver=dict(_delete_=True, type='NoQueries'),
     space_decoder=None,
+    # no queries: none of the recipe's per-frame heads (its span from scores)
+    heads=[],
+    frame_state_source='llm_queries',
+    logits_processors=[],
     box_precision=2,
     max_new_tokens=2048)

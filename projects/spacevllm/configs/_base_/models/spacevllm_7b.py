@@ -1,7 +1,8 @@
 # SpaceVLLM at full size (7B): SigLIP-so400m vision tower -> 2-layer MLP
 # projector -> Qwen2-7B-Instruct, one interleaved query per frame, and the
 # Query-Guided Space Decoder (QGSD) on the LLM's last-layer hidden states,
-# with reference points on the token grid (ours, see space_decoder below).
+# with reference points on the token grid, and the answer's span read from
+# per-frame scores (both ours, see space_decoder and heads below).
 #
 # Paper (SpaceVLLM, 2025; its code is not public): a LLaVA-Video-7B-Qwen2
 # style base (SigLIP + MLP + Qwen2, unconfirmed), 64 frames, interleaved
@@ -90,9 +91,9 @@ model = dict(
     # from each frame's token count (14 x 14 + newlines at 384 px). On the
     # small base pretrained here the paper's box MLP does not learn *where*
     # (gt_vIoU at the centred box's) and this one does: docs/en/base_pretraining.md.
-    # The paper's decoder alone: configs/spacevllm_paper_decoder_hcstvg.py
-    # (or --cfg-options model.space_decoder.frame_token_grid=None, the same
-    # computation).
+    # The paper's model without our additions: configs/spacevllm_paper_hcstvg.py
+    # (its decoder alone: --cfg-options model.space_decoder.frame_token_grid=None,
+    # the same computation).
     space_decoder=dict(
         type='ReferencePointSpaceDecoder',
         frame_token_grid='auto',
@@ -101,6 +102,20 @@ model = dict(
         num_mlp_layers=3,
         loss_bbox=dict(type='mmdet.L1Loss', loss_weight=5.0),
         loss_iou=dict(type='mmdet.GIoULoss', loss_weight=2.0)),
+    # *When*. Paper: the LLM writes the span in its answer, alone. Ours, the
+    # default: a score per frame, "inside the span", from the space decoder's
+    # guided queries (which have read the sentence; frame_state_source), after
+    # a 1-D convolution over 3 frames (QuerySpanScoreHead, temporal_kernel=3),
+    # trained with sigmoid cross-entropy; in generation the answer states the
+    # span those scores give, in the answer's own words (FrameScoreSpanWriter:
+    # the run of frames with the largest sum of logits). On the small base the
+    # LLM alone stays near the trivial answer's m_tIoU and this does not:
+    # docs/en/base_pretraining.md. The paper's reading: heads=[],
+    # frame_state_source='llm_queries', logits_processors=[]
+    # (configs/spacevllm_paper_hcstvg.py).
+    heads=[dict(type='QuerySpanScoreHead', temporal_kernel=3)],
+    frame_state_source='space_decoder',
+    logits_processors=[dict(type='FrameScoreSpanWriter')],
     # LLaVA-Video's prompt (qwen_1_5: ChatML, "The video lasts for 20.00
     # seconds, and 64 frames are uniformly sampled from it. These frames are
     # located at 0.00s,0.31s,..."), what the base model was trained on; ours

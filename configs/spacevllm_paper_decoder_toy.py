@@ -1,3 +1,0 @@
-# SpaceVLLM's config projects/spacevllm/configs/spacevllm_paper_decoder_toy.py,
-# under the path that the docs and tools name.
-_base_ = ['../projects/spacevllm/configs/spacevllm_paper_decoder_toy.py']

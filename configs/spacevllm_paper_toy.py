@@ -1,0 +1,3 @@
+# SpaceVLLM's config projects/spacevllm/configs/spacevllm_paper_toy.py,
+# under the path that the docs and tools name.
+_base_ = ['../projects/spacevllm/configs/spacevllm_paper_toy.py']
