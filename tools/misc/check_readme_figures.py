@@ -23,14 +23,15 @@ A run agrees when, for each figure:
   every machine gives it to the rounding);
 - learning: the model beats the trivial answer of the same run, whatever the
   table says, by at least its ``--min-gain`` points per figure: 10 on m_vIoU and
-  gt_vIoU (*where*), 2 on m_tIoU (*when*, which the toy learns least: see
+  gt_vIoU (*where*) and on m_tIoU (*when*; before the recipe read the span from
+  per-frame scores it learned little of it, and the bar was 2: see
   docs/en/base_pretraining.md).
 
 Usage::
 
     python tools/misc/check_readme_figures.py \
         [--readme README.md] [--metrics work_dirs/spacevllm_toy/final_metrics.json] \
-        [--tolerance 0.1] [--min-spread 2] [--min-gain m_tIoU=2 m_vIoU=10 gt_vIoU=10]
+        [--tolerance 0.1] [--min-spread 2] [--min-gain m_tIoU=10 m_vIoU=10 gt_vIoU=10]
 
 Exits 1 when the model does not beat the trivial answer, the trivial answer or a
 figure is missing or off, and (``--strict-ranges``) when a model figure lies outside its
@@ -52,7 +53,7 @@ DEFAULT_TOLERANCE = 0.1
 DEFAULT_MIN_SPREAD = 2.0
 #: The figures the learning check holds against the trivial answer, and by how
 #: many points each must beat it.
-DEFAULT_MIN_GAIN = {'m_tIoU': 2.0, 'm_vIoU': 10.0, 'gt_vIoU': 10.0}
+DEFAULT_MIN_GAIN = {'m_tIoU': 10.0, 'm_vIoU': 10.0, 'gt_vIoU': 10.0}
 
 Figure = Union[float, Tuple[float, float]]
 _RANGE = re.compile(r'^\s*(-?\d+(?:\.\d+)?)\s*(?:–|—|-|to)\s*(-?\d+(?:\.\d+)?)\s*$')
