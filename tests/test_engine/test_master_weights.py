@@ -118,7 +118,8 @@ def test_one_adamw_step_changes_every_weight_with_a_gradient(tokenizer_dir):
     llm_lrs = {group['lr'] for group in wrapper.optimizer.param_groups
                for p in group['params'] if any(p is q for q in model.llm.parameters())}
     assert len(llm_lrs) == 1 and llm_lrs.pop() == pytest.approx(LLM_LR)
-    assert set(counts) == {'llm', 'projector', 'query_interleaver', 'space_decoder'}
+    assert set(counts) == {'llm', 'projector', 'query_interleaver', 'space_decoder',
+                           'frame_score_head'}
     changed, total = counts['llm']
     assert total > 10_000
     assert changed / total >= 0.99, counts
