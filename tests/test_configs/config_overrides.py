@@ -94,6 +94,16 @@ def shrink_model(model_cfg: dict, toy_dir: str, tokenizer_dir: str,
     return model
 
 
+def base_model_only(model_cfg) -> None:
+    """Take off every part the base video LLM lacks (queries, space decoder, frame
+    heads, logits processors), in place: what the parity tests compare with the
+    base model alone."""
+    model_cfg.query_interleaver = dict(type='NoQueries')
+    model_cfg.space_decoder = None
+    model_cfg.heads, model_cfg.logits_processors = [], []
+    model_cfg.frame_state_source = 'llm_queries'
+
+
 def shrink_pipelines(cfg, num_frames: int, size: Optional[int] = None) -> None:
     """Set the sampled frame count (and optionally the frame size) everywhere."""
 

@@ -37,7 +37,8 @@ import torch
 from mmengine.config import Config
 
 from tests.fixtures.hcstvg_videos import write_hcstvg_16x9
-from tests.test_configs.config_overrides import eval_model_and_batch, shrink_pipelines
+from tests.test_configs.config_overrides import (base_model_only, eval_model_and_batch,
+                                                 shrink_pipelines)
 from tests.test_configs.transformers_reference import build_processor, our_token_ids
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -84,10 +85,7 @@ def _shipped_model_and_batch(checkpoint: str, data_root: str, work_dir: str):
     cfg.model.llava_onevision_path = checkpoint
     cfg.model.llm.dtype = cfg.model.vision_encoder.dtype = 'fp32'
     cfg.model.llm.gradient_checkpointing = False
-    cfg.model.query_interleaver = dict(type='NoQueries')
-    cfg.model.space_decoder = None
-    cfg.model.heads, cfg.model.logits_processors = [], []
-    cfg.model.frame_state_source = 'llm_queries'
+    base_model_only(cfg.model)
     shrink_pipelines(cfg, num_frames=NUM_FRAMES, size=PIXELS)
     return eval_model_and_batch(cfg, data_root, work_dir)
 

@@ -48,7 +48,7 @@ from mmstvg.testing.qwen_vl_tokenizers import (QWEN2_5_VL_CHAT_TEMPLATE,
                                                QWEN3_VL_CHAT_TEMPLATE,
                                                QWEN_VL_SPECIAL_TOKENS)
 from tests.fixtures.hcstvg_videos import write_hcstvg_16x9
-from tests.test_configs.config_overrides import eval_model_and_batch, walk
+from tests.test_configs.config_overrides import base_model_only, eval_model_and_batch, walk
 from tests.test_configs.transformers_reference import build_processor, our_token_ids
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -187,10 +187,7 @@ def _shipped_model_and_batch(backbone: str, checkpoint: str, data_root: str,
         part.pretrained_model_name_or_path = checkpoint
         part.dtype = 'fp32'
     cfg.model.llm.gradient_checkpointing = False
-    cfg.model.query_interleaver = dict(type='NoQueries')
-    cfg.model.space_decoder = None
-    cfg.model.heads, cfg.model.logits_processors = [], []
-    cfg.model.frame_state_source = 'llm_queries'
+    base_model_only(cfg.model)
 
     def visit(node: dict) -> None:
         if node.get('type') == 'QwenVLSmartResize':
